@@ -1,0 +1,47 @@
+"""Error and close codes shared with every client (tables mirrored in SPEC.md and vectors.json)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ErrorCode(IntEnum):
+    """Code carried by an ``error`` frame. The connection stays open unless a close follows."""
+
+    # 100s: the frame itself could not be accepted.
+    MALFORMED = 100
+    FRAME_TOO_LARGE = 101
+    TEXT_FRAME = 102
+    UNKNOWN_TYPE = 103
+    UNKNOWN_FIELD = 104
+    MISSING_FIELD = 105
+    WRONG_TYPE = 106
+    BAD_VALUE = 107
+    TOO_LONG = 108
+    UNSUPPORTED_VERSION = 109
+    # 200s: the message was well formed but does not fit the session's state.
+    NOT_JOINED = 200
+    ALREADY_DONE = 201
+    NO_SUCH_MEMBER = 202
+    # 300s: the member may not do this, or not this often.
+    FORBIDDEN = 300
+    RATE_LIMITED = 301
+    # 500s: our fault; details stay in the server log.
+    INTERNAL = 500
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes. 1xxx are RFC 6455; 4xxx are ours (4000-4999 is the private range)."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    TOO_MANY_ERRORS = 4400
+    TOKEN_EXPIRED = 4401
+    REMOVED = 4403
+    TOKEN_INVALID = 4405
+    ROOM_NOT_ALLOWED = 4406
+    JOIN_TIMEOUT = 4408
+    SLOW_CONSUMER = 4409
+    RATE_LIMITED = 4429

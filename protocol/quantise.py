@@ -1,0 +1,85 @@
+"""Pose quantisation: positions to whole millimetres, rotations as "smallest three" in 32 bits.
+
+A unit quaternion's largest component is implied by the other three (|q| = 1), and those three
+lie in [-1/sqrt(2), 1/sqrt(2)]. We send the index of the largest (2 bits) and the three others
+at 10 bits each: one uint32, angular error about 0.1 degree, against 16-32 bytes of floats.
+"""
+
+from __future__ import annotations
+
+import math
+
+from protocol.errors import BadValue
+
+POS_SCALE = 1000  # millimetres per metre
+ROT_BITS = 10
+_ROT_MAX = (1 << ROT_BITS) - 1
+_ROT_RANGE = 1.0 / math.sqrt(2.0)
+_MIN_NORM = 0.5
+
+Vec3 = tuple[float, float, float]
+Quat = tuple[float, float, float, float]  # x, y, z, w
+Vec3mm = tuple[int, int, int]
+
+IDENTITY_Q: Quat = (0.0, 0.0, 0.0, 1.0)
+
+
+def pos_to_mm(p: Vec3) -> Vec3mm:
+    return (round(p[0] * POS_SCALE), round(p[1] * POS_SCALE), round(p[2] * POS_SCALE))
+
+
+def mm_to_pos(p: Vec3mm) -> Vec3:
+    return (p[0] / POS_SCALE, p[1] / POS_SCALE, p[2] / POS_SCALE)
+
+
+def normalise(q: Quat) -> Quat:
+    norm = math.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
+    if not norm >= _MIN_NORM:  # also rejects NaN
+        raise BadValue("rotation is not a unit quaternion")
+    return (q[0] / norm, q[1] / norm, q[2] / norm, q[3] / norm)
+
+
+def pack_quat(q: Quat) -> int:
+    """Quantise a rotation (x, y, z, w), normalising it first, into one uint32."""
+    q = normalise(q)
+    largest = max(range(4), key=lambda i: abs(q[i]))
+    # q and -q are the same rotation: make the implied component positive.
+    sign = -1.0 if q[largest] < 0 else 1.0
+    packed = largest
+    for i in range(4):
+        if i == largest:
+            continue
+        c = min(max(q[i] * sign, -_ROT_RANGE), _ROT_RANGE)
+        packed = (packed << ROT_BITS) | round((c + _ROT_RANGE) / (2 * _ROT_RANGE) * _ROT_MAX)
+    return packed
+
+
+def unpack_quat(packed: int) -> Quat:
+    largest = (packed >> (3 * ROT_BITS)) & 0b11
+    small = [
+        ((packed >> shift) & _ROT_MAX) / _ROT_MAX * 2 * _ROT_RANGE - _ROT_RANGE
+        for shift in (2 * ROT_BITS, ROT_BITS, 0)
+    ]
+    implied = math.sqrt(max(0.0, 1.0 - sum(c * c for c in small)))
+    out = small[:]
+    out.insert(largest, implied)
+    return (out[0], out[1], out[2], out[3])
+
+
+def yaw_quat(yaw_rad: float) -> Quat:
+    """Rotation about the vertical (Y) axis."""
+    return (0.0, math.sin(yaw_rad / 2), 0.0, math.cos(yaw_rad / 2))
+
+
+def angle_between(a: Quat, b: Quat) -> float:
+    """Angle in radians of the rotation taking ``a`` to ``b``."""
+    dot = abs(sum(x * y for x, y in zip(a, b, strict=True)))
+    return 2 * math.acos(min(1.0, dot))
+
+
+def clamp_mm(p: Vec3mm, lo: Vec3mm, hi: Vec3mm) -> Vec3mm:
+    return (
+        min(max(p[0], lo[0]), hi[0]),
+        min(max(p[1], lo[1]), hi[1]),
+        min(max(p[2], lo[2]), hi[2]),
+    )

@@ -1,0 +1,52 @@
+"""A member as the room sees it: what its token granted, where it is in the session, its limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from rooms.limits import RoomLimits, TokenBucket
+from rooms.roles import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a verified token proves about a connection."""
+
+    subject: str  # stable user id from the bank's identity system
+    room: str
+    role: Role
+    name: str | None = None  # suggested display name
+
+
+class Phase(Enum):
+    CONNECTED = "connected"  # socket open, no hello yet
+    GREETED = "greeted"  # hello accepted, welcome sent
+    JOINED = "joined"  # in the room: receives state and reliable frames
+    GONE = "gone"
+
+
+@dataclass(slots=True)
+class Member:
+    id: int
+    grant: Grant
+    connected_at: float
+    limits: RoomLimits
+    phase: Phase = Phase.CONNECTED
+    name: str = ""
+    entity: int | None = None
+    acked: int | None = None
+    last_rate_error: float = float("-inf")
+    messages: TokenBucket = field(init=False)
+    chats: TokenBucket = field(init=False)
+    strikes: TokenBucket = field(init=False)
+
+    def __post_init__(self) -> None:
+        lim, now = self.limits, self.connected_at
+        self.messages = TokenBucket(lim.rate, lim.burst, now)
+        self.chats = TokenBucket(lim.chat_rate, lim.chat_burst, now)
+        self.strikes = TokenBucket(lim.strike_refill, lim.strikes, now)
+
+    @property
+    def role(self) -> Role:
+        return self.grant.role

@@ -1,0 +1,337 @@
+"""The room as a pure state machine.
+
+The shell (server, simulator, a test) feeds it raw frames and the time, and carries out what it
+returns::
+
+    member = room.connect(grant, now)
+    outputs = room.receive(member, data, now)   # one inbound frame
+    outputs = room.tick(now)                    # at the tick rate
+    outputs = room.disconnect(member, now)      # the socket went away
+
+Outputs are :class:`~rooms.outputs.Frame` (already encoded, once per distinct content) and
+:class:`~rooms.outputs.Close`. Nothing here reads a clock, touches a socket or raises on bad
+input: a bad frame costs its sender an error frame and a strike, and nobody else notices.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from avatars.names import clean_display_name
+from protocol import messages as m
+from protocol.codec import decode, encode
+from protocol.codes import CloseCode, ErrorCode
+from protocol.errors import BadValue, ProtocolError
+from protocol.limits import MAX_ERROR_CHARS, PROTOCOL_VERSION
+from protocol.quantise import clamp_mm, pack_quat, pos_to_mm
+from rooms.errors import UnknownMember
+from rooms.limits import RoomLimits
+from rooms.members import Grant, Member, Phase
+from rooms.outputs import Close, Frame, Output
+from rooms.roles import REMOVABLE, Action, Role, allowed
+from scenes.layout import Layout
+from scenes.scene import AVATAR, Scene
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Room", Member, m.Message, float], list[Output]]
+
+
+class Room:
+    def __init__(
+        self,
+        room_id: str,
+        layout: Layout,
+        *,
+        tick_hz: int = 30,
+        limits: RoomLimits | None = None,
+        history_s: float = 10.0,
+    ) -> None:
+        self.id = room_id
+        self.tick_hz = tick_hz
+        self.limits = limits or RoomLimits()
+        self.scene = Scene(layout, history_ticks=max(1, round(history_s * tick_hz)))
+        self.members: dict[int, Member] = {}
+        self.seq = 0
+        self._log: deque[tuple[int, bytes]] = deque(maxlen=self.limits.reliable_log)
+        self._next_member = 1
+        self._bounds_mm = (pos_to_mm(layout.bounds_min), pos_to_mm(layout.bounds_max))
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def connect(self, grant: Grant, now: float) -> int:
+        if grant.room != self.id:
+            # The shell checks the token's scope; reaching here means the shell is broken.
+            raise ValueError(f"grant for room {grant.room!r} used in room {self.id!r}")
+        mid = self._next_member
+        self._next_member += 1
+        self.members[mid] = Member(mid, grant, now, self.limits)
+        return mid
+
+    def disconnect(self, member_id: int, now: float, reason: str = "disconnected") -> list[Output]:
+        member = self.members.get(member_id)
+        if member is None:
+            return []
+        return self._depart(member, now, reason)
+
+    def close(self, now: float) -> list[Output]:
+        """Shut the room: everyone is told, then closed."""
+        out: list[Output] = []
+        for member in list(self.members.values()):
+            out.append(Close(member.id, CloseCode.GOING_AWAY, "room closed"))
+            out += self._depart(member, now, "room closed")
+        return out
+
+    @property
+    def joined(self) -> list[Member]:
+        return [mb for mb in self.members.values() if mb.phase is Phase.JOINED]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.members
+
+    # --- input ---------------------------------------------------------------------------------
+
+    def receive(self, member_id: int, data: bytes | str, now: float) -> list[Output]:
+        member = self.members.get(member_id)
+        if member is None:
+            raise UnknownMember(member_id)
+        if not member.messages.take(now):
+            return self._rate_limited(member, now)
+        try:
+            message = decode(data, max_bytes=self.limits.max_frame_bytes)
+            return _HANDLERS[type(message)](self, member, message, now)
+        except ProtocolError as exc:
+            return self._reject(member, now, exc.code, exc.detail, exc.msg_type)
+
+    # --- output --------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        deadline = now - self.limits.join_timeout_s
+        for member in list(self.members.values()):
+            if member.phase in (Phase.CONNECTED, Phase.GREETED) and member.connected_at < deadline:
+                out.append(Close(member.id, CloseCode.JOIN_TIMEOUT, "no join in time"))
+                out += self._depart(member, now, "join timeout")
+
+        scene = self.scene
+        tick = scene.advance()
+        by_base: dict[int | None, list[int]] = {}
+        for member in self.joined:
+            base = member.acked
+            if base is not None and base < scene.oldest_base:
+                base = None
+            if base is not None and not scene.changed_since(base):
+                # The member's copy already equals the newest state: advance its baseline
+                # instead of sending an empty delta.
+                member.acked = tick
+                continue
+            by_base.setdefault(base, []).append(member.id)
+
+        for base, ids in by_base.items():
+            frame: m.Message
+            if base is None:
+                frame = m.Snapshot(tick, scene.snapshot())
+            else:
+                change = scene.delta(base)
+                assert change is not None  # base was checked against oldest_base above
+                frame = m.Delta(tick, base, change[0], change[1])
+            out.append(Frame(tuple(ids), encode(frame), reliable=False))
+        return out
+
+    # --- handlers ------------------------------------------------------------------------------
+
+    def _on_hello(self, member: Member, msg: m.Hello, now: float) -> list[Output]:
+        if member.phase is not Phase.CONNECTED:
+            return self._reject(member, now, ErrorCode.ALREADY_DONE, "hello already received", "hello")
+        if msg.v != PROTOCOL_VERSION:
+            return self._reject(
+                member,
+                now,
+                ErrorCode.UNSUPPORTED_VERSION,
+                f"protocol version {msg.v} is not supported; this server speaks {PROTOCOL_VERSION}",
+                "hello",
+            )
+        member.phase = Phase.GREETED
+        welcome = m.Welcome(
+            v=PROTOCOL_VERSION,
+            member=member.id,
+            room=self.id,
+            role=member.role.value,
+            tick_hz=self.tick_hz,
+            seq=self.seq,
+            max_frame=self.limits.max_frame_bytes,
+            rate=int(self.limits.rate),
+        )
+        return [self._direct(member, welcome)]
+
+    def _on_join(self, member: Member, msg: m.Join, now: float) -> list[Output]:
+        if member.phase is Phase.CONNECTED:
+            return self._reject(member, now, ErrorCode.NOT_JOINED, "send hello first", "join")
+        if member.phase is Phase.JOINED:
+            return self._reject(member, now, ErrorCode.ALREADY_DONE, "already joined", "join")
+        member.name = clean_display_name(msg.name)
+        member.phase = Phase.JOINED
+        out: list[Output] = []
+        if msg.since is not None:
+            missed = [data for seq, data in self._log if seq > msg.since]
+            if missed:
+                out += [Frame((member.id,), data, reliable=True) for data in missed]
+        if allowed(member.role, Action.APPEAR):
+            spot = self._free_spawn_point()
+            member.entity = self.scene.spawn(
+                AVATAR,
+                member.id,
+                member.name,
+                member.role.value,
+                pos_to_mm(spot.pos),
+                pack_quat(spot.rotation),
+            ).id
+        if member.role is not Role.OBSERVER:
+            out += self._broadcast_reliable(
+                lambda seq: m.Joined(seq, member.id, member.name, member.role.value, _ms(now))
+            )
+        return out
+
+    def _on_pose(self, member: Member, msg: m.Pose, now: float) -> list[Output]:
+        if (denied := self._gate(member, now, Action.MOVE, "pose")) is not None:
+            return denied
+        assert member.entity is not None  # every role that may move also appears
+        lo, hi = self._bounds_mm
+        self.scene.move(member.entity, clamp_mm(pos_to_mm(msg.p), lo, hi), pack_quat(msg.q))
+        return []
+
+    def _on_ack(self, member: Member, msg: m.Ack, now: float) -> list[Output]:
+        if member.phase is not Phase.JOINED:
+            return self._reject(member, now, ErrorCode.NOT_JOINED, "join first", "ack")
+        if msg.tick > self.scene.tick:
+            raise BadValue(f"ack.tick: {msg.tick} is ahead of the room ({self.scene.tick})")
+        if member.acked is None or msg.tick > member.acked:
+            member.acked = msg.tick
+        return []
+
+    def _on_chat(self, member: Member, msg: m.Chat, now: float) -> list[Output]:
+        if (denied := self._gate(member, now, Action.CHAT, "chat")) is not None:
+            return denied
+        if not member.chats.take(now):
+            return self._rate_limited(member, now, what="chat")
+        return self._broadcast_reliable(
+            lambda seq: m.ChatPosted(seq, member.id, member.name, msg.text, _ms(now))
+        )
+
+    def _on_remove(self, member: Member, msg: m.Remove, now: float) -> list[Output]:
+        if (denied := self._gate(member, now, Action.REMOVE_MEMBER, "remove")) is not None:
+            return denied
+        target = self.members.get(msg.member)
+        if target is None or target.phase is not Phase.JOINED:
+            return self._reject(
+                member, now, ErrorCode.NO_SUCH_MEMBER, f"no member {msg.member} in the room", "remove"
+            )
+        if target.role not in REMOVABLE:
+            return self._reject(
+                member, now, ErrorCode.FORBIDDEN, f"a {target.role.value} cannot be removed", "remove"
+            )
+        log.info("room %s: member %d removed member %d", self.id, member.id, target.id)
+        return [
+            Close(target.id, CloseCode.REMOVED, "removed from the room"),
+            *self._depart(target, now, "removed"),
+        ]
+
+    def _on_leave(self, member: Member, msg: m.Leave, now: float) -> list[Output]:
+        return [Close(member.id, CloseCode.NORMAL, "left"), *self._depart(member, now, "left")]
+
+    def _on_ping(self, member: Member, msg: m.Ping, now: float) -> list[Output]:
+        return [self._direct(member, m.Pong(msg.n))]
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _gate(self, member: Member, now: float, action: Action, ref: str) -> list[Output] | None:
+        """The one place every member action is checked: joined, and allowed for the role."""
+        if member.phase is not Phase.JOINED:
+            return self._reject(member, now, ErrorCode.NOT_JOINED, "join first", ref)
+        if not allowed(member.role, action):
+            log.info("room %s: %s denied %s", self.id, member.role.value, action.value)
+            return self._reject(
+                member, now, ErrorCode.FORBIDDEN, f"a {member.role.value} may not {action.value}", ref
+            )
+        return None
+
+    def _direct(self, member: Member, message: m.Message) -> Frame:
+        return Frame((member.id,), encode(message), reliable=True)
+
+    def _broadcast_reliable(self, build: Callable[[int], m.Message]) -> list[Output]:
+        self.seq += 1
+        data = encode(build(self.seq))
+        self._log.append((self.seq, data))
+        recipients = tuple(mb.id for mb in self.joined)
+        return [Frame(recipients, data, reliable=True)] if recipients else []
+
+    def _reject(
+        self, member: Member, now: float, code: ErrorCode, detail: str, ref: str | None
+    ) -> list[Output]:
+        out: list[Output] = []
+        fatal = not member.strikes.take(now)
+        error = m.Error(int(code), detail[:MAX_ERROR_CHARS], ref, True if fatal else None)
+        out.append(self._direct(member, error))
+        if fatal:
+            out.append(Close(member.id, CloseCode.TOO_MANY_ERRORS, "too many bad messages"))
+            out += self._depart(member, now, "too many errors")
+        return out
+
+    def _rate_limited(self, member: Member, now: float, what: str = "messages") -> list[Output]:
+        out: list[Output] = []
+        fatal = not member.strikes.take(now)
+        # One error frame a second at most: answering every dropped frame would amplify a flood.
+        if fatal or now - member.last_rate_error >= 1.0:
+            member.last_rate_error = now
+            detail = f"too many {what}; slow down"
+            out.append(self._direct(member, m.Error(int(ErrorCode.RATE_LIMITED), detail, None, fatal or None)))
+        if fatal:
+            out.append(Close(member.id, CloseCode.RATE_LIMITED, "message rate limit exceeded"))
+            out += self._depart(member, now, "rate limit")
+        return out
+
+    def _depart(self, member: Member, now: float, reason: str) -> list[Output]:
+        was_joined = member.phase is Phase.JOINED
+        member.phase = Phase.GONE
+        del self.members[member.id]
+        if member.entity is not None:
+            self.scene.remove(member.entity)
+            member.entity = None
+        if not was_joined or member.role is Role.OBSERVER:
+            return []
+        return self._broadcast_reliable(lambda seq: m.Left(seq, member.id, reason, _ms(now)))
+
+    def _free_spawn_point(self):  # type: ignore[no-untyped-def]
+        points = self.scene.layout.spawn_points
+        taken = {e.pos for e in self.scene.entities.values()}
+        for sp in points:
+            if pos_to_mm(sp.pos) not in taken:
+                return sp
+        return points[len(self.scene.entities) % len(points)]
+
+
+def _ms(now: float) -> int:
+    return max(0, int(now * 1000))
+
+
+def _handlers() -> dict[type[m.Message], Handler]:
+    return {
+        m.Hello: Room._on_hello,
+        m.Join: Room._on_join,
+        m.Pose: Room._on_pose,
+        m.Ack: Room._on_ack,
+        m.Chat: Room._on_chat,
+        m.Remove: Room._on_remove,
+        m.Leave: Room._on_leave,
+        m.Ping: Room._on_ping,
+    }  # type: ignore[dict-item]
+
+
+_HANDLERS = _handlers()
+
+
+def handled_types() -> Iterable[type[m.Message]]:
+    return _HANDLERS.keys()
