@@ -35,6 +35,7 @@ class Member:
     phase: Phase = Phase.CONNECTED
     name: str = ""
     entity: int | None = None
+    spawn: str | None = None
     acked: int | None = None
     last_rate_error: float = float("-inf")
     messages: TokenBucket = field(init=False)

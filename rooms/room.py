@@ -180,7 +180,9 @@ class Room:
             if missed:
                 out += [Frame((member.id,), data, reliable=True) for data in missed]
         if allowed(member.role, Action.APPEAR):
-            spot = self._free_spawn_point()
+            taken = {mb.spawn for mb in self.members.values() if mb.spawn}
+            spot = self.scene.layout.spawn_for(member.role.value, taken)
+            member.spawn = spot.id
             member.entity = self.scene.spawn(
                 AVATAR,
                 member.id,
@@ -303,14 +305,6 @@ class Room:
         if not was_joined or member.role is Role.OBSERVER:
             return []
         return self._broadcast_reliable(lambda seq: m.Left(seq, member.id, reason, _ms(now)))
-
-    def _free_spawn_point(self):  # type: ignore[no-untyped-def]
-        points = self.scene.layout.spawn_points
-        taken = {e.pos for e in self.scene.entities.values()}
-        for sp in points:
-            if pos_to_mm(sp.pos) not in taken:
-                return sp
-        return points[len(self.scene.entities) % len(points)]
 
 
 def _ms(now: float) -> int:

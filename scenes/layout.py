@@ -17,6 +17,7 @@ class SpawnPoint:
     id: str
     pos: Vec3
     yaw_deg: float
+    roles: frozenset[str] = frozenset()  # roles that prefer this point; empty: anyone
 
     @property
     def rotation(self) -> Quat:
@@ -30,6 +31,19 @@ class Layout:
     bounds_min: Vec3
     bounds_max: Vec3
     spawn_points: tuple[SpawnPoint, ...]
+
+    def spawn_for(self, role: str, taken: set[str]) -> SpawnPoint:
+        """The first free point meant for ``role``, else any free point, else reuse one."""
+        free = [sp for sp in self.spawn_points if sp.id not in taken]
+        for sp in free:
+            if role in sp.roles:
+                return sp
+        for sp in free:
+            if not sp.roles:
+                return sp
+        if free:
+            return free[0]
+        return self.spawn_points[len(taken) % len(self.spawn_points)]
 
     def clamp(self, p: Vec3) -> Vec3:
         lo, hi = self.bounds_min, self.bounds_max
@@ -58,7 +72,10 @@ def parse_layout(raw: Any) -> Layout:
         hi = _vec3(bounds["max"], "bounds.max")
         points = tuple(
             SpawnPoint(
-                str(sp["id"]), _vec3(sp["pos"], f"spawn {sp['id']}"), float(sp.get("yaw_deg", 0))
+                str(sp["id"]),
+                _vec3(sp["pos"], f"spawn {sp['id']}"),
+                float(sp.get("yaw_deg", 0)),
+                frozenset(str(r) for r in sp.get("roles", ())),
             )
             for sp in raw["spawn_points"]
         )

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Wealthroom's one entry point.
+
+    run_server.py serve                 run the server (embedded mode, demo room open)
+    run_server.py token --room R --role customer
+                                        mint a room token with this checkout's signing key
+    run_server.py visit --room demo --name Ann
+                                        join a room from the terminal: see who is there, chat
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+
+from protocol import messages as m
+from rooms.roles import Role
+from server.app import WealthroomServer
+from server.auth import TokenAuthority
+from server.config import Settings
+from server.errors import ServerError
+from server.keys import load_secret
+
+log = logging.getLogger("wealthroom")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        k: v
+        for k, v in {
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+            "tick_hz": getattr(args, "tick_hz", None),
+        }.items()
+        if v is not None
+    }
+    return Settings(**overrides)
+
+
+def _authority(settings: Settings) -> TokenAuthority:
+    return TokenAuthority(load_secret(settings))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    server = WealthroomServer(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with server:
+        room = settings.demo_room
+        print(f"Wealthroom is serving on {server.base_url} (embedded mode: in-memory, no Redis)")
+        print(f"  health:  {server.base_url}/healthz    metrics: {server.base_url}/metrics")
+        if room:
+            token = server.tokens.mint(
+                room=room, role=Role.CUSTOMER, subject="demo-customer", name="Demo customer"
+            )
+            print(f"Demo room '{room}' is open at {server.room_url(room)}")
+            print(f"  customer token (1 h): {token}")
+            print("  join it from another terminal:")
+            print(f"    .venv/bin/python run_server.py visit --room {room} --name Ann --say hello")
+        print("Press Ctrl-C to stop.", flush=True)
+        await stop.wait()
+        print("stopping: closing rooms", flush=True)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    token = _authority(settings).mint(
+        room=args.room,
+        role=Role(args.role),
+        subject=args.subject or f"{args.role}-{uuid.uuid4().hex[:8]}",
+        name=args.name,
+        ttl_s=args.ttl if args.ttl is not None else settings.token_ttl_s,
+    )
+    print(token)
+    return 0
+
+
+async def _visit(args: argparse.Namespace) -> int:
+    from simulator.client import ClientError, RoomClient
+
+    settings = _settings(args)
+    token = args.token or _authority(settings).mint(
+        room=args.room, role=Role(args.role), subject=f"visit-{uuid.uuid4().hex[:8]}", name=args.name
+    )
+    url = args.url or f"ws://{settings.host}:{settings.port}/ws/{args.room}"
+    try:
+        client = await RoomClient.join(url, token, args.name)
+    except (ClientError, OSError) as exc:
+        print(f"could not join {url}: {exc}", file=sys.stderr)
+        return 1
+    print(f"joined {client.member} in room {args.room} as {args.name}")
+    await client.wait_for(lambda c: c.replica.tick >= 0)
+    for ent in client.replica.entities.values():
+        print(f"  in the room: {ent.n} ({ent.r}) at {ent.p} mm")
+    if args.say:
+        await client.chat(args.say)
+    shown = 0
+    deadline = time.monotonic() + args.seconds
+    with contextlib.suppress(ClientError):
+        while time.monotonic() < deadline and not client.closed:
+            await client.wait_for(
+                lambda c: len(c.reliable) > shown or c.closed, deadline - time.monotonic()
+            )
+            for msg in client.reliable[shown:]:
+                print(f"  [{msg.seq}] {_describe(msg)}")
+            shown = len(client.reliable)
+    await client.leave()
+    return 0
+
+
+def _describe(msg: m.ChatPosted | m.Joined | m.Left) -> str:
+    if isinstance(msg, m.ChatPosted):
+        return f"{msg.name}: {msg.text}"
+    if isinstance(msg, m.Joined):
+        return f"{msg.name} ({msg.role}) joined"
+    return f"member {msg.member} left ({msg.reason})"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run_server.py", description=__doc__.split("\n")[0])
+    p.add_argument("--log-level", default="INFO")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--tick-hz", type=int, dest="tick_hz")
+
+    token = sub.add_parser("token", help="mint a room token")
+    token.add_argument("--room", required=True)
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--name", help="display name carried in the token")
+    token.add_argument("--subject", help="user id (default: random)")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds (default from settings)")
+
+    visit = sub.add_parser("visit", help="join a room from the terminal")
+    visit.add_argument("--room", default="demo")
+    visit.add_argument("--name", default="Visitor")
+    visit.add_argument("--role", default="guest", choices=[r.value for r in Role])
+    visit.add_argument("--token", help="use this token instead of minting one")
+    visit.add_argument("--url", help="room WebSocket URL (default from settings)")
+    visit.add_argument("--say", help="chat message to send after joining")
+    visit.add_argument("--seconds", type=float, default=5.0, help="how long to stay")
+    visit.add_argument("--host")
+    visit.add_argument("--port", type=int)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "serve":
+            return asyncio.run(_serve(args))
+        if args.command == "token":
+            return _token(args)
+        if args.command == "visit":
+            return asyncio.run(_visit(args))
+    except (ServerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

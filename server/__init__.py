@@ -1,0 +1,1 @@
+"""Server: the asyncio shell (WebSocket gateway, HTTP, auth, metrics, config)."""

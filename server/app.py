@@ -1,0 +1,217 @@
+"""The asyncio shell: one port for HTTP and WebSocket, a task per room, a writer per member.
+
+Request flow: ``_process_request`` answers plain HTTP and, for ``/ws/<room>``, checks the
+Origin and the token before the upgrade. A connection whose token fails is still upgraded, but
+only so that it can be closed at once with a code a browser can read (4401/4405/4406); nothing
+it sends is read. Everything about the conversation itself happens in the pure room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import Counter
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from protocol.codes import CloseCode
+from protocol.limits import SUBPROTOCOL
+from rooms.members import Grant
+from rooms.room import Room
+from scenes.layout import load_layout
+from server.auth import ROOM_ID, TokenAuthority
+from server.config import Settings
+from server.errors import AuthError, TokenInvalid
+from server.http import json_response, landing_page, text_response
+from server.keys import load_secret
+from server.metrics import Metrics
+from server.room_host import RoomHost
+
+log = logging.getLogger(__name__)
+
+WS_PREFIX = "/ws/"
+
+
+class WealthroomServer:
+    def __init__(self, settings: Settings, *, secret: bytes | None = None) -> None:
+        self.settings = settings
+        self.tokens = TokenAuthority(secret if secret is not None else load_secret(settings))
+        self.metrics = Metrics()
+        self.layout = load_layout(settings.layout)
+        self.rooms: dict[str, RoomHost] = {}
+        # Weak: a handshake that fails after process_request never reaches _handle.
+        self._admission: weakref.WeakKeyDictionary[ServerConnection, Grant | AuthError] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.open_connections = 0
+        self._per_subject: Counter[str] = Counter()
+        self._server: Server | None = None
+        self.port = settings.port
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        s = self.settings
+        self._server = await serve(
+            self._handle,
+            s.host,
+            s.port,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            process_request=self._process_request,
+            compression=None,  # deflate costs CPU per frame and opens compression-bomb attacks
+            max_size=s.hard_frame_bytes,
+            max_queue=64,
+            server_header=None,
+        )
+        sock = next(iter(self._server.sockets))
+        self.port = sock.getsockname()[1]
+        if s.demo_room:
+            self.open_room(s.demo_room, pinned=True)
+        log.info("listening on %s", self.base_url)
+
+    async def stop(self) -> None:
+        for host in list(self.rooms.values()):
+            await host.stop()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def __aenter__(self) -> WealthroomServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self.settings.public_url:
+            return self.settings.public_url.rstrip("/")
+        host = self.settings.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def ws_base(self) -> str:
+        return "ws" + self.base_url.removeprefix("http")
+
+    def room_url(self, room: str) -> str:
+        return f"{self.ws_base}{WS_PREFIX}{room}"
+
+    # --- rooms ----------------------------------------------------------------------------------
+
+    def open_room(self, room_id: str, *, pinned: bool = False) -> RoomHost:
+        host = self.rooms.get(room_id)
+        if host is None:
+            s = self.settings
+            room = Room(room_id, self.layout, tick_hz=s.tick_hz, limits=s.room_limits())
+            host = RoomHost(
+                room,
+                self.metrics,
+                max_reliable=s.max_reliable_backlog,
+                empty_ttl_s=None if pinned else s.empty_room_ttl_s,
+                on_dispose=self._forget_room,
+            )
+            self.rooms[room_id] = host
+            self.metrics.rooms.set(len(self.rooms))
+            host.start()
+        return host
+
+    def _forget_room(self, host: RoomHost) -> None:
+        if self.rooms.get(host.id) is host:
+            del self.rooms[host.id]
+            self.metrics.rooms.set(len(self.rooms))
+
+    # --- handshake ------------------------------------------------------------------------------
+
+    def _allowed_origin(self, origin: str | None) -> bool:
+        if origin is None:
+            return True  # not a browser; the token is what admits it
+        own = {self.base_url, self.base_url.replace("127.0.0.1", "localhost")}
+        return origin in own or origin in self.settings.origins
+
+    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        url = urlsplit(request.path)
+        path = url.path
+        if path == "/healthz":
+            return json_response(
+                HTTPStatus.OK,
+                {"status": "ok", "rooms": len(self.rooms), "connections": self.open_connections},
+            )
+        if path == "/metrics":
+            return text_response(HTTPStatus.OK, self.metrics.render().decode())
+        if path == "/":
+            return landing_page(sorted(self.rooms), self.ws_base)
+        if not path.startswith(WS_PREFIX):
+            return text_response(HTTPStatus.NOT_FOUND, "not found")
+        room = path[len(WS_PREFIX) :]
+        if not ROOM_ID.match(room):
+            return text_response(HTTPStatus.NOT_FOUND, "no such room")
+        if not self._allowed_origin(request.headers.get("Origin")):
+            self.metrics.handshake_rejects.labels(reason="origin").inc()
+            return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
+        self._admission[conn] = self._admit(request, url.query, room)
+        return None
+
+    def _admit(self, request: Request, query: str, room: str) -> Grant | AuthError:
+        # Browsers cannot set headers on a WebSocket, so they pass the token in the query;
+        # other clients should prefer the Authorization header. Neither is ever logged.
+        token = None
+        auth = request.headers.get("Authorization")
+        if auth and auth.startswith("Bearer "):
+            token = auth[len("Bearer ") :].strip()
+        if token is None:
+            values = parse_qs(query).get("token")
+            token = values[0] if values else None
+        if not token:
+            return TokenInvalid("no token")
+        try:
+            return self.tokens.verify(token, room=room)
+        except AuthError as exc:
+            self.metrics.handshake_rejects.labels(reason=type(exc).__name__).inc()
+            log.info("handshake refused for room %s: %s", room, exc)
+            return exc
+
+    # --- connection -----------------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        admission = self._admission.pop(ws, None)
+        if admission is None:
+            admission = TokenInvalid("no admission record")
+        if isinstance(admission, AuthError):
+            await ws.close(int(admission.close_code), admission.public)
+            return
+        grant = admission
+        if ws.subprotocol != SUBPROTOCOL:
+            await ws.close(int(CloseCode.UNSUPPORTED_PROTOCOL), f"use subprotocol {SUBPROTOCOL}")
+            return
+        if self._per_subject[grant.subject] >= self.settings.max_connections_per_subject:
+            self.metrics.closes.labels(code=str(int(CloseCode.TOO_MANY_CONNECTIONS))).inc()
+            await ws.close(int(CloseCode.TOO_MANY_CONNECTIONS), "too many connections for this user")
+            return
+        self._per_subject[grant.subject] += 1
+        self.open_connections += 1
+        self.metrics.connections.inc()
+        host = self.open_room(grant.room)
+        att = host.attach(ws, grant)
+        try:
+            async for data in ws:
+                self.metrics.frames_in.inc()
+                host.receive(att, data)
+                if att.outbox.closing:
+                    break
+        except ConnectionClosed:
+            pass
+        finally:
+            host.detach(att)
+            self.open_connections -= 1
+            self.metrics.connections.dec()
+            self._per_subject[grant.subject] -= 1
+            if self._per_subject[grant.subject] <= 0:
+                del self._per_subject[grant.subject]
+            await att.outbox.finish()

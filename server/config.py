@@ -1,0 +1,54 @@
+"""Settings, from the environment (``WEALTHROOM_*``) and command-line overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.limits import MAX_FRAME_BYTES
+from rooms.limits import RoomLimits
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WEALTHROOM_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    public_url: str | None = Field(
+        None, description="base URL clients use, if not http://host:port (behind a proxy)"
+    )
+    tick_hz: int = Field(30, ge=1, le=240)
+
+    secret: SecretStr | None = Field(None, description="token signing key, 32+ bytes")
+    secret_file: Path = Path("var/dev-secret")
+    token_ttl_s: int = Field(3600, ge=10)
+
+    origins: tuple[str, ...] = Field(
+        (), description="exact Origin values browsers may connect from; own URL always allowed"
+    )
+    demo_room: str | None = "demo"
+    layout: str = "private_room"
+    empty_room_ttl_s: float = Field(30.0, ge=0)
+
+    max_frame_bytes: int = Field(MAX_FRAME_BYTES, ge=256, le=MAX_FRAME_BYTES)
+    # Frames above this are cut by the WebSocket layer (close 1009) before we read them;
+    # between max_frame_bytes and this, the client gets an error frame and stays connected.
+    hard_frame_bytes: int = Field(4 * MAX_FRAME_BYTES, ge=256)
+    rate: float = Field(120.0, gt=0)
+    burst: float = Field(240.0, gt=0)
+    chat_rate: float = Field(5.0, gt=0)
+    join_timeout_s: float = Field(10.0, gt=0)
+    max_connections_per_subject: int = Field(4, ge=1)
+    max_reliable_backlog: int = Field(4096, ge=16)
+
+    def room_limits(self) -> RoomLimits:
+        return RoomLimits(
+            max_frame_bytes=self.max_frame_bytes,
+            rate=self.rate,
+            burst=self.burst,
+            chat_rate=self.chat_rate,
+            chat_burst=self.chat_rate * 2,
+            join_timeout_s=self.join_timeout_s,
+        )

@@ -1,0 +1,44 @@
+"""Plain HTTP answered on the WebSocket port: health, metrics, the landing page."""
+
+from __future__ import annotations
+
+import html
+import json
+from http import HTTPStatus
+
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
+
+def response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
+    headers = Headers(
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, body)
+
+
+def json_response(status: HTTPStatus, payload: object) -> Response:
+    return response(status, json.dumps(payload).encode(), "application/json")
+
+
+def text_response(status: HTTPStatus, text: str) -> Response:
+    return response(status, text.encode(), "text/plain; charset=utf-8")
+
+
+def landing_page(rooms: list[str], ws_base: str) -> Response:
+    items = "".join(f"<li><code>{html.escape(ws_base)}/ws/{html.escape(r)}</code></li>" for r in rooms)
+    body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Wealthroom</title></head>
+<body>
+<h1>Wealthroom server</h1>
+<p>Rooms open on this server (join with a token from <code>run_server.py token</code>):</p>
+<ul>{items or "<li>none</li>"}</ul>
+<p>Health: <a href="/healthz">/healthz</a> &middot; Metrics: <a href="/metrics">/metrics</a></p>
+</body></html>
+"""
+    return response(HTTPStatus.OK, body.encode(), "text/html; charset=utf-8")

@@ -1,0 +1,39 @@
+"""Prometheus metrics, one registry per server instance (tests run many servers in a process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.connections = Gauge("wealthroom_connections", "open WebSocket connections", registry=r)
+        self.rooms = Gauge("wealthroom_rooms", "rooms hosted by this process", registry=r)
+        self.frames_in = Counter("wealthroom_frames_in", "frames received", registry=r)
+        self.frames_out = Counter(
+            "wealthroom_frames_out", "frames delivered to sockets", ["kind"], registry=r
+        )
+        self.bytes_out = Counter("wealthroom_bytes_out", "payload bytes delivered", registry=r)
+        self.state_superseded = Counter(
+            "wealthroom_state_superseded",
+            "state frames replaced by a newer one before a slow member took them",
+            registry=r,
+        )
+        self.closes = Counter("wealthroom_closes", "connections closed by us", ["code"], registry=r)
+        self.handshake_rejects = Counter(
+            "wealthroom_handshake_rejects", "handshakes refused", ["reason"], registry=r
+        )
+        self.tick_seconds = Histogram(
+            "wealthroom_tick_seconds",
+            "time spent in one room tick",
+            buckets=(0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05),
+            registry=r,
+        )
+        self.tick_overruns = Counter(
+            "wealthroom_tick_overruns", "ticks started late by more than a period", registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

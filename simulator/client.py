@@ -1,0 +1,165 @@
+"""A protocol client over a real WebSocket: the base of the simulator's bots and of the tests.
+
+It keeps a :class:`scenes.Replica` of the room from snapshot/delta frames (acking what it
+applies), the reliable messages in arrival order, and every error frame. Waiting is by
+condition, never by sleeping: ``await client.wait_for(lambda c: ...)`` returns as soon as a
+received frame makes the predicate true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from protocol import messages as m
+from protocol.codec import decode, encode
+from protocol.limits import PROTOCOL_VERSION, SUBPROTOCOL
+from protocol.messages import Direction
+from scenes.replica import Replica
+
+
+class ClientError(Exception):
+    """Root of the client's failures (a refused join, a wait that timed out)."""
+
+
+class RoomClient:
+    def __init__(self, ws: ClientConnection, *, auto_ack: bool = True) -> None:
+        self.ws = ws
+        self.auto_ack = auto_ack
+        self.replica = Replica()
+        self.welcome: m.Welcome | None = None
+        self.reliable: list[m.ChatPosted | m.Joined | m.Left] = []
+        self.errors: list[m.Error] = []
+        self.pongs: list[m.Pong] = []
+        self.state_frames = 0
+        self.bytes_in = 0
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self._changed = asyncio.Condition()
+        self._reader = asyncio.get_running_loop().create_task(self._read(), name="client-reader")
+
+    @classmethod
+    async def open(
+        cls, room_url: str, token: str | None, *, origin: str | None = None, auto_ack: bool = True
+    ) -> RoomClient:
+        """Open the WebSocket only (no hello): for tests that speak the protocol by hand."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        ws = await connect(
+            room_url,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            additional_headers=headers,
+            origin=origin,  # type: ignore[arg-type]
+            compression=None,
+            max_size=2**22,
+            open_timeout=10,
+        )
+        return cls(ws, auto_ack=auto_ack)
+
+    @classmethod
+    async def join(
+        cls,
+        room_url: str,
+        token: str,
+        name: str,
+        *,
+        since: int | None = None,
+        auto_ack: bool = True,
+        timeout: float = 10.0,
+    ) -> RoomClient:
+        """Connect, say hello, join; return once the room has confirmed our arrival."""
+        client = await cls.open(room_url, token, auto_ack=auto_ack)
+        await client.send(m.Hello(PROTOCOL_VERSION, "wealthroom-py"))
+        await client.wait_for(lambda c: c.welcome is not None or c.closed, timeout)
+        if client.welcome is None:
+            raise ClientError(f"no welcome: closed {client.close_code} {client.close_reason}")
+        me = client.welcome.member
+        await client.send(m.Join(name, since))
+        await client.wait_for(lambda c: c.has_joined(me) or c.closed, timeout)
+        if client.closed:
+            raise ClientError(f"join refused: closed {client.close_code} {client.close_reason}")
+        return client
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def send(self, message: m.Message) -> None:
+        await self.ws.send(encode(message))
+
+    async def send_raw(self, data: bytes | str) -> None:
+        await self.ws.send(data)
+
+    async def pose(self, p: tuple[float, float, float], q: tuple[float, float, float, float]) -> None:
+        await self.send(m.Pose(p, q))
+
+    async def chat(self, text: str) -> None:
+        await self.send(m.Chat(text))
+
+    async def leave(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.send(m.Leave())
+        await self.wait_for(lambda c: c.closed, 10)
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await asyncio.gather(self._reader, return_exceptions=True)
+
+    # --- observing -----------------------------------------------------------------------------
+
+    @property
+    def member(self) -> int:
+        if self.welcome is None:
+            raise ClientError("not welcomed yet")
+        return self.welcome.member
+
+    @property
+    def closed(self) -> bool:
+        return self.close_code is not None
+
+    @property
+    def chats(self) -> list[m.ChatPosted]:
+        return [r for r in self.reliable if isinstance(r, m.ChatPosted)]
+
+    def has_joined(self, member: int) -> bool:
+        return any(isinstance(r, m.Joined) and r.member == member for r in self.reliable)
+
+    async def wait_for(self, predicate: Callable[[RoomClient], bool], timeout: float = 10.0) -> None:
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
+            except TimeoutError as exc:
+                raise ClientError(f"condition not met within {timeout} s") from exc
+
+    async def _read(self) -> None:
+        try:
+            async for data in self.ws:
+                assert isinstance(data, bytes)
+                self.bytes_in += len(data)
+                await self._on_frame(decode(data, Direction.SERVER))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close_code = self.ws.close_code if self.ws.close_code is not None else 1006
+            self.close_reason = self.ws.close_reason or ""
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _on_frame(self, msg: Any) -> None:
+        if isinstance(msg, m.Snapshot | m.Delta):
+            self.state_frames += 1
+            if self.replica.apply(msg) and self.auto_ack:
+                with contextlib.suppress(ConnectionClosed):
+                    await self.send(m.Ack(msg.tick))
+        elif isinstance(msg, m.ChatPosted | m.Joined | m.Left):
+            self.reliable.append(msg)
+        elif isinstance(msg, m.Error):
+            self.errors.append(msg)
+        elif isinstance(msg, m.Welcome):
+            self.welcome = msg
+        elif isinstance(msg, m.Pong):
+            self.pongs.append(msg)
+        async with self._changed:
+            self._changed.notify_all()
