@@ -77,7 +77,7 @@ class Scene:
         self.tick = 0
         self.history_ticks = history_ticks
         self._next_id = 1
-        self._removed: deque[tuple[int, int, int]] = deque()  # (tick, entity id, created)
+        self._removed: deque[tuple[int, int]] = deque()  # (tick, entity id)
         self._last_change = 0
 
     # --- changes -------------------------------------------------------------------------
@@ -119,7 +119,7 @@ class Scene:
         if ent is None:
             raise NoSuchEntity(eid)
         ent.node.remove_node()
-        self._removed.append((self._pending, eid, ent.created))
+        self._removed.append((self._pending, eid))
         self._last_change = self._pending
 
     def advance(self) -> int:
@@ -148,7 +148,9 @@ class Scene:
         if base < self.oldest_base or base > self.tick:
             return None
         ents = [d for e in self.entities.values() if (d := e.since(base)) is not None]
-        gone = [eid for t, eid, created in self._removed if base < t <= self.tick and created <= base]
+        # Every removal after base, even of entities created after base: a client may hold a
+        # newer state than the one it acked, in which that entity still exists.
+        gone = [eid for t, eid in self._removed if base < t <= self.tick]
         return ents, gone
 
     def digest(self) -> str:

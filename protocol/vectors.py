@@ -1,0 +1,143 @@
+"""Shared test vectors: frames and what they mean, written to ``vectors.json``.
+
+Every implementation of the protocol (this package, the JavaScript client) is tested against
+the JSON file: valid vectors must decode to ``wire`` and encode back to the same bytes; invalid
+ones must be refused with ``code``. Regenerate after a deliberate protocol change with
+``python -m protocol.vectors`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from protocol import messages as m
+from protocol.codec import encode, pack, to_wire
+from protocol.codes import ErrorCode
+from protocol.limits import MAX_CHAT_CHARS, MAX_FRAME_BYTES
+from protocol.quantise import pack_quat
+
+PATH = Path(__file__).with_name("vectors.json")
+
+VALID: list[tuple[str, m.Message]] = [
+    ("hello", m.Hello(1, "web/1.0")),
+    ("hello-minimal", m.Hello(1)),
+    ("join", m.Join("Wang Li")),
+    ("join-resume", m.Join("王丽", since=42)),
+    ("pose", m.Pose((0.5, 1.6, -1.25), (0.0, 0.38268343236509, 0.0, 0.923879532511287))),
+    ("ack", m.Ack(1234)),
+    ("chat", m.Chat("Could you explain this bond fund? 这只债券基金的风险等级是多少？")),
+    ("remove", m.Remove(7)),
+    ("leave", m.Leave()),
+    ("ping", m.Ping(4294967295)),
+    (
+        "welcome",
+        m.Welcome(1, 3, "demo", "customer", 30, 17, MAX_FRAME_BYTES, 120),
+    ),
+    (
+        "snapshot",
+        m.Snapshot(
+            90,
+            [
+                m.Ent(1, "avatar", 1, "Ann", "customer", (0, 0, 1100), pack_quat((0, 1, 0, 0))),
+                m.Ent(2, "avatar", 2, "Bo", "advisor", (-1250, 0, -1100), pack_quat((0, 0, 0, 1))),
+            ],
+        ),
+    ),
+    ("delta", m.Delta(91, 88, [m.Ent(2, p=(-1200, 5, -1100), q=123456789)], [5, 6])),
+    ("delta-empty", m.Delta(92, 91)),
+    ("chat-posted", m.ChatPosted(18, 3, "Ann", "hello", 1795430000123)),
+    ("joined", m.Joined(19, 4, "Bo", "advisor", 1795430000456)),
+    ("left", m.Left(20, 4, "left", 1795430000789)),
+    ("pong", m.Pong(9)),
+    ("error", m.Error(int(ErrorCode.FORBIDDEN), "a guest may not remove_member", "remove")),
+    ("error-fatal", m.Error(int(ErrorCode.RATE_LIMITED), "too many messages; slow down", None, True)),
+]
+
+
+def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
+    ok_chat = encode(m.Chat("hi"))
+    return [
+        ("garbage", "client", b"\xc1\xff\x00garbage", ErrorCode.MALFORMED),
+        ("truncated", "client", ok_chat[:-1], ErrorCode.MALFORMED),
+        ("trailing-bytes", "client", ok_chat + b"\x00", ErrorCode.MALFORMED),
+        ("empty", "client", b"", ErrorCode.MALFORMED),
+        ("not-a-map", "client", pack(["chat", "hi"]), ErrorCode.MALFORMED),
+        ("int-map-key", "client", pack({"t": "chat", 1: "x"}), ErrorCode.MALFORMED),
+        ("invalid-utf8", "client", b"\x82\xa1t\xa4chat\xa4text\xa2\xff\xfe", ErrorCode.MALFORMED),
+        ("ext-type", "client", b"\x82\xa1t\xa4chat\xa4text\xd4\x05\x00", ErrorCode.MALFORMED),
+        ("no-type", "client", pack({"text": "hi"}), ErrorCode.MISSING_FIELD),
+        ("type-not-string", "client", pack({"t": 3}), ErrorCode.WRONG_TYPE),
+        ("unknown-type", "client", pack({"t": "teleport"}), ErrorCode.UNKNOWN_TYPE),
+        ("server-type-from-client", "client", encode(m.Pong(1)), ErrorCode.UNKNOWN_TYPE),
+        ("unknown-field", "client", pack({"t": "chat", "text": "hi", "x": 1}), ErrorCode.UNKNOWN_FIELD),
+        ("missing-field", "client", pack({"t": "chat"}), ErrorCode.MISSING_FIELD),
+        ("wrong-type-str", "client", pack({"t": "chat", "text": 5}), ErrorCode.WRONG_TYPE),
+        ("wrong-type-bool-as-int", "client", pack({"t": "ack", "tick": True}), ErrorCode.WRONG_TYPE),
+        ("wrong-type-bin-as-str", "client", pack({"t": "chat", "text": b"hi"}), ErrorCode.WRONG_TYPE),
+        ("negative-tick", "client", pack({"t": "ack", "tick": -1}), ErrorCode.BAD_VALUE),
+        (
+            "pose-nan",
+            "client",
+            pack({"t": "pose", "p": [math.nan, 0.0, 0.0], "q": [0.0, 0.0, 0.0, 1.0]}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "pose-inf",
+            "client",
+            pack({"t": "pose", "p": [0.0, math.inf, 0.0], "q": [0.0, 0.0, 0.0, 1.0]}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "pose-short-vector",
+            "client",
+            pack({"t": "pose", "p": [0.0, 0.0], "q": [0.0, 0.0, 0.0, 1.0]}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "pose-out-of-range",
+            "client",
+            pack({"t": "pose", "p": [5000.0, 0.0, 0.0], "q": [0.0, 0.0, 0.0, 1.0]}),
+            ErrorCode.BAD_VALUE,
+        ),
+        ("chat-too-long", "client", pack({"t": "chat", "text": "x" * (MAX_CHAT_CHARS + 1)}), ErrorCode.TOO_LONG),
+        ("chat-empty", "client", pack({"t": "chat", "text": ""}), ErrorCode.BAD_VALUE),
+        ("server-unknown-type", "server", pack({"t": "hello", "v": 1}), ErrorCode.UNKNOWN_TYPE),
+    ]
+
+
+def build() -> dict[str, Any]:
+    valid = [
+        {
+            "name": name,
+            "direction": msg.DIRECTION.value,
+            "hex": encode(msg).hex(),
+            "wire": to_wire(msg),
+            # JSON cannot tell 1.0 from 1: where this is true, an encoder must write the
+            # float fields (pose p and q) as float64 to reproduce the bytes exactly.
+            "float64_fields": isinstance(msg, m.Pose),
+        }
+        for name, msg in VALID
+    ]
+    invalid = [
+        {"name": name, "direction": d, "hex": data.hex(), "code": int(code), "error": code.name}
+        for name, d, data, code in _invalid()
+    ]
+    return {
+        "about": "Wealthroom protocol v1 test vectors; see protocol/SPEC.md. Generated by "
+        "`python -m protocol.vectors`; hex is the exact frame payload.",
+        "version": 1,
+        "valid": valid,
+        "invalid": invalid,
+    }
+
+
+def main() -> None:
+    PATH.write_text(json.dumps(build(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {PATH}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""The pure room: sessions, permissions, reliability, limits. No sockets, time is a number."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol import messages as m
+from protocol.codec import pack
+from protocol.codes import CloseCode, ErrorCode
+from rooms.limits import RoomLimits, TokenBucket
+from rooms.roles import PERMISSIONS, REMOVABLE, Action, Role, allowed
+from tests.harness import Harness
+
+
+def test_join_flow_welcome_joined_snapshot_then_deltas() -> None:
+    h = Harness()
+    a = h.connect()
+    h.send(a, m.Hello(1))
+    welcome = h.inbox[a].of(m.Welcome)[0]
+    assert (welcome.member, welcome.room, welcome.role, welcome.tick_hz) == (a, "r1", "customer", 30)
+    h.send(a, m.Join("Ann"))
+    assert h.inbox[a].of(m.Joined)[0].member == a
+    h.tick()
+    snap = h.inbox[a].of(m.Snapshot)[0]
+    assert [(e.m, e.n, e.r) for e in snap.ents] == [(a, "Ann", "customer")]
+    h.sync(a)
+    h.tick()
+    # Nothing changed since the acked tick: nothing is sent.
+    assert h.inbox[a].of(m.Snapshot) == []
+    assert h.inbox[a].of(m.Delta) == []
+    h.send(a, m.Pose((1.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+    h.tick()
+    delta = h.inbox[a].of(m.Delta)[0]
+    # The quiet tick moved a's baseline forward: its copy already equalled that state.
+    assert (delta.base, delta.tick) == (snap.tick + 1, snap.tick + 2)
+    assert delta.ents == [m.Ent(snap.ents[0].i, p=(1000, 0, 0), q=delta.ents[0].q)]
+
+
+def test_customer_sits_in_the_customer_seat_and_advisor_at_the_advisor_spot() -> None:
+    h = Harness()
+    g = h.join(Role.GUEST, "Gus")
+    c = h.join(Role.CUSTOMER, "Cat")
+    adv = h.join(Role.ADVISOR, "Ada")
+    spots = {mb.id: mb.spawn for mb in h.room.members.values()}
+    assert spots == {g: "seat-family-1", c: "seat-customer", adv: "advisor-spot"}
+
+
+def test_two_members_see_each_others_moves_in_order() -> None:
+    h = Harness()
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    h.tick()
+    h.sync(a)
+    h.sync(b)
+    seen = []
+    for step in range(1, 6):
+        h.send(a, m.Pose((step / 10, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+        h.tick()
+        h.sync(b)
+        ent = h.inbox[b].replica.by_member(a)
+        assert ent is not None and ent.p is not None
+        seen.append(ent.p[0])
+    assert seen == [100, 200, 300, 400, 500]
+    assert h.inbox[b].replica.digest() == h.room.scene.digest()
+
+
+def test_one_encoding_per_distinct_baseline() -> None:
+    h = Harness()
+    members = [h.join(Role.GUEST, f"g{i}") for i in range(6)]
+    h.tick()
+    for mb in members:
+        h.sync(mb)
+    h.send(members[0], m.Pose((1.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+    h.encodings = 0
+    h.tick()
+    assert h.encodings == 1  # six members, same acked tick: one frame
+
+
+def test_poses_outside_the_room_are_clamped_to_its_bounds() -> None:
+    h = Harness()
+    a = h.join()
+    h.send(a, m.Pose((900.0, -5.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+    ent = h.room.scene.entities[h.room.members[a].entity or 0]
+    assert ent.pos == (4500, 0, 0)
+
+
+def test_chat_is_sequenced_and_reaches_everyone_in_order() -> None:
+    h = Harness()
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    for i in range(5):
+        h.send(a if i % 2 else b, m.Chat(f"message {i}"))
+    for mb in (a, b):
+        chats = h.inbox[mb].of(m.ChatPosted)
+        assert [c.text for c in chats] == [f"message {i}" for i in range(5)]
+        seqs = [r.seq for r in h.inbox[mb].reliable]
+        assert seqs == sorted(seqs)
+        assert len(set(seqs)) == len(seqs)
+    # b joined after a: a saw b's arrival too, so a's stream is b's plus a's own arrival.
+    assert [r.seq for r in h.inbox[a].reliable][1:] == [r.seq for r in h.inbox[b].reliable]
+    assert h.inbox[b].reliable[-1].seq == h.room.seq
+
+
+def test_rejoin_with_since_replays_exactly_the_missed_reliable_messages() -> None:
+    h = Harness()
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    h.send(a, m.Chat("before"))
+    last_seen = h.inbox[b].reliable[-1].seq
+    h.deliver(h.room.disconnect(b, h.now))
+    h.send(a, m.Chat("while away 1"))
+    h.send(a, m.Chat("while away 2"))
+    b2 = h.join(Role.GUEST, "Bo", since=last_seen)
+    got = h.inbox[b2].reliable
+    assert [r.seq for r in got] == list(range(last_seen + 1, h.room.seq + 1))
+    texts = [r.text for r in got if isinstance(r, m.ChatPosted)]
+    assert texts == ["while away 1", "while away 2"]
+
+
+def test_leaving_removes_the_avatar_and_tells_the_others() -> None:
+    h = Harness()
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    h.tick()
+    h.sync(a)
+    h.send(b, m.Leave())
+    assert h.inbox[b].closed == CloseCode.NORMAL
+    left = h.inbox[a].of(m.Left)[-1]
+    assert (left.member, left.reason) == (b, "left")
+    h.tick()
+    h.sync(a)
+    assert h.inbox[a].replica.by_member(b) is None
+
+
+def test_observer_is_invisible_and_read_only() -> None:
+    h = Harness()
+    a = h.join(name="Ann")
+    obs = h.join(Role.OBSERVER, "Compliance")
+    assert not any(j.member == obs for j in h.inbox[a].of(m.Joined))
+    h.tick()
+    h.sync(obs)
+    assert h.inbox[obs].replica.by_member(obs) is None
+    h.send(obs, m.Chat("hello"))
+    assert h.inbox[obs].errors[-1].code == ErrorCode.FORBIDDEN
+    h.send(a, m.Chat("for the record"))
+    assert h.inbox[obs].of(m.ChatPosted)[-1].text == "for the record"
+
+
+# --- permissions: every role against every action, enforced by the room -----------------------
+
+_ACTION_MESSAGES: dict[Action, m.Message] = {
+    Action.MOVE: m.Pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)),
+    Action.CHAT: m.Chat("hi"),
+}
+
+
+def test_permission_table_covers_every_role_and_action() -> None:
+    assert set(PERMISSIONS) == set(Role)
+    assert all(actions <= set(Action) for actions in PERMISSIONS.values())
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", list(Action))
+def test_room_enforces_the_permission_table(role: Role, action: Action) -> None:
+    h = Harness()
+    target = h.join(Role.GUEST, "Target")
+    member = h.join(role, "Actor")
+    before = len(h.inbox[member].errors)
+    if action is Action.APPEAR:
+        h.tick()
+        h.sync(member)
+        appears = h.inbox[member].replica.by_member(member) is not None
+        assert appears == allowed(role, action)
+        return
+    message = _ACTION_MESSAGES.get(action) or m.Remove(target)
+    h.send(member, message)
+    errors = h.inbox[member].errors[before:]
+    if allowed(role, action):
+        assert errors == []
+    else:
+        assert [e.code for e in errors] == [ErrorCode.FORBIDDEN]
+        assert target in h.room.members
+
+
+@pytest.mark.parametrize("target_role", list(Role))
+def test_advisor_may_remove_only_guests_and_bots(target_role: Role) -> None:
+    h = Harness()
+    adv = h.join(Role.ADVISOR, "Ada")
+    target = h.join(target_role, "T")
+    h.send(adv, m.Remove(target))
+    if target_role in REMOVABLE:
+        assert h.inbox[target].closed == CloseCode.REMOVED
+        assert target not in h.room.members
+        assert h.inbox[adv].of(m.Left)[-1].reason == "removed"
+    else:
+        assert h.inbox[adv].errors[-1].code == ErrorCode.FORBIDDEN
+        assert target in h.room.members
+
+
+def test_removing_a_stranger_is_no_such_member() -> None:
+    h = Harness()
+    adv = h.join(Role.ADVISOR, "Ada")
+    h.send(adv, m.Remove(999))
+    assert h.inbox[adv].errors[-1].code == ErrorCode.NO_SUCH_MEMBER
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+def test_messages_before_hello_or_join_are_not_joined() -> None:
+    h = Harness()
+    a = h.connect()
+    h.send(a, m.Join("early"))
+    h.send(a, m.Chat("early"))
+    h.send(a, m.Hello(1))
+    h.send(a, m.Pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+    h.send(a, m.Ack(0))
+    assert [e.code for e in h.inbox[a].errors] == [ErrorCode.NOT_JOINED] * 4
+    h.send(a, m.Ping(5))
+    assert h.inbox[a].of(m.Pong) == [m.Pong(5)]
+
+
+def test_hello_twice_and_join_twice_are_already_done() -> None:
+    h = Harness()
+    a = h.join()
+    h.send(a, m.Hello(1))
+    h.send(a, m.Join("again"))
+    assert [e.code for e in h.inbox[a].errors] == [ErrorCode.ALREADY_DONE] * 2
+
+
+def test_wrong_protocol_version_is_refused() -> None:
+    h = Harness()
+    a = h.connect()
+    h.send(a, m.Hello(2))
+    assert h.inbox[a].errors[-1].code == ErrorCode.UNSUPPORTED_VERSION
+    assert not h.inbox[a].of(m.Welcome)
+
+
+def test_ack_from_the_future_is_a_bad_value() -> None:
+    h = Harness()
+    a = h.join()
+    h.send(a, m.Ack(10_000))
+    assert h.inbox[a].errors[-1].code == ErrorCode.BAD_VALUE
+
+
+def test_invisible_name_is_a_bad_value_and_names_are_cleaned() -> None:
+    h = Harness()
+    a = h.connect()
+    h.send(a, m.Hello(1))
+    h.send(a, m.Join("\u202e\u200b "))
+    assert h.inbox[a].errors[-1].code == ErrorCode.BAD_VALUE
+    h.send(a, m.Join("  Ann\u202e  Lee\x07 "))
+    assert h.room.members[a].name == "Ann Lee"
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (b"\xc1garbage", ErrorCode.MALFORMED),
+        ("text frame", ErrorCode.TEXT_FRAME),
+        (pack({"t": "nope"}), ErrorCode.UNKNOWN_TYPE),
+        (pack({"t": "chat", "text": 3}), ErrorCode.WRONG_TYPE),
+        (pack({"t": "pose", "p": [float("nan"), 0.0, 0.0], "q": [0.0, 0.0, 0.0, 1.0]}), ErrorCode.BAD_VALUE),
+        (pack({"t": "pose", "p": [0.0, 0.0, 0.0], "q": [0.0, 0.0, 0.0, 0.0]}), ErrorCode.BAD_VALUE),
+        (pack({"t": "chat", "text": "x" * 1001}), ErrorCode.TOO_LONG),
+        (pack({"t": "chat", "text": "x" * 70_000}), ErrorCode.FRAME_TOO_LARGE),
+    ],
+)
+def test_bad_frame_gets_an_error_and_nobody_else_notices(frame: bytes | str, code: ErrorCode) -> None:
+    h = Harness()
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    before_b = list(h.inbox[b].frames)
+    h.send(b, frame)
+    assert [e.code for e in h.inbox[b].errors] == [code]
+    assert h.inbox[b].closed is None
+    assert not h.inbox[a].errors
+    h.send(a, m.Chat("still fine"))
+    assert h.inbox[b].of(m.ChatPosted)[-1].text == "still fine"
+    assert h.inbox[b].frames[: len(before_b)] == before_b
+
+
+def test_repeat_offender_is_closed_after_its_strikes() -> None:
+    h = Harness(limits=RoomLimits(strikes=5, strike_refill=0.1))
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    for _ in range(5):
+        h.send(b, b"\xc1")
+    assert h.inbox[b].closed is None
+    h.send(b, b"\xc1")
+    assert h.inbox[b].closed == CloseCode.TOO_MANY_ERRORS
+    assert h.inbox[b].errors[-1].fatal is True
+    assert b not in h.room.members
+    assert h.inbox[a].of(m.Left)[-1].reason == "too many errors"
+
+
+def test_flood_at_ten_times_the_rate_is_limited_then_closed() -> None:
+    limits = RoomLimits(rate=20, burst=20)
+    h = Harness(limits=limits)
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    pose = m.Pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+    # 200 messages a second against a limit of 20, for up to three seconds.
+    for _ in range(600):
+        h.now += 1 / 200
+        h.send(b, pose)
+        if h.inbox[b].closed:
+            break
+    assert h.inbox[b].closed == CloseCode.RATE_LIMITED
+    rate_errors = [e for e in h.inbox[b].errors if e.code == ErrorCode.RATE_LIMITED]
+    # At most one error a second (plus the final, fatal one): the flood is not echoed back.
+    assert 1 <= len(rate_errors) <= 4
+    assert not h.inbox[a].errors
+    assert a in h.room.members
+
+
+def test_a_chat_flood_is_limited_separately_from_poses() -> None:
+    h = Harness(limits=RoomLimits(chat_rate=1, chat_burst=3))
+    a = h.join()
+    for i in range(5):
+        h.send(a, m.Chat(f"spam {i}"))
+    assert len(h.inbox[a].of(m.ChatPosted)) == 3
+    assert h.inbox[a].errors[-1].code == ErrorCode.RATE_LIMITED
+
+
+def test_member_that_never_joins_is_closed_after_the_timeout() -> None:
+    h = Harness(limits=RoomLimits(join_timeout_s=5))
+    a = h.connect()
+    h.send(a, m.Hello(1))
+    h.tick(4.0)
+    assert h.inbox[a].closed is None
+    h.tick(2.0)
+    assert h.inbox[a].closed == CloseCode.JOIN_TIMEOUT
+    assert h.room.is_empty
+
+
+def test_member_whose_ack_is_too_old_gets_a_fresh_snapshot() -> None:
+    h = Harness()
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    h.tick()
+    h.sync(a)
+    h.sync(b)
+    for i in range(400):  # more than the room's 10 s of history at 30 Hz
+        h.send(a, m.Pose((i / 1000, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+        h.tick()
+        h.inbox[b].frames.clear()  # b hears nothing and acks nothing
+    h.tick()
+    assert isinstance(h.inbox[b].frames[-1], m.Snapshot)
+    h.sync(b)
+    assert h.inbox[b].replica.digest() == h.room.scene.digest()
+
+
+def test_room_close_closes_everyone() -> None:
+    h = Harness()
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    h.deliver(h.room.close(h.now))
+    assert h.inbox[a].closed == h.inbox[b].closed == CloseCode.GOING_AWAY
+    assert h.room.is_empty
+
+
+def test_token_bucket_refills_and_ignores_clock_going_back() -> None:
+    bucket = TokenBucket(rate=2, capacity=2, now=0.0)
+    assert bucket.take(0.0)
+    assert bucket.take(0.0)
+    assert not bucket.take(0.0)
+    assert not bucket.take(-100.0)
+    assert bucket.take(0.5)
