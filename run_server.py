@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Wealthroom's one entry point.
 
-    run_server.py serve                 run the server (embedded mode, demo room open)
-    run_server.py token --room R --role customer
-                                        mint a room token with this checkout's signing key
-    run_server.py visit --room demo --name Ann
-                                        join a room from the terminal: see who is there, chat
+run_server.py serve                 run the server (embedded mode, demo room open)
+run_server.py token --room R --role customer
+                                    mint a room token with this checkout's signing key
+run_server.py visit --room demo --name Ann
+                                    join a room from the terminal: see who is there, chat
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from protocol import messages as m
 from rooms.roles import Role
@@ -27,6 +27,7 @@ from server.auth import TokenAuthority
 from server.config import Settings
 from server.errors import ServerError
 from server.keys import load_secret
+from simulator.client import ClientError, RoomClient
 
 log = logging.getLogger("wealthroom")
 
@@ -87,11 +88,12 @@ def _token(args: argparse.Namespace) -> int:
 
 
 async def _visit(args: argparse.Namespace) -> int:
-    from simulator.client import ClientError, RoomClient
-
     settings = _settings(args)
     token = args.token or _authority(settings).mint(
-        room=args.room, role=Role(args.role), subject=f"visit-{uuid.uuid4().hex[:8]}", name=args.name
+        room=args.room,
+        role=Role(args.role),
+        subject=f"visit-{uuid.uuid4().hex[:8]}",
+        name=args.name,
     )
     url = args.url or f"ws://{settings.host}:{settings.port}/ws/{args.room}"
     try:
@@ -109,14 +111,16 @@ async def _visit(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.seconds
     with contextlib.suppress(ClientError):
         while time.monotonic() < deadline and not client.closed:
-            await client.wait_for(
-                lambda c: len(c.reliable) > shown or c.closed, deadline - time.monotonic()
-            )
+            await client.wait_for(_news_after(shown), deadline - time.monotonic())
             for msg in client.reliable[shown:]:
                 print(f"  [{msg.seq}] {_describe(msg)}")
             shown = len(client.reliable)
     await client.leave()
     return 0
+
+
+def _news_after(shown: int) -> Callable[[RoomClient], bool]:
+    return lambda c: len(c.reliable) > shown or c.closed
 
 
 def _describe(msg: m.ChatPosted | m.Joined | m.Left) -> str:

@@ -117,7 +117,8 @@ def ent_to_wire(ent: Ent) -> dict[str, Any]:
 
 def pack(obj: Any) -> bytes:
     """msgpack with the settings every frame uses (binary type on, float64 for floats)."""
-    return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
+    data: bytes = msgpack.packb(obj, use_bin_type=True)
+    return data
 
 
 def encode(message: Message) -> bytes:

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
 
-from protocol import limits as L
+from protocol import limits
 from protocol.schema import Bool, Field, Float, Int, ListOf, Str, Struct, Vec
 
-U32 = Int(0, L.UINT32_MAX)
+U32 = Int(0, limits.UINT32_MAX)
 U53 = Int(0, 2**53 - 1)  # the largest integer JavaScript holds exactly
-MEMBER_ID = Int(1, L.UINT32_MAX)
+MEMBER_ID = Int(1, limits.UINT32_MAX)
 
 
 class Direction(Enum):
@@ -37,9 +37,7 @@ CLIENT_MESSAGES: dict[str, type[Message]] = {}
 SERVER_MESSAGES: dict[str, type[Message]] = {}
 
 
-def _message(
-    type_: str, direction: Direction, *fields: Field, reliable: bool = False
-) -> Any:
+def _message(type_: str, direction: Direction, *fields: Field, reliable: bool = False) -> Any:
     def register(cls: type[Message]) -> type[Message]:
         cls.TYPE = type_
         cls.DIRECTION = direction
@@ -76,11 +74,11 @@ ENT = Struct(
         Field("i", U32, doc="entity id, never reused within a room"),
         Field("k", Str(16, 1), False, "kind: avatar"),
         Field("m", MEMBER_ID, False, "owning member id"),
-        Field("n", Str(L.MAX_NAME_CHARS), False, "display name"),
+        Field("n", Str(limits.MAX_NAME_CHARS), False, "display name"),
         Field("r", Str(16, 1), False, "owner's role"),
         Field(
             "p",
-            Vec(Int(-L.MAX_COORD_MM, L.MAX_COORD_MM), 3),
+            Vec(Int(-limits.MAX_COORD_MM, limits.MAX_COORD_MM), 3),
             False,
             "position, millimetres, Y up",
         ),
@@ -99,7 +97,7 @@ S = Direction.SERVER
     "hello",
     C,
     Field("v", Int(1, 65535), doc="protocol major version the client speaks"),
-    Field("client", Str(L.MAX_CLIENT_CHARS), False, "client name/version, for logs"),
+    Field("client", Str(limits.MAX_CLIENT_CHARS), False, "client name/version, for logs"),
 )
 @dataclass(frozen=True, slots=True)
 class Hello(Message):
@@ -110,7 +108,7 @@ class Hello(Message):
 @_message(
     "join",
     C,
-    Field("name", Str(L.MAX_NAME_CHARS, 1), doc="display name above the avatar"),
+    Field("name", Str(limits.MAX_NAME_CHARS, 1), doc="display name above the avatar"),
     Field("since", U53, False, "last reliable seq seen; missed ones are replayed"),
 )
 @dataclass(frozen=True, slots=True)
@@ -122,7 +120,9 @@ class Join(Message):
 @_message(
     "pose",
     C,
-    Field("p", Vec(Float(-L.MAX_COORD_M, L.MAX_COORD_M), 3), doc="position, metres, Y up"),
+    Field(
+        "p", Vec(Float(-limits.MAX_COORD_M, limits.MAX_COORD_M), 3), doc="position, metres, Y up"
+    ),
     Field("q", Vec(Float(-1.01, 1.01), 4), doc="rotation quaternion x, y, z, w"),
 )
 @dataclass(frozen=True, slots=True)
@@ -137,7 +137,7 @@ class Ack(Message):
     tick: int
 
 
-@_message("chat", C, Field("text", Str(L.MAX_CHAT_CHARS, 1)))
+@_message("chat", C, Field("text", Str(limits.MAX_CHAT_CHARS, 1)))
 @dataclass(frozen=True, slots=True)
 class Chat(Message):
     text: str
@@ -169,7 +169,7 @@ class Ping(Message):
     S,
     Field("v", Int(1, 65535)),
     Field("member", MEMBER_ID, doc="this connection's member id"),
-    Field("room", Str(L.MAX_ROOM_ID_CHARS, 1)),
+    Field("room", Str(limits.MAX_ROOM_ID_CHARS, 1)),
     Field("role", Str(16, 1)),
     Field("tick_hz", Int(1, 240)),
     Field("seq", U53, doc="newest reliable seq in the room"),
@@ -192,7 +192,7 @@ class Welcome(Message):
     "snapshot",
     S,
     Field("tick", U53),
-    Field("ents", ListOf(ENT, L.MAX_ENTITIES), doc="every entity, complete"),
+    Field("ents", ListOf(ENT, limits.MAX_ENTITIES), doc="every entity, complete"),
 )
 @dataclass(frozen=True, slots=True)
 class Snapshot(Message):
@@ -205,8 +205,8 @@ class Snapshot(Message):
     S,
     Field("tick", U53),
     Field("base", U53, doc="acknowledged tick this delta applies to"),
-    Field("ents", ListOf(ENT, L.MAX_ENTITIES), doc="entities added or changed since base"),
-    Field("gone", ListOf(U32, L.MAX_ENTITIES), doc="entity ids removed since base"),
+    Field("ents", ListOf(ENT, limits.MAX_ENTITIES), doc="entities added or changed since base"),
+    Field("gone", ListOf(U32, limits.MAX_ENTITIES), doc="entity ids removed since base"),
 )
 @dataclass(frozen=True, slots=True)
 class Delta(Message):
@@ -221,8 +221,8 @@ class Delta(Message):
     S,
     Field("seq", U53),
     Field("by", MEMBER_ID),
-    Field("name", Str(L.MAX_NAME_CHARS)),
-    Field("text", Str(L.MAX_CHAT_CHARS, 1)),
+    Field("name", Str(limits.MAX_NAME_CHARS)),
+    Field("text", Str(limits.MAX_CHAT_CHARS, 1)),
     Field("at", U53, doc="server time, Unix milliseconds"),
     reliable=True,
 )
@@ -240,7 +240,7 @@ class ChatPosted(Message):
     S,
     Field("seq", U53),
     Field("member", MEMBER_ID),
-    Field("name", Str(L.MAX_NAME_CHARS)),
+    Field("name", Str(limits.MAX_NAME_CHARS)),
     Field("role", Str(16, 1)),
     Field("at", U53),
     reliable=True,
@@ -259,7 +259,7 @@ class Joined(Message):
     S,
     Field("seq", U53),
     Field("member", MEMBER_ID),
-    Field("reason", Str(L.MAX_REASON_CHARS)),
+    Field("reason", Str(limits.MAX_REASON_CHARS)),
     Field("at", U53),
     reliable=True,
 )
@@ -281,7 +281,7 @@ class Pong(Message):
     "error",
     S,
     Field("code", Int(0, 65535), doc="ErrorCode"),
-    Field("msg", Str(L.MAX_ERROR_CHARS), doc="human-readable, safe to show"),
+    Field("msg", Str(limits.MAX_ERROR_CHARS), doc="human-readable, safe to show"),
     Field("ref", Str(16), False, "type of the message that caused it, when known"),
     Field("fatal", Bool(), False, "true when a close follows"),
 )

@@ -2,7 +2,8 @@
 
 A unit quaternion's largest component is implied by the other three (|q| = 1), and those three
 lie in [-1/sqrt(2), 1/sqrt(2)]. We send the index of the largest (2 bits) and the three others
-at 10 bits each: one uint32, angular error under 0.25 degree (0.24 seen over 300,000 random rotations), against 16-32 bytes of floats.
+at 10 bits each: one uint32, angular error under 0.25 degree (0.24 seen over 300,000 random
+rotations), against 16-32 bytes of floats.
 Each component uses 1023 levels (0..1022), an odd count, so that 0 is exact: the identity
 and pure yaw rotations, the most common ones, survive quantisation unchanged.
 """

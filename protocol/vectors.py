@@ -53,7 +53,10 @@ VALID: list[tuple[str, m.Message]] = [
     ("left", m.Left(20, 4, "left", 1795430000789)),
     ("pong", m.Pong(9)),
     ("error", m.Error(int(ErrorCode.FORBIDDEN), "a guest may not remove_member", "remove")),
-    ("error-fatal", m.Error(int(ErrorCode.RATE_LIMITED), "too many messages; slow down", None, True)),
+    (
+        "error-fatal",
+        m.Error(int(ErrorCode.RATE_LIMITED), "too many messages; slow down", None, True),
+    ),
 ]
 
 
@@ -72,11 +75,26 @@ def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
         ("type-not-string", "client", pack({"t": 3}), ErrorCode.WRONG_TYPE),
         ("unknown-type", "client", pack({"t": "teleport"}), ErrorCode.UNKNOWN_TYPE),
         ("server-type-from-client", "client", encode(m.Pong(1)), ErrorCode.UNKNOWN_TYPE),
-        ("unknown-field", "client", pack({"t": "chat", "text": "hi", "x": 1}), ErrorCode.UNKNOWN_FIELD),
+        (
+            "unknown-field",
+            "client",
+            pack({"t": "chat", "text": "hi", "x": 1}),
+            ErrorCode.UNKNOWN_FIELD,
+        ),
         ("missing-field", "client", pack({"t": "chat"}), ErrorCode.MISSING_FIELD),
         ("wrong-type-str", "client", pack({"t": "chat", "text": 5}), ErrorCode.WRONG_TYPE),
-        ("wrong-type-bool-as-int", "client", pack({"t": "ack", "tick": True}), ErrorCode.WRONG_TYPE),
-        ("wrong-type-bin-as-str", "client", pack({"t": "chat", "text": b"hi"}), ErrorCode.WRONG_TYPE),
+        (
+            "wrong-type-bool-as-int",
+            "client",
+            pack({"t": "ack", "tick": True}),
+            ErrorCode.WRONG_TYPE,
+        ),
+        (
+            "wrong-type-bin-as-str",
+            "client",
+            pack({"t": "chat", "text": b"hi"}),
+            ErrorCode.WRONG_TYPE,
+        ),
         ("negative-tick", "client", pack({"t": "ack", "tick": -1}), ErrorCode.BAD_VALUE),
         (
             "pose-nan",
@@ -102,7 +120,12 @@ def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
             pack({"t": "pose", "p": [5000.0, 0.0, 0.0], "q": [0.0, 0.0, 0.0, 1.0]}),
             ErrorCode.BAD_VALUE,
         ),
-        ("chat-too-long", "client", pack({"t": "chat", "text": "x" * (MAX_CHAT_CHARS + 1)}), ErrorCode.TOO_LONG),
+        (
+            "chat-too-long",
+            "client",
+            pack({"t": "chat", "text": "x" * (MAX_CHAT_CHARS + 1)}),
+            ErrorCode.TOO_LONG,
+        ),
         ("chat-empty", "client", pack({"t": "chat", "text": ""}), ErrorCode.BAD_VALUE),
         ("server-unknown-type", "server", pack({"t": "hello", "v": 1}), ErrorCode.UNKNOWN_TYPE),
     ]

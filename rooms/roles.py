@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     CUSTOMER = "customer"  # owns the room
     GUEST = "guest"  # family or friend the customer invited
     ADVISOR = "advisor"  # human bank staff
@@ -13,7 +13,7 @@ class Role(str, Enum):
     BOT = "bot"  # QA's scripted visitor
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     APPEAR = "appear"  # have an avatar that others see
     MOVE = "move"  # send poses for one's own avatar
     CHAT = "chat"

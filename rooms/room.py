@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from avatars.names import clean_display_name
 from protocol import messages as m
@@ -36,7 +37,7 @@ from scenes.scene import AVATAR, Scene
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["Room", Member, m.Message, float], list[Output]]
+Handler = Callable[["Room", Member, Any, float], list[Output]]
 
 
 class Room:
@@ -145,7 +146,9 @@ class Room:
 
     def _on_hello(self, member: Member, msg: m.Hello, now: float) -> list[Output]:
         if member.phase is not Phase.CONNECTED:
-            return self._reject(member, now, ErrorCode.ALREADY_DONE, "hello already received", "hello")
+            return self._reject(
+                member, now, ErrorCode.ALREADY_DONE, "hello already received", "hello"
+            )
         if msg.v != PROTOCOL_VERSION:
             return self._reject(
                 member,
@@ -229,11 +232,19 @@ class Room:
         target = self.members.get(msg.member)
         if target is None or target.phase is not Phase.JOINED:
             return self._reject(
-                member, now, ErrorCode.NO_SUCH_MEMBER, f"no member {msg.member} in the room", "remove"
+                member,
+                now,
+                ErrorCode.NO_SUCH_MEMBER,
+                f"no member {msg.member} in the room",
+                "remove",
             )
         if target.role not in REMOVABLE:
             return self._reject(
-                member, now, ErrorCode.FORBIDDEN, f"a {target.role.value} cannot be removed", "remove"
+                member,
+                now,
+                ErrorCode.FORBIDDEN,
+                f"a {target.role.value} cannot be removed",
+                "remove",
             )
         log.info("room %s: member %d removed member %d", self.id, member.id, target.id)
         return [
@@ -256,7 +267,11 @@ class Room:
         if not allowed(member.role, action):
             log.info("room %s: %s denied %s", self.id, member.role.value, action.value)
             return self._reject(
-                member, now, ErrorCode.FORBIDDEN, f"a {member.role.value} may not {action.value}", ref
+                member,
+                now,
+                ErrorCode.FORBIDDEN,
+                f"a {member.role.value} may not {action.value}",
+                ref,
             )
         return None
 
@@ -289,7 +304,11 @@ class Room:
         if fatal or now - member.last_rate_error >= 1.0:
             member.last_rate_error = now
             detail = f"too many {what}; slow down"
-            out.append(self._direct(member, m.Error(int(ErrorCode.RATE_LIMITED), detail, None, fatal or None)))
+            out.append(
+                self._direct(
+                    member, m.Error(int(ErrorCode.RATE_LIMITED), detail, None, fatal or None)
+                )
+            )
         if fatal:
             out.append(Close(member.id, CloseCode.RATE_LIMITED, "message rate limit exceeded"))
             out += self._depart(member, now, "rate limit")
@@ -321,7 +340,7 @@ def _handlers() -> dict[type[m.Message], Handler]:
         m.Remove: Room._on_remove,
         m.Leave: Room._on_leave,
         m.Ping: Room._on_ping,
-    }  # type: ignore[dict-item]
+    }
 
 
 _HANDLERS = _handlers()

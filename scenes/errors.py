@@ -1,8 +1,8 @@
 """Exceptions of the scenes package.
 
-    SceneError
-    ├── LayoutError       a layout file is missing, unreadable or inconsistent
-    └── NoSuchEntity      an entity id the scene does not hold
+SceneError
+├── LayoutError       a layout file is missing, unreadable or inconsistent
+└── NoSuchEntity      an entity id the scene does not hold
 """
 
 from __future__ import annotations

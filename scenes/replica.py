@@ -50,5 +50,9 @@ class Replica:
 def _merge(old: Ent, new: Ent) -> Ent:
     return replace(
         old,
-        **{k: getattr(new, k) for k in ("k", "m", "n", "r", "p", "q") if getattr(new, k) is not None},
+        **{
+            k: getattr(new, k)
+            for k in ("k", "m", "n", "r", "p", "q")
+            if getattr(new, k) is not None
+        },
     )

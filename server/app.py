@@ -8,7 +8,6 @@ it sends is read. Everything about the conversation itself happens in the pure r
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import weakref
 from collections import Counter
@@ -187,12 +186,11 @@ class WealthroomServer:
             await ws.close(int(admission.close_code), admission.public)
             return
         grant = admission
-        if ws.subprotocol != SUBPROTOCOL:
-            await ws.close(int(CloseCode.UNSUPPORTED_PROTOCOL), f"use subprotocol {SUBPROTOCOL}")
-            return
         if self._per_subject[grant.subject] >= self.settings.max_connections_per_subject:
             self.metrics.closes.labels(code=str(int(CloseCode.TOO_MANY_CONNECTIONS))).inc()
-            await ws.close(int(CloseCode.TOO_MANY_CONNECTIONS), "too many connections for this user")
+            await ws.close(
+                int(CloseCode.TOO_MANY_CONNECTIONS), "too many connections for this user"
+            )
             return
         self._per_subject[grant.subject] += 1
         self.open_connections += 1

@@ -31,7 +31,9 @@ def text_response(status: HTTPStatus, text: str) -> Response:
 
 
 def landing_page(rooms: list[str], ws_base: str) -> Response:
-    items = "".join(f"<li><code>{html.escape(ws_base)}/ws/{html.escape(r)}</code></li>" for r in rooms)
+    items = "".join(
+        f"<li><code>{html.escape(ws_base)}/ws/{html.escape(r)}</code></li>" for r in rooms
+    )
     body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Wealthroom</title></head>
 <body>

@@ -25,7 +25,9 @@ def load_secret(settings: Settings) -> bytes:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(48))
-        log.warning("created a development signing key at %s; set WEALTHROOM_SECRET in production", path)
+        log.warning(
+            "created a development signing key at %s; set WEALTHROOM_SECRET in production", path
+        )
     value = path.read_text().strip().encode()
     if len(value) < 32:
         raise ConfigError(f"signing key in {path} is shorter than 32 bytes")

@@ -48,8 +48,7 @@ class Outbox:
             return
         if reliable:
             if len(self._reliable) >= self._max_reliable:
-                self._reliable.clear()
-                self.close(CloseCode.SLOW_CONSUMER, "too far behind; reconnect to resume")
+                self._cut_off()
                 return
             self._reliable.append(data)
         else:
@@ -65,6 +64,19 @@ class Outbox:
             self._state = None
             self._metrics.closes.labels(code=str(int(code))).inc()
             self._wake.set()
+
+    def _cut_off(self) -> None:
+        """The peer stopped reading: stop the writer (it may be stuck waiting for the socket to
+        drain) and close. The close frame queues behind what the kernel holds; if the peer never
+        reads it, the WebSocket layer's close timeout drops the TCP connection."""
+        self._reliable.clear()
+        self.close(CloseCode.SLOW_CONSUMER, "too far behind; reconnect to resume")
+        if self.task is not None:
+            self.task.cancel()
+        self.task = asyncio.get_running_loop().create_task(
+            self._ws.close(int(CloseCode.SLOW_CONSUMER), "too far behind; reconnect to resume"),
+            name="outbox-cut-off",
+        )
 
     async def finish(self) -> None:
         """Wait for a requested close to go out; otherwise stop writing (the peer is gone)."""

@@ -73,7 +73,8 @@ class RoomClient:
     ) -> RoomClient:
         """Connect, say hello, join; return once the room has confirmed our arrival."""
         client = await cls.open(room_url, token, auto_ack=auto_ack)
-        await client.send(m.Hello(PROTOCOL_VERSION, "wealthroom-py"))
+        with contextlib.suppress(ConnectionClosed):  # a refused token closes at once
+            await client.send(m.Hello(PROTOCOL_VERSION, "wealthroom-py"))
         await client.wait_for(lambda c: c.welcome is not None or c.closed, timeout)
         if client.welcome is None:
             raise ClientError(f"no welcome: closed {client.close_code} {client.close_reason}")
@@ -92,7 +93,9 @@ class RoomClient:
     async def send_raw(self, data: bytes | str) -> None:
         await self.ws.send(data)
 
-    async def pose(self, p: tuple[float, float, float], q: tuple[float, float, float, float]) -> None:
+    async def pose(
+        self, p: tuple[float, float, float], q: tuple[float, float, float, float]
+    ) -> None:
         await self.send(m.Pose(p, q))
 
     async def chat(self, text: str) -> None:
@@ -126,7 +129,9 @@ class RoomClient:
     def has_joined(self, member: int) -> bool:
         return any(isinstance(r, m.Joined) and r.member == member for r in self.reliable)
 
-    async def wait_for(self, predicate: Callable[[RoomClient], bool], timeout: float = 10.0) -> None:
+    async def wait_for(
+        self, predicate: Callable[[RoomClient], bool], timeout: float = 10.0
+    ) -> None:
         async with self._changed:
             try:
                 await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)

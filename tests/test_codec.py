@@ -81,7 +81,9 @@ def test_integers_are_accepted_as_floats_as_javascript_sends_them() -> None:
 
 
 def test_float32_is_accepted() -> None:
-    data = msgpack.packb({"t": "pose", "p": [0.5, 1.5, 0.25], "q": [0.0, 0.0, 0.0, 1.0]}, use_single_float=True)
+    data = msgpack.packb(
+        {"t": "pose", "p": [0.5, 1.5, 0.25], "q": [0.0, 0.0, 0.0, 1.0]}, use_single_float=True
+    )
     assert decode(data) == m.Pose((0.5, 1.5, 0.25), (0.0, 0.0, 0.0, 1.0))
 
 
@@ -110,10 +112,20 @@ _VALID_FRAMES = [bytes.fromhex(v["hex"]) for v in VECTORS["valid"]]
 @settings(max_examples=3000, deadline=None)
 @given(st.binary(max_size=256))
 def test_random_bytes_only_raise_protocol_errors(data: bytes) -> None:
+    _decode_or_documented_error(data, Direction.CLIENT)
+
+
+def _decode_or_documented_error(data: bytes, direction: Direction) -> None:
+    """Any outcome but a message or a documented error (with its code) is a decoder bug."""
     try:
-        decode(data)
-    except ProtocolError:
-        pass
+        msg = decode(data, direction)
+    except ProtocolError as exc:
+        code = exc.code
+    else:
+        assert isinstance(msg, m.Message)
+        assert msg.DIRECTION is direction
+        return
+    assert code in set(ErrorCode)
 
 
 @settings(max_examples=3000, deadline=None)
@@ -130,21 +142,34 @@ def test_mutated_frames_only_raise_protocol_errors(
         data[pos % len(data)] = byte
     data = data[: max(1, len(data) - cut)]
     for direction in Direction:
-        try:
-            decode(bytes(data), direction)
-        except ProtocolError:
-            pass
+        _decode_or_documented_error(bytes(data), direction)
 
 
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats() | st.text(max_size=20) | st.binary(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.binary(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
 @settings(max_examples=3000, deadline=None)
-@given(st.sampled_from(sorted(m.CLIENT_MESSAGES)), st.dictionaries(st.sampled_from(["p", "q", "v", "name", "text", "tick", "since", "member", "n", "client", "x"]), _json_values, max_size=4))
+@given(
+    st.sampled_from(sorted(m.CLIENT_MESSAGES)),
+    st.dictionaries(
+        st.sampled_from(
+            ["p", "q", "v", "name", "text", "tick", "since", "member", "n", "client", "x"]
+        ),
+        _json_values,
+        max_size=4,
+    ),
+)
 def test_well_formed_maps_with_wrong_values_only_raise_protocol_errors(
     type_: str, fields: dict[str, Any]
 ) -> None:

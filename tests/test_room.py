@@ -17,7 +17,12 @@ def test_join_flow_welcome_joined_snapshot_then_deltas() -> None:
     a = h.connect()
     h.send(a, m.Hello(1))
     welcome = h.inbox[a].of(m.Welcome)[0]
-    assert (welcome.member, welcome.room, welcome.role, welcome.tick_hz) == (a, "r1", "customer", 30)
+    assert (welcome.member, welcome.room, welcome.role, welcome.tick_hz) == (
+        a,
+        "r1",
+        "customer",
+        30,
+    )
     h.send(a, m.Join("Ann"))
     assert h.inbox[a].of(m.Joined)[0].member == a
     h.tick()
@@ -57,7 +62,8 @@ def test_two_members_see_each_others_moves_in_order() -> None:
         h.tick()
         h.sync(b)
         ent = h.inbox[b].replica.by_member(a)
-        assert ent is not None and ent.p is not None
+        assert ent is not None
+        assert ent.p is not None
         seen.append(ent.p[0])
     assert seen == [100, 200, 300, 400, 500]
     assert h.inbox[b].replica.digest() == h.room.scene.digest()
@@ -256,13 +262,18 @@ def test_invisible_name_is_a_bad_value_and_names_are_cleaned() -> None:
         ("text frame", ErrorCode.TEXT_FRAME),
         (pack({"t": "nope"}), ErrorCode.UNKNOWN_TYPE),
         (pack({"t": "chat", "text": 3}), ErrorCode.WRONG_TYPE),
-        (pack({"t": "pose", "p": [float("nan"), 0.0, 0.0], "q": [0.0, 0.0, 0.0, 1.0]}), ErrorCode.BAD_VALUE),
+        (
+            pack({"t": "pose", "p": [float("nan"), 0.0, 0.0], "q": [0.0, 0.0, 0.0, 1.0]}),
+            ErrorCode.BAD_VALUE,
+        ),
         (pack({"t": "pose", "p": [0.0, 0.0, 0.0], "q": [0.0, 0.0, 0.0, 0.0]}), ErrorCode.BAD_VALUE),
         (pack({"t": "chat", "text": "x" * 1001}), ErrorCode.TOO_LONG),
         (pack({"t": "chat", "text": "x" * 70_000}), ErrorCode.FRAME_TOO_LARGE),
     ],
 )
-def test_bad_frame_gets_an_error_and_nobody_else_notices(frame: bytes | str, code: ErrorCode) -> None:
+def test_bad_frame_gets_an_error_and_nobody_else_notices(
+    frame: bytes | str, code: ErrorCode
+) -> None:
     h = Harness()
     a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
     before_b = list(h.inbox[b].frames)

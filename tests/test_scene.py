@@ -134,7 +134,11 @@ def test_replica_converges_despite_drops_reordering_and_late_acks(seed: int) -> 
     for _ in range(3):
         tick = scene.advance()
         change = scene.delta(acked) if acked is not None else None
-        frame = m.Snapshot(tick, scene.snapshot()) if change is None else m.Delta(tick, acked or 0, *change)
+        frame = (
+            m.Snapshot(tick, scene.snapshot())
+            if change is None
+            else m.Delta(tick, acked or 0, *change)
+        )
         assert replica.apply(decode(encode(frame), Direction.SERVER))
         acked = frame.tick
     assert replica.digest() == scene.digest()

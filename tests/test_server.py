@@ -1,0 +1,393 @@
+"""The real server on a loopback port with real WebSocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from protocol import messages as m
+from protocol.codec import encode, pack
+from protocol.codes import CloseCode, ErrorCode
+from protocol.limits import MAX_FRAME_BYTES, SUBPROTOCOL
+from rooms.roles import Role
+from server.app import WealthroomServer
+from server.auth import TokenAuthority
+from simulator.client import ClientError, RoomClient
+from tests.conftest import SECRET, Mint, make_settings
+
+POSE_Q = (0.0, 0.0, 0.0, 1.0)
+
+
+async def _http(url: str) -> tuple[int, str, str]:
+    def get() -> tuple[int, str, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return resp.status, resp.headers["Content-Type"], resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+    return await asyncio.to_thread(get)
+
+
+async def test_two_clients_see_each_other_move_chat_and_leave(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    url = server.room_url("demo")
+    ann = await RoomClient.join(url, mint(role=Role.CUSTOMER), "Ann")
+    bo = await RoomClient.join(url, mint(role=Role.GUEST), "Bo")
+    await ann.wait_for(lambda c: c.replica.by_member(bo.member) is not None)
+    await bo.wait_for(lambda c: c.replica.by_member(ann.member) is not None)
+    assert ann.has_joined(bo.member)
+
+    # Moves arrive, in order (a peer may see a tick's latest pose only, never an older one).
+    seen: list[int] = []
+
+    def saw(x_mm: int) -> bool:
+        ent = bo.replica.by_member(ann.member)
+        x = ent.p[0] if ent and ent.p else None
+        if x is not None and (not seen or seen[-1] != x):
+            seen.append(x)
+        return x == x_mm
+
+    for step in range(1, 6):
+        await ann.pose((step / 10, 0.0, 0.0), POSE_Q)
+        target = step * 100
+        await bo.wait_for(lambda _c: saw(target))  # noqa: B023 (awaited in this iteration)
+    assert seen == sorted(seen)
+    assert seen[-1] == 500
+
+    # Chat from both sides: everyone sees one order (the room's), each sender's lines in the
+    # order they were sent, with contiguous sequence numbers.
+    for i in range(10):
+        await (ann if i % 2 == 0 else bo).chat(f"line {i}")
+    for client in (ann, bo):
+        await client.wait_for(lambda c: len(c.chats) == 10)
+    assert [c.text for c in ann.chats] == [c.text for c in bo.chats]
+    for sender, parity in ((ann, 0), (bo, 1)):
+        mine = [c.text for c in bo.chats if c.by == sender.member]
+        assert mine == [f"line {i}" for i in range(parity, 10, 2)]
+    seqs = [r.seq for r in bo.reliable]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert [c.seq for c in ann.chats] == [c.seq for c in bo.chats]
+
+    await bo.leave()
+    assert bo.close_code == CloseCode.NORMAL
+    await ann.wait_for(
+        lambda c: any(isinstance(r, m.Left) and r.member == bo.member for r in c.reliable)
+    )
+    await ann.wait_for(lambda c: c.replica.by_member(bo.member) is None)
+    assert ann.replica.digest() == server.rooms["demo"].room.scene.digest()
+    await ann.close()
+
+
+async def test_health_metrics_and_landing_page(server: WealthroomServer, mint: Mint) -> None:
+    status, ctype, body = await _http(f"{server.base_url}/healthz")
+    assert status == 200
+    assert ctype == "application/json"
+    assert json.loads(body) == {"status": "ok", "rooms": 1, "connections": 0}
+    client = await RoomClient.join(server.room_url("demo"), mint(), "Ann")
+    status, _, body = await _http(f"{server.base_url}/healthz")
+    assert json.loads(body)["connections"] == 1
+    status, _, body = await _http(f"{server.base_url}/metrics")
+    assert status == 200
+    assert "wealthroom_connections 1.0" in body
+    status, ctype, body = await _http(f"{server.base_url}/")
+    assert (status, ctype.split(";")[0]) == (200, "text/html")
+    assert "/ws/demo" in body
+    status, _, _ = await _http(f"{server.base_url}/nope")
+    assert status == 404
+    await client.close()
+
+
+# --- handshake and tokens ----------------------------------------------------------------------
+
+
+async def _refused(url: str, token: str | None) -> int | None:
+    client = await RoomClient.open(url, token)
+    await client.wait_for(lambda c: c.closed)
+    return client.close_code
+
+
+async def test_expired_token_is_closed_4401(server: WealthroomServer) -> None:
+    token = server.tokens.mint(room="demo", role=Role.CUSTOMER, subject="u", ttl_s=60, now=0)
+    assert await _refused(server.room_url("demo"), token) == CloseCode.TOKEN_EXPIRED
+
+
+async def test_forged_token_is_closed_4405(server: WealthroomServer) -> None:
+    forger = TokenAuthority(b"not-the-server-key-not-the-server-key!!")
+    token = forger.mint(room="demo", role=Role.ADVISOR, subject="mallory")
+    assert await _refused(server.room_url("demo"), token) == CloseCode.TOKEN_INVALID
+
+
+@pytest.mark.parametrize("token", [None, "", "not.a.jwt", "a" * 500])
+async def test_missing_or_garbage_token_is_closed_4405(
+    server: WealthroomServer, token: str | None
+) -> None:
+    assert await _refused(server.room_url("demo"), token) == CloseCode.TOKEN_INVALID
+
+
+async def test_token_for_another_room_is_closed_4406(server: WealthroomServer, mint: Mint) -> None:
+    assert await _refused(server.room_url("demo"), mint(room="other")) == CloseCode.ROOM_NOT_ALLOWED
+    assert "other" not in server.rooms
+
+
+async def test_token_in_query_string_is_accepted_for_browsers(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    url = f"{server.room_url('demo')}?token={mint()}"
+    client = await RoomClient.open(url, None)
+    await client.send(m.Hello(1))
+    await client.wait_for(lambda c: c.welcome is not None)
+    await client.close()
+
+
+async def test_foreign_origin_is_refused_before_upgrade(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    with pytest.raises(InvalidStatus) as info:
+        await RoomClient.open(server.room_url("demo"), mint(), origin="https://evil.example")
+    assert info.value.response.status_code == 403
+    own = await RoomClient.open(server.room_url("demo"), mint(), origin=server.base_url)
+    await own.send(m.Hello(1))
+    await own.wait_for(lambda c: c.welcome is not None)
+    await own.close()
+
+
+async def test_missing_subprotocol_is_refused_400(server: WealthroomServer, mint: Mint) -> None:
+    with pytest.raises(InvalidStatus) as info:
+        await connect(
+            server.room_url("demo"), additional_headers={"Authorization": f"Bearer {mint()}"}
+        )
+    assert info.value.response.status_code == 400
+
+
+async def test_connection_cap_per_user(server: WealthroomServer, mint: Mint) -> None:
+    token = mint(subject="same-person")
+    clients = [await RoomClient.join(server.room_url("demo"), token, f"tab {i}") for i in range(4)]
+    assert await _refused(server.room_url("demo"), token) == CloseCode.TOO_MANY_CONNECTIONS
+    await clients[0].close()
+    again = await RoomClient.join(server.room_url("demo"), token, "tab again")
+    for c in [*clients[1:], again]:
+        await c.close()
+
+
+# --- bad input over the wire: an error for the sender, nothing for anyone else -------------------
+
+BAD_FRAMES: list[tuple[str, bytes | str, ErrorCode]] = [
+    ("garbage", b"\x00\xc1\xff garbage", ErrorCode.MALFORMED),
+    ("text frame", '{"t":"chat","text":"hi"}', ErrorCode.TEXT_FRAME),
+    ("truncated msgpack", pack({"t": "chat", "text": "hello"})[:-2], ErrorCode.MALFORMED),
+    (
+        "oversize frame",
+        pack({"t": "chat", "text": "x" * (MAX_FRAME_BYTES + 10)}),
+        ErrorCode.FRAME_TOO_LARGE,
+    ),
+    ("unknown type", pack({"t": "teleport", "to": [0, 0, 0]}), ErrorCode.UNKNOWN_TYPE),
+    ("unknown field", pack({"t": "chat", "text": "hi", "admin": True}), ErrorCode.UNKNOWN_FIELD),
+    ("wrong field type", pack({"t": "pose", "p": "here", "q": [0, 0, 0, 1]}), ErrorCode.WRONG_TYPE),
+    (
+        "NaN pose",
+        pack({"t": "pose", "p": [float("nan"), 0.0, 0.0], "q": [0, 0, 0, 1]}),
+        ErrorCode.BAD_VALUE,
+    ),
+    (
+        "infinite pose",
+        pack({"t": "pose", "p": [0.0, float("inf"), 0.0], "q": [0, 0, 0, 1]}),
+        ErrorCode.BAD_VALUE,
+    ),
+    ("chat over the limit", pack({"t": "chat", "text": "长" * 1001}), ErrorCode.TOO_LONG),
+    ("advisor-only action", pack({"t": "remove", "member": 1}), ErrorCode.FORBIDDEN),
+]
+
+
+@pytest.mark.parametrize(("label", "frame", "code"), BAD_FRAMES, ids=[b[0] for b in BAD_FRAMES])
+async def test_bad_frame_is_answered_and_others_are_unaffected(
+    server: WealthroomServer, mint: Mint, label: str, frame: bytes | str, code: ErrorCode
+) -> None:
+    url = server.room_url("demo")
+    ann = await RoomClient.join(url, mint(role=Role.CUSTOMER), "Ann")
+    guest = await RoomClient.join(url, mint(role=Role.GUEST), "Mallory")
+    await guest.send_raw(frame)
+    await guest.wait_for(lambda c: bool(c.errors))
+    assert [e.code for e in guest.errors] == [code]
+    assert not guest.closed
+    # The room carries on for everyone, the offender included.
+    await ann.chat("still here")
+    for client in (ann, guest):
+        await client.wait_for(lambda c: any(x.text == "still here" for x in c.chats))
+    assert not ann.errors
+    await ann.close()
+    await guest.close()
+
+
+async def test_message_before_join_is_not_joined(server: WealthroomServer, mint: Mint) -> None:
+    client = await RoomClient.open(server.room_url("demo"), mint())
+    await client.chat("too early")
+    await client.wait_for(lambda c: bool(c.errors))
+    assert client.errors[0].code == ErrorCode.NOT_JOINED
+    assert client.errors[0].ref == "chat"
+    await client.close()
+
+
+async def test_frame_beyond_the_hard_limit_is_closed_1009(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    ann = await RoomClient.join(server.room_url("demo"), mint(), "Ann")
+    guest = await RoomClient.join(server.room_url("demo"), mint(role=Role.GUEST), "Big")
+    await guest.send_raw(b"\x00" * (server.settings.hard_frame_bytes + 1))
+    await guest.wait_for(lambda c: c.closed)
+    assert guest.close_code == CloseCode.MESSAGE_TOO_BIG
+    await ann.wait_for(
+        lambda c: any(isinstance(r, m.Left) and r.member == guest.member for r in c.reliable)
+    )
+    await ann.close()
+
+
+async def test_flood_at_ten_times_the_rate_is_limited_then_closed(mint: Mint) -> None:
+    settings = make_settings(rate=30.0, burst=30.0)
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        url = srv.room_url("demo")
+        ann = await RoomClient.join(
+            url, srv.tokens.mint(room="demo", role=Role.CUSTOMER, subject="a"), "Ann"
+        )
+        flooder = await RoomClient.join(
+            url, srv.tokens.mint(room="demo", role=Role.GUEST, subject="f"), "F"
+        )
+        pose = m.Pose((0.0, 0.0, 0.0), POSE_Q)
+        # 300 messages a second against 30 allowed, until the server hangs up (at most 10 s).
+        for _ in range(3000):
+            if flooder.closed:
+                break
+            await flooder.send(pose)
+            await asyncio.sleep(1 / 300)  # pacing the flood, not synchronising the test
+        await flooder.wait_for(lambda c: c.closed)
+        assert flooder.close_code == CloseCode.RATE_LIMITED
+        rate_errors = [e for e in flooder.errors if e.code == ErrorCode.RATE_LIMITED]
+        assert rate_errors
+        assert rate_errors[-1].fatal is True
+        await ann.chat("unaffected")
+        await ann.wait_for(lambda c: any(x.text == "unaffected" for x in c.chats))
+        assert not ann.errors
+        await ann.close()
+
+
+async def test_removed_guest_is_closed_4403_and_everyone_is_told(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    url = server.room_url("demo")
+    adv = await RoomClient.join(url, mint(role=Role.ADVISOR), "Ada")
+    guest = await RoomClient.join(url, mint(role=Role.GUEST), "Gus")
+    await adv.send(m.Remove(guest.member))
+    await guest.wait_for(lambda c: c.closed)
+    assert guest.close_code == CloseCode.REMOVED
+    await adv.wait_for(
+        lambda c: any(isinstance(r, m.Left) and r.reason == "removed" for r in c.reliable)
+    )
+    await adv.close()
+
+
+# --- slow members, room lifecycle ---------------------------------------------------------------
+
+
+def has_chats(n: int) -> Callable[[RoomClient], bool]:
+    return lambda c: len(c.chats) >= n
+
+
+async def _read_until_closed(ws: ClientConnection) -> None:
+    while True:
+        await ws.recv()
+
+
+async def test_member_that_stops_reading_is_cut_off_without_slowing_others() -> None:
+    settings = make_settings(
+        max_reliable_backlog=64, chat_rate=100_000.0, rate=100_000.0, burst=100_000.0
+    )
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        url = srv.room_url("demo")
+
+        def token(subject: str) -> str:
+            return srv.tokens.mint(room="demo", role=Role.GUEST, subject=subject)
+
+        fast = await RoomClient.join(url, token("fast"), "Fast")
+        # A member on a tiny receive window that never reads: the WebSocket layer stops
+        # taking data from the socket once one frame waits, and the window fills.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small window
+        sock.connect(("127.0.0.1", srv.port))
+        slow = await connect(
+            url,
+            sock=sock,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Bearer {token('slow')}"},
+            compression=None,
+            max_queue=1,
+        )
+        await slow.send(encode(m.Hello(1)))
+        await slow.send(encode(m.Join("Slow")))
+        await fast.wait_for(lambda c: sum(isinstance(r, m.Joined) for r in c.reliable) == 2)
+        slow_id = next(
+            r.member for r in fast.reliable if isinstance(r, m.Joined) and r.name == "Slow"
+        )
+        host = srv.rooms["demo"]
+        slow_box = host.outbox_of(slow_id)
+        assert slow_box is not None
+
+        text = "x" * 990
+        sent = 0
+        while not slow_box.closing and sent < 20_000:
+            for _ in range(10):
+                await fast.chat(f"{sent} {text}")
+                sent += 1
+            # The healthy member keeps up: its own backlog never nears the bound.
+            await fast.wait_for(has_chats(sent))
+        assert slow_box.closing
+        # The slow member reads again: what the kernel held, then the close frame.
+        with pytest.raises(ConnectionClosed):
+            await _read_until_closed(slow)
+        assert slow.close_code == CloseCode.SLOW_CONSUMER
+        await fast.wait_for(
+            lambda c: any(isinstance(r, m.Left) and r.member == slow_id for r in c.reliable)
+        )
+        await fast.chat("after")
+        await fast.wait_for(lambda c: bool(c.chats) and c.chats[-1].text == "after")
+        assert [c.text.split()[0] for c in fast.chats[:-1]] == [str(i) for i in range(sent)]
+        assert not fast.errors
+        await fast.close()
+
+
+async def test_room_made_on_demand_is_disposed_when_empty(mint: Mint) -> None:
+    async with WealthroomServer(make_settings(empty_room_ttl_s=0.0), secret=SECRET) as srv:
+        token = srv.tokens.mint(room="family-chen", role=Role.CUSTOMER, subject="chen")
+        client = await RoomClient.join(srv.room_url("family-chen"), token, "Chen")
+        host = srv.rooms["family-chen"]
+        await client.leave()
+        await asyncio.wait_for(host.disposed.wait(), 5)
+        assert "family-chen" not in srv.rooms
+        assert "demo" in srv.rooms  # the pinned demo room stays
+        again = await RoomClient.join(srv.room_url("family-chen"), token, "Chen")
+        assert srv.rooms["family-chen"] is not host
+        await again.close()
+
+
+async def test_stopping_the_server_closes_members_1001(mint: Mint) -> None:
+    srv = WealthroomServer(make_settings(), secret=SECRET)
+    await srv.start()
+    client = await RoomClient.join(
+        srv.room_url("demo"), srv.tokens.mint(room="demo", role=Role.GUEST, subject="x"), "X"
+    )
+    await srv.stop()
+    await client.wait_for(lambda c: c.closed)
+    assert client.close_code == CloseCode.GOING_AWAY
+
+
+async def test_join_refused_raises_a_client_error(server: WealthroomServer) -> None:
+    with pytest.raises(ClientError):
+        await RoomClient.join(server.room_url("demo"), "forged", "X")
