@@ -58,6 +58,7 @@ class Room:
         self.seq = 0
         self._log: deque[tuple[int, bytes]] = deque(maxlen=self.limits.reliable_log)
         self._next_member = 1
+        self._admitted: dict[str, int] = {}  # subject -> room seq at their first join
         self._bounds_mm = (pos_to_mm(layout.bounds_min), pos_to_mm(layout.bounds_max))
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -175,13 +176,19 @@ class Room:
             return self._reject(member, now, ErrorCode.NOT_JOINED, "send hello first", "join")
         if member.phase is Phase.JOINED:
             return self._reject(member, now, ErrorCode.ALREADY_DONE, "already joined", "join")
-        member.name = clean_display_name(msg.name)
+        # A name the bank put in the token is the one shown: nobody types their way into
+        # looking like somebody else.
+        member.name = clean_display_name(member.grant.name or msg.name)
         member.phase = Phase.JOINED
+        # A person sees the conversation from their first arrival on, never what was said
+        # before they were let in; compliance observers see all of it.
+        first_seq = self._admitted.setdefault(member.grant.subject, self.seq)
         out: list[Output] = []
         if msg.since is not None:
-            missed = [data for seq, data in self._log if seq > msg.since]
-            if missed:
-                out += [Frame((member.id,), data, reliable=True) for data in missed]
+            floor = msg.since if member.role is Role.OBSERVER else max(msg.since, first_seq)
+            out += [
+                Frame((member.id,), data, reliable=True) for seq, data in self._log if seq > floor
+            ]
         if allowed(member.role, Action.APPEAR):
             taken = {mb.spawn for mb in self.members.values() if mb.spawn}
             spot = self.scene.layout.spawn_for(member.role.value, taken)

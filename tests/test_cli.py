@@ -79,7 +79,15 @@ async def test_serve_opens_the_demo_room_and_a_visitor_can_chat_in_it() -> None:
 
         assert (await asyncio.to_thread(health))["status"] == "ok"
         code, out, err = await _run(
-            "visit", "--port", port, "--name", "Ann", "--say", "hello from the CLI", "--seconds", "1"
+            "visit",
+            "--port",
+            port,
+            "--name",
+            "Ann",
+            "--say",
+            "hello from the CLI",
+            "--seconds",
+            "1",
         )
         assert code == 0, err
         assert "joined" in out

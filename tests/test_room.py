@@ -8,6 +8,7 @@ from protocol import messages as m
 from protocol.codec import pack
 from protocol.codes import CloseCode, ErrorCode
 from rooms.limits import RoomLimits, TokenBucket
+from rooms.members import Grant
 from rooms.roles import PERMISSIONS, REMOVABLE, Action, Role, allowed
 from tests.harness import Harness
 
@@ -118,6 +119,24 @@ def test_rejoin_with_since_replays_exactly_the_missed_reliable_messages() -> Non
     assert [r.seq for r in got] == list(range(last_seen + 1, h.room.seq + 1))
     texts = [r.text for r in got if isinstance(r, m.ChatPosted)]
     assert texts == ["while away 1", "while away 2"]
+
+
+def test_since_never_reveals_what_was_said_before_a_person_first_joined() -> None:
+    h = Harness()
+    a = h.join(name="Ann")
+    h.send(a, m.Chat("private: my portfolio"))
+    late = h.join(Role.GUEST, "Late", since=0)
+    assert h.inbox[late].of(m.ChatPosted) == []
+    obs = h.join(Role.OBSERVER, "Compliance", since=0)
+    assert [c.text for c in h.inbox[obs].of(m.ChatPosted)] == ["private: my portfolio"]
+
+
+def test_name_in_the_token_wins_over_the_typed_one() -> None:
+    h = Harness()
+    member = h.room.connect(Grant("adv-1", "r1", Role.ADVISOR, "Ada Chen"), h.now)
+    h.send(member, m.Hello(1))
+    h.send(member, m.Join("The Bank CEO"))
+    assert h.inbox[member].of(m.Joined)[-1].name == "Ada Chen"
 
 
 def test_leaving_removes_the_avatar_and_tells_the_others() -> None:
