@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from protocol import messages as m
+from protocol.pose import AvatarPose
 from rooms.roles import Role
 from server.app import WealthroomServer
 from server.auth import TokenAuthority
@@ -104,7 +105,9 @@ async def _visit(args: argparse.Namespace) -> int:
     print(f"joined {client.member} in room {args.room} as {args.name}")
     await client.wait_for(lambda c: c.replica.tick >= 0)
     for ent in client.replica.entities.values():
-        print(f"  in the room: {ent.n} ({ent.r}) at {ent.p} mm")
+        head = AvatarPose.unpack(ent.x).head.pos if ent.x else None
+        where = f"in seat {ent.s}" if ent.s else f"standing at {head} mm"
+        print(f"  in the room: {ent.n} ({ent.r}), {where}")
     if args.say:
         await client.chat(args.say)
     shown = 0

@@ -457,6 +457,15 @@ class ServerProcess:
         return out
 
 
+def machine_jiffies() -> tuple[int, int, int]:
+    """(busy, steal, total) jiffies over all CPUs, from the first line of /proc/stat."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    busy = user + nice + system + irq + softirq
+    return busy, steal, busy + steal + idle + iowait
+
+
 # --- one load level -------------------------------------------------------------------------------
 
 
@@ -502,6 +511,9 @@ class Result:
     error_codes: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
     loadgen_cpu_pct: float = 0.0
+    machine_busy_pct: float | None = None  # all CPUs, 100% = one CPU busy
+    machine_steal_pct: float | None = None  # time the hypervisor gave our vCPUs to others
+    other_cpu_pct: float | None = None  # busy time neither the server nor this process used
     server_frames_in_per_s: float | None = None
     server_state_frames_out_per_s: float | None = None
     server_state_superseded_per_s: float | None = None
@@ -688,10 +700,10 @@ async def _measure(
         await asyncio.sleep(args.warmup)
 
         m0 = await server.metrics()
-        alive = [c for c in joined if not c.closed]
-        for c in alive:
+        for c in joined:
             c.k_start = len(c.sent_at)
-        result.alive_at_start = len(alive)
+        result.alive_at_start = sum(1 for c in joined if not c.closed)
+        j0 = machine_jiffies()
         lg0, cpu0 = time.process_time(), server.cpu_seconds()
         run.window_start = w0 = time.monotonic()
         run.measuring = True
@@ -700,6 +712,7 @@ async def _measure(
         run.measuring = False
         run.window_end = w1 = time.monotonic()
         cpu1, lg1 = server.cpu_seconds(), time.process_time()
+        j1 = machine_jiffies()
         run.driving = False
         for c in joined:
             c.k_end = len(c.sent_at)
@@ -717,6 +730,12 @@ async def _measure(
     result.server_cpu_s = round(cpu1 - cpu0, 3)
     result.server_cpu_pct = round(100 * (cpu1 - cpu0) / window, 1)
     result.loadgen_cpu_pct = round(100 * (lg1 - lg0) / window, 1)
+    hz, busy, steal = os.sysconf("SC_CLK_TCK"), j1[0] - j0[0], j1[1] - j0[1]
+    result.machine_busy_pct = round(100 * busy / hz / window, 1)
+    result.machine_steal_pct = round(100 * steal / hz / window, 1)
+    result.other_cpu_pct = round(
+        result.machine_busy_pct - result.server_cpu_pct - result.loadgen_cpu_pct, 1
+    )
     frames = run.frames_state + run.frames_reliable + run.frames_other
     result.frames_delivered = frames
     result.frames_state, result.frames_reliable = run.frames_state, run.frames_reliable
@@ -800,8 +819,8 @@ def table(results: list[Result]) -> str:
             f"{_fmt(r.poses_coalesced_pct, '.1f', '%'):>9} {_fmt(r.pose_hz_per_client):>7}"
         )
     head2 = (
-        f"{'N':>5} {'loadgen CPU':>11} {'late p99':>8} {'stale':>6} {'srv in/s':>9} "
-        f"{'ticks/room/s':>12} {'tick CPU':>8} {'us/frame':>8} {'disconnects':>11} "
+        f"{'N':>5} {'loadgen CPU':>11} {'other CPU':>9} {'late p99':>8} {'stale':>6} "
+        f"{'srv in/s':>9} {'ticks/room/s':>12} {'tick CPU':>8} {'us/frame':>8} {'disconnects':>11} "
         f"{'close codes':>12} {'errors':>10} {'setup s':>7}"
     )
     lines += ["", head2, "-" * len(head2)]
@@ -810,6 +829,7 @@ def table(results: list[Result]) -> str:
         errors = ",".join(f"{k}x{v}" for k, v in r.error_codes.items()) or "-"
         lines.append(
             f"{r.clients:>5} {_fmt(r.loadgen_cpu_pct, '.1f', '%'):>11} "
+            f"{_fmt(r.other_cpu_pct, '.1f', '%'):>9} "
             f"{_fmt(r.driver_late_p99_ms, '.1f', 'ms'):>8} {_fmt(r.stale_pct, '.1f', '%'):>6} "
             f"{_fmt(r.server_frames_in_per_s, '.0f'):>9} {_fmt(r.server_ticks_per_room_s):>12} "
             f"{_fmt(r.server_tick_cpu_share_pct, '.1f', '%'):>8} "
@@ -824,6 +844,11 @@ def table(results: list[Result]) -> str:
             notes.append(f"join failures {r.connect_failures}")
         if r.poses_skipped_backpressure:
             notes.append(f"{r.poses_skipped_backpressure} poses skipped (socket backpressure)")
+        if (r.other_cpu_pct or 0) > 10 or (r.machine_steal_pct or 0) > 5:
+            notes.append(
+                f"other load on the machine: {r.other_cpu_pct}% CPU, steal "
+                f"{r.machine_steal_pct}%; figures disturbed, rerun"
+            )
         if r.undecodable_positions:
             notes.append(f"{r.undecodable_positions} positions not decodable")
         notes += r.examples[:3]
@@ -921,8 +946,9 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         "every tick, to every member. coalesced: poses no peer ever saw (latest pose per tick "
         "wins). stale: state frames the client could not apply (delta base newer than its tick, "
         "so no ack). late p99: how late the load generator's pose slots ran (high: the latency "
-        "includes client-side queueing). tick CPU: share of server CPU inside Room.tick. "
-        "us/frame: server CPU per frame in or out (server counters)."
+        "includes client-side queueing). other CPU: busy time of processes other than the "
+        "server and this one during the window (should be ~0). tick CPU: share of server CPU "
+        "inside Room.tick. us/frame: server CPU per frame in or out (server counters)."
     )
     return {
         "benchmark": "bench/bench_sync.py",

@@ -21,7 +21,15 @@ from protocol.errors import (
     WrongFieldType,
 )
 from protocol.limits import MAX_FRAME_BYTES
-from protocol.messages import CLIENT_MESSAGES, SERVER_MESSAGES, Direction, Ent, Message
+from protocol.messages import (
+    CLIENT_MESSAGES,
+    LOOK,
+    SERVER_MESSAGES,
+    Direction,
+    Ent,
+    Look,
+    Message,
+)
 from protocol.schema import ListOf, Vec
 
 TYPE_KEY = "t"
@@ -92,6 +100,8 @@ def to_wire(message: Message) -> dict[str, Any]:
             continue
         if isinstance(f.kind, ListOf) and value and isinstance(value[0], Ent):
             value = [ent_to_wire(e) for e in value]
+        elif isinstance(value, Look):
+            value = look_to_wire(value)
         elif isinstance(f.kind, Vec):
             value = list(value)
         out[f.key] = value
@@ -108,11 +118,17 @@ def ent_to_wire(ent: Ent) -> dict[str, Any]:
         out["n"] = ent.n
     if ent.r is not None:
         out["r"] = ent.r
-    if ent.p is not None:
-        out["p"] = list(ent.p)
-    if ent.q is not None:
-        out["q"] = ent.q
+    if ent.a is not None:
+        out["a"] = look_to_wire(ent.a)
+    if ent.s is not None:
+        out["s"] = ent.s
+    if ent.x is not None:
+        out["x"] = ent.x
     return out
+
+
+def look_to_wire(look: Look) -> dict[str, Any]:
+    return {f.key: v for f in LOOK.fields if (v := getattr(look, f.key)) is not None}
 
 
 def pack(obj: Any) -> bytes:

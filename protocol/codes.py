@@ -23,6 +23,9 @@ class ErrorCode(IntEnum):
     NOT_JOINED = 200
     ALREADY_DONE = 201
     NO_SUCH_MEMBER = 202
+    SEAT_TAKEN = 203
+    NO_SUCH_SEAT = 204
+    MOVED_TOO_FAST = 205
     # 300s: the member may not do this, or not this often.
     FORBIDDEN = 300
     RATE_LIMITED = 301

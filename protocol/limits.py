@@ -13,6 +13,7 @@ MAX_ERROR_CHARS = 300
 MAX_ROOM_ID_CHARS = 64
 MAX_CLIENT_CHARS = 64
 MAX_ENTITIES = 4096
+MAX_SEAT_CHARS = 32
 # Positions: metres from the room origin on the wire inbound, millimetres outbound.
 MAX_COORD_M = 1000.0
 MAX_COORD_MM = 1_000_000

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from protocol import limits
-from protocol.schema import Bool, Field, Float, Int, ListOf, Str, Struct, Vec
+from protocol.schema import Bool, Bytes, Colour, Field, Float, Int, ListOf, OneOf, Str, Struct, Vec
 
 U32 = Int(0, limits.UINT32_MAX)
 U53 = Int(0, 2**53 - 1)  # the largest integer JavaScript holds exactly
@@ -53,6 +53,39 @@ def _message(type_: str, direction: Direction, *fields: Field, reliable: bool = 
 
 # --- nested records -------------------------------------------------------------------------
 
+BODIES = frozenset({"slim", "average", "broad"})
+HAIRSTYLES = frozenset({"none", "short", "bob", "long", "bun", "curly", "ponytail"})
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """How an avatar looks. Every field has a default; a client sends only what it changes."""
+
+    body: str | None = None
+    height: int | None = None
+    skin: str | None = None
+    hair: str | None = None
+    hair_color: str | None = None
+    top: str | None = None
+    bottom: str | None = None
+    accent: str | None = None
+
+
+LOOK = Struct(
+    "look",
+    Look,
+    (
+        Field("body", OneOf(BODIES), False, "build"),
+        Field("height", Int(140, 210), False, "height, centimetres"),
+        Field("skin", Colour(), False, "skin tone"),
+        Field("hair", OneOf(HAIRSTYLES), False, "hairstyle"),
+        Field("hair_color", Colour(), False),
+        Field("top", Colour(), False, "outfit: jacket or top"),
+        Field("bottom", Colour(), False, "outfit: trousers or skirt"),
+        Field("accent", Colour(), False, "outfit: tie, scarf or pocket square"),
+    ),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Ent:
@@ -63,8 +96,9 @@ class Ent:
     m: int | None = None
     n: str | None = None
     r: str | None = None
-    p: tuple[int, int, int] | None = None
-    q: int | None = None
+    a: Look | None = None
+    s: str | None = None
+    x: bytes | None = None
 
 
 ENT = Struct(
@@ -76,13 +110,9 @@ ENT = Struct(
         Field("m", MEMBER_ID, False, "owning member id"),
         Field("n", Str(limits.MAX_NAME_CHARS), False, "display name"),
         Field("r", Str(16, 1), False, "owner's role"),
-        Field(
-            "p",
-            Vec(Int(-limits.MAX_COORD_MM, limits.MAX_COORD_MM), 3),
-            False,
-            "position, millimetres, Y up",
-        ),
-        Field("q", U32, False, "rotation, smallest-three packed (see Quantisation)"),
+        Field("a", LOOK, False, "appearance, complete (defaults filled in)"),
+        Field("s", Str(limits.MAX_SEAT_CHARS), False, "seat id, empty when standing"),
+        Field("x", Bytes(11, 31), False, "packed pose: head and hands (see Packed pose)"),
     ),
 )
 
@@ -110,25 +140,56 @@ class Hello(Message):
     C,
     Field("name", Str(limits.MAX_NAME_CHARS, 1), doc="display name above the avatar"),
     Field("since", U53, False, "last reliable seq seen; missed ones are replayed"),
+    Field("look", LOOK, False, "appearance; omitted fields take defaults"),
 )
 @dataclass(frozen=True, slots=True)
 class Join(Message):
     name: str
     since: int | None = None
+    look: Look | None = None
+
+
+_COORD = Float(-limits.MAX_COORD_M, limits.MAX_COORD_M)
+_QC = Float(-1.01, 1.01)
+_HAND = Vec(_COORD, 7)
 
 
 @_message(
     "pose",
     C,
-    Field(
-        "p", Vec(Float(-limits.MAX_COORD_M, limits.MAX_COORD_M), 3), doc="position, metres, Y up"
-    ),
-    Field("q", Vec(Float(-1.01, 1.01), 4), doc="rotation quaternion x, y, z, w"),
+    Field("p", Vec(_COORD, 3), doc="head (or body) position, metres, Y up"),
+    Field("q", Vec(_QC, 4), doc="head rotation quaternion x, y, z, w"),
+    Field("hm", Int(0, 2), False, "hand mode: 0 none, 1 controllers, 2 tracked hands"),
+    Field("lh", _HAND, False, "left hand x, y, z, qx, qy, qz, qw (required when hm > 0)"),
+    Field("rh", _HAND, False, "right hand, as lh"),
+    Field("ack", U53, False, "same as an ack message; saves a frame for moving members"),
 )
 @dataclass(frozen=True, slots=True)
 class Pose(Message):
     p: tuple[float, float, float]
     q: tuple[float, float, float, float]
+    hm: int | None = None
+    lh: tuple[float, ...] | None = None
+    rh: tuple[float, ...] | None = None
+    ack: int | None = None
+
+
+@_message("look", C, Field("look", LOOK, doc="the fields to change"))
+@dataclass(frozen=True, slots=True)
+class Restyle(Message):
+    look: Look
+
+
+@_message("sit", C, Field("seat", Str(limits.MAX_SEAT_CHARS, 1), doc="seat id from the layout"))
+@dataclass(frozen=True, slots=True)
+class Sit(Message):
+    seat: str
+
+
+@_message("stand", C)
+@dataclass(frozen=True, slots=True)
+class Stand(Message):
+    pass
 
 
 @_message("ack", C, Field("tick", U53, doc="newest state tick the client has applied"))
@@ -293,5 +354,5 @@ class Error(Message):
     fatal: bool | None = None
 
 
-ClientMessage = Hello | Join | Pose | Ack | Chat | Remove | Leave | Ping
+ClientMessage = Hello | Join | Pose | Restyle | Sit | Stand | Ack | Chat | Remove | Leave | Ping
 ServerMessage = Welcome | Snapshot | Delta | ChatPosted | Joined | Left | Pong | Error

@@ -7,12 +7,14 @@ tests, so a limit lives in exactly one place.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from protocol.errors import BadValue, MissingField, TooLong, UnknownField, WrongFieldType
 
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 INT64_MIN = -(2**63)
 UINT64_MAX = 2**64 - 1
 
@@ -140,6 +142,56 @@ class ListOf:
 
     def describe(self) -> str:
         return f"array of at most {self.max_len} x ({self.item.describe()})"
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf:
+    """A string from a fixed set (an enum on the wire)."""
+
+    values: frozenset[str]
+
+    def check(self, value: object, path: str) -> str:
+        if type(value) is not str:
+            raise WrongFieldType(f"{path}: expected str, got {_type_name(value)}")
+        if value not in self.values:
+            raise BadValue(f"{path}: {value[:32]!r} is not one of {sorted(self.values)}")
+        return value
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(f"`{v}`" for v in sorted(self.values))
+
+
+@dataclass(frozen=True, slots=True)
+class Colour:
+    """An sRGB colour as ``#rrggbb``."""
+
+    def check(self, value: object, path: str) -> str:
+        if type(value) is not str:
+            raise WrongFieldType(f"{path}: expected str, got {_type_name(value)}")
+        if not _COLOUR.fullmatch(value):
+            raise BadValue(f"{path}: expected a colour like #1f3a5f")
+        return value.lower()
+
+    def describe(self) -> str:
+        return "str `#rrggbb`"
+
+
+@dataclass(frozen=True, slots=True)
+class Bytes:
+    """Opaque binary (msgpack ``bin``), for packed records such as poses."""
+
+    min_len: int
+    max_len: int
+
+    def check(self, value: object, path: str) -> bytes:
+        if type(value) is not bytes:
+            raise WrongFieldType(f"{path}: expected bin, got {_type_name(value)}")
+        if not self.min_len <= len(value) <= self.max_len:
+            raise BadValue(f"{path}: {len(value)} bytes, expected {self.min_len}..{self.max_len}")
+        return value
+
+    def describe(self) -> str:
+        return f"bin, {self.min_len}..{self.max_len} bytes"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,25 @@ import math
 from pathlib import Path
 from typing import Any
 
+from avatars.appearance import DEFAULT_LOOK
 from protocol import messages as m
 from protocol.codec import encode, pack, to_wire
 from protocol.codes import ErrorCode
 from protocol.limits import MAX_CHAT_CHARS, MAX_FRAME_BYTES
+from protocol.pose import AvatarPose, HandMode, Part
 from protocol.quantise import pack_quat
 
 PATH = Path(__file__).with_name("vectors.json")
+
+_ANN = AvatarPose(Part((0, 1200, 1100), pack_quat((0.0, 1.0, 0.0, 0.0)))).pack()
+_BO = AvatarPose(
+    Part((-1250, 1600, -1100), pack_quat((0.0, 0.0, 0.0, 1.0))),
+    HandMode.CONTROLLERS,
+    Part((-1500, 1100, -900), pack_quat((0.0, 0.0, 0.0, 1.0))),
+    Part((-1000, 1100, -900), pack_quat((0.0, 0.0, 0.0, 1.0))),
+).pack()
+_BO_MOVED = AvatarPose(Part((-1200, 1605, -1100), 123456789)).pack()
+_BO_LOOK = ("broad", 182, "#8d5524", "short", "#111111", "#222b3a", "#3a3a3a", "#9b1b30")
 
 VALID: list[tuple[str, m.Message]] = [
     ("hello", m.Hello(1, "web/1.0")),
@@ -27,6 +39,23 @@ VALID: list[tuple[str, m.Message]] = [
     ("join", m.Join("Wang Li")),
     ("join-resume", m.Join("王丽", since=42)),
     ("pose", m.Pose((0.5, 1.6, -1.25), (0.0, 0.38268343236509, 0.0, 0.923879532511287))),
+    (
+        "pose-vr-hands",
+        m.Pose(
+            (0.5, 1.6, -1.25),
+            (0.0, 0.38268343236509, 0.0, 0.923879532511287),
+            2,
+            (0.25, 1.25, -1.5, 0.0, 0.0, 0.0, 1.0),
+            (0.75, 1.25, -1.5, 0.0, 0.0, 0.0, 1.0),
+        ),
+    ),
+    ("look", m.Restyle(m.Look(hair="bob", top="#7a1f3d"))),
+    ("sit", m.Sit("seat-customer")),
+    ("stand", m.Stand()),
+    (
+        "join-with-look",
+        m.Join("Li Na", look=m.Look(body="slim", height=165, skin="#e0b899", hair="long")),
+    ),
     ("ack", m.Ack(1234)),
     ("chat", m.Chat("Could you explain this bond fund? 这只债券基金的风险等级是多少？")),
     ("remove", m.Remove(7)),
@@ -41,12 +70,13 @@ VALID: list[tuple[str, m.Message]] = [
         m.Snapshot(
             90,
             [
-                m.Ent(1, "avatar", 1, "Ann", "customer", (0, 0, 1100), pack_quat((0, 1, 0, 0))),
-                m.Ent(2, "avatar", 2, "Bo", "advisor", (-1250, 0, -1100), pack_quat((0, 0, 0, 1))),
+                m.Ent(1, "avatar", 1, "Ann", "customer", DEFAULT_LOOK, "seat-customer", _ANN),
+                m.Ent(2, "avatar", 2, "Bo", "advisor", m.Look(*_BO_LOOK), "", _BO),
             ],
         ),
     ),
-    ("delta", m.Delta(91, 88, [m.Ent(2, p=(-1200, 5, -1100), q=123456789)], [5, 6])),
+    ("delta", m.Delta(91, 88, [m.Ent(2, x=_BO_MOVED)], [5, 6])),
+    ("delta-restyle-and-sit", m.Delta(93, 92, [m.Ent(2, a=m.Look(*_BO_LOOK), s="advisor-spot")])),
     ("delta-empty", m.Delta(92, 91)),
     ("chat-posted", m.ChatPosted(18, 3, "Ann", "hello", 1795430000123)),
     ("joined", m.Joined(19, 4, "Bo", "advisor", 1795430000456)),
@@ -127,8 +157,74 @@ def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
             ErrorCode.TOO_LONG,
         ),
         ("chat-empty", "client", pack({"t": "chat", "text": ""}), ErrorCode.BAD_VALUE),
+        (
+            "look-unknown-field",
+            "client",
+            pack({"t": "look", "look": {"cape": "#ffffff"}}),
+            ErrorCode.UNKNOWN_FIELD,
+        ),
+        (
+            "look-bad-colour",
+            "client",
+            pack({"t": "look", "look": {"top": "red"}}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "look-bad-hairstyle",
+            "client",
+            pack({"t": "look", "look": {"hair": "mohawk"}}),
+            ErrorCode.BAD_VALUE,
+        ),
+        ("look-not-a-map", "client", pack({"t": "look", "look": "smart"}), ErrorCode.WRONG_TYPE),
+        ("join-name-too-long", "client", pack({"t": "join", "name": "n" * 65}), ErrorCode.TOO_LONG),
+        (
+            "pose-hand-short",
+            "client",
+            pack(
+                {
+                    "t": "pose",
+                    "p": [0.0, 1.6, 0.0],
+                    "q": [0.0, 0.0, 0.0, 1.0],
+                    "hm": 1,
+                    "lh": [0.0, 1.0, 0.0],
+                    "rh": [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+                }
+            ),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "pose-bad-hand-mode",
+            "client",
+            pack({"t": "pose", "p": [0.0, 1.6, 0.0], "q": [0.0, 0.0, 0.0, 1.0], "hm": 7}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "ent-pose-wrong-size",
+            "server",
+            pack(
+                {
+                    "t": "delta",
+                    "tick": 2,
+                    "base": 1,
+                    "ents": [{"i": 1, "x": b"\x00" * 5}],
+                    "gone": [],
+                }
+            ),
+            ErrorCode.BAD_VALUE,
+        ),
         ("server-unknown-type", "server", pack({"t": "hello", "v": 1}), ErrorCode.UNKNOWN_TYPE),
     ]
+
+
+def jsonable(value: Any) -> Any:
+    """JSON has no binary type: msgpack ``bin`` values become ``{"bin": "<hex>"}``."""
+    if isinstance(value, bytes):
+        return {"bin": value.hex()}
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
 
 
 def build() -> dict[str, Any]:
@@ -137,7 +233,7 @@ def build() -> dict[str, Any]:
             "name": name,
             "direction": msg.DIRECTION.value,
             "hex": encode(msg).hex(),
-            "wire": to_wire(msg),
+            "wire": jsonable(to_wire(msg)),
             # JSON cannot tell 1.0 from 1: where this is true, an encoder must write the
             # float fields (pose p and q) as float64 to reproduce the bytes exactly.
             "float64_fields": isinstance(msg, m.Pose),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -36,6 +37,10 @@ class Member:
     name: str = ""
     entity: int | None = None
     spawn: str | None = None
+    seat: str | None = None
+    last_pose_at: float = 0.0
+    # Ticks of recent frames that carried the whole view; only these may become the baseline.
+    full_ticks: deque[int] = field(default_factory=lambda: deque(maxlen=128))
     acked: int | None = None
     last_rate_error: float = float("-inf")
     messages: TokenBucket = field(init=False)

@@ -16,16 +16,20 @@ class Role(StrEnum):
 class Action(StrEnum):
     APPEAR = "appear"  # have an avatar that others see
     MOVE = "move"  # send poses for one's own avatar
+    RESTYLE = "restyle"  # change one's own appearance
+    SIT = "sit"  # take a seat, or stand up
     CHAT = "chat"
     REMOVE_MEMBER = "remove_member"
 
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.CUSTOMER: frozenset({Action.APPEAR, Action.MOVE, Action.CHAT}),
-    Role.GUEST: frozenset({Action.APPEAR, Action.MOVE, Action.CHAT}),
-    Role.ADVISOR: frozenset({Action.APPEAR, Action.MOVE, Action.CHAT, Action.REMOVE_MEMBER}),
+    Role.CUSTOMER: frozenset({Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT}),
+    Role.GUEST: frozenset({Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT}),
+    Role.ADVISOR: frozenset(
+        {Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT, Action.REMOVE_MEMBER}
+    ),
     Role.OBSERVER: frozenset(),
-    Role.BOT: frozenset({Action.APPEAR, Action.MOVE, Action.CHAT}),
+    Role.BOT: frozenset({Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT}),
 }
 
 # Who may be removed from a room: never the owner, never bank staff.

@@ -20,19 +20,23 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from avatars.appearance import DEFAULT_LOOK, restyle
 from avatars.names import clean_display_name
+from avatars.placement import place, pose_at
+from avatars.pose import quantise_pose
 from protocol import messages as m
 from protocol.codec import decode, encode
 from protocol.codes import CloseCode, ErrorCode
 from protocol.errors import BadValue, ProtocolError
 from protocol.limits import MAX_ERROR_CHARS, PROTOCOL_VERSION
-from protocol.quantise import clamp_mm, pack_quat, pos_to_mm
 from rooms.errors import UnknownMember
+from rooms.interest import Cell, InterestPolicy
 from rooms.limits import RoomLimits
 from rooms.members import Grant, Member, Phase
 from rooms.outputs import Close, Frame, Output
 from rooms.roles import REMOVABLE, Action, Role, allowed
-from scenes.layout import Layout
+from scenes.errors import LayoutError
+from scenes.layout import Layout, SpawnPoint
 from scenes.scene import AVATAR, Scene
 
 log = logging.getLogger(__name__)
@@ -49,17 +53,18 @@ class Room:
         tick_hz: int = 30,
         limits: RoomLimits | None = None,
         history_s: float = 10.0,
+        interest: InterestPolicy | None = None,
     ) -> None:
         self.id = room_id
         self.tick_hz = tick_hz
         self.limits = limits or RoomLimits()
         self.scene = Scene(layout, history_ticks=max(1, round(history_s * tick_hz)))
         self.members: dict[int, Member] = {}
+        self.interest = interest
         self.seq = 0
         self._log: deque[tuple[int, bytes]] = deque(maxlen=self.limits.reliable_log)
         self._next_member = 1
         self._admitted: dict[str, int] = {}  # subject -> room seq at their first join
-        self._bounds_mm = (pos_to_mm(layout.bounds_min), pos_to_mm(layout.bounds_max))
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -118,29 +123,44 @@ class Room:
                 out.append(Close(member.id, CloseCode.JOIN_TIMEOUT, "no join in time"))
                 out += self._depart(member, now, "join timeout")
 
-        scene = self.scene
-        tick = scene.advance()
-        by_base: dict[int | None, list[int]] = {}
+        return out + self._publish(self.scene.advance())
+
+    def _publish(self, tick: int) -> list[Output]:
+        """One state frame per (baseline, view) group: the delta-against-ack core of sync."""
+        scene, policy = self.scene, self.interest
+        full = policy is None or policy.is_full_tick(tick)
+        index = None if full or policy is None else policy.index(scene.entities.values())
+        groups: dict[tuple[int | None, Cell | None], list[Member]] = {}
+        refresh_before = tick - scene.history_ticks // 2
         for member in self.joined:
             base = member.acked
             if base is not None and base < scene.oldest_base:
                 base = None
+            cell = None
             if base is not None and not scene.changed_since(base):
-                # The member's copy already equals the newest state: advance its baseline
-                # instead of sending an empty delta.
-                member.acked = tick
-                continue
-            by_base.setdefault(base, []).append(member.id)
+                # Nothing to say. But the baseline must stay a tick the client really has,
+                # so before it ages out of the history, an empty delta (which the client
+                # applies and acks) brings it forward; that costs ~20 bytes every 5 s.
+                if base >= refresh_before:
+                    continue
+            elif base is not None and index is not None and member.entity is not None:
+                cell = index.cell_of[member.entity]
+            groups.setdefault((base, cell), []).append(member)
 
-        for base, ids in by_base.items():
+        out: list[Output] = []
+        for (base, cell), members in groups.items():
             frame: m.Message
             if base is None:
                 frame = m.Snapshot(tick, scene.snapshot())
             else:
-                change = scene.delta(base)
+                only = index.near(cell) if cell is not None and index is not None else None
+                change = scene.delta(base, only=only)
                 assert change is not None  # base was checked against oldest_base above
                 frame = m.Delta(tick, base, change[0], change[1])
-            out.append(Frame(tuple(ids), encode(frame), reliable=False))
+            if base is None or cell is None:
+                for member in members:
+                    member.full_ticks.append(tick)
+            out.append(Frame(tuple(mb.id for mb in members), encode(frame), reliable=False))
         return out
 
     # --- handlers ------------------------------------------------------------------------------
@@ -191,15 +211,20 @@ class Room:
             ]
         if allowed(member.role, Action.APPEAR):
             taken = {mb.spawn for mb in self.members.values() if mb.spawn}
+            taken |= {mb.seat for mb in self.members.values() if mb.seat}
             spot = self.scene.layout.spawn_for(member.role.value, taken)
             member.spawn = spot.id
+            # A spawn point that is also a seat seats its member: the customer arrives seated.
+            member.seat = spot.id if _seat(self.scene.layout, spot.id) is not None else None
+            member.last_pose_at = now
             member.entity = self.scene.spawn(
                 AVATAR,
                 member.id,
                 member.name,
                 member.role.value,
-                pos_to_mm(spot.pos),
-                pack_quat(spot.rotation),
+                pose_at(spot, seated=member.seat is not None),
+                look=restyle(DEFAULT_LOOK, msg.look),
+                seat=member.seat or "",
             ).id
         if member.role is not Role.OBSERVER:
             out += self._broadcast_reliable(
@@ -211,18 +236,78 @@ class Room:
         if (denied := self._gate(member, now, Action.MOVE, "pose")) is not None:
             return denied
         assert member.entity is not None  # every role that may move also appears
-        lo, hi = self._bounds_mm
-        self.scene.move(member.entity, clamp_mm(pos_to_mm(msg.p), lo, hi), pack_quat(msg.q))
+        if msg.ack is not None:
+            self._take_ack(member, msg.ack)
+        entity = self.scene.entities[member.entity]
+        seat = _seat(self.scene.layout, member.seat) if member.seat else None
+        pose = place(
+            self.scene.layout,
+            entity.pose,
+            quantise_pose(msg),
+            seat=seat,
+            elapsed_s=now - member.last_pose_at,
+        )
+        member.last_pose_at = now
+        self.scene.move(member.entity, pose)
+        return []
+
+    def _on_restyle(self, member: Member, msg: m.Restyle, now: float) -> list[Output]:
+        if (denied := self._gate(member, now, Action.RESTYLE, "look")) is not None:
+            return denied
+        assert member.entity is not None
+        entity = self.scene.entities[member.entity]
+        self.scene.restyle(member.entity, restyle(entity.look, msg.look))
+        return []
+
+    def _on_sit(self, member: Member, msg: m.Sit, now: float) -> list[Output]:
+        if (denied := self._gate(member, now, Action.SIT, "sit")) is not None:
+            return denied
+        assert member.entity is not None
+        seat = _seat(self.scene.layout, msg.seat)
+        if seat is None:
+            return self._reject(member, now, ErrorCode.NO_SUCH_SEAT, f"no seat {msg.seat!r}", "sit")
+        if seat.roles and member.role.value not in seat.roles:
+            detail = f"seat {seat.id} is for {', '.join(sorted(seat.roles))}"
+            return self._reject(member, now, ErrorCode.FORBIDDEN, detail, "sit")
+        holder = next((mb for mb in self.members.values() if mb.seat == seat.id), None)
+        if holder is not None and holder is not member:
+            return self._reject(
+                member, now, ErrorCode.SEAT_TAKEN, f"seat {seat.id} is taken", "sit"
+            )
+        # Sitting is the way to change place quickly (VR teleport): no walking-speed check.
+        member.seat = seat.id
+        member.last_pose_at = now
+        self.scene.move(member.entity, pose_at(seat, seated=True))
+        self.scene.seat(member.entity, seat.id)
+        return []
+
+    def _on_stand(self, member: Member, msg: m.Stand, now: float) -> list[Output]:
+        if (denied := self._gate(member, now, Action.SIT, "stand")) is not None:
+            return denied
+        assert member.entity is not None
+        if member.seat is None:
+            return []
+        seat = _seat(self.scene.layout, member.seat)
+        member.seat = None
+        self.scene.seat(member.entity, "")
+        if seat is not None:
+            self.scene.move(member.entity, pose_at(seat, seated=False))
         return []
 
     def _on_ack(self, member: Member, msg: m.Ack, now: float) -> list[Output]:
         if member.phase is not Phase.JOINED:
             return self._reject(member, now, ErrorCode.NOT_JOINED, "join first", "ack")
-        if msg.tick > self.scene.tick:
-            raise BadValue(f"ack.tick: {msg.tick} is ahead of the room ({self.scene.tick})")
-        if member.acked is None or msg.tick > member.acked:
-            member.acked = msg.tick
+        self._take_ack(member, msg.tick)
         return []
+
+    def _take_ack(self, member: Member, tick: int) -> None:
+        if tick > self.scene.tick:
+            raise BadValue(f"ack: tick {tick} is ahead of the room ({self.scene.tick})")
+        # Only a frame that carried everything can be a baseline (see rooms/interest.py).
+        if tick in member.full_ticks and (member.acked is None or tick > member.acked):
+            member.acked = tick
+        while member.full_ticks and member.full_ticks[0] < tick:
+            member.full_ticks.popleft()
 
     def _on_chat(self, member: Member, msg: m.Chat, now: float) -> list[Output]:
         if (denied := self._gate(member, now, Action.CHAT, "chat")) is not None:
@@ -333,6 +418,13 @@ class Room:
         return self._broadcast_reliable(lambda seq: m.Left(seq, member.id, reason, _ms(now)))
 
 
+def _seat(layout: Layout, seat_id: str) -> SpawnPoint | None:
+    try:
+        return layout.seat(seat_id)
+    except (KeyError, LayoutError):
+        return None
+
+
 def _ms(now: float) -> int:
     return max(0, int(now * 1000))
 
@@ -342,6 +434,9 @@ def _handlers() -> dict[type[m.Message], Handler]:
         m.Hello: Room._on_hello,
         m.Join: Room._on_join,
         m.Pose: Room._on_pose,
+        m.Restyle: Room._on_restyle,
+        m.Sit: Room._on_sit,
+        m.Stand: Room._on_stand,
         m.Ack: Room._on_ack,
         m.Chat: Room._on_chat,
         m.Remove: Room._on_remove,

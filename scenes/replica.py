@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from protocol.messages import Delta, Ent, Snapshot
+from protocol.pose import AvatarPose
 from scenes.scene import state_digest
 
 
@@ -46,13 +47,14 @@ class Replica:
     def by_member(self, member: int) -> Ent | None:
         return next((e for e in self.entities.values() if e.m == member), None)
 
+    def pose_of(self, member: int) -> AvatarPose | None:
+        ent = self.by_member(member)
+        return AvatarPose.unpack(ent.x) if ent is not None and ent.x is not None else None
+
 
 def _merge(old: Ent, new: Ent) -> Ent:
-    return replace(
-        old,
-        **{
-            k: getattr(new, k)
-            for k in ("k", "m", "n", "r", "p", "q")
-            if getattr(new, k) is not None
-        },
-    )
+    changed = {k: v for k in _FIELDS if (v := getattr(new, k)) is not None}
+    return replace(old, **changed)
+
+
+_FIELDS = ("k", "m", "n", "r", "a", "s", "x")

@@ -12,16 +12,17 @@ Ticks: ``tick`` is the newest published state. Changes made between ticks belong
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from panda3d.core import NodePath
 from panda3d.core import Quat as PandaQuat
 
-from protocol.messages import Ent
-from protocol.quantise import Vec3mm, mm_to_pos, pack_quat, unpack_quat
+from protocol.codec import look_to_wire
+from protocol.messages import Ent, Look
+from protocol.pose import AvatarPose, Part
+from protocol.quantise import Vec3mm, mm_to_pos, unpack_quat
 from scenes.errors import NoSuchEntity
 from scenes.layout import Layout
 
@@ -30,33 +31,48 @@ AVATAR = "avatar"
 
 @dataclass(slots=True)
 class Entity:
+    """One replicated thing. Each group of fields remembers the tick it last changed."""
+
     id: int
     kind: str
     member: int
     name: str
     role: str
-    pos: Vec3mm
-    rot: int
+    look: Look
+    seat: str
+    pose: AvatarPose
+    packed: bytes  # pose.pack(), kept so that every frame reuses the same bytes
     node: NodePath
+    hand_nodes: tuple[NodePath, NodePath]
     created: int
     moved: int
     renamed: int
+    styled: int
+    seated: int
+
+    @property
+    def pos(self) -> Vec3mm:
+        return self.pose.head.pos
 
     def full(self) -> Ent:
-        return Ent(self.id, self.kind, self.member, self.name, self.role, self.pos, self.rot)
+        return Ent(
+            self.id, self.kind, self.member, self.name, self.role, self.look, self.seat, self.packed
+        )
 
     def since(self, base: int) -> Ent | None:
         """The fields that changed after ``base``, or ``None`` if nothing did."""
         if self.created > base:
             return self.full()
         moved, renamed = self.moved > base, self.renamed > base
-        if not (moved or renamed):
+        styled, seated = self.styled > base, self.seated > base
+        if not (moved or renamed or styled or seated):
             return None
         return Ent(
             self.id,
             n=self.name if renamed else None,
-            p=self.pos if moved else None,
-            q=self.rot if moved else None,
+            a=self.look if styled else None,
+            s=self.seat if seated else None,
+            x=self.packed if moved else None,
         )
 
 
@@ -86,24 +102,38 @@ class Scene:
     def _pending(self) -> int:
         return self.tick + 1
 
-    def spawn(self, kind: str, member: int, name: str, role: str, pos: Vec3mm, rot: int) -> Entity:
+    def spawn(
+        self,
+        kind: str,
+        member: int,
+        name: str,
+        role: str,
+        pose: AvatarPose,
+        *,
+        look: Look,
+        seat: str = "",
+    ) -> Entity:
         eid = self._next_id
         self._next_id += 1
         node = self._entities_np.attach_new_node(f"{kind}:{eid}")
         node.set_tag("entity", str(eid))
         node.set_tag("member", str(member))
+        hands = (node.attach_new_node("left-hand"), node.attach_new_node("right-hand"))
         t = self._pending
-        ent = Entity(eid, kind, member, name, role, pos, rot, node, t, t, t)
+        ent = Entity(
+            eid, kind, member, name, role, look, seat, pose, pose.pack(), node, hands, t, t, t, t, t
+        )
         self._place(ent)
         self.entities[eid] = ent
         self._last_change = t
         return ent
 
-    def move(self, eid: int, pos: Vec3mm, rot: int) -> bool:
+    def move(self, eid: int, pose: AvatarPose) -> bool:
         ent = self._get(eid)
-        if ent.pos == pos and ent.rot == rot:
+        packed = pose.pack()
+        if packed == ent.packed:
             return False
-        ent.pos, ent.rot = pos, rot
+        ent.pose, ent.packed = pose, packed
         ent.moved = self._last_change = self._pending
         self._place(ent)
         return True
@@ -113,6 +143,18 @@ class Scene:
         if ent.name != name:
             ent.name = name
             ent.renamed = self._last_change = self._pending
+
+    def restyle(self, eid: int, look: Look) -> None:
+        ent = self._get(eid)
+        if ent.look != look:
+            ent.look = look
+            ent.styled = self._last_change = self._pending
+
+    def seat(self, eid: int, seat: str) -> None:
+        ent = self._get(eid)
+        if ent.seat != seat:
+            ent.seat = seat
+            ent.seated = self._last_change = self._pending
 
     def remove(self, eid: int) -> None:
         ent = self.entities.pop(eid, None)
@@ -143,11 +185,20 @@ class Scene:
     def snapshot(self) -> list[Ent]:
         return [e.full() for e in self.entities.values()]
 
-    def delta(self, base: int) -> tuple[list[Ent], list[int]] | None:
-        """Entities added or changed and ids removed after ``base``; ``None`` if too old."""
+    def delta(
+        self, base: int, *, only: Container[int] | None = None
+    ) -> tuple[list[Ent], list[int]] | None:
+        """Entities added or changed and ids removed after ``base``; ``None`` if too old.
+
+        ``only`` limits the entities considered (interest management); removals are always
+        complete, being cheap and idempotent.
+        """
         if base < self.oldest_base or base > self.tick:
             return None
-        ents = [d for e in self.entities.values() if (d := e.since(base)) is not None]
+        entities: Iterable[Entity] = self.entities.values()
+        if only is not None:
+            entities = (e for e in entities if e.id in only)
+        ents = [d for e in entities if (d := e.since(base)) is not None]
         # Every removal after base, even of entities created after base: a client may hold a
         # newer state than the one it acked, in which that entity still exists.
         gone = [eid for t, eid in self._removed if base < t <= self.tick]
@@ -164,21 +215,35 @@ class Scene:
         except KeyError:
             raise NoSuchEntity(eid) from None
 
-    @staticmethod
-    def _place(ent: Entity) -> None:
-        ent.node.set_pos(*mm_to_pos(ent.pos))
-        x, y, z, w = unpack_quat(ent.rot)
-        ent.node.set_quat(PandaQuat(w, x, y, z))
+    def _place(self, ent: Entity) -> None:
+        pose = ent.pose
+        _set_transform(ent.node, pose.head)
+        for part, hand in zip((pose.left, pose.right), ent.hand_nodes, strict=True):
+            if part is None:
+                hand.hide()
+                continue
+            hand.show()
+            # Hands are tracked in room coordinates, not relative to the head.
+            hand.set_pos(self._yup, *mm_to_pos(part.pos))
+            x, y, z, w = unpack_quat(part.rot)
+            hand.set_quat(self._yup, PandaQuat(w, x, y, z))
+
+
+def _set_transform(node: NodePath, part: Part) -> None:
+    node.set_pos(*mm_to_pos(part.pos))
+    x, y, z, w = unpack_quat(part.rot)
+    node.set_quat(PandaQuat(w, x, y, z))
 
 
 def state_digest(ents: Iterable[Ent]) -> str:
     """Order-independent hash of replicated state: equal on server and in-sync replicas."""
     h = hashlib.sha256()
     for e in sorted(ents, key=lambda e: e.i):
-        p = e.p or (0, 0, 0)
-        h.update(struct.pack("<IiiiI", e.i, p[0], p[1], p[2], e.q or 0))
-        h.update(f"{e.k}|{e.m}|{e.n}|{e.r}\x00".encode())
+        look = look_to_wire(e.a) if e.a is not None else {}
+        h.update(f"{e.i}|{e.k}|{e.m}|{e.n}|{e.r}|{e.s}|{sorted(look.items())}|".encode())
+        h.update(e.x or b"")
+        h.update(b"\x00")
     return h.hexdigest()[:16]
 
 
-__all__ = ["AVATAR", "Entity", "Scene", "pack_quat", "state_digest"]
+__all__ = ["AVATAR", "Entity", "Scene", "state_digest"]

@@ -20,6 +20,7 @@ from websockets.http11 import Request, Response
 
 from protocol.codes import CloseCode
 from protocol.limits import SUBPROTOCOL
+from rooms.interest import POLICIES
 from rooms.members import Grant
 from rooms.room import Room
 from scenes.layout import load_layout
@@ -108,7 +109,13 @@ class WealthroomServer:
         host = self.rooms.get(room_id)
         if host is None:
             s = self.settings
-            room = Room(room_id, self.layout, tick_hz=s.tick_hz, limits=s.room_limits())
+            room = Room(
+                room_id,
+                self.layout,
+                tick_hz=s.tick_hz,
+                limits=s.room_limits(),
+                interest=POLICIES.get(self.layout.name),
+            )
             host = RoomHost(
                 room,
                 self.metrics,

@@ -10,6 +10,7 @@ from protocol import messages as m
 from protocol.codec import decode, encode
 from protocol.codes import CloseCode
 from protocol.messages import Direction
+from rooms.interest import InterestPolicy
 from rooms.limits import RoomLimits
 from rooms.members import Grant
 from rooms.outputs import Close, Frame, Output
@@ -38,8 +39,17 @@ class Inbox:
 
 
 class Harness:
-    def __init__(self, *, limits: RoomLimits | None = None, tick_hz: int = 30) -> None:
-        self.room = Room("r1", load_layout("private_room"), tick_hz=tick_hz, limits=limits)
+    def __init__(
+        self,
+        *,
+        limits: RoomLimits | None = None,
+        tick_hz: int = 30,
+        layout: str = "private_room",
+        interest: InterestPolicy | None = None,
+    ) -> None:
+        self.room = Room(
+            "r1", load_layout(layout), tick_hz=tick_hz, limits=limits, interest=interest
+        )
         self.now = 1_000.0
         self.inbox: dict[int, Inbox] = defaultdict(Inbox)
         self.encodings = 0

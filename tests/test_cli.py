@@ -61,7 +61,7 @@ async def test_serve_opens_the_demo_room_and_a_visitor_can_chat_in_it() -> None:
     )
     assert proc.stdout is not None
     try:
-        banner = []
+        banner: list[str] = []
         while not banner or "Press Ctrl-C" not in banner[-1]:
             line = await asyncio.wait_for(proc.stdout.readline(), 30)
             assert line, "server exited before it was ready"

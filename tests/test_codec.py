@@ -19,7 +19,7 @@ from protocol.codes import ErrorCode
 from protocol.errors import ProtocolError
 from protocol.limits import MAX_FRAME_BYTES
 from protocol.messages import Direction
-from protocol.vectors import PATH, build
+from protocol.vectors import PATH, build, jsonable
 
 VECTORS = json.loads(PATH.read_text("utf-8"))
 
@@ -37,9 +37,9 @@ def test_vectors_file_is_current() -> None:
 def test_valid_vector_round_trips(vec: dict[str, Any]) -> None:
     data = bytes.fromhex(vec["hex"])
     msg = decode(data, _dir(vec["direction"]))
-    assert to_wire(msg) == vec["wire"]
+    assert jsonable(to_wire(msg)) == vec["wire"]
     assert encode(msg) == data
-    assert msgpack.unpackb(data) == vec["wire"]
+    assert jsonable(msgpack.unpackb(data)) == vec["wire"]
 
 
 @pytest.mark.parametrize("vec", VECTORS["invalid"], ids=lambda v: v["name"])

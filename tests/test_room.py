@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from avatars.appearance import DEFAULT_LOOK
 from protocol import messages as m
 from protocol.codec import pack
 from protocol.codes import CloseCode, ErrorCode
+from protocol.pose import HandMode
 from rooms.limits import RoomLimits, TokenBucket
 from rooms.members import Grant
 from rooms.roles import PERMISSIONS, REMOVABLE, Action, Role, allowed
@@ -34,12 +38,14 @@ def test_join_flow_welcome_joined_snapshot_then_deltas() -> None:
     # Nothing changed since the acked tick: nothing is sent.
     assert h.inbox[a].of(m.Snapshot) == []
     assert h.inbox[a].of(m.Delta) == []
-    h.send(a, m.Pose((1.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+    h.send(a, m.Pose((0.3, 1.2, 1.1), (0.0, 0.0, 0.0, 1.0)))
     h.tick()
+    assert not h.inbox[a].errors
     delta = h.inbox[a].of(m.Delta)[0]
-    # The quiet tick moved a's baseline forward: its copy already equalled that state.
-    assert (delta.base, delta.tick) == (snap.tick + 1, snap.tick + 2)
-    assert delta.ents == [m.Ent(snap.ents[0].i, p=(1000, 0, 0), q=delta.ents[0].q)]
+    # The baseline is the tick a acknowledged, never one it did not receive.
+    assert (delta.base, delta.tick) == (snap.tick, snap.tick + 2)
+    ent = snap.ents[0].i
+    assert delta.ents == [m.Ent(ent, x=h.room.scene.entities[ent].packed)]
 
 
 def test_customer_sits_in_the_customer_seat_and_advisor_at_the_advisor_spot() -> None:
@@ -59,15 +65,50 @@ def test_two_members_see_each_others_moves_in_order() -> None:
     h.sync(b)
     seen = []
     for step in range(1, 6):
-        h.send(a, m.Pose((step / 10, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+        # Ann is seated in the customer seat at (0, 0, 1.1): she leans, within reach.
+        h.send(a, m.Pose((step / 10, 1.2, 1.1), (0.0, 0.0, 0.0, 1.0)))
         h.tick()
         h.sync(b)
-        ent = h.inbox[b].replica.by_member(a)
-        assert ent is not None
-        assert ent.p is not None
-        seen.append(ent.p[0])
+        pose = h.inbox[b].replica.pose_of(a)
+        assert pose is not None
+        seen.append(pose.head.pos[0])
     assert seen == [100, 200, 300, 400, 500]
     assert h.inbox[b].replica.digest() == h.room.scene.digest()
+
+
+def test_a_quiet_tick_does_not_strand_the_client_on_an_unknown_baseline() -> None:
+    h = Harness()
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    h.tick()
+    h.sync(a)
+    h.sync(b)
+    for lean in (0.1, 0.2):
+        h.send(a, m.Pose((lean, 1.2, 1.1), (0.0, 0.0, 0.0, 1.0)))
+        h.tick()
+        h.sync(b)
+        h.tick()  # nothing changed: nothing is sent
+        assert h.inbox[b].of(m.Delta) == []
+        h.sync(b)
+        pose = h.inbox[b].replica.pose_of(a)
+        assert pose is not None
+        assert pose.head.pos[0] == round(lean * 1000)
+    assert h.inbox[b].replica.dropped == 0
+
+
+def test_a_long_quiet_spell_refreshes_the_baseline_with_an_empty_delta() -> None:
+    h = Harness()
+    a = h.join()
+    h.tick()
+    h.sync(a)
+    sent = 0
+    for _ in range(20 * 30):  # 20 s of nothing, at 30 Hz, with 10 s of history
+        h.tick()
+        sent += len(h.inbox[a].of(m.Delta)) + len(h.inbox[a].of(m.Snapshot))
+        assert h.inbox[a].of(m.Snapshot) == []
+        h.sync(a)
+    # A handful of ~20-byte keep-alive deltas, never a snapshot.
+    assert 0 < sent <= 5
+    assert h.inbox[a].replica.digest() == h.room.scene.digest()
 
 
 def test_one_encoding_per_distinct_baseline() -> None:
@@ -76,18 +117,129 @@ def test_one_encoding_per_distinct_baseline() -> None:
     h.tick()
     for mb in members:
         h.sync(mb)
-    h.send(members[0], m.Pose((1.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+    x, y, z = _head(h, members[0])
+    h.send(members[0], m.Pose((x / 1000 + 0.1, y / 1000, z / 1000), IDENT))
     h.encodings = 0
     h.tick()
     assert h.encodings == 1  # six members, same acked tick: one frame
 
 
-def test_poses_outside_the_room_are_clamped_to_its_bounds() -> None:
+IDENT = (0.0, 0.0, 0.0, 1.0)
+
+
+def _head(h: Harness, member: int) -> tuple[int, int, int]:
+    return h.room.scene.entities[h.room.members[member].entity or 0].pos
+
+
+def test_customer_arrives_seated_at_eye_height() -> None:
     h = Harness()
     a = h.join()
-    h.send(a, m.Pose((900.0, -5.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
     ent = h.room.scene.entities[h.room.members[a].entity or 0]
-    assert ent.pos == (4500, 0, 0)
+    assert ent.seat == "seat-customer"
+    assert ent.pos == (0, 1200, 1100)
+
+
+def test_standing_avatar_is_kept_on_walkable_floor() -> None:
+    h = Harness()
+    a = h.join()
+    h.send(a, m.Stand())
+    h.now += 10  # long enough to walk anywhere
+    h.send(a, m.Pose((20.0, 1.6, 0.0), IDENT))
+    layout = h.room.scene.layout
+    x, y, z = _head(h, a)
+    assert (x / 1000, y / 1000, z / 1000) == pytest.approx(
+        layout.constrain((x / 1000, y / 1000, z / 1000))
+    )
+    assert x < 20_000
+    assert not h.inbox[a].errors
+
+
+def test_teleport_faster_than_walking_is_refused() -> None:
+    h = Harness()
+    a = h.join()
+    h.send(a, m.Stand())
+    before = _head(h, a)
+    h.now += 0.1
+    h.send(a, m.Pose((3.0, 1.6, -3.0), IDENT))
+    assert h.inbox[a].errors[-1].code == ErrorCode.MOVED_TOO_FAST
+    assert _head(h, a) == before
+    h.now += 0.1
+    h.send(a, m.Pose((before[0] / 1000 + 0.2, 1.6, before[2] / 1000), IDENT))
+    assert _head(h, a)[0] == before[0] + 200
+
+
+def test_vr_hands_travel_with_the_pose() -> None:
+    h = Harness()
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    h.tick()
+    h.sync(b)
+    left = (-0.25, 0.8, 0.8, 0.0, 0.0, 0.0, 1.0)
+    right = (0.25, 0.8, 0.8, 0.0, 0.0, 0.0, 1.0)
+    h.send(a, m.Pose((0.0, 1.2, 1.1), IDENT, 2, left, right))
+    h.tick()
+    h.sync(b)
+    pose = h.inbox[b].replica.pose_of(a)
+    assert pose is not None
+    assert pose.hands == HandMode.TRACKED
+    assert pose.left is not None
+    assert pose.right is not None
+    assert (pose.left.pos, pose.right.pos) == ((-250, 800, 800), (250, 800, 800))
+
+
+@pytest.mark.parametrize(
+    "pose",
+    [
+        m.Pose((0.0, 1.2, 1.1), IDENT, 1, None, None),
+        m.Pose((0.0, 1.2, 1.1), IDENT, 0, (0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0), None),
+        m.Pose((0.0, 1.2, 1.1), IDENT, 1, (3.0, 1.0, 1.0, 0, 0, 0, 1), (0.0, 1.0, 1.0, 0, 0, 0, 1)),
+    ],
+    ids=["hand-mode-without-hands", "hands-without-mode", "hand-out-of-reach"],
+)
+def test_impossible_hands_are_bad_values(pose: m.Pose) -> None:
+    h = Harness()
+    a = h.join()
+    h.send(a, pose)
+    assert [e.code for e in h.inbox[a].errors] == [ErrorCode.BAD_VALUE]
+
+
+def test_appearance_defaults_restyle_and_validation() -> None:
+    h = Harness()
+    a = h.connect()
+    h.send(a, m.Hello(1))
+    h.send(a, m.Join("Ann", look=m.Look(hair="bob", top="#7A1F3D")))
+    ent = h.room.scene.entities[h.room.members[a].entity or 0]
+    assert ent.look == replace(DEFAULT_LOOK, hair="bob", top="#7a1f3d")
+    h.tick()
+    h.sync(a)
+    h.send(a, m.Restyle(m.Look(accent="#ffffff")))
+    h.tick()
+    delta = h.inbox[a].of(m.Delta)[-1]
+    assert delta.ents == [
+        m.Ent(ent.id, a=replace(DEFAULT_LOOK, hair="bob", top="#7a1f3d", accent="#ffffff"))
+    ]
+    h.send(a, pack({"t": "look", "look": {"cape": "#ffffff"}}))
+    h.send(a, pack({"t": "look", "look": {"top": "x" * 5000}}))
+    assert [e.code for e in h.inbox[a].errors] == [ErrorCode.UNKNOWN_FIELD, ErrorCode.BAD_VALUE]
+
+
+def test_seats_sit_stand_taken_unknown_and_reserved() -> None:
+    h = Harness()
+    h.join(Role.CUSTOMER, "Cat")
+    first = h.join(Role.GUEST, "Gus")
+    guest = h.join(Role.GUEST, "Gwen")
+    assert h.room.members[first].seat == "seat-family-1"
+    h.send(guest, m.Sit("seat-family-1"))
+    h.send(guest, m.Sit("no-such-seat"))
+    h.send(guest, m.Sit("seat-customer"))  # reserved for the customer
+    codes = [e.code for e in h.inbox[guest].errors]
+    assert codes == [ErrorCode.SEAT_TAKEN, ErrorCode.NO_SUCH_SEAT, ErrorCode.FORBIDDEN]
+    h.send(first, m.Stand())
+    assert h.room.scene.entities[h.room.members[first].entity or 0].seat == ""
+    h.send(guest, m.Sit("seat-family-1"))
+    ent = h.room.scene.entities[h.room.members[guest].entity or 0]
+    assert ent.seat == "seat-family-1"
+    assert ent.pos == (-1000, 1200, 1000)
+    assert len(h.inbox[guest].errors) == 3
 
 
 def test_chat_is_sequenced_and_reaches_everyone_in_order() -> None:
@@ -170,7 +322,9 @@ def test_observer_is_invisible_and_read_only() -> None:
 # --- permissions: every role against every action, enforced by the room -----------------------
 
 _ACTION_MESSAGES: dict[Action, m.Message] = {
-    Action.MOVE: m.Pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)),
+    Action.MOVE: m.Pose((0.0, 1.2, 1.1), (0.0, 0.0, 0.0, 1.0)),
+    Action.RESTYLE: m.Restyle(m.Look(hair="bun")),
+    Action.SIT: m.Stand(),
     Action.CHAT: m.Chat("hi"),
 }
 
@@ -194,6 +348,9 @@ def test_room_enforces_the_permission_table(role: Role, action: Action) -> None:
         assert appears == allowed(role, action)
         return
     message = _ACTION_MESSAGES.get(action) or m.Remove(target)
+    if action is Action.MOVE and h.room.members[member].entity is not None:
+        x, y, z = _head(h, member)  # stay put: only the permission is under test
+        message = m.Pose((x / 1000, y / 1000, z / 1000), IDENT)
     h.send(member, message)
     errors = h.inbox[member].errors[before:]
     if allowed(role, action):
@@ -322,7 +479,8 @@ def test_flood_at_ten_times_the_rate_is_limited_then_closed() -> None:
     limits = RoomLimits(rate=20, burst=20)
     h = Harness(limits=limits)
     a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
-    pose = m.Pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+    x, y, z = _head(h, b)
+    pose = m.Pose((x / 1000, y / 1000, z / 1000), IDENT)
     # 200 messages a second against a limit of 20, for up to three seconds.
     for _ in range(600):
         h.now += 1 / 200

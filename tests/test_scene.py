@@ -7,11 +7,21 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from avatars.appearance import DEFAULT_LOOK
 from protocol import messages as m
 from protocol.codec import decode, encode
 from protocol.messages import Direction
+from protocol.pose import AvatarPose, HandMode, Part
 from protocol.quantise import pack_quat
 from scenes import AVATAR, Replica, Scene, load_layout
+
+
+def _pose(x: int, y: int = 0, z: int = 0, rot: int = 0) -> AvatarPose:
+    return AvatarPose(Part((x, y, z), rot))
+
+
+def _spawn(scene: Scene, member: int, name: str, pose: AvatarPose | None = None) -> int:
+    return scene.spawn(AVATAR, member, name, "guest", pose or _pose(0), look=DEFAULT_LOOK).id
 
 
 def _scene(history: int = 300) -> Scene:
@@ -20,38 +30,65 @@ def _scene(history: int = 300) -> Scene:
 
 def test_scene_graph_holds_entities_under_a_y_up_frame() -> None:
     scene = _scene()
-    ent = scene.spawn(AVATAR, 1, "Ann", "customer", (1000, 2000, 3000), pack_quat((0, 0, 0, 1)))
+    ident = pack_quat((0, 0, 0, 1))
+    pose = AvatarPose(
+        Part((1000, 2000, 3000), ident),
+        HandMode.CONTROLLERS,
+        Part((700, 1500, 2800), ident),
+        Part((1300, 1500, 2800), ident),
+    )
+    ent = scene.entities[_spawn(scene, 1, "Ann", pose)]
     world = ent.node.get_pos(scene.root)
     # glTF (x, y, z) is Panda3D (x, -z, y): the head height ends up on Panda3D's Z axis.
     assert (round(world.x, 3), round(world.y, 3), round(world.z, 3)) == (1.0, -3.0, 2.0)
+    left = ent.hand_nodes[0].get_pos(scene.root)
+    assert (round(left.x, 3), round(left.y, 3), round(left.z, 3)) == (0.7, -2.8, 1.5)
     scene.remove(ent.id)
     assert ent.node.is_empty()
 
 
 def test_delta_carries_only_what_changed_after_base() -> None:
     scene = _scene()
-    a = scene.spawn(AVATAR, 1, "Ann", "customer", (0, 0, 0), 0)
-    b = scene.spawn(AVATAR, 2, "Bo", "guest", (10, 0, 0), 0)
+    a = _spawn(scene, 1, "Ann")
+    b = _spawn(scene, 2, "Bo", _pose(10))
     t1 = scene.advance()
-    scene.move(b.id, (20, 0, 0), 0)
+    scene.move(b, _pose(20))
     t2 = scene.advance()
     change = scene.delta(t1)
     assert change is not None
     ents, gone = change
-    assert ents == [m.Ent(b.id, p=(20, 0, 0), q=0)]
+    assert ents == [m.Ent(b, x=_pose(20).pack())]
     assert gone == []
     assert scene.delta(t2) == ([], [])
     assert not scene.changed_since(t2)
-    scene.remove(a.id)
+    scene.seat(b, "seat-family-1")
+    scene.restyle(b, m.Look(body="slim"))
+    t3 = scene.advance()
+    assert scene.delta(t2) == (
+        [m.Ent(b, a=m.Look(body="slim"), s="seat-family-1")],
+        [],
+    )
+    scene.remove(a)
     scene.advance()
-    assert scene.delta(t2) == ([], [a.id])
+    assert scene.delta(t3) == ([], [a])
+
+
+def test_delta_limited_to_some_entities_still_reports_every_removal() -> None:
+    scene = _scene()
+    a, b, c = (_spawn(scene, i, f"m{i}") for i in (1, 2, 3))
+    base = scene.advance()
+    scene.move(a, _pose(5))
+    scene.move(b, _pose(6))
+    scene.remove(c)
+    scene.advance()
+    assert scene.delta(base, only={a}) == ([m.Ent(a, x=_pose(5).pack())], [c])
 
 
 def test_entity_added_and_removed_after_base_is_still_reported_gone() -> None:
     # The client may have applied the tick that added it without its ack reaching us yet.
     scene = _scene()
     base = scene.advance()
-    e = scene.spawn(AVATAR, 1, "Ann", "customer", (0, 0, 0), 0)
+    e = scene.entities[_spawn(scene, 1, "Ann")]
     added = scene.advance()
     replica = Replica()
     replica.apply(m.Snapshot(base, []))
@@ -74,9 +111,9 @@ def test_base_older_than_history_needs_a_snapshot() -> None:
 
 def test_moving_to_the_same_place_is_not_a_change() -> None:
     scene = _scene()
-    e = scene.spawn(AVATAR, 1, "Ann", "customer", (0, 0, 0), 5)
+    e = _spawn(scene, 1, "Ann", _pose(0, rot=5))
     t = scene.advance()
-    assert not scene.move(e.id, (0, 0, 0), 5)
+    assert not scene.move(e, _pose(0, rot=5))
     scene.advance()
     assert not scene.changed_since(t)
 
@@ -97,14 +134,18 @@ def test_replica_converges_despite_drops_reordering_and_late_acks(seed: int) -> 
             roll = rng.random()
             if roll < 0.25 or not scene.entities:
                 members += 1
-                scene.spawn(AVATAR, members, f"m{members}", "guest", (0, 0, 0), 0)
+                _spawn(scene, members, f"m{members}")
             elif roll < 0.35:
                 scene.remove(rng.choice(list(scene.entities)))
             elif roll < 0.4:
                 scene.rename(rng.choice(list(scene.entities)), f"n{rng.random():.3f}")
+            elif roll < 0.45:
+                scene.seat(rng.choice(list(scene.entities)), rng.choice(["", "s1", "s2"]))
             else:
                 pos = (rng.randint(-4000, 4000), rng.randint(0, 2000), rng.randint(-3000, 3000))
-                scene.move(rng.choice(list(scene.entities)), pos, rng.randint(0, 2**32 - 1))
+                scene.move(
+                    rng.choice(list(scene.entities)), _pose(*pos, rot=rng.randint(0, 2**32 - 1))
+                )
         tick = scene.advance()
         # The server sends against the newest ack it has, as the room does.
         change = scene.delta(acked) if acked is not None else None

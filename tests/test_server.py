@@ -51,14 +51,14 @@ async def test_two_clients_see_each_other_move_chat_and_leave(
     seen: list[int] = []
 
     def saw(x_mm: int) -> bool:
-        ent = bo.replica.by_member(ann.member)
-        x = ent.p[0] if ent and ent.p else None
+        pose = bo.replica.pose_of(ann.member)
+        x = pose.head.pos[0] if pose else None
         if x is not None and (not seen or seen[-1] != x):
             seen.append(x)
         return x == x_mm
 
     for step in range(1, 6):
-        await ann.pose((step / 10, 0.0, 0.0), POSE_Q)
+        await ann.pose((step / 10, 1.2, 1.1), POSE_Q)  # leaning in the customer's seat
         target = step * 100
         await bo.wait_for(lambda _c: saw(target))  # noqa: B023 (awaited in this iteration)
     assert seen == sorted(seen)
@@ -261,7 +261,7 @@ async def test_flood_at_ten_times_the_rate_is_limited_then_closed(mint: Mint) ->
         flooder = await RoomClient.join(
             url, srv.tokens.mint(room="demo", role=Role.GUEST, subject="f"), "F"
         )
-        pose = m.Pose((0.0, 0.0, 0.0), POSE_Q)
+        pose = m.Pose((-1.0, 1.2, 1.0), POSE_Q)  # where the guest sits: only the rate is wrong
         # 300 messages a second against 30 allowed, until the server hangs up (at most 10 s).
         for _ in range(3000):
             if flooder.closed:

@@ -1,0 +1,20 @@
+"""Refused avatar actions. They are protocol errors (the room answers them with an error frame
+carrying ``code``), raised by the pure placement rules.
+
+    ProtocolError (protocol.errors)
+    └── AvatarError
+        └── MovedTooFast      a step no walk could make in the time since the last pose
+"""
+
+from __future__ import annotations
+
+from protocol.codes import ErrorCode
+from protocol.errors import ProtocolError
+
+
+class AvatarError(ProtocolError):
+    code = ErrorCode.BAD_VALUE
+
+
+class MovedTooFast(AvatarError):
+    code = ErrorCode.MOVED_TOO_FAST

@@ -1,0 +1,56 @@
+"""Where an avatar may be: on walkable ground, in its seat, never faster than a brisk walk."""
+
+from __future__ import annotations
+
+import math
+
+from avatars.errors import MovedTooFast
+from avatars.pose import moved_by
+from protocol.pose import AvatarPose, Part
+from protocol.quantise import mm_to_pos, pack_quat, pos_to_mm
+from scenes.layout import Layout, SpawnPoint
+
+EYE_STANDING_MM = 1600
+EYE_SEATED_MM = 1200
+# Faster than anyone walks in a bank; slack covers a pose that arrives late after a hiccup.
+MAX_SPEED_MM_S = 3000
+MOVE_SLACK_MM = 500
+# How far a seated member's head may lean from the seat (VR users lean over the table).
+SEATED_REACH_MM = 800
+
+
+def pose_at(spot: SpawnPoint, *, seated: bool) -> AvatarPose:
+    x, y, z = pos_to_mm(spot.pos)
+    eye = EYE_SEATED_MM if seated else EYE_STANDING_MM
+    return AvatarPose(Part((x, y + eye, z), pack_quat(spot.rotation)))
+
+
+def place(
+    layout: Layout,
+    current: AvatarPose,
+    wanted: AvatarPose,
+    *,
+    seat: SpawnPoint | None,
+    elapsed_s: float,
+) -> AvatarPose:
+    """The pose the room accepts for ``wanted``: corrected onto allowed ground, or refused."""
+    cx, _, cz = current.head.pos
+    wx, wy, wz = wanted.head.pos
+    step = math.hypot(wx - cx, wz - cz)
+    if step > MAX_SPEED_MM_S * max(elapsed_s, 0.0) + MOVE_SLACK_MM:
+        raise MovedTooFast(
+            f"pose: moved {step / 1000:.1f} m in {elapsed_s:.2f} s; walk, or sit to change place",
+            msg_type="pose",
+        )
+    if seat is not None:
+        sx, sy, sz = pos_to_mm(seat.pos)
+        dx, dz = wx - sx, wz - sz
+        lean = math.hypot(dx, dz)
+        if lean > SEATED_REACH_MM:
+            scale = SEATED_REACH_MM / lean
+            dx, dz = round(dx * scale), round(dz * scale)
+        target = (sx + dx, min(max(wy, sy + 700), sy + 1700), sz + dz)
+    else:
+        target = pos_to_mm(layout.constrain(mm_to_pos(wanted.head.pos)))
+    delta = (target[0] - wx, target[1] - wy, target[2] - wz)
+    return wanted if delta == (0, 0, 0) else moved_by(wanted, delta)

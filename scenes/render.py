@@ -1,0 +1,561 @@
+"""Pictures of a room without a GPU or a display: Panda3D's software renderer, offscreen.
+
+    from scenes.render import Figure, render_layout
+    ann = Figure((0.0, 0.0, 1.1), 0.0, (0.2, 0.3, 0.6), "Ann")
+    render_layout("private_room", "room.png", avatars=[ann])
+
+The room is loaded from its ``.glb`` with panda3d-gltf, drawn by ``p3tinydisplay`` into an
+offscreen buffer (no ShowBase, no window, no X server) and written as PNG. tinydisplay has no
+shaders, so glTF's PBR materials are turned into classic lit materials (diffuse from the
+base colour) and the room gets a fixed light rig: ambient, a warm key light, a cool fill and a
+bounce from below so that ceilings are not black.
+
+Positions are the wire's: metres, Y up, yaw 0 looking along -Z. Avatars are simple figures
+(body, head, hair at the back so that their facing shows), seated when placed on a seat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import gltf  # type: ignore[import-untyped]
+from panda3d.core import (
+    AmbientLight,
+    Camera,
+    DirectionalLight,
+    Filename,
+    FrameBufferProperties,
+    Geom,
+    GeomNode,
+    GeomTriangles,
+    GeomVertexData,
+    GeomVertexFormat,
+    GeomVertexWriter,
+    GraphicsEngine,
+    GraphicsOutput,
+    GraphicsPipe,
+    GraphicsPipeSelection,
+    LColor,
+    LVector3,
+    Material,
+    MaterialAttrib,
+    NodePath,
+    PerspectiveLens,
+    PNMImage,
+    TextNode,
+    Texture,
+    WindowProperties,
+)
+from panda3d.core import Quat as PandaQuat
+
+from protocol.quantise import Vec3, yaw_quat
+from scenes.layout import Layout, Screen, load_layout
+
+RGB = tuple[float, float, float]
+
+
+class CameraView(NamedTuple):
+    eye: Vec3
+    target: Vec3
+    fov_deg: float = 50.0  # vertical
+
+
+class Figure(NamedTuple):
+    """An avatar to draw: feet at ``pos``; on a seat's position it sits."""
+
+    pos: Vec3
+    yaw_deg: float
+    rgb: RGB
+    label: str = ""
+
+
+SKINS: tuple[RGB, ...] = (
+    (0.87, 0.71, 0.6),
+    (0.72, 0.53, 0.4),
+    (0.55, 0.38, 0.27),
+    (0.93, 0.8, 0.7),
+)
+HAIRS: tuple[RGB, ...] = (
+    (0.2, 0.15, 0.12),
+    (0.45, 0.33, 0.2),
+    (0.1, 0.09, 0.09),
+    (0.6, 0.58, 0.55),
+)
+BACKGROUND = (0.12, 0.12, 0.14, 1.0)
+SEAT_SNAP_M = 0.15
+
+
+def render_layout(
+    layout_name: str,
+    out_path: str | Path,
+    *,
+    width: int = 1280,
+    height: int = 720,
+    camera: CameraView | None = None,
+    avatars: Iterable[tuple[Vec3, float, RGB, str]] = (),
+    supersample: int = 1,
+    charts: bool = False,
+) -> Path:
+    """Draw layout ``layout_name`` to a ``width`` x ``height`` PNG at ``out_path``.
+
+    ``camera`` defaults to the layout's ``default`` view. ``supersample`` > 1 draws that many
+    times larger and shrinks, which smooths the edges (tinydisplay has no antialiasing).
+    ``charts`` puts illustrative charts on the wall screens, as a client would.
+    """
+    if width < 1 or height < 1 or not 1 <= supersample <= 4:
+        raise ValueError("width and height must be positive and supersample within 1..4")
+    layout = load_layout(layout_name)
+    scene = NodePath("render")
+    _room(layout).reparent_to(scene)
+    _light_rig(scene)
+    yup = scene.attach_new_node("y-up")
+    yup.set_p(90)  # glTF (x, y, z) -> Panda3D (x, -z, y), as in scenes/scene.py
+    view = camera or default_camera(layout)
+    for figure in avatars:
+        _figure(layout, Figure(*figure), view.eye).reparent_to(yup)
+    if charts:
+        for screen in layout.screens:
+            _chart(screen).reparent_to(yup)
+    image = _draw(scene, view, width * supersample, height * supersample)
+    if supersample > 1:
+        small = PNMImage(width, height, 3)
+        small.box_filter_from(0.5 * supersample, image)
+        image = small
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not image.write(Filename.from_os_specific(str(out))):
+        raise OSError(f"could not write {out}")
+    return out
+
+
+def default_camera(layout: Layout) -> CameraView:
+    """The layout's ``default`` view, else a corner of the room looking across it."""
+    for view in layout.views:
+        if view.id == "default":
+            return CameraView(view.eye, view.target, view.fov_deg)
+    lo, hi = layout.bounds_min, layout.bounds_max
+    eye = (hi[0] - 0.5, min(hi[1] - 0.2, 2.2), hi[2] - 0.5)
+    return CameraView(eye, ((lo[0] + hi[0]) / 2, 1.0, (lo[2] + hi[2]) / 2), 55.0)
+
+
+# --- the room ------------------------------------------------------------------------------------
+
+
+def _room(layout: Layout) -> NodePath:
+    room = NodePath(gltf.load_model(str(layout.asset_path)))
+    room.set_name(layout.name)
+    _classic_materials(room)
+    return room
+
+
+def _srgb(c: float) -> float:
+    """Linear to sRGB: glTF factors are linear, tinydisplay writes what it computes."""
+    c = min(max(c, 0.0), 1.0)
+    return c * 12.92 if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
+
+
+def _classic(pbr: Any) -> Any:
+    """A fixed-function material that looks like the PBR one under plain lights."""
+    base = pbr.get_base_color() if pbr.has_base_color() else LColor(1, 1, 1, 1)
+    rgb = [_srgb(base[i]) for i in range(3)]
+    shiny = (1.0 - pbr.get_roughness()) * pbr.get_metallic()
+    material = Material(pbr.get_name())
+    material.set_diffuse(LColor(*rgb, base[3]))
+    material.set_ambient(LColor(*rgb, 1.0))
+    material.set_specular(LColor(*(0.03 + 0.6 * shiny * c for c in rgb), 1.0))
+    material.set_shininess(8.0 + 60.0 * shiny)
+    if pbr.has_emission():
+        emission = pbr.get_emission()
+        material.set_emission(LColor(*(_srgb(emission[i]) for i in range(3)), 1.0))
+    return material
+
+
+def _classic_materials(room: NodePath) -> None:
+    converted: dict[str, Any] = {}
+    for np_ in room.find_all_matches("**/+GeomNode"):
+        node = np_.node()
+        for i in range(node.get_num_geoms()):
+            state = node.get_geom_state(i)
+            attrib = state.get_attrib(MaterialAttrib)
+            if attrib is None or attrib.get_material() is None:
+                continue
+            pbr = attrib.get_material()
+            key = pbr.get_name()
+            if key not in converted:
+                converted[key] = _classic(pbr)
+            node.set_geom_state(i, state.set_attrib(MaterialAttrib.make(converted[key])))
+
+
+def _panda(v: Sequence[float]) -> Any:
+    """A glTF direction or point in Panda3D's Z-up world."""
+    return LVector3(v[0], -v[2], v[1])
+
+
+def _light_rig(scene: NodePath) -> None:
+    ambient = AmbientLight("ambient")
+    ambient.set_color(LColor(0.5, 0.49, 0.47, 1))
+    scene.set_light(scene.attach_new_node(ambient))
+    # Directions are where the light travels, in glTF coordinates.
+    for name, colour, direction in (
+        ("key", (0.58, 0.55, 0.5), (0.45, -0.8, -0.4)),
+        ("fill", (0.22, 0.24, 0.28), (-0.6, -0.35, 0.7)),
+        ("bounce", (0.38, 0.36, 0.33), (0.1, 1.0, 0.2)),
+    ):
+        light = DirectionalLight(name)
+        light.set_color(LColor(*colour, 1))
+        light.set_direction(_panda(direction).normalized())
+        scene.set_light(scene.attach_new_node(light))
+
+
+# --- drawing -------------------------------------------------------------------------------------
+
+
+@cache
+def _pipe() -> Any:
+    # Named, not via load-display: the default tinydisplay pipe on Linux wants an X server.
+    pipe = GraphicsPipeSelection.get_global_ptr().make_pipe(
+        "TinyOffscreenGraphicsPipe", "p3tinydisplay"
+    )
+    if pipe is None or not pipe.is_valid():
+        raise RuntimeError("Panda3D's software renderer (p3tinydisplay) is not available")
+    return pipe
+
+
+def _draw(scene: NodePath, view: CameraView, width: int, height: int) -> Any:
+    pipe = _pipe()
+    engine = GraphicsEngine(pipe)
+    try:
+        fb = FrameBufferProperties()
+        fb.set_rgb_color(True)
+        fb.set_color_bits(24)
+        fb.set_depth_bits(24)
+        buffer = engine.make_output(
+            pipe,
+            "render",
+            0,
+            fb,
+            WindowProperties.size(width, height),
+            GraphicsPipe.BF_refuse_window,
+        )
+        if buffer is None:
+            raise RuntimeError("could not open an offscreen buffer")
+        buffer.set_clear_color(LColor(*BACKGROUND))
+        texture = Texture("frame")
+        buffer.add_render_texture(texture, GraphicsOutput.RTM_copy_ram)
+        buffer.make_display_region().set_camera(_camera(scene, view, width / height))
+        engine.render_frame()
+        engine.render_frame()  # the first frame only prepares; the copy lands on the second
+        image = PNMImage()
+        if not texture.store(image):
+            raise RuntimeError("the renderer produced no image")
+        return image
+    finally:
+        engine.remove_all_windows()
+
+
+def _camera(scene: NodePath, view: CameraView, aspect: float) -> NodePath:
+    lens = PerspectiveLens()
+    vfov = view.fov_deg
+    hfov = math.degrees(2 * math.atan(math.tan(math.radians(vfov) / 2) * aspect))
+    lens.set_fov(hfov, vfov)
+    lens.set_near_far(0.2, 120.0)  # a far near plane: tinydisplay's depth buffer is coarse
+    camera = Camera("camera", lens)
+    node = scene.attach_new_node(camera)
+    node.set_pos(_panda(view.eye))
+    node.look_at(_panda(view.target), LVector3(0, 0, 1))
+    return node
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def _figure(layout: Layout, figure: Figure, eye: Vec3) -> NodePath:
+    seat = _seat_at(layout, figure.pos)
+    root = NodePath(f"avatar:{figure.label or 'figure'}")
+    x, y, z = seat.pos if seat is not None else figure.pos
+    root.set_pos(x, y, z)
+    qx, qy, qz, qw = yaw_quat(math.radians(figure.yaw_deg))
+    root.set_quat(PandaQuat(qw, qx, qy, qz))
+    # Skin and hair vary from figure to figure, but the same figure always looks the same.
+    pick = zlib.crc32(f"{figure.label}{figure.rgb}".encode())
+    skin, hair = SKINS[pick % len(SKINS)], HAIRS[pick // len(SKINS) % len(HAIRS)]
+    for part, colour, depth in _figure_parts(figure.rgb, skin, hair, seated=seat is not None):
+        holder = root.attach_new_node(part)
+        holder.set_color(*colour, 1)
+        holder.set_scale(1, 1, depth)
+    if figure.label:
+        top = 1.45 if seat is not None else 1.9
+        # Scaled with distance, so that near and far labels read the same size.
+        distance = math.dist(eye, (x, y + top, z))
+        _label(root, figure.label, top, min(max(0.026 * distance, 0.05), 0.6))
+    return root
+
+
+def _seat_at(layout: Layout, pos: Vec3) -> Any:
+    for seat in layout.seats:
+        if math.dist((seat.pos[0], seat.pos[2]), (pos[0], pos[2])) <= SEAT_SNAP_M:
+            return seat
+    return None
+
+
+def _figure_parts(
+    rgb: RGB, skin: RGB, hair: RGB, *, seated: bool
+) -> list[tuple[GeomNode, RGB, float]]:
+    """The pieces of a figure, their colour and how much their depth (z) is squashed."""
+    trousers: RGB = (rgb[0] * 0.35 + 0.05, rgb[1] * 0.35 + 0.05, rgb[2] * 0.35 + 0.07)
+    # Segments (from, to) in the figure's frame; it faces -Z.
+    if seated:
+        hip, shoulder, head = 0.47, 1.0, 1.2
+        legs = [((sx, hip, 0.02), (sx, hip, -0.42)) for sx in (-0.1, 0.1)]
+        legs += [((sx, hip, -0.42), (sx, 0.0, -0.44)) for sx in (-0.1, 0.1)]
+        arms = [((sx, shoulder - 0.05, 0.04), (sx * 0.75, 0.8, -0.34)) for sx in (-0.26, 0.26)]
+    else:
+        hip, shoulder, head = 0.88, 1.42, 1.63
+        legs = [((sx, 0.0, 0.0), (sx, hip, 0.0)) for sx in (-0.1, 0.1)]
+        arms = [((sx, shoulder - 0.05, 0.0), (sx * 1.08, 0.88, -0.03)) for sx in (-0.27, 0.27)]
+    parts = [(_rod(a, b, 0.075), trousers, 1.0) for a, b in legs]
+    # A torso is wider than deep.
+    parts += [(_rod((0, hip - 0.04, 0.03), (0, shoulder, 0.03), 0.2), rgb, 0.62)]
+    parts += [(_sphere((0, shoulder, 0.03), 0.2), rgb, 0.62)]
+    parts += [(_rod(a, b, 0.055), rgb, 1.0) for a, b in arms]
+    parts += [(_sphere(b, 0.055), skin, 1.0) for _, b in arms]
+    parts += [(_rod((0, shoulder, 0.02), (0, head - 0.08, 0.02), 0.055), skin, 1.0)]
+    parts += [(_sphere((0, head, 0.0), 0.115), skin, 1.0)]
+    # Hair at the back of the head: which way a figure faces shows even from afar.
+    parts += [(_sphere((0, head + 0.03, 0.03), 0.118), hair, 1.0)]
+    return parts
+
+
+def _chart(screen: Screen) -> NodePath:
+    """Bars and a rising line on a screen, drawn unlit so that they glow like a display."""
+    width, height = screen.size
+    mesh = _Mesh("chart")
+    colours: list[tuple[int, RGB]] = []
+
+    def quad(x0: float, y0: float, x1: float, y1: float, rgb: RGB) -> None:
+        # The screen faces -Z in its own frame, so its viewer's right is -X.
+        colours.append((mesh.rect(-x1 * width, y0 * height, -x0 * width, y1 * height), rgb))
+
+    quad(-0.44, 0.36, -0.12, 0.4, (0.86, 0.8, 0.68))  # a title, as a bar
+    quad(-0.44, 0.3, -0.24, 0.32, (0.5, 0.58, 0.7))
+    for i in range(4):
+        quad(-0.44, -0.36 + i * 0.18, 0.44, -0.355 + i * 0.18, (0.22, 0.3, 0.42))
+    bars = (0.3, 0.42, 0.38, 0.5, 0.58, 0.66)
+    for i, h in enumerate(bars):
+        x = -0.43 + i * 0.065
+        quad(x, -0.36, x + 0.042, -0.36 + h, (0.79, 0.64, 0.36) if i % 2 else (0.62, 0.5, 0.3))
+    line = (-0.2, -0.12, -0.15, 0.0, -0.04, 0.05, 0.02, 0.14, 0.1, 0.22, 0.26)
+    for i in range(len(line) - 1):
+        x0, x1 = 0.04 + i * 0.04, 0.04 + (i + 1) * 0.04
+        y0, y1 = line[i], line[i + 1]
+        for k in range(4):  # a thick line as stacked slivers: tinydisplay draws no wide lines
+            t0, t1 = k / 4, (k + 1) / 4
+            quad(x0 + (x1 - x0) * t0, y0 + (y1 - y0) * t0 - 0.008, x0 + (x1 - x0) * t1,
+                 y0 + (y1 - y0) * t1 + 0.008, (0.36, 0.8, 0.74))  # fmt: skip
+    node = NodePath(mesh.node(colours))
+    node.set_pos(*screen.center)
+    qx, qy, qz, qw = yaw_quat(math.radians(screen.yaw_deg))
+    node.set_quat(PandaQuat(qw, qx, qy, qz))
+    node.set_light_off()
+    node.set_two_sided(True)
+    return node
+
+
+def _label(root: NodePath, text: str, height: float, scale: float) -> None:
+    label = TextNode("label")
+    label.set_text(text)
+    label.set_align(TextNode.A_center)
+    label.set_text_color(1, 1, 1, 1)
+    label.set_card_color(0.08, 0.1, 0.16, 0.8)
+    label.set_card_as_margin(0.35, 0.35, 0.15, 0.12)
+    node = root.attach_new_node(label)
+    node.set_pos(0, height, 0)
+    node.set_scale(scale)
+    node.set_billboard_point_eye()
+    node.set_light_off()
+    node.set_bin("fixed", 10)
+    node.set_depth_test(False)
+    node.set_depth_write(False)
+
+
+# --- meshes in the figure's glTF frame (Y up) ----------------------------------------------------
+
+
+class _Mesh:
+    def __init__(self, name: str) -> None:
+        self.data = GeomVertexData(name, GeomVertexFormat.get_v3n3(), Geom.UH_static)
+        self.vertex = GeomVertexWriter(self.data, "vertex")
+        self.normal = GeomVertexWriter(self.data, "normal")
+        self.triangles = GeomTriangles(Geom.UH_static)
+        self.count = 0
+        self.name = name
+
+    def point(self, p: Sequence[float], n: Sequence[float]) -> int:
+        self.vertex.add_data3(p[0], p[1], p[2])
+        self.normal.add_data3(n[0], n[1], n[2])
+        self.count += 1
+        return self.count - 1
+
+    def rect(self, x0: float, y0: float, x1: float, y1: float) -> int:
+        """A quad facing -Z, just in front of z = 0; returns its first vertex index."""
+        first = self.count
+        # 1.5 cm: closer would lose the depth test to the surface behind (16-bit depth buffer).
+        for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+            self.point((x, y, -0.015), (0.0, 0.0, -1.0))
+        self.triangles.add_vertices(first, first + 2, first + 1)
+        self.triangles.add_vertices(first, first + 3, first + 2)
+        return first
+
+    def node(self, colours: Sequence[tuple[int, RGB]] = ()) -> GeomNode:
+        """The geometry; ``colours`` [(first vertex, rgb)] paints from there on."""
+        if colours:
+            self._paint(colours)
+        geom = Geom(self.data)
+        geom.add_primitive(self.triangles)
+        node = GeomNode(self.name)
+        node.add_geom(geom)
+        return node
+
+    def _paint(self, colours: Sequence[tuple[int, RGB]]) -> None:
+        self.data.set_format(GeomVertexFormat.get_v3n3c4())
+        writer = GeomVertexWriter(self.data, "color")
+        bounds = [first for first, _ in colours[1:]] + [self.count]
+        for (first, rgb), end in zip(colours, bounds, strict=True):
+            writer.set_row(first)
+            for _ in range(end - first):
+                writer.add_data4(rgb[0], rgb[1], rgb[2], 1.0)
+
+
+def _sphere(center: Vec3, radius: float, rings: int = 10, segments: int = 16) -> GeomNode:
+    mesh = _Mesh("sphere")
+    for i in range(rings + 1):
+        polar = math.pi * i / rings
+        for j in range(segments + 1):
+            azimuth = 2 * math.pi * j / segments
+            n = (
+                math.sin(polar) * math.cos(azimuth),
+                math.cos(polar),
+                math.sin(polar) * math.sin(azimuth),
+            )
+            mesh.point([c + radius * d for c, d in zip(center, n, strict=True)], n)
+    for i in range(rings):
+        for j in range(segments):
+            a = i * (segments + 1) + j
+            b = a + segments + 1
+            mesh.triangles.add_vertices(a, a + 1, b)
+            mesh.triangles.add_vertices(a + 1, b + 1, b)
+    return mesh.node()
+
+
+def _rod(start: Vec3, end: Vec3, radius: float, segments: int = 12) -> GeomNode:
+    """A capped cylinder from ``start`` to ``end``."""
+    axis = [e - s for s, e in zip(start, end, strict=True)]
+    length = math.sqrt(sum(c * c for c in axis)) or 1e-6
+    w = [c / length for c in axis]
+    helper = (1.0, 0.0, 0.0) if abs(w[0]) < 0.9 else (0.0, 0.0, 1.0)
+    u = _unit(_cross(w, helper))
+    v = _cross(w, u)
+    mesh = _Mesh("rod")
+    for j in range(segments + 1):
+        t = 2 * math.pi * j / segments
+        n = [math.cos(t) * a + math.sin(t) * b for a, b in zip(u, v, strict=True)]
+        mesh.point([s + radius * c for s, c in zip(start, n, strict=True)], n)
+        mesh.point([e + radius * c for e, c in zip(end, n, strict=True)], n)
+    for j in range(segments):
+        a = 2 * j
+        mesh.triangles.add_vertices(a, a + 2, a + 1)
+        mesh.triangles.add_vertices(a + 1, a + 2, a + 3)
+    for centre, sign in ((start, -1.0), (end, 1.0)):
+        normal = [sign * c for c in w]
+        hub = mesh.point(centre, normal)
+        rim = [
+            mesh.point(
+                [
+                    c + radius * (math.cos(t) * a + math.sin(t) * b)
+                    for c, a, b in zip(centre, u, v, strict=True)
+                ],
+                normal,
+            )
+            for t in (2 * math.pi * k / segments for k in range(segments))
+        ]
+        for k in range(segments):
+            a, b = rim[k], rim[(k + 1) % segments]
+            mesh.triangles.add_vertices(*((hub, b, a) if sign < 0 else (hub, a, b)))
+    return mesh.node()
+
+
+def _cross(a: Sequence[float], b: Sequence[float]) -> list[float]:
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+
+
+def _unit(a: Sequence[float]) -> list[float]:
+    n = math.sqrt(sum(c * c for c in a)) or 1.0
+    return [c / n for c in a]
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+_EXPERTS = ("Equities expert", "Bonds expert", "Insurance expert", "Tax expert")
+_GUEST_COLOURS: tuple[RGB, ...] = ((0.55, 0.2, 0.25), (0.42, 0.52, 0.38), (0.6, 0.52, 0.38))
+
+
+def sample_figures(layout: Layout, crowd: int = 12) -> list[Figure]:
+    """People for a picture: customer, family, advisor, two experts, and some of a crowd."""
+    figures = []
+    guests = 0
+    unlabelled = [s for s in layout.seats if not s.roles][::3][:crowd]
+    for seat in layout.seats:
+        if "customer" in seat.roles:
+            figures.append(Figure(seat.pos, seat.yaw_deg, (0.18, 0.27, 0.45), "Customer"))
+        elif "guest" in seat.roles:
+            colour = _GUEST_COLOURS[guests % len(_GUEST_COLOURS)]
+            figures.append(Figure(seat.pos, seat.yaw_deg, colour, "Family"))
+            guests += 1
+    for i, seat in enumerate(unlabelled):
+        figures.append(Figure(seat.pos, seat.yaw_deg, _GUEST_COLOURS[i % len(_GUEST_COLOURS)]))
+    if layout.advisor_spot is not None:
+        spot = layout.advisor_spot
+        figures.append(Figure(spot.pos, spot.yaw_deg, (0.34, 0.37, 0.45), "Advisor"))
+    experts = layout.expert_spots[1:3] if len(layout.expert_spots) >= 3 else layout.expert_spots
+    for spot, name in zip(experts, _EXPERTS, strict=False):
+        figures.append(Figure(spot.pos, spot.yaw_deg, (0.16, 0.5, 0.55), name))
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Render a room layout to PNG (software, offscreen)."
+    )
+    parser.add_argument("layout")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--supersample", type=int, default=1)
+    parser.add_argument("--people", action="store_true", help="seat sample avatars")
+    parser.add_argument("--charts", action="store_true", help="draw charts on the screens")
+    args = parser.parse_args(argv)
+    layout = load_layout(args.layout)
+    started = time.perf_counter()
+    out = render_layout(
+        args.layout,
+        args.out,
+        width=args.width,
+        height=args.height,
+        avatars=sample_figures(layout) if args.people else (),
+        supersample=args.supersample,
+        charts=args.charts,
+    )
+    print(f"{out} ({time.perf_counter() - started:.2f} s)")
+
+
+__all__ = ["CameraView", "Figure", "default_camera", "render_layout", "sample_figures"]
+
+if __name__ == "__main__":
+    main()
