@@ -10,9 +10,11 @@ process to another, so each gets one core (both are single-threaded asyncio prog
 For each N it reports, over a measured window after a warm-up:
 
 * server CPU time (utime + stime from /proc/<pid>/stat) per frame the clients received;
-* pose-to-peer latency: client i's k-th pose carries k in its millimetre position
-  (x = -4000 + k mod 8000, y = 1000 + k div 8000), so a peer that sees the position in an
-  applied snapshot/delta looks up when the pose was sent (one process, one monotonic clock);
+* pose-to-peer latency: client i's k-th pose carries k in its left hand's offset from the
+  head, in millimetres (dx = k mod 1000 - 500, dy = -(k div 1000)), which the server passes
+  through unchanged (the head stays where the bot arrived, so no walking rule corrects it);
+  a peer that sees the hand in an applied snapshot/delta looks up when the pose was sent
+  (one process, one monotonic clock);
 * payload bytes received per client per second, against a naive baseline for the same room
   states: a full msgpack snapshot of every avatar, float64 position and float64 quaternion,
   sent every tick to every member;
@@ -54,6 +56,7 @@ from websockets.uri import parse_uri
 
 from protocol.codec import pack, unpack
 from protocol.limits import PROTOCOL_VERSION, SUBPROTOCOL
+from protocol.pose import AvatarPose, Part
 from protocol.quantise import unpack_quat, yaw_quat
 from rooms.roles import Role
 from server.auth import TokenAuthority
@@ -61,10 +64,9 @@ from server.auth import TokenAuthority
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 
-# Pose identity, in millimetres (the default layout's bounds are x +-4.5 m, y 0..3 m, z +-3.5 m;
-# spawn points sit at y = 0, so a y below Y0 is never a bench pose).
-X0, XSPAN, Y0, YMAX = -4000, 8000, 1000, 3000
-MAX_POSES = XSPAN * (YMAX - Y0)
+# Pose identity: the left hand's offset from the head, in millimetres, within arm's reach.
+KSPAN, KROWS = 1000, 700
+MAX_POSES = KSPAN * KROWS
 QUATS = [list(yaw_quat(2 * math.pi * j / 72)) for j in range(72)]
 BACKPRESSURE_BYTES = 64 * 1024  # skip a pose (as a browser would) while this much is unsent
 TICK_HZ = 30  # the server's default tick rate (Settings.tick_hz)
@@ -90,7 +92,7 @@ class Run:
     measuring: bool = False  # frames and bytes are counted only inside the window
     recording: bool = True  # latency samples are still taken while draining after the window
     driving: bool = False
-    lenient: bool = False  # apply deltas whose base this client never saw (see --lenient-deltas)
+    separate_acks: bool = False  # one ack frame per state frame instead of riding on poses
     shutting_down: bool = False
     window_start: float = math.inf
     window_end: float = math.inf
@@ -119,7 +121,8 @@ class BenchClient(asyncio.Protocol):
         self.run = run
         self.idx = idx
         self.room = room
-        self.z_m = (seat * 500 - 2500) / 1000
+        self.head: tuple[int, int, int] | None = None  # where the server put us, mm
+        self.pending_ack: int | None = None
         self.token = token
         self.proto = ClientProtocol(parse_uri(url), subprotocols=[Subprotocol(SUBPROTOCOL)])
         self.transport: asyncio.Transport | None = None
@@ -235,12 +238,15 @@ class BenchClient(asyncio.Protocol):
                 if self.run.measuring:
                     self.run.stale_frames += 1
                 return
-        elif not (msg["base"] <= self.tick or self.run.lenient) or tick <= self.tick:
+        elif not msg["base"] <= self.tick < tick:
             if self.run.measuring:
                 self.run.stale_frames += 1
             return
         self.tick = tick
-        self._send({"t": "ack", "tick": tick})
+        if self.run.separate_acks:
+            self._send({"t": "ack", "tick": tick})
+        else:
+            self.pending_ack = tick  # rides on the next pose, 0-33 ms later
         run, room, clients = self.run, self.room, self.run.clients
         if tick > room.tick:
             room.tick = tick
@@ -258,8 +264,8 @@ class BenchClient(asyncio.Protocol):
                 ents[i] = e
             else:
                 known.update(e)
-            p = e.get("p")
-            if p is None:
+            x = e.get("x")
+            if x is None:
                 continue
             owner = room.ent_owner.get(i)
             if owner is None:
@@ -267,15 +273,21 @@ class BenchClient(asyncio.Protocol):
                 if member is None or member not in room.member_client:
                     continue
                 owner = room.ent_owner[i] = room.member_client[member]
-            y = p[1]
-            if owner == self.idx or y < Y0:
-                continue  # our own avatar, or still at its spawn point
-            k = (p[0] - X0) + XSPAN * (y - Y0)
+            pose = AvatarPose.unpack(x)
+            if owner == self.idx:
+                if self.head is None:
+                    self.head = pose.head.pos
+                continue
+            if pose.left is None:
+                continue  # still as it arrived: no bench pose yet
+            dx = pose.left.pos[0] - pose.head.pos[0]
+            dy = pose.left.pos[1] - pose.head.pos[1]
+            k = (dx + KSPAN // 2) + KSPAN * -dy
             if k <= self.last_k.get(owner, -1):
                 continue  # seen already (a resent delta), not a new pose
             self.last_k[owner] = k
             sender = clients[owner]
-            if not 0 <= k < len(sender.sent_at) or p[2] != round(sender.z_m * 1000):
+            if not 0 <= k < len(sender.sent_at) or pose.left.pos[2] != pose.head.pos[2]:
                 run.undecodable += 1
                 continue
             sender.seen[k] = 1
@@ -303,7 +315,7 @@ class BenchClient(asyncio.Protocol):
 
     def send_pose(self) -> None:
         transport = self.transport
-        if not self.joined or self.closed or transport is None:
+        if not self.joined or self.closed or transport is None or self.head is None:
             return
         if transport.get_write_buffer_size() > BACKPRESSURE_BYTES:
             if self.run.measuring:
@@ -312,8 +324,21 @@ class BenchClient(asyncio.Protocol):
         k = len(self.sent_at)
         if k >= MAX_POSES:
             return
-        p = [(X0 + k % XSPAN) / 1000, (Y0 + k // XSPAN) / 1000, self.z_m]
-        data = pack({"t": "pose", "p": p, "q": QUATS[k % len(QUATS)]})
+        hx, hy, hz = self.head
+        head = [hx / 1000, hy / 1000, hz / 1000]
+        left = [(hx + k % KSPAN - KSPAN // 2) / 1000, (hy - k // KSPAN) / 1000, hz / 1000]
+        right = [(hx + 300) / 1000, (hy - 400) / 1000, hz / 1000]
+        msg: dict[str, Any] = {
+            "t": "pose",
+            "p": head,
+            "q": QUATS[k % len(QUATS)],
+            "hm": 1,
+            "lh": [*left, 0.0, 0.0, 0.0, 1.0],
+            "rh": [*right, 0.0, 0.0, 0.0, 1.0],
+        }
+        if self.pending_ack is not None:
+            msg["ack"], self.pending_ack = self.pending_ack, None
+        data = pack(msg)
         self.sent_at.append(time.monotonic())
         self.seen.append(0)
         self.proto.send_binary(data)
@@ -538,7 +563,8 @@ def naive_snapshot_size(room: RoomState) -> int:
     """A full snapshot with float64 positions (metres) and float64 quaternions."""
     ents = []
     for e in room.ents.values():
-        p = e.get("p") or (0, 0, 0)
+        x = e.get("x")
+        pose = AvatarPose.unpack(x) if x else AvatarPose(Part((0, 0, 0), 0))
         ents.append(
             {
                 "i": e["i"],
@@ -546,8 +572,13 @@ def naive_snapshot_size(room: RoomState) -> int:
                 "m": e.get("m", 0),
                 "n": e.get("n", ""),
                 "r": e.get("r", ""),
-                "p": [p[0] / 1000, p[1] / 1000, p[2] / 1000],
-                "q": list(unpack_quat(e.get("q", 0))),
+                "s": e.get("s", ""),
+                "a": e.get("a", {}),
+                **{
+                    name: {"p": [c / 1000 for c in part.pos], "q": list(unpack_quat(part.rot))}
+                    for name, part in (("head", pose.head), ("lh", pose.left), ("rh", pose.right))
+                    if part is not None
+                },
             }
         )
     return len(pack({"t": "snapshot", "tick": room.tick, "ents": ents}))
@@ -643,7 +674,7 @@ async def measure(n: int, args: argparse.Namespace, cpus: tuple[int, int] | None
     log_path = Path(args.log_dir) / f"server-{n}.log"
     profile = Path(f"{args.profile_server}.{n}.prof") if args.profile_server else None
     server = ServerProcess(log_path, args.server_log_level, profile, cpus[0] if cpus else None)
-    run = Run(lenient=args.lenient_deltas)
+    run = Run(separate_acks=args.separate_acks)
     try:
         async with asyncio.timeout(
             args.setup_budget + args.warmup + args.seconds + args.drain + 90
@@ -883,10 +914,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--setup-budget", type=float, default=60.0, help="seconds to connect all")
     p.add_argument("--json", help="also write the figures here")
     p.add_argument(
-        "--lenient-deltas",
+        "--separate-acks",
         action="store_true",
-        help="apply a delta even if its base is a tick this client never received (not the "
-        "spec's rule; shows the load as it would be if every state frame could be applied)",
+        help="send an ack frame for every state frame instead of the pose's ack field",
     )
     p.add_argument("--no-pin", action="store_true", help="do not pin server and bench to CPUs")
     p.add_argument("--server-log-level", default="WARNING")
@@ -918,11 +948,11 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     )
     print(f"machine: {machine()}")
     print(sharing)
-    rule = "LENIENT (any base)" if args.lenient_deltas else "spec (base <= tick)"
+    acks = "separate ack frames" if args.separate_acks else "acks ride on poses"
     print(
         f"rooms of {args.room_size}, poses at {args.hz:g} Hz, warm-up {args.warmup:g} s, "
         f"window {args.seconds:g} s, drain {args.drain:g} s; server restarted for every N; "
-        f"delta apply rule: {rule}\n",
+        f"{acks}\n",
         flush=True,
     )
     results: list[Result] = []
@@ -955,7 +985,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "cpu_sharing": sharing,
-        "delta_apply_rule": "lenient" if args.lenient_deltas else "spec",
+        "acks": "separate" if args.separate_acks else "on poses",
         "argv": sys.argv[1:],
         "results": [asdict(r) for r in results],
     }

@@ -122,7 +122,15 @@ class Vec:
             raise WrongFieldType(f"{path}: expected array, got {_type_name(value)}")
         if len(value) != self.length:
             raise BadValue(f"{path}: expected {self.length} elements, got {len(value)}")
-        return tuple(self.item.check(v, f"{path}[{i}]") for i, v in enumerate(value))
+        item = self.item
+        if type(item) is Float:
+            # Fast path for poses (21 floats each, thousands a second): one comparison per
+            # element; the slow path below finds and words the error when one fails.
+            lo, hi = item.lo, item.hi
+            out = tuple(float(v) if type(v) is int else v for v in value)
+            if all(type(v) is float and lo <= v <= hi for v in out):
+                return out
+        return tuple(item.check(v, f"{path}[{i}]") for i, v in enumerate(value))
 
     def describe(self) -> str:
         return f"array of {self.length} x ({self.item.describe()})"

@@ -205,6 +205,43 @@ BAD_FRAMES: list[tuple[str, bytes | str, ErrorCode]] = [
     ),
     ("chat over the limit", pack({"t": "chat", "text": "长" * 1001}), ErrorCode.TOO_LONG),
     ("advisor-only action", pack({"t": "remove", "member": 1}), ErrorCode.FORBIDDEN),
+    # The guest sits at (-1, 0, 1): anything it sends about another avatar or another place
+    # is refused.
+    (
+        "moving another's avatar",
+        pack({"t": "pose", "member": 1, "p": [0, 1.2, 1.1], "q": [0, 0, 0, 1]}),
+        ErrorCode.UNKNOWN_FIELD,
+    ),
+    (
+        "teleport",
+        pack({"t": "pose", "p": [4.0, 1.6, -3.0], "q": [0, 0, 0, 1]}),
+        ErrorCode.MOVED_TOO_FAST,
+    ),
+    (
+        "hand out of reach",
+        pack(
+            {
+                "t": "pose",
+                "p": [-1.0, 1.2, 1.0],
+                "q": [0, 0, 0, 1],
+                "hm": 1,
+                "lh": [2.0, 1.0, 1.0, 0, 0, 0, 1],
+                "rh": [-1.0, 1.0, 1.0, 0, 0, 0, 1],
+            }
+        ),
+        ErrorCode.BAD_VALUE,
+    ),
+    ("the customer's seat", pack({"t": "sit", "seat": "seat-customer"}), ErrorCode.FORBIDDEN),
+    (
+        "appearance with unknown field",
+        pack({"t": "look", "look": {"crown": "#ffd700"}}),
+        ErrorCode.UNKNOWN_FIELD,
+    ),
+    (
+        "appearance with oversized string",
+        pack({"t": "look", "look": {"hair": "x" * 10_000}}),
+        ErrorCode.BAD_VALUE,
+    ),
 ]
 
 
