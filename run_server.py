@@ -6,6 +6,8 @@ run_server.py token --room R --role customer
                                     mint a room token with this checkout's signing key
 run_server.py visit --room demo --name Ann
                                     join a room from the terminal: see who is there, chat
+run_server.py render --layout private_room --out room.png [--state room.snapshot]
+                                    draw a room offscreen (software renderer, no GPU)
 """
 
 from __future__ import annotations
@@ -19,10 +21,18 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from avatars.figures import figures_from_state
 from protocol import messages as m
+from protocol.codec import decode, encode
+from protocol.errors import ProtocolError
+from protocol.messages import Direction
 from protocol.pose import AvatarPose
 from rooms.roles import Role
+from scenes.errors import SceneError
+from scenes.layout import load_layout
+from scenes.render import render_layout, sample_figures
 from server.app import WealthroomServer
 from server.auth import TokenAuthority
 from server.config import Settings
@@ -118,7 +128,41 @@ async def _visit(args: argparse.Namespace) -> int:
             for msg in client.reliable[shown:]:
                 print(f"  [{msg.seq}] {_describe(msg)}")
             shown = len(client.reliable)
+    if args.save_state:
+        snapshot = encode(client.replica.to_snapshot())
+        await asyncio.to_thread(Path(args.save_state).write_bytes, snapshot)
+        print(
+            f"  room state saved to {args.save_state} (draw it: render --state {args.save_state})"
+        )
     await client.leave()
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    layout = load_layout(args.layout)
+    figures = []
+    if args.state:
+        frame = decode(Path(args.state).read_bytes(), Direction.SERVER)
+        if not isinstance(frame, m.Snapshot):
+            print(
+                f"error: {args.state} holds a {frame.TYPE} frame, not a snapshot", file=sys.stderr
+            )
+            return 2
+        figures = figures_from_state(frame.ents)
+    elif args.people:
+        figures = sample_figures(layout)
+    started = time.perf_counter()
+    out = render_layout(
+        layout.name,
+        args.out,
+        width=args.width,
+        height=args.height,
+        avatars=figures,
+        supersample=args.supersample,
+        charts=args.charts,
+    )
+    took = time.perf_counter() - started
+    print(f"wrote {out} ({args.width}x{args.height}, {len(figures)} avatars, {took:.2f} s)")
     return 0
 
 
@@ -159,8 +203,19 @@ def _parser() -> argparse.ArgumentParser:
     visit.add_argument("--url", help="room WebSocket URL (default from settings)")
     visit.add_argument("--say", help="chat message to send after joining")
     visit.add_argument("--seconds", type=float, default=5.0, help="how long to stay")
+    visit.add_argument("--save-state", help="write the room as a snapshot frame to this file")
     visit.add_argument("--host")
     visit.add_argument("--port", type=int)
+
+    render = sub.add_parser("render", help="draw a room layout offscreen to PNG")
+    render.add_argument("--layout", default="private_room")
+    render.add_argument("--out", required=True)
+    render.add_argument("--state", help="a snapshot frame (from visit --save-state) to draw")
+    render.add_argument("--people", action="store_true", help="draw sample people instead")
+    render.add_argument("--charts", action="store_true", help="illustrative charts on screens")
+    render.add_argument("--width", type=int, default=1280)
+    render.add_argument("--height", type=int, default=720)
+    render.add_argument("--supersample", type=int, default=2, help="1..4, smooths edges")
     return p
 
 
@@ -176,7 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token(args)
         if args.command == "visit":
             return asyncio.run(_visit(args))
-    except (ServerError, ValueError) as exc:
+        if args.command == "render":
+            return _render(args)
+    except (ServerError, SceneError, ProtocolError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(args.command)

@@ -16,9 +16,7 @@ Positions are the wire's: metres, Y up, yaw 0 looking along -Z. Avatars are simp
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
 import zlib
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -529,33 +527,10 @@ def sample_figures(layout: Layout, crowd: int = 12) -> list[Figure]:
     return figures
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description="Render a room layout to PNG (software, offscreen)."
-    )
-    parser.add_argument("layout")
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=720)
-    parser.add_argument("--supersample", type=int, default=1)
-    parser.add_argument("--people", action="store_true", help="seat sample avatars")
-    parser.add_argument("--charts", action="store_true", help="draw charts on the screens")
-    args = parser.parse_args(argv)
-    layout = load_layout(args.layout)
-    started = time.perf_counter()
-    out = render_layout(
-        args.layout,
-        args.out,
-        width=args.width,
-        height=args.height,
-        avatars=sample_figures(layout) if args.people else (),
-        supersample=args.supersample,
-        charts=args.charts,
-    )
-    print(f"{out} ({time.perf_counter() - started:.2f} s)")
-
-
-__all__ = ["CameraView", "Figure", "default_camera", "render_layout", "sample_figures"]
-
-if __name__ == "__main__":
-    main()
+__all__ = [
+    "CameraView",
+    "Figure",
+    "default_camera",
+    "render_layout",
+    "sample_figures",
+]

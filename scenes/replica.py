@@ -47,6 +47,10 @@ class Replica:
     def by_member(self, member: int) -> Ent | None:
         return next((e for e in self.entities.values() if e.m == member), None)
 
+    def to_snapshot(self) -> Snapshot:
+        """This copy as a snapshot frame: what ``run_server.py render --state`` reads."""
+        return Snapshot(self.tick, list(self.entities.values()))
+
     def pose_of(self, member: int) -> AvatarPose | None:
         ent = self.by_member(member)
         return AvatarPose.unpack(ent.x) if ent is not None and ent.x is not None else None

@@ -88,7 +88,8 @@ class Scene:
         for sp in layout.spawn_points:
             node = spawn_np.attach_new_node(sp.id)
             node.set_pos(*sp.pos)
-            node.set_h(sp.yaw_deg)
+            x, y, z, w = sp.rotation
+            node.set_quat(PandaQuat(w, x, y, z))  # yaw about glTF's Y (up), as for entities
         self.entities: dict[int, Entity] = {}
         self.tick = 0
         self.history_ticks = history_ticks

@@ -11,7 +11,14 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from panda3d.core import Filename, PNMImage
+
+from protocol import messages as m
+from protocol.codec import encode
+from rooms.members import Grant
 from rooms.roles import Role
+from rooms.room import Room
+from scenes.layout import load_layout
 from server.auth import TokenAuthority
 from tests.conftest import SECRET
 
@@ -97,3 +104,31 @@ async def test_serve_opens_the_demo_room_and_a_visitor_can_chat_in_it() -> None:
         rest, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0
     assert "stopping" in rest.decode()
+
+
+async def test_render_draws_a_saved_room_state(tmp_path: Path) -> None:
+    room = Room("demo", load_layout("private_room"))
+    for i, (name, role) in enumerate([("Mrs Chen", Role.CUSTOMER), ("Ada", Role.ADVISOR)]):
+        member = room.connect(Grant(f"u{i}", "demo", role), 0.0)
+        room.receive(member, encode(m.Hello(1)), 0.0)
+        room.receive(member, encode(m.Join(name)), 0.0)
+    room.tick(0.1)
+    state = tmp_path / "room.snapshot"
+    state.write_bytes(encode(m.Snapshot(room.scene.tick, room.scene.snapshot())))
+    out = tmp_path / "room.png"
+    code, text, err = await _run(
+        "render", "--state", str(state), "--out", str(out), "--width", "320", "--height", "180"
+    )
+    assert code == 0, err
+    assert "2 avatars" in text
+    image = PNMImage()
+    assert image.read(Filename.from_os_specific(str(out)))
+    assert (image.get_x_size(), image.get_y_size()) == (320, 180)
+
+
+async def test_render_refuses_a_file_that_is_not_a_snapshot(tmp_path: Path) -> None:
+    state = tmp_path / "chat.bin"
+    state.write_bytes(encode(m.Pong(1)))
+    code, _, err = await _run("render", "--state", str(state), "--out", str(tmp_path / "x.png"))
+    assert code == 2
+    assert "not a snapshot" in err

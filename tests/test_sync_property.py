@@ -138,12 +138,13 @@ def test_every_member_converges_to_the_server_scene(layout: str, seed: int) -> N
         for _ in range(rng.randint(0, 6)):
             world.act()
         world.tick(lossy=True)
+    if not world.room.joined:
+        world.join()  # whoever is left must converge; make sure somebody is
     # Traffic settles: nothing moves, the network delivers everything in order.
     policy = POLICIES.get(layout)
     for _ in range(3 * (policy.far_every if policy else 1) + 3):
         world.tick(lossy=False)
     truth = world.room.scene.digest()
-    assert world.links, "someone must be in the room"
     for member, link in world.links.items():
         assert link.replica.digest() == truth, f"member {member} diverged"
         assert link.replica.entities == {e.i: e for e in world.room.scene.snapshot()}

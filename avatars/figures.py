@@ -1,0 +1,32 @@
+"""Avatars of a replicated room state as figures for the offscreen renderer."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from avatars.placement import EYE_SEATED_MM, EYE_STANDING_MM
+from protocol.messages import Ent
+from protocol.pose import AvatarPose
+from protocol.quantise import unpack_quat
+from scenes.render import Figure
+
+DEFAULT_TOP = "#1f3a5f"
+
+
+def figures_from_state(ents: Iterable[Ent]) -> list[Figure]:
+    """One figure per avatar in a snapshot's entities: feet, facing, jacket colour, name."""
+    figures = []
+    for ent in ents:
+        if ent.x is None:
+            continue
+        head = AvatarPose.unpack(ent.x).head
+        x, y, z = head.pos
+        eye = EYE_SEATED_MM if ent.s else EYE_STANDING_MM
+        qx, qy, qz, qw = unpack_quat(head.rot)
+        yaw = math.degrees(math.atan2(2 * (qw * qy + qx * qz), 1 - 2 * (qx * qx + qy * qy)))
+        top = (ent.a.top if ent.a is not None else None) or DEFAULT_TOP
+        rgb = (int(top[1:3], 16) / 255, int(top[3:5], 16) / 255, int(top[5:7], 16) / 255)
+        feet = (x / 1000, max(0, y - eye) / 1000, z / 1000)
+        figures.append(Figure(feet, yaw, rgb, ent.n or ""))
+    return figures
