@@ -263,14 +263,20 @@ def main() -> None:
             )
         )
 
-    head = ("scenario", "ours B/s", "naive B/s", "ratio", "tick us", "enc/tick")
-    print(f"{head[0]:58} {head[1]:>10} {head[2]:>11} {head[3]:>7} {head[4]:>8} {head[5]:>8}")
+    head = ("scenario", "ours B/s", "naive B/s", "ratio", "tick us", "enc/tick", "refused")
+    print(
+        f"{head[0]:58} {head[1]:>10} {head[2]:>11} {head[3]:>7} {head[4]:>8} {head[5]:>8}"
+        f" {head[6]:>7}"
+    )
     for r in results:
         print(
             f"{r.name:58} {r.ours_bps:10.0f} {r.naive_bps:11.0f} {r.ratio:6.1f}x"
-            f" {r.tick_us:8.0f} {r.encodes_per_tick:8.2f}"
+            f" {r.tick_us:8.0f} {r.encodes_per_tick:8.2f} {r.extra['refused poses']:7d}"
         )
-    print("(bytes per member per second, payload only; tick us = room.tick CPU time, this machine)")
+    print(
+        "(bytes per member per second, payload only; tick us = room.tick CPU time, this machine;"
+        " refused = poses the room answered with an error, e.g. a stroll into furniture)"
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump([vars(r) | {"ratio": r.ratio} for r in results], fh, indent=1)

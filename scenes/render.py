@@ -23,7 +23,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import gltf  # type: ignore[import-untyped]
 from panda3d.core import (
     AmbientLight,
     Camera,
@@ -54,6 +53,7 @@ from panda3d.core import (
 from panda3d.core import Quat as PandaQuat
 
 from protocol.quantise import Vec3, yaw_quat
+from scenes.assets import room_model
 from scenes.layout import Layout, Screen, load_layout
 
 RGB = tuple[float, float, float]
@@ -147,8 +147,8 @@ def default_camera(layout: Layout) -> CameraView:
 
 
 def _room(layout: Layout) -> NodePath:
-    room = NodePath(gltf.load_model(str(layout.asset_path)))
-    room.set_name(layout.name)
+    # A private copy: its materials are rewritten for the software renderer.
+    room = room_model(layout.name).copy_to(NodePath(layout.name))
     _classic_materials(room)
     return room
 

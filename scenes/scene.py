@@ -23,6 +23,7 @@ from protocol.codec import look_to_wire
 from protocol.messages import Ent, Look
 from protocol.pose import AvatarPose, Part
 from protocol.quantise import Vec3mm, mm_to_pos, unpack_quat
+from scenes.assets import room_model
 from scenes.errors import NoSuchEntity
 from scenes.layout import Layout
 
@@ -80,6 +81,8 @@ class Scene:
     def __init__(self, layout: Layout, *, history_ticks: int = 300) -> None:
         self.layout = layout
         self.root = NodePath(f"room:{layout.name}")
+        if layout.asset is not None:
+            room_model(layout.name).instance_to(self.root)
         yup = self.root.attach_new_node("y-up")
         yup.set_p(90)  # maps glTF's (x, y, z) to Panda3D's (x, -z, y)
         self._yup = yup

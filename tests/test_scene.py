@@ -28,6 +28,15 @@ def _scene(history: int = 300) -> Scene:
     return Scene(load_layout("private_room"), history_ticks=history)
 
 
+def test_scene_graph_holds_the_room_geometry_from_its_gltf_asset() -> None:
+    one, two = _scene(), _scene()
+    assert one.root.find_all_matches("**/+GeomNode").get_num_paths() > 10
+    # Every room of a layout shares one loaded model instead of its own copy.
+    shared = one.root.find("geometry:private_room").node()
+    assert shared == two.root.find("geometry:private_room").node()
+    assert shared.get_num_parents() >= 2
+
+
 def test_scene_graph_holds_entities_under_a_y_up_frame() -> None:
     scene = _scene()
     ident = pack_quat((0, 0, 0, 1))
