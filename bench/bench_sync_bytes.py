@@ -237,31 +237,17 @@ def main() -> None:
             interest=None,
         ),
     ]
-    for interest in (None, POLICIES["seminar_room"]):
-        label = "with" if interest else "without"
-        results.append(
-            run(
-                f"seminar, 50 seated VR members, {label} interest management",
-                "seminar_room",
-                50,
-                vr_motion(2),
-                seconds=s,
-                interest=interest,
-                sit=True,
+    big_rooms: list[tuple[str, str, int, Motion, bool]] = [
+        ("seminar, 50 seated VR members", "seminar_room", 50, vr_motion(2), True),
+        ("lobby, 200 walking members", "branch_lobby", 200, stroll, False),
+    ]
+    for title, layout, members, motion, sit in big_rooms:
+        for interest in (None, POLICIES[layout]):
+            label = "with" if interest else "without"
+            name = f"{title}, {label} interest management"
+            results.append(
+                run(name, layout, members, motion, seconds=s, interest=interest, sit=sit)
             )
-        )
-    for interest in (None, POLICIES["branch_lobby"]):
-        label = "with" if interest else "without"
-        results.append(
-            run(
-                f"lobby, 200 walking members, {label} interest management",
-                "branch_lobby",
-                200,
-                stroll,
-                seconds=s,
-                interest=interest,
-            )
-        )
 
     head = ("scenario", "ours B/s", "naive B/s", "ratio", "tick us", "enc/tick", "refused")
     print(

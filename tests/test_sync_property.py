@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +23,7 @@ from rooms.roles import Role
 from rooms.room import Room
 from scenes import Replica, load_layout
 
+T = TypeVar("T")
 IDENT = (0.0, 0.0, 0.0, 1.0)
 LOOKS = [m.Look(hair="bob"), m.Look(top="#7a1f3d"), m.Look(body="broad", height=185)]
 
@@ -98,34 +100,30 @@ class World:
             self._network(member, link, lossy=lossy)
 
     def _network(self, member: int, link: Link, *, lossy: bool) -> None:
-        rng = self.rng
-        if lossy:
-            rng.shuffle(link.frames)
-        late: list[bytes] = []
-        for data in link.frames:
-            fate = rng.random() if lossy else 1.0
-            if fate < 0.2:
-                continue  # lost
-            if fate < 0.45:
-                late.append(data)
-                continue
+        arrived, link.frames = self._split(link.frames, lossy=lossy, lost=0.2, late=0.25)
+        for data in arrived:
             frame = decode(data, Direction.SERVER)
             if link.replica.apply(frame):
                 link.acks.append(frame.tick)
-        link.frames = late
-        if lossy:
-            rng.shuffle(link.acks)
-        keep: list[int] = []
-        for tick in link.acks:
-            fate = rng.random() if lossy else 1.0
-            if fate < 0.2:
-                continue
-            if fate < 0.5:
-                keep.append(tick)
-                continue
+        acked, link.acks = self._split(link.acks, lossy=lossy, lost=0.2, late=0.3)
+        for tick in acked:
             if self.room.members.get(member) and self.room.members[member].phase is Phase.JOINED:
                 self.send(member, m.Ack(tick))
-        link.acks = keep
+
+    def _split(
+        self, items: list[T], *, lossy: bool, lost: float, late: float
+    ) -> tuple[list[T], list[T]]:
+        """What arrives now and what later, shuffled; the rest is lost. A clean link: all, now."""
+        if not lossy:
+            return items, []
+        self.rng.shuffle(items)
+        now: list[T] = []
+        later: list[T] = []
+        for item in items:
+            fate = self.rng.random()
+            if fate >= lost:
+                (later if fate < lost + late else now).append(item)
+        return now, later
 
 
 @pytest.mark.parametrize("layout", ["private_room", "branch_lobby", "seminar_room"])
