@@ -6,15 +6,18 @@ import math
 
 from avatars.errors import MovedTooFast
 from avatars.pose import moved_by
+from protocol.limits import TokenBucket
 from protocol.pose import AvatarPose, Part
 from protocol.quantise import mm_to_pos, pack_quat, pos_to_mm
 from scenes.layout import Layout, SpawnPoint
 
 EYE_STANDING_MM = 1600
 EYE_SEATED_MM = 1200
-# Faster than anyone walks in a bank; slack covers a pose that arrives late after a hiccup.
+# Walking is a distance budget: it refills at a pace faster than anyone walks in a bank, and
+# holds enough for poses that arrive bunched after a network hiccup. A per-pose allowance
+# would not do: slack granted on every pose adds up to a sprint.
 MAX_SPEED_MM_S = 3000
-MOVE_SLACK_MM = 500
+STRIDE_BUDGET_MM = 1500
 # How far a seated member's head may lean from the seat (VR users lean over the table).
 SEATED_REACH_MM = 800
 
@@ -25,23 +28,22 @@ def pose_at(spot: SpawnPoint, *, seated: bool) -> AvatarPose:
     return AvatarPose(Part((x, y + eye, z), pack_quat(spot.rotation)))
 
 
+def stride_budget(now: float) -> TokenBucket:
+    """A member's walking budget, in millimetres."""
+    return TokenBucket(MAX_SPEED_MM_S, STRIDE_BUDGET_MM, now)
+
+
 def place(
     layout: Layout,
     current: AvatarPose,
     wanted: AvatarPose,
     *,
     seat: SpawnPoint | None,
-    elapsed_s: float,
+    stride: TokenBucket,
+    now: float,
 ) -> AvatarPose:
     """The pose the room accepts for ``wanted``: corrected onto allowed ground, or refused."""
-    cx, _, cz = current.head.pos
     wx, wy, wz = wanted.head.pos
-    step = math.hypot(wx - cx, wz - cz)
-    if step > MAX_SPEED_MM_S * max(elapsed_s, 0.0) + MOVE_SLACK_MM:
-        raise MovedTooFast(
-            f"pose: moved {step / 1000:.1f} m in {elapsed_s:.2f} s; walk, or sit to change place",
-            msg_type="pose",
-        )
     if seat is not None:
         sx, sy, sz = pos_to_mm(seat.pos)
         dx, dz = wx - sx, wz - sz
@@ -52,5 +54,13 @@ def place(
         target = (sx + dx, min(max(wy, sy + 700), sy + 1700), sz + dz)
     else:
         target = pos_to_mm(layout.constrain(mm_to_pos(wanted.head.pos)))
+    # The step is charged where the avatar really goes: pressing against a wall costs nothing.
+    cx, _, cz = current.head.pos
+    step = math.hypot(target[0] - cx, target[2] - cz)
+    if not stride.take(now, step):
+        raise MovedTooFast(
+            f"pose: a {step / 1000:.1f} m step is faster than walking; sit to change place",
+            msg_type="pose",
+        )
     delta = (target[0] - wx, target[1] - wy, target[2] - wz)
     return wanted if delta == (0, 0, 0) else moved_by(wanted, delta)

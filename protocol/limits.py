@@ -1,4 +1,5 @@
-"""Protocol constants every implementation must agree on (mirrored in SPEC.md)."""
+"""Protocol constants every implementation must agree on (mirrored in SPEC.md), and the
+token bucket that enforces the rates."""
 
 from __future__ import annotations
 
@@ -18,3 +19,25 @@ MAX_SEAT_CHARS = 32
 MAX_COORD_M = 1000.0
 MAX_COORD_MM = 1_000_000
 UINT32_MAX = 2**32 - 1
+
+
+class TokenBucket:
+    """Classic token bucket. Time may jump backwards (wall clock); that refills nothing."""
+
+    __slots__ = ("_last", "_tokens", "capacity", "rate")
+
+    def __init__(self, rate: float, capacity: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self._tokens = capacity
+        self._last = now
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        elapsed = now - self._last
+        if elapsed > 0:
+            self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
+            self._last = now
+        if self._tokens >= cost:
+            self._tokens -= cost
+            return True
+        return False

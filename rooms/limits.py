@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol.limits import MAX_FRAME_BYTES
+from protocol.limits import MAX_FRAME_BYTES, TokenBucket
+
+__all__ = ["RoomLimits", "TokenBucket"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,25 +22,3 @@ class RoomLimits:
     strike_refill: float = 1.0
     join_timeout_s: float = 10.0
     reliable_log: int = 2000
-
-
-class TokenBucket:
-    """Classic token bucket. Time may jump backwards (wall clock); that refills nothing."""
-
-    __slots__ = ("_last", "_tokens", "capacity", "rate")
-
-    def __init__(self, rate: float, capacity: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = capacity
-        self._tokens = capacity
-        self._last = now
-
-    def take(self, now: float, cost: float = 1.0) -> bool:
-        elapsed = now - self._last
-        if elapsed > 0:
-            self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
-            self._last = now
-        if self._tokens >= cost:
-            self._tokens -= cost
-            return True
-        return False

@@ -6,6 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
+from avatars.placement import stride_budget
 from rooms.limits import RoomLimits, TokenBucket
 from rooms.roles import Role
 
@@ -38,20 +39,22 @@ class Member:
     entity: int | None = None
     spawn: str | None = None
     seat: str | None = None
-    last_pose_at: float = 0.0
     # Ticks of recent frames that carried the whole view; only these may become the baseline.
     full_ticks: deque[int] = field(default_factory=lambda: deque(maxlen=128))
     acked: int | None = None
     last_rate_error: float = float("-inf")
+    last_move_error: float = float("-inf")
     messages: TokenBucket = field(init=False)
     chats: TokenBucket = field(init=False)
     strikes: TokenBucket = field(init=False)
+    stride: TokenBucket = field(init=False)  # walking budget, millimetres
 
     def __post_init__(self) -> None:
         lim, now = self.limits, self.connected_at
         self.messages = TokenBucket(lim.rate, lim.burst, now)
         self.chats = TokenBucket(lim.chat_rate, lim.chat_burst, now)
         self.strikes = TokenBucket(lim.strike_refill, lim.strikes, now)
+        self.stride = stride_budget(now)
 
     @property
     def role(self) -> Role:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from avatars.appearance import DEFAULT_LOOK, restyle
+from avatars.errors import MovedTooFast
 from avatars.names import clean_display_name
 from avatars.placement import place, pose_at
 from avatars.pose import quantise_pose
@@ -110,6 +111,13 @@ class Room:
         try:
             message = decode(data, max_bytes=self.limits.max_frame_bytes)
             return _HANDLERS[type(message)](self, member, message, now)
+        except MovedTooFast as exc:
+            # A correction, not an offence: fast VR locomotion must not get anyone closed.
+            # The pose is dropped; the client sees where it really is in the next state.
+            if now - member.last_move_error < 1.0:
+                return []
+            member.last_move_error = now
+            return [self._direct(member, m.Error(int(exc.code), exc.detail, exc.msg_type))]
         except ProtocolError as exc:
             return self._reject(member, now, exc.code, exc.detail, exc.msg_type)
 
@@ -216,7 +224,6 @@ class Room:
             member.spawn = spot.id
             # A spawn point that is also a seat seats its member: the customer arrives seated.
             member.seat = spot.id if _seat(self.scene.layout, spot.id) is not None else None
-            member.last_pose_at = now
             member.entity = self.scene.spawn(
                 AVATAR,
                 member.id,
@@ -245,9 +252,9 @@ class Room:
             entity.pose,
             quantise_pose(msg),
             seat=seat,
-            elapsed_s=now - member.last_pose_at,
+            stride=member.stride,
+            now=now,
         )
-        member.last_pose_at = now
         self.scene.move(member.entity, pose)
         return []
 
@@ -276,7 +283,6 @@ class Room:
             )
         # Sitting is the way to change place quickly (VR teleport): no walking-speed check.
         member.seat = seat.id
-        member.last_pose_at = now
         self.scene.move(member.entity, pose_at(seat, seated=True))
         self.scene.seat(member.entity, seat.id)
         return []

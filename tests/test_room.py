@@ -143,15 +143,32 @@ def test_standing_avatar_is_kept_on_walkable_floor() -> None:
     h = Harness()
     a = h.join()
     h.send(a, m.Stand())
-    h.now += 10  # long enough to walk anywhere
-    h.send(a, m.Pose((20.0, 1.6, 0.0), IDENT))
     layout = h.room.scene.layout
-    x, y, z = _head(h, a)
-    assert (x / 1000, y / 1000, z / 1000) == pytest.approx(
-        layout.constrain((x / 1000, y / 1000, z / 1000))
-    )
-    assert x < 20_000
+    assert not layout.on_floor(0.0, 0.0)  # the table
+    for _ in range(10):
+        h.now += 0.1
+        h.send(a, m.Pose((0.0, 1.6, 0.0), IDENT))  # walking into the table
+    x, _, z = _head(h, a)
+    assert layout.on_floor(x / 1000, z / 1000)
+    assert (x, z) != (0, 0)
     assert not h.inbox[a].errors
+
+
+def test_walking_speed_is_a_budget_not_a_per_pose_allowance() -> None:
+    h = Harness()
+    a = h.join()
+    h.send(a, m.Stand())
+    # 0.4 m every 33 ms is 12 m/s: a few steps fit the budget, then the sprint is refused.
+    x0, y, z = _head(h, a)
+    for i in range(1, 31):
+        h.now += 1 / 30
+        h.send(a, m.Pose(((x0 - 400 * i) / 1000, y / 1000, z / 1000), IDENT))
+    # One second of sprinting: the avatar got no further than the budget and a second's walk,
+    # the client was told once (not thirty times), and it is not punished for it.
+    assert x0 - _head(h, a)[0] <= 1500 + 3000 * 1.0 + 1
+    assert [e.code for e in h.inbox[a].errors] == [ErrorCode.MOVED_TOO_FAST]
+    assert h.inbox[a].closed is None
+    assert h.room.members[a].strikes.take(h.now, 20)
 
 
 def test_teleport_faster_than_walking_is_refused() -> None:
@@ -522,7 +539,7 @@ def test_member_whose_ack_is_too_old_gets_a_fresh_snapshot() -> None:
     h.sync(a)
     h.sync(b)
     for i in range(400):  # more than the room's 10 s of history at 30 Hz
-        h.send(a, m.Pose((i / 1000, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+        h.send(a, m.Pose((i / 1000, 1.2, 1.1), (0.0, 0.0, 0.0, 1.0)))  # leaning
         h.tick()
         h.inbox[b].frames.clear()  # b hears nothing and acks nothing
     h.tick()
