@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from avatars.appearance import DEFAULT_LOOK, restyle
 from avatars.placement import EYE_SEATED_MM, EYE_STANDING_MM
 from protocol.messages import Ent
 from protocol.pose import AvatarPose
 from protocol.quantise import unpack_quat
-from scenes.render import Figure
-
-DEFAULT_TOP = "#1f3a5f"
+from scenes.render import RGB, Figure
 
 
 def figures_from_state(ents: Iterable[Ent]) -> list[Figure]:
@@ -25,8 +24,21 @@ def figures_from_state(ents: Iterable[Ent]) -> list[Figure]:
         eye = EYE_SEATED_MM if ent.s else EYE_STANDING_MM
         qx, qy, qz, qw = unpack_quat(head.rot)
         yaw = math.degrees(math.atan2(2 * (qw * qy + qx * qz), 1 - 2 * (qx * qx + qy * qy)))
-        top = (ent.a.top if ent.a is not None else None) or DEFAULT_TOP
-        rgb = (int(top[1:3], 16) / 255, int(top[3:5], 16) / 255, int(top[5:7], 16) / 255)
+        look = restyle(DEFAULT_LOOK, ent.a)
         feet = (x / 1000, max(0, y - eye) / 1000, z / 1000)
-        figures.append(Figure(feet, yaw, rgb, ent.n or ""))
+        figures.append(
+            Figure(
+                feet,
+                yaw,
+                _rgb(look.top),
+                ent.n or "",
+                skin=_rgb(look.skin),
+                hair=_rgb(look.skin if look.hair == "none" else look.hair_color),
+            )
+        )
     return figures
+
+
+def _rgb(colour: str | None) -> RGB:
+    hex_ = colour or "#808080"
+    return (int(hex_[1:3], 16) / 255, int(hex_[3:5], 16) / 255, int(hex_[5:7], 16) / 255)

@@ -72,6 +72,8 @@ class Figure(NamedTuple):
     yaw_deg: float
     rgb: RGB
     label: str = ""
+    skin: RGB | None = None  # None: picked from the label, the same every time
+    hair: RGB | None = None
 
 
 SKINS: tuple[RGB, ...] = (
@@ -97,7 +99,7 @@ def render_layout(
     width: int = 1280,
     height: int = 720,
     camera: CameraView | None = None,
-    avatars: Iterable[tuple[Vec3, float, RGB, str]] = (),
+    avatars: Iterable[Figure | tuple[Vec3, float, RGB, str]] = (),
     supersample: int = 1,
     charts: bool = False,
 ) -> Path:
@@ -117,7 +119,8 @@ def render_layout(
     yup.set_p(90)  # glTF (x, y, z) -> Panda3D (x, -z, y), as in scenes/scene.py
     view = camera or default_camera(layout)
     for figure in avatars:
-        _figure(layout, Figure(*figure), view.eye).reparent_to(yup)
+        shown = figure if isinstance(figure, Figure) else Figure(*figure)
+        _figure(layout, shown, view.eye).reparent_to(yup)
     if charts:
         for screen in layout.screens:
             _chart(screen).reparent_to(yup)
@@ -283,7 +286,8 @@ def _figure(layout: Layout, figure: Figure, eye: Vec3) -> NodePath:
     root.set_quat(PandaQuat(qw, qx, qy, qz))
     # Skin and hair vary from figure to figure, but the same figure always looks the same.
     pick = zlib.crc32(f"{figure.label}{figure.rgb}".encode())
-    skin, hair = SKINS[pick % len(SKINS)], HAIRS[pick // len(SKINS) % len(HAIRS)]
+    skin = figure.skin or SKINS[pick % len(SKINS)]
+    hair = figure.hair or HAIRS[pick // len(SKINS) % len(HAIRS)]
     for part, colour, depth in _figure_parts(figure.rgb, skin, hair, seated=seat is not None):
         holder = root.attach_new_node(part)
         holder.set_color(*colour, 1)
