@@ -4,6 +4,7 @@ receives every one it missed exactly once, in order."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from protocol import messages as m
 from rooms.roles import Role
@@ -12,6 +13,14 @@ from simulator.client import RoomClient
 from tests.conftest import SECRET, make_settings
 
 CUTS = 1000
+
+
+def has_reliable(n: int) -> Callable[[RoomClient], bool]:
+    return lambda c: len(c.reliable) >= n
+
+
+def saw_leave(member: int) -> Callable[[RoomClient], bool]:
+    return lambda c: any(isinstance(r, m.Left) and r.member == member for r in c.reliable)
 
 
 async def test_a_thousand_random_cuts_lose_and_duplicate_nothing() -> None:
@@ -34,18 +43,14 @@ async def test_a_thousand_random_cuts_lose_and_duplicate_nothing() -> None:
                 sent += 1
             # Cut at a random point: before anything arrived, after some, or after all.
             wanted = rng.randint(0, len(listener.reliable) + burst)
-            await listener.wait_for(lambda c, n=wanted: len(c.reliable) >= n)
+            await listener.wait_for(has_reliable(wanted))
             member = listener.member
             listener.ws.transport.abort()
             await listener.wait_for(lambda c: c.closed)
             received += listener.reliable
             since = received[-1].seq
             # The room has let the cut connection go once the talker hears it left.
-            await talker.wait_for(
-                lambda c, gone=member: any(
-                    isinstance(r, m.Left) and r.member == gone for r in c.reliable
-                )
-            )
+            await talker.wait_for(saw_leave(member))
         final = await RoomClient.join(url, token, "Listener", since=since)
         await talker.chat("the end")
         await final.wait_for(lambda c: any(getattr(r, "text", "") == "the end" for r in c.reliable))
