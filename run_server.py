@@ -224,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One line per connection opened and closed drowns what matters; our own gateway logs
+    # refusals, and /metrics counts the rest.
+    logging.getLogger("websockets").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         if args.command == "serve":
             return asyncio.run(_serve(args))
