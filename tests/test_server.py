@@ -146,6 +146,8 @@ async def test_token_in_query_string_is_accepted_for_browsers(
     client = await RoomClient.open(url, None)
     await client.send(m.Hello(1))
     await client.wait_for(lambda c: c.welcome is not None)
+    assert client.welcome is not None
+    assert (client.welcome.room, client.welcome.role) == ("demo", "customer")
     await client.close()
 
 
@@ -440,3 +442,31 @@ async def test_stopping_the_server_closes_members_1001(mint: Mint) -> None:
 async def test_join_refused_raises_a_client_error(server: WealthroomServer) -> None:
     with pytest.raises(ClientError):
         await RoomClient.join(server.room_url("demo"), "forged", "X")
+
+
+async def test_no_frame_of_one_room_reaches_a_member_of_another(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    rooms = ("family-li", "family-ng")
+    clients = {
+        room: [
+            await RoomClient.join(server.room_url(room), mint(room=room, role=role), f"{room}-{n}")
+            for n, role in enumerate((Role.CUSTOMER, Role.GUEST))
+        ]
+        for room in rooms
+    }
+    for room, (owner, guest) in clients.items():
+        await owner.chat(f"private to {room}")
+        await guest.pose((-1.1, 1.2, 1.0), POSE_Q)
+    for members in clients.values():
+        for client in members:
+            await client.wait_for(has_chats(1))
+            await client.wait_for(lambda c: len(c.replica.entities) == 2)
+    for room, members in clients.items():
+        # Member ids restart in every room, so names (room-specific here) tell them apart.
+        own = {f"{room}-0", f"{room}-1"}
+        for client in members:
+            assert {x.text for x in client.chats} == {f"private to {room}"}
+            assert {e.n for e in client.replica.entities.values()} == own
+            assert {r.name for r in client.reliable if isinstance(r, m.Joined)} <= own
+            await client.close()
