@@ -8,6 +8,8 @@ run_server.py visit --room demo --name Ann
                                     join a room from the terminal: see who is there, chat
 run_server.py render --layout private_room --out room.png [--state room.snapshot]
                                     draw a room offscreen (software renderer, no GPU)
+run_server.py audit verify var/audit.jsonl
+                                    check the audit log's hash chain
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from scenes.errors import SceneError
 from scenes.layout import load_layout
 from scenes.render import render_layout, sample_figures
 from server.app import WealthroomServer
+from server.audit_file import verify_file
 from server.auth import TokenAuthority
 from server.config import Settings
 from server.errors import ServerError
@@ -166,6 +169,23 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"error: no audit log at {path}", file=sys.stderr)
+        return 2
+    verdict = verify_file(path)
+    if verdict.ok:
+        print(f"{path}: {verdict.entries} entries, chain intact")
+        return 0
+    print(
+        f"{path}: entry {verdict.first_broken} (line {(verdict.first_broken or 0) + 1}) is broken:"
+        f" {verdict.reason}; the {verdict.entries} entries before it are intact",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def _news_after(shown: int) -> Callable[[RoomClient], bool]:
     return lambda c: len(c.reliable) > shown or c.closed
 
@@ -207,6 +227,11 @@ def _parser() -> argparse.ArgumentParser:
     visit.add_argument("--host")
     visit.add_argument("--port", type=int)
 
+    audit = sub.add_parser("audit", help="work with the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_verify = audit_sub.add_parser("verify", help="check the hash chain")
+    audit_verify.add_argument("path")
+
     render = sub.add_parser("render", help="draw a room layout offscreen to PNG")
     render.add_argument("--layout", default="private_room")
     render.add_argument("--out", required=True)
@@ -236,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_visit(args))
         if args.command == "render":
             return _render(args)
+        if args.command == "audit":
+            return _audit(args)
     except (ServerError, SceneError, ProtocolError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,10 +1,11 @@
-"""What a room asks its shell to do: send frames, close connections."""
+"""What a room asks its shell to do: send frames, close connections, record audit events."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from protocol.codes import CloseCode
+from rooms.audit import AuditEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,4 +28,11 @@ class Close:
     reason: str
 
 
-Output = Frame | Close
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """Append ``event`` to the audit log."""
+
+    event: AuditEvent
+
+
+Output = Frame | Close | Audit

@@ -30,11 +30,12 @@ from protocol.codec import decode, encode
 from protocol.codes import CloseCode, ErrorCode
 from protocol.errors import BadValue, ProtocolError
 from protocol.limits import MAX_ERROR_CHARS, PROTOCOL_VERSION
+from rooms.audit import AuditEvent, Detail, text_digest
 from rooms.errors import UnknownMember
 from rooms.interest import Cell, InterestPolicy
 from rooms.limits import RoomLimits
 from rooms.members import Grant, Member, Phase
-from rooms.outputs import Close, Frame, Output
+from rooms.outputs import Audit, Close, Frame, Output
 from rooms.roles import REMOVABLE, Action, Role, allowed
 from scenes.errors import LayoutError
 from scenes.layout import Layout, SpawnPoint
@@ -237,6 +238,12 @@ class Room:
             out += self._broadcast_reliable(
                 lambda seq: m.Joined(seq, member.id, member.name, member.role.value, _ms(now))
             )
+        detail: dict[str, str | int | bool] = {"member": member.id, "name": member.name}
+        if member.seat:
+            detail["seat"] = member.seat
+        if msg.since is not None:
+            detail["resumed_from"] = msg.since
+        out.append(self._audit(member, now, "member.join", "ok", detail))
         return out
 
     def _on_pose(self, member: Member, msg: m.Pose, now: float) -> list[Output]:
@@ -320,9 +327,11 @@ class Room:
             return denied
         if not member.chats.take(now):
             return self._rate_limited(member, now, what="chat")
-        return self._broadcast_reliable(
+        out = self._broadcast_reliable(
             lambda seq: m.ChatPosted(seq, member.id, member.name, msg.text, _ms(now))
         )
+        detail: Detail = {"seq": self.seq, "sha256": text_digest(msg.text), "chars": len(msg.text)}
+        return [*out, self._audit(member, now, "chat.post", "ok", detail)]
 
     def _on_remove(self, member: Member, msg: m.Remove, now: float) -> list[Output]:
         if (denied := self._gate(member, now, Action.REMOVE_MEMBER, "remove")) is not None:
@@ -345,7 +354,9 @@ class Room:
                 "remove",
             )
         log.info("room %s: member %d removed member %d", self.id, member.id, target.id)
+        detail: Detail = {"member": target.id, "subject": target.grant.subject}
         return [
+            self._audit(member, now, "member.remove", "ok", detail),
             Close(target.id, CloseCode.REMOVED, "removed from the room"),
             *self._depart(target, now, "removed"),
         ]
@@ -364,13 +375,17 @@ class Room:
             return self._reject(member, now, ErrorCode.NOT_JOINED, "join first", ref)
         if not allowed(member.role, action):
             log.info("room %s: %s denied %s", self.id, member.role.value, action.value)
-            return self._reject(
-                member,
-                now,
-                ErrorCode.FORBIDDEN,
-                f"a {member.role.value} may not {action.value}",
-                ref,
-            )
+            detail = {"action": action.value}
+            return [
+                self._audit(member, now, "permission.denied", "denied", detail),
+                *self._reject(
+                    member,
+                    now,
+                    ErrorCode.FORBIDDEN,
+                    f"a {member.role.value} may not {action.value}",
+                    ref,
+                ),
+            ]
         return None
 
     def _direct(self, member: Member, message: m.Message) -> Frame:
@@ -412,6 +427,13 @@ class Room:
             out += self._depart(member, now, "rate limit")
         return out
 
+    def _audit(
+        self, member: Member, now: float, action: str, outcome: str, detail: Detail
+    ) -> Audit:
+        grant = member.grant
+        event = AuditEvent(now, self.id, grant.subject, grant.role.value, action, outcome, detail)
+        return Audit(event)
+
     def _depart(self, member: Member, now: float, reason: str) -> list[Output]:
         was_joined = member.phase is Phase.JOINED
         member.phase = Phase.GONE
@@ -419,9 +441,15 @@ class Room:
         if member.entity is not None:
             self.scene.remove(member.entity)
             member.entity = None
-        if not was_joined or member.role is Role.OBSERVER:
+        if not was_joined:
             return []
-        return self._broadcast_reliable(lambda seq: m.Left(seq, member.id, reason, _ms(now)))
+        left = self._audit(member, now, "member.leave", reason, {"member": member.id})
+        if member.role is Role.OBSERVER:
+            return [left]
+        return [
+            left,
+            *self._broadcast_reliable(lambda seq: m.Left(seq, member.id, reason, _ms(now))),
+        ]
 
 
 def _seat(layout: Layout, seat_id: str) -> SpawnPoint | None:

@@ -9,6 +9,7 @@ it sends is read. Everything about the conversation itself happens in the pure r
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections import Counter
 from http import HTTPStatus
@@ -20,10 +21,12 @@ from websockets.http11 import Request, Response
 
 from protocol.codes import CloseCode
 from protocol.limits import SUBPROTOCOL
+from rooms.audit import AuditEvent, AuditLog, MemoryAuditLog
 from rooms.interest import POLICIES
 from rooms.members import Grant
 from rooms.room import Room
 from scenes.layout import load_layout
+from server.audit_file import FileAuditLog
 from server.auth import ROOM_ID, TokenAuthority
 from server.config import Settings
 from server.errors import AuthError, TokenInvalid
@@ -44,6 +47,9 @@ class WealthroomServer:
         self.metrics = Metrics()
         self.layout = load_layout(settings.layout)
         self.rooms: dict[str, RoomHost] = {}
+        self.audit: AuditLog = (
+            FileAuditLog(settings.audit_path) if settings.audit_path else MemoryAuditLog()
+        )
         # Weak: a handshake that fails after process_request never reaches _handle.
         self._admission: weakref.WeakKeyDictionary[ServerConnection, Grant | AuthError] = (
             weakref.WeakKeyDictionary()
@@ -80,6 +86,8 @@ class WealthroomServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        if isinstance(self.audit, FileAuditLog):
+            self.audit.close()
 
     async def __aenter__(self) -> WealthroomServer:
         await self.start()
@@ -122,6 +130,7 @@ class WealthroomServer:
                 max_reliable=s.max_reliable_backlog,
                 empty_ttl_s=None if pinned else s.empty_room_ttl_s,
                 on_dispose=self._forget_room,
+                audit=self.audit,
             )
             self.rooms[room_id] = host
             self.metrics.rooms.set(len(self.rooms))
@@ -181,6 +190,9 @@ class WealthroomServer:
         except AuthError as exc:
             self.metrics.handshake_rejects.labels(reason=type(exc).__name__).inc()
             log.info("handshake refused for room %s: %s", room, exc)
+            # Who it was is unknown: the token is exactly what could not be trusted.
+            event = AuditEvent(time.time(), room, "unknown", "", "auth.refused", type(exc).__name__)
+            self.audit.append(event)
             return exc
 
     # --- connection -----------------------------------------------------------------------------

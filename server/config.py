@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     origins: tuple[str, ...] = Field(
         (), description="exact Origin values browsers may connect from; own URL always allowed"
     )
+    audit_path: Path | None = Field(
+        Path("var/audit.jsonl"), description="hash-chained audit log; unset: kept in memory"
+    )
     demo_room: str | None = "demo"
     layout: str = "private_room"
     empty_room_ttl_s: float = Field(30.0, ge=0)

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from websockets.asyncio.server import ServerConnection
 
 from protocol.codes import CloseCode
+from rooms.audit import AuditLog
 from rooms.members import Grant
-from rooms.outputs import Close, Frame, Output
+from rooms.outputs import Audit, Close, Frame, Output
 from rooms.room import Room
 from server.metrics import Metrics
 from server.outbox import Outbox
@@ -36,6 +37,7 @@ class RoomHost:
         max_reliable: int,
         empty_ttl_s: float | None,
         on_dispose: Callable[[RoomHost], None],
+        audit: AuditLog,
     ) -> None:
         self.room = room
         self._metrics = metrics
@@ -44,6 +46,7 @@ class RoomHost:
         self._attached: dict[int, Attachment] = {}
         self._task: asyncio.Task[None] | None = None
         self._on_dispose = on_dispose
+        self._audit = audit
         self.disposed = asyncio.Event()
 
     @property
@@ -99,6 +102,8 @@ class RoomHost:
                 att = attached.get(out.member)
                 if att is not None:
                     att.outbox.close(out.code, out.reason)
+            elif isinstance(out, Audit):
+                self._audit.append(out.event)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

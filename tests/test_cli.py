@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -23,7 +24,13 @@ from server.auth import TokenAuthority
 from tests.conftest import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "WEALTHROOM_SECRET": SECRET.decode(), "PYTHONUNBUFFERED": "1"}
+AUDIT_DIR = Path(tempfile.mkdtemp(prefix="wealthroom-audit-"))
+ENV = {
+    **os.environ,
+    "WEALTHROOM_SECRET": SECRET.decode(),
+    "WEALTHROOM_AUDIT_PATH": str(AUDIT_DIR / "audit.jsonl"),
+    "PYTHONUNBUFFERED": "1",
+}
 
 
 async def _run(*args: str, timeout: float = 30) -> tuple[int, str, str]:
