@@ -21,4 +21,7 @@ class RoomLimits:
     strikes: float = 20.0
     strike_refill: float = 1.0
     join_timeout_s: float = 10.0
+    # A member who does nothing (acks and pings keep a connection, not a person, alive) for
+    # this long is closed: an unattended session in a bank must not stay open.
+    idle_timeout_s: float = 900.0
     reliable_log: int = 2000

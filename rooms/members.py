@@ -44,6 +44,7 @@ class Member:
     acked: int | None = None
     last_rate_error: float = float("-inf")
     last_move_error: float = float("-inf")
+    last_active: float = field(init=False)
     messages: TokenBucket = field(init=False)
     chats: TokenBucket = field(init=False)
     strikes: TokenBucket = field(init=False)
@@ -55,6 +56,7 @@ class Member:
         self.chats = TokenBucket(lim.chat_rate, lim.chat_burst, now)
         self.strikes = TokenBucket(lim.strike_refill, lim.strikes, now)
         self.stride = stride_budget(now)
+        self.last_active = now
 
     @property
     def role(self) -> Role:

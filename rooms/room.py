@@ -111,6 +111,8 @@ class Room:
             return self._rate_limited(member, now)
         try:
             message = decode(data, max_bytes=self.limits.max_frame_bytes)
+            if type(message) not in _UPKEEP:
+                member.last_active = now
             return _HANDLERS[type(message)](self, member, message, now)
         except MovedTooFast as exc:
             # A correction, not an offence: fast VR locomotion must not get anyone closed.
@@ -127,10 +129,14 @@ class Room:
     def tick(self, now: float) -> list[Output]:
         out: list[Output] = []
         deadline = now - self.limits.join_timeout_s
+        idle_since = now - self.limits.idle_timeout_s
         for member in list(self.members.values()):
             if member.phase in (Phase.CONNECTED, Phase.GREETED) and member.connected_at < deadline:
                 out.append(Close(member.id, CloseCode.JOIN_TIMEOUT, "no join in time"))
                 out += self._depart(member, now, "join timeout")
+            elif member.phase is Phase.JOINED and member.last_active < idle_since:
+                out.append(Close(member.id, CloseCode.IDLE_TIMEOUT, "closed after inactivity"))
+                out += self._depart(member, now, "idle")
 
         return out + self._publish(self.scene.advance())
 
@@ -480,6 +486,8 @@ def _handlers() -> dict[type[m.Message], Handler]:
 
 
 _HANDLERS = _handlers()
+# Messages a client sends by itself to keep the link healthy; they are not a person's activity.
+_UPKEEP: frozenset[type[m.Message]] = frozenset({m.Ack, m.Ping})
 
 
 def handled_types() -> Iterable[type[m.Message]]:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     burst: float = Field(240.0, gt=0)
     chat_rate: float = Field(5.0, gt=0)
     join_timeout_s: float = Field(10.0, gt=0)
+    idle_timeout_s: float = Field(900.0, gt=0)
     max_connections_per_subject: int = Field(4, ge=1)
     max_reliable_backlog: int = Field(4096, ge=16)
 
@@ -54,4 +55,5 @@ class Settings(BaseSettings):
             chat_rate=self.chat_rate,
             chat_burst=self.chat_rate * 2,
             join_timeout_s=self.join_timeout_s,
+            idle_timeout_s=self.idle_timeout_s,
         )

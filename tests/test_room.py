@@ -532,6 +532,21 @@ def test_member_that_never_joins_is_closed_after_the_timeout() -> None:
     assert h.room.is_empty
 
 
+def test_idle_member_is_closed_and_acks_or_pings_do_not_count_as_activity() -> None:
+    h = Harness(limits=RoomLimits(idle_timeout_s=60))
+    a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
+    for _ in range(5):
+        h.tick(10.0)
+        h.send(a, m.Chat("still here"))
+        h.send(b, m.Ping(1))
+        h.sync(b)  # b acks whatever it receives
+    assert h.inbox[b].closed is None
+    h.tick(15.0)
+    assert h.inbox[b].closed == CloseCode.IDLE_TIMEOUT
+    assert h.inbox[a].closed is None
+    assert h.inbox[a].of(m.Left)[-1].reason == "idle"
+
+
 def test_member_whose_ack_is_too_old_gets_a_fresh_snapshot() -> None:
     h = Harness()
     a, b = h.join(name="Ann"), h.join(Role.GUEST, "Bo")
