@@ -53,6 +53,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             "host": getattr(args, "host", None),
             "port": getattr(args, "port", None),
             "tick_hz": getattr(args, "tick_hz", None),
+            "tls_cert": getattr(args, "tls_cert", None),
+            "tls_key": getattr(args, "tls_key", None),
         }.items()
         if v is not None
     }
@@ -207,6 +209,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--tick-hz", type=int, dest="tick_hz")
+    serve.add_argument("--tls-cert", dest="tls_cert", help="PEM certificate: serve https/wss")
+    serve.add_argument("--tls-key", dest="tls_key", help="PEM private key for --tls-cert")
 
     token = sub.add_parser("token", help="mint a room token")
     token.add_argument("--room", required=True)

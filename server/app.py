@@ -9,6 +9,7 @@ it sends is read. Everything about the conversation itself happens in the pure r
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 import weakref
 from collections import Counter
@@ -29,7 +30,7 @@ from scenes.layout import load_layout
 from server.audit_file import FileAuditLog
 from server.auth import ROOM_ID, TokenAuthority
 from server.config import Settings
-from server.errors import AuthError, TokenInvalid
+from server.errors import AuthError, ConfigError, TokenInvalid
 from server.http import json_response, landing_page, text_response
 from server.keys import load_secret
 from server.metrics import Metrics
@@ -38,6 +39,22 @@ from server.room_host import RoomHost
 log = logging.getLogger(__name__)
 
 WS_PREFIX = "/ws/"
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """A server TLS context from the settings' certificate and key, or None for plain."""
+    cert, key = settings.tls_cert, settings.tls_key
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ConfigError("TLS needs both a certificate (tls_cert) and its key (tls_key)")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load the TLS certificate or key: {exc}") from exc
+    return context
 
 
 class WealthroomServer:
@@ -58,6 +75,7 @@ class WealthroomServer:
         self._per_subject: Counter[str] = Counter()
         self._server: Server | None = None
         self.port = settings.port
+        self._tls = tls_context(settings)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -73,6 +91,7 @@ class WealthroomServer:
             max_size=s.hard_frame_bytes,
             max_queue=64,
             server_header=None,
+            ssl=self._tls,
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
@@ -102,7 +121,8 @@ class WealthroomServer:
             return self.settings.public_url.rstrip("/")
         host = self.settings.host
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def ws_base(self) -> str:

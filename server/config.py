@@ -20,6 +20,8 @@ class Settings(BaseSettings):
         None, description="base URL clients use, if not http://host:port (behind a proxy)"
     )
     tick_hz: int = Field(30, ge=1, le=240)
+    tls_cert: Path | None = Field(None, description="PEM certificate chain: serve https and wss")
+    tls_key: Path | None = Field(None, description="PEM private key for tls_cert")
 
     secret: SecretStr | None = Field(None, description="token signing key, 32+ bytes")
     secret_file: Path = Path("var/dev-secret")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -45,10 +46,18 @@ class RoomClient:
 
     @classmethod
     async def open(
-        cls, room_url: str, token: str | None, *, origin: str | None = None, auto_ack: bool = True
+        cls,
+        room_url: str,
+        token: str | None,
+        *,
+        origin: str | None = None,
+        auto_ack: bool = True,
+        tls: ssl.SSLContext | None = None,
     ) -> RoomClient:
         """Open the WebSocket only (no hello): for tests that speak the protocol by hand."""
         headers = {"Authorization": f"Bearer {token}"} if token else None
+        # wss with no context means the system's trust store: pass one only when given.
+        extra: dict[str, Any] = {"ssl": tls} if tls is not None else {}
         ws = await connect(
             room_url,
             subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
@@ -57,6 +66,7 @@ class RoomClient:
             compression=None,
             max_size=2**22,
             open_timeout=10,
+            **extra,
         )
         return cls(ws, auto_ack=auto_ack)
 
@@ -70,9 +80,10 @@ class RoomClient:
         since: int | None = None,
         auto_ack: bool = True,
         timeout: float = 10.0,
+        tls: ssl.SSLContext | None = None,
     ) -> RoomClient:
         """Connect, say hello, join; return once the room has confirmed our arrival."""
-        client = await cls.open(room_url, token, auto_ack=auto_ack)
+        client = await cls.open(room_url, token, auto_ack=auto_ack, tls=tls)
         with contextlib.suppress(ConnectionClosed):  # a refused token closes at once
             await client.send(m.Hello(PROTOCOL_VERSION, "wealthroom-py"))
         await client.wait_for(lambda c: c.welcome is not None or c.closed, timeout)
