@@ -546,6 +546,7 @@ class Result:
     server_tick_overruns: float | None = None
     server_tick_cpu_share_pct: float | None = None
     server_us_per_frame: float | None = None  # CPU per frame in or out, from the server's counters
+    server_rss_start_mb: float | None = None  # after the warm-up, as the window opens
     server_rss_mb: float | None = None
     server_log_lines: int = 0
     server_log_examples: list[str] = field(default_factory=list)
@@ -731,6 +732,7 @@ async def _measure(
         await asyncio.sleep(args.warmup)
 
         m0 = await server.metrics()
+        result.server_rss_start_mb = round(server.rss_mb(), 1)
         for c in joined:
             c.k_start = len(c.sent_at)
         result.alive_at_start = sum(1 for c in joined if not c.closed)
