@@ -238,10 +238,11 @@ class WealthroomServer:
         att = host.attach(ws, grant)
         try:
             async for data in ws:
+                # After the room let the member go, frames are read and dropped until the
+                # close handshake completes: a peer blocked mid-send must see our close frame,
+                # and it cannot if we stop reading.
                 self.metrics.frames_in.inc()
                 host.receive(att, data)
-                if att.outbox.closing:
-                    break
         except ConnectionClosed:
             pass
         finally:

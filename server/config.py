@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     rate: float = Field(120.0, gt=0)
     burst: float = Field(240.0, gt=0)
     chat_rate: float = Field(5.0, gt=0)
+    strikes: float = Field(20.0, gt=0, description="bad frames a connection may send in a burst")
     join_timeout_s: float = Field(10.0, gt=0)
     idle_timeout_s: float = Field(900.0, gt=0)
     max_connections_per_subject: int = Field(4, ge=1)
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
             burst=self.burst,
             chat_rate=self.chat_rate,
             chat_burst=self.chat_rate * 2,
+            strikes=self.strikes,
             join_timeout_s=self.join_timeout_s,
             idle_timeout_s=self.idle_timeout_s,
         )

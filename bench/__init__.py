@@ -1,0 +1,1 @@
+"""Benchmarks that print figures against a naive baseline (see docs/BENCHMARKS.md)."""

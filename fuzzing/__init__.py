@@ -1,0 +1,1 @@
+"""Fuzzers: frames at the decoder and at a live server (see docs/BENCHMARKS.md)."""
