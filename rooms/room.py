@@ -405,33 +405,39 @@ class Room:
         return [Frame(recipients, data, reliable=True)] if recipients else []
 
     def _reject(
-        self, member: Member, now: float, code: ErrorCode, detail: str, ref: str | None
+        self,
+        member: Member,
+        now: float,
+        code: ErrorCode,
+        detail: str,
+        ref: str | None,
+        *,
+        throttled: bool = False,
     ) -> list[Output]:
+        """An error frame for the sender, costing a strike; out of strikes, a close.
+
+        ``throttled``: at most one such frame a second, because answering every dropped frame
+        of a flood would amplify it.
+        """
         out: list[Output] = []
         fatal = not member.strikes.take(now)
-        error = m.Error(int(code), detail[:MAX_ERROR_CHARS], ref, True if fatal else None)
-        out.append(self._direct(member, error))
+        if fatal or not throttled or now - member.last_rate_error >= 1.0:
+            if throttled:
+                member.last_rate_error = now
+            error = m.Error(int(code), detail[:MAX_ERROR_CHARS], ref, True if fatal else None)
+            out.append(self._direct(member, error))
         if fatal:
-            out.append(Close(member.id, CloseCode.TOO_MANY_ERRORS, "too many bad messages"))
-            out += self._depart(member, now, "too many errors")
+            if code is ErrorCode.RATE_LIMITED:
+                out.append(Close(member.id, CloseCode.RATE_LIMITED, "message rate limit exceeded"))
+                out += self._depart(member, now, "rate limit")
+            else:
+                out.append(Close(member.id, CloseCode.TOO_MANY_ERRORS, "too many bad messages"))
+                out += self._depart(member, now, "too many errors")
         return out
 
     def _rate_limited(self, member: Member, now: float, what: str = "messages") -> list[Output]:
-        out: list[Output] = []
-        fatal = not member.strikes.take(now)
-        # One error frame a second at most: answering every dropped frame would amplify a flood.
-        if fatal or now - member.last_rate_error >= 1.0:
-            member.last_rate_error = now
-            detail = f"too many {what}; slow down"
-            out.append(
-                self._direct(
-                    member, m.Error(int(ErrorCode.RATE_LIMITED), detail, None, fatal or None)
-                )
-            )
-        if fatal:
-            out.append(Close(member.id, CloseCode.RATE_LIMITED, "message rate limit exceeded"))
-            out += self._depart(member, now, "rate limit")
-        return out
+        detail = f"too many {what}; slow down"
+        return self._reject(member, now, ErrorCode.RATE_LIMITED, detail, None, throttled=True)
 
     def _audit(
         self, member: Member, now: float, action: str, outcome: str, detail: Detail
