@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from protocol.pose import I16
 from protocol.quantise import Quat, Vec3, yaw_quat
 from scenes.errors import LayoutError
 
@@ -386,6 +387,9 @@ def _asset(raw: Any, where: str) -> str:
     return asset
 
 
+MAX_EXTENT_M = I16 / 1000
+
+
 def parse_layout(raw: Any) -> Layout:
     """Check a layout document and build the :class:`Layout`; ``LayoutError`` says what is wrong."""
     obj = _obj(raw, "layout", ("name", "bounds", "spawn_points"), _TOP_KEYS)
@@ -395,6 +399,11 @@ def parse_layout(raw: Any) -> Layout:
     hi = _vec3(bounds["max"], f"{name}: bounds.max")
     if not all(a < b for a, b in zip(lo, hi, strict=True)):
         raise LayoutError(f"{name}: bounds.min must be below bounds.max on every axis")
+    if max(abs(c) for c in (*lo, *hi)) > MAX_EXTENT_M:
+        raise LayoutError(
+            f"{name}: bounds must lie within {MAX_EXTENT_M} m of the origin"
+            " (the packed pose holds positions as 16-bit millimetres)"
+        )
     advisor = obj.get("advisor_spot")
     layout = Layout(
         name=name,

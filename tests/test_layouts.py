@@ -195,6 +195,10 @@ def _expert_named_like_a_seat(raw: dict[str, Any]) -> None:
     raw["expert_spots"][0]["id"] = "seat-customer"
 
 
+def _too_big_for_the_packed_pose(raw: dict[str, Any]) -> None:
+    raw["bounds"]["max"][0] = 40.0
+
+
 def _seat_on_the_table(raw: dict[str, Any]) -> None:
     raw["seats"].append({"id": "seat-on-table", "pos": [0.0, 0.0, 0.0], "yaw_deg": 0.0})
 
@@ -308,6 +312,7 @@ def _zone_outside(raw: dict[str, Any]) -> None:
         (_bounds_inverted, "bounds.min must be below"),
         (_view_outside, "eye outside the bounds"),
         (_zone_outside, "zone yard reaches outside"),
+        (_too_big_for_the_packed_pose, "within 32.767 m of the origin"),
     ],
 )
 def test_bad_metadata_is_refused(spoil: Any, message: str) -> None:
