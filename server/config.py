@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.limits import MAX_FRAME_BYTES
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
         (), description="exact Origin values browsers may connect from; own URL always allowed"
     )
     audit_path: Path | None = Field(
-        Path("var/audit.jsonl"), description="hash-chained audit log; unset: kept in memory"
+        Path("var/audit.jsonl"), description="hash-chained audit log; empty: kept in memory"
     )
     demo_room: str | None = "demo"
     layout: str = "private_room"
@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     idle_timeout_s: float = Field(900.0, gt=0)
     max_connections_per_subject: int = Field(4, ge=1)
     max_reliable_backlog: int = Field(4096, ge=16)
+
+    @field_validator("audit_path", "tls_cert", "tls_key", "secret", "public_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # WEALTHROOM_AUDIT_PATH= (set but empty) means "none", not the current directory.
+        return None if value == "" else value
 
     def room_limits(self) -> RoomLimits:
         return RoomLimits(

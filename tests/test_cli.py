@@ -12,6 +12,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+import pytest
 from panda3d.core import Filename, PNMImage
 
 from protocol import messages as m
@@ -21,6 +22,7 @@ from rooms.roles import Role
 from rooms.room import Room
 from scenes.layout import load_layout
 from server.auth import TokenAuthority
+from server.config import Settings
 from tests.conftest import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,3 +141,10 @@ async def test_render_refuses_a_file_that_is_not_a_snapshot(tmp_path: Path) -> N
     code, _, err = await _run("render", "--state", str(state), "--out", str(tmp_path / "x.png"))
     assert code == 2
     assert "not a snapshot" in err
+
+
+def test_an_empty_setting_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEALTHROOM_AUDIT_PATH", "")
+    monkeypatch.setenv("WEALTHROOM_TLS_CERT", "")
+    settings = Settings()
+    assert (settings.audit_path, settings.tls_cert) == (None, None)
