@@ -53,7 +53,7 @@ async def fuzzer(
             for n, data in enumerate(source):
                 if tally.sent >= target or client.closed:
                     break
-                if n % 50_000 == 49_999:
+                if session % 20 == 0 and n == 100:
                     await client.send_raw(b"\x00" * (5 * 65536))  # over the hard limit: 1009
                 elif n % 997 == 0:
                     await client.send_raw(data.hex())  # a text frame
