@@ -94,11 +94,3 @@ def angle_between(a: Quat, b: Quat) -> float:
     """Angle in radians of the rotation taking ``a`` to ``b``."""
     dot = abs(sum(x * y for x, y in zip(a, b, strict=True)))
     return 2 * math.acos(min(1.0, dot))
-
-
-def clamp_mm(p: Vec3mm, lo: Vec3mm, hi: Vec3mm) -> Vec3mm:
-    return (
-        min(max(p[0], lo[0]), hi[0]),
-        min(max(p[1], lo[1]), hi[1]),
-        min(max(p[2], lo[2]), hi[2]),
-    )

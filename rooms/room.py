@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from avatars.appearance import DEFAULT_LOOK, restyle
@@ -494,7 +494,3 @@ def _handlers() -> dict[type[m.Message], Handler]:
 _HANDLERS = _handlers()
 # Messages a client sends by itself to keep the link healthy; they are not a person's activity.
 _UPKEEP: frozenset[type[m.Message]] = frozenset({m.Ack, m.Ping})
-
-
-def handled_types() -> Iterable[type[m.Message]]:
-    return _HANDLERS.keys()
