@@ -1,0 +1,85 @@
+"""Pages: a room asking for a human advisor, waiting until one accepts.
+
+A page is raised on the node that hosts the room and may be accepted by an advisor connected to
+any node; :meth:`PageBoard.claim` is atomic, so two advisors pressing "accept" at once cannot
+both get it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Protocol
+
+from avatars.specialties import Specialty
+
+
+class PageState(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CANCELLED = "cancelled"  # the customer left or no longer needs it
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    id: str
+    room: str
+    customer: str  # the customer's subject
+    skill: Specialty
+    language: str
+    product: str | None  # the product that needs a human, if one
+    reason: str
+    raised: float  # seconds since the epoch
+    node: str = "local"
+    state: PageState = PageState.OPEN
+    advisor: str | None = None  # subject of the advisor who claimed it
+    advisor_name: str | None = None
+
+
+class PageBoard(Protocol):
+    async def post(self, page: Page) -> None: ...
+
+    async def get(self, page_id: str) -> Page | None: ...
+
+    async def claim(self, page_id: str, advisor: str, advisor_name: str) -> Page | None:
+        """Give an open page to ``advisor``; ``None`` if it is not open (any more)."""
+        ...
+
+    async def cancel(self, page_id: str) -> Page | None: ...
+
+    async def open_pages(self) -> list[Page]:
+        """Open pages, oldest first."""
+        ...
+
+
+class MemoryPageBoard:
+    def __init__(self) -> None:
+        self._pages: dict[str, Page] = {}
+
+    async def post(self, page: Page) -> None:
+        if page.id in self._pages:
+            raise ValueError(f"page {page.id} already posted")
+        self._pages[page.id] = page
+
+    async def get(self, page_id: str) -> Page | None:
+        return self._pages.get(page_id)
+
+    async def claim(self, page_id: str, advisor: str, advisor_name: str) -> Page | None:
+        page = self._pages.get(page_id)
+        if page is None or page.state is not PageState.OPEN:
+            return None
+        page = replace(page, state=PageState.CLAIMED, advisor=advisor, advisor_name=advisor_name)
+        self._pages[page_id] = page
+        return page
+
+    async def cancel(self, page_id: str) -> Page | None:
+        page = self._pages.get(page_id)
+        if page is None or page.state is not PageState.OPEN:
+            return None
+        page = replace(page, state=PageState.CANCELLED)
+        self._pages[page_id] = page
+        return page
+
+    async def open_pages(self) -> list[Page]:
+        pages = [p for p in self._pages.values() if p.state is PageState.OPEN]
+        return sorted(pages, key=lambda p: (p.raised, p.id))
