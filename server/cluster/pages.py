@@ -25,11 +25,13 @@ class Page:
     id: str
     room: str
     customer: str  # the customer's subject
-    skill: Specialty
+    skill: Specialty | None  # None: the customer asked for a person, any skill
     language: str
     product: str | None  # the product that needs a human, if one
     reason: str
     raised: float  # seconds since the epoch
+    customer_name: str = ""
+    risk: int | None = None  # the customer's risk profile C1-C5, for the advisor to see
     node: str = "local"
     state: PageState = PageState.OPEN
     advisor: str | None = None  # subject of the advisor who claimed it
