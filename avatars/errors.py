@@ -4,6 +4,8 @@ carrying ``code``), raised by the pure placement rules.
     ProtocolError (protocol.errors)
     └── AvatarError
         └── MovedTooFast      a step no walk could make in the time since the last pose
+
+    AvatarDataError           a data file the bank edits is invalid (not a protocol error)
 """
 
 from __future__ import annotations
@@ -18,3 +20,7 @@ class AvatarError(ProtocolError):
 
 class MovedTooFast(AvatarError):
     code = ErrorCode.MOVED_TOO_FAST
+
+
+class AvatarDataError(Exception):
+    """A data file the bank edits (personas, products, FAQs) is missing or invalid."""
