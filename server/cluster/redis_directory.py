@@ -1,0 +1,156 @@
+"""The room directory in Redis: leases on rooms, and nodes' load reports.
+
+Keys, under the prefix (default ``wr:``):
+
+``{prefix}room:{room}``
+    The owning node's name, with a ``PX`` expiry of the lease: a node that dies stops renewing
+    and Redis frees the room by itself.
+``{prefix}node-rooms:{node}``
+    Sorted set of the rooms a node claimed, scored by when the lease lapses; it answers
+    ``rooms_of`` without SCANning every room key.
+``{prefix}node:{node}``
+    The node's last load report as JSON, expiring ``ttl_s`` after it was written.
+``{prefix}nodes``
+    Sorted set of reporting nodes, scored by when their report lapses.
+
+Every change of a lease is a Lua script, so the test of who holds the room and the change are
+one step: two nodes claiming a free room at once get the same answer, and a node whose lease
+lapsed (and was perhaps claimed by another) cannot renew or release it. Scores and ``PX`` both
+come from the Redis clock, so nodes' clocks do not need to agree; each script that writes an
+index also drops its lapsed members, so indexes stay as large as what is live.
+"""
+
+from __future__ import annotations
+
+import json
+
+from redis.asyncio import Redis
+
+from server.cluster.directory import NodeLoad, least_loaded_of
+from server.cluster.redis_presence import NOW_MS, millis, reply_list, reply_text
+
+# KEYS: room, the node's room index. ARGV: node, lease ms, room.
+_CLAIM = (
+    NOW_MS
+    + """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return holder end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
+return ARGV[1]
+"""
+)
+
+# KEYS: room, the node's room index. ARGV: node, lease ms, room.
+_RENEW = (
+    NOW_MS
+    + """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
+return 1
+"""
+)
+
+# KEYS: room, the node's room index. ARGV: node, room.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+"""
+
+# KEYS: load key, node index. ARGV: load JSON, ttl ms, node.
+_REPORT = (
+    NOW_MS
+    + """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
+return 1
+"""
+)
+
+# KEYS: an index. Returns its members that have not lapsed.
+_LIVE = (
+    NOW_MS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
+)
+
+
+class RedisRoomDirectory:
+    """:class:`~server.cluster.directory.RoomDirectory` in Redis. ``client`` must return bytes
+    (the default, ``decode_responses=False``)."""
+
+    def __init__(self, client: Redis, *, prefix: str = "wr:") -> None:
+        self._client = client
+        self._prefix = prefix
+        self._nodes = f"{prefix}nodes"
+        self._claim = client.register_script(_CLAIM)
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+        self._report = client.register_script(_REPORT)
+        self._live = client.register_script(_LIVE)
+
+    def _room(self, room: str) -> str:
+        return f"{self._prefix}room:{room}"
+
+    def _rooms_index(self, node: str) -> str:
+        return f"{self._prefix}node-rooms:{node}"
+
+    def _load(self, node: str) -> str:
+        return f"{self._prefix}node:{node}"
+
+    async def claim(self, room: str, node: str, *, lease_s: float) -> str:
+        keys = [self._room(room), self._rooms_index(node)]
+        holder: object = await self._claim(keys=keys, args=[node, millis(lease_s), room])
+        return reply_text(holder)
+
+    async def renew(self, room: str, node: str, *, lease_s: float) -> bool:
+        keys = [self._room(room), self._rooms_index(node)]
+        renewed: object = await self._renew(keys=keys, args=[node, millis(lease_s), room])
+        return renewed == 1
+
+    async def release(self, room: str, node: str) -> None:
+        await self._release(keys=[self._room(room), self._rooms_index(node)], args=[node, room])
+
+    async def owner(self, room: str) -> str | None:
+        holder = await self._client.get(self._room(room))
+        return None if holder is None else reply_text(holder)
+
+    async def rooms_of(self, node: str) -> list[str]:
+        reply: object = await self._live(keys=[self._rooms_index(node)])
+        rooms = [reply_text(r) for r in reply_list(reply)]
+        if not rooms:
+            return []
+        # The index can outlive a lease by the moment between the expiry of the key and its
+        # score; asking the room keys themselves settles it.
+        holders = await self._client.mget([self._room(r) for r in rooms])
+        owned = zip(rooms, holders, strict=True)
+        return sorted(r for r, h in owned if h is not None and reply_text(h) == node)
+
+    async def report_load(self, node: str, rooms: int, members: int, *, ttl_s: float) -> None:
+        body = json.dumps({"rooms": rooms, "members": members})
+        keys = [self._load(node), self._nodes]
+        await self._report(keys=keys, args=[body, millis(ttl_s), node])
+
+    async def nodes(self) -> dict[str, NodeLoad]:
+        reply: object = await self._live(keys=[self._nodes])
+        names = [reply_text(n) for n in reply_list(reply)]
+        if not names:
+            return {}
+        reports = await self._client.mget([self._load(n) for n in names])
+        loads: dict[str, NodeLoad] = {}
+        for name, report in sorted(zip(names, reports, strict=True)):
+            if report is None:
+                continue  # lapsed between the two reads
+            data = json.loads(report)
+            loads[name] = NodeLoad(name, int(data["rooms"]), int(data["members"]))
+        return loads
+
+    async def least_loaded(self) -> str | None:
+        return least_loaded_of((await self.nodes()).values())
