@@ -1,0 +1,427 @@
+"""The bank's product knowledge: products and FAQs as data the bank edits, and matching a
+question to them.
+
+``data/products.json`` and ``data/faqs.json`` are read once and checked strictly: an error names
+the file, the record and the field. Matching works on folded text (:func:`fold`): Chinese
+keywords match as substrings (Chinese has no spaces to split on), English keywords match whole
+words after a crude plural fold, and long English keywords also match with a typo or two
+(rapidfuzz). Product keywords must be specific to the product: a generic word such as "bond"
+would name every bond product in a general question, and the strictest of them would decide.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from rapidfuzz import fuzz, process
+
+from avatars.advice import LANGUAGES, Complexity, Faq, Product
+from avatars.errors import AvatarDataError
+from avatars.specialties import Specialty
+
+DATA_DIR = Path(__file__).parent / "data"
+PRODUCTS_FILE = "products.json"
+FAQS_FILE = "faqs.json"
+
+# Every text a customer may be answered with must exist in both scripts the room renders.
+REQUIRED_LANGUAGES = ("en", "zh")
+MAX_TEXT = 600  # characters in one summary, answer or key risk: answers are spoken aloud
+MAX_FAQS = 3  # FAQs handed to a brain: more would crowd the answer
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
+_RISK = re.compile(r"R([1-5])")
+
+
+class KnowledgeDataError(AvatarDataError):
+    """``products.json`` or ``faqs.json`` is missing or invalid."""
+
+
+class UnknownProduct(KeyError):
+    """No product has that id."""
+
+    def __str__(self) -> str:
+        # KeyError shows its argument's repr; the message reads better as it is.
+        return str(self.args[0]) if self.args else "unknown product"
+
+
+@dataclass(frozen=True, slots=True)
+class BankProduct(Product):
+    """A product as the bank's data describes it: the shared record plus its key risk, the
+    sentence said first when the product needs disclosure."""
+
+    key_risk: dict[str, str]
+
+
+# --- folding -----------------------------------------------------------------------------------
+
+# Cantonese customers (and brains answering them) write traditional characters; the data and
+# the phrase lists are simplified. Pairs of traditional then simplified characters of finance
+# talk, not all of Chinese: a full converter would be a dependency for a handful of words.
+_PAIRS = (
+    "債债險险匯汇資资產产額额幣币證证託托遺遗稅税劃划儲储積积壽寿終终與与連连結结構构雙双貨货"
+    "權权個个當当價价標标準准庫库國国際际級级類类動动態态關关購购買买賣卖虧亏賺赚說说會会嗎吗"
+    "點点讓让錢钱銀银穩稳無无風风淨净現现幫帮計计傳传業业務务屬属學学兒儿內内擁拥對对歐欧紐纽"
+    "華华萬万億亿換换餘余戶户開开頭头隨随時时還还轉转賬账帳帐單单獨独檔档優优選选擇择負负貸贷"
+    "費费給给從从經经變变問问題题應应該该為为們们這这裡里麼么滬沪聯联繫系滙汇號号碼码紅红興兴"
+    "實实獲获將将條条規规範范報报養养職职階阶層层總总數数據据維维護护決决斷断長长張张陳陈劉刘"
+    "黃黄葉叶鄭郑廣广東东龍龙灣湾臺台鐘钟頓顿處处體体驗验擔担聽听讀读寫写認认識识網网絡络導导"
+    "師师顧顾復复雜杂幾几週周歲岁齡龄衝冲擊击盤盘漲涨鎖锁約约議议營营運运團团隊队評评賠赔損损"
+    "恆恒錄录繳缴繼继囑嘱財财納纳鎊镑圓圆兌兑遠远寶宝強强醫医療疗藍蓝籌筹鈔钞貼贴環环場场種种"
+    "減减後后償偿續续確确贏赢絕绝樂乐習习覺觉愛爱員员區区質质齊齐備备擬拟線线綫线夠够發发門门"
+    "監监稱称預预參参歸归義义簽签屆届錯错誤误訂订"
+)
+_TO_SIMPLIFIED = str.maketrans(_PAIRS[0::2], _PAIRS[1::2])
+
+
+def fold(text: str) -> str:
+    """``text`` as matching sees it: NFKC (full-width letters and digits become ASCII),
+    case-folded, and the common traditional characters written simplified."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_TO_SIMPLIFIED)
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def has_cjk(text: str) -> bool:
+    return any(_is_cjk(ch) for ch in text)
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _stem(word: str) -> str:
+    # Enough to meet "bonds"/"bond" and "annuities"/"annuity"; both sides are stemmed alike,
+    # so an imperfect stem still matches itself.
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> tuple[str, ...]:
+    """The stemmed English words (and numbers) of already folded ``text``."""
+    return tuple(_stem(w) for w in _WORD.findall(text))
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+_FUZZY_MIN_CHARS = 6  # shorter words differ by one letter too often ("fund"/"find")
+_FUZZY_CUTOFF = 88.0
+_FUZZY_WEIGHT = 0.6
+_NAME_WEIGHT = 1.5
+_QUESTION_CUTOFF = 75.0  # a question worded almost like an FAQ's own question
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    text: str  # folded; Chinese without spaces, English as stemmed words joined by spaces
+    size: int  # English: words in it; Chinese: 0
+    weight: float
+
+
+def _keys(names: Iterable[str], keywords: Iterable[str]) -> tuple[_Key, ...]:
+    out: dict[str, _Key] = {}
+    for raw, weight in [(n, _NAME_WEIGHT) for n in names] + [(k, 1.0) for k in keywords]:
+        folded = fold(raw)
+        if has_cjk(folded):
+            text = "".join(folded.split())
+            key = _Key(text, 0, weight * len(text) * 2)  # a Chinese character says a lot
+        else:
+            stems = words(folded)
+            if not stems:
+                continue
+            text = " ".join(stems)
+            key = _Key(text, len(stems), weight * len(text))
+        if text not in out or out[text].weight < key.weight:
+            out[text] = key
+    return tuple(out.values())
+
+
+class _Question:
+    """A question folded once, with its word n-grams, for matching against many keys."""
+
+    def __init__(self, text: str) -> None:
+        self.folded = fold(text)
+        self.compact = "".join(self.folded.split())
+        self.stems = words(self.folded)
+        self._grams: dict[int, list[str]] = {}
+
+    def grams(self, n: int) -> list[str]:
+        if n not in self._grams:
+            s = self.stems
+            self._grams[n] = [" ".join(s[i : i + n]) for i in range(len(s) - n + 1)]
+        return self._grams[n]
+
+    def score(self, keys: Sequence[_Key]) -> float:
+        total = 0.0
+        for key in keys:
+            if key.size == 0:
+                if key.text in self.compact:
+                    total += key.weight
+                continue
+            grams = self.grams(key.size)
+            if not grams:
+                continue
+            if key.text in grams:
+                total += key.weight
+            elif len(key.text) >= _FUZZY_MIN_CHARS:
+                best = process.extractOne(
+                    key.text, grams, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF
+                )
+                if best is not None:
+                    total += key.weight * _FUZZY_WEIGHT * best[1] / 100.0
+        return total
+
+
+# --- reading the data files --------------------------------------------------------------------
+
+
+def read_data(path: Path, list_key: str, error: type[AvatarDataError]) -> list[object]:
+    """The records under ``list_key`` in the JSON file at ``path``, which may also carry a
+    ``notice`` and nothing else."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path.name}: not JSON: line {exc.lineno}: {exc.msg}") from None
+    if type(raw) is not dict:
+        raise error(f"{path.name}: expected an object with {list_key!r}")
+    unknown = sorted(set(raw) - {"notice", list_key})
+    if unknown:
+        raise error(f"{path.name}: unknown field {unknown[0]!r}")
+    if "notice" in raw and (type(raw["notice"]) is not str or not raw["notice"].strip()):
+        raise error(f"{path.name}: notice: expected text")
+    items = raw.get(list_key)
+    if type(items) is not list:
+        raise error(f"{path.name}: {list_key}: expected a list")
+    return items
+
+
+class DataRecord:
+    """One record of a data file, read field by field; every error names where it is."""
+
+    def __init__(self, raw: object, where: str, error: type[AvatarDataError]) -> None:
+        if type(raw) is not dict:
+            raise error(f"{where}: expected an object")
+        self.raw: dict[str, object] = raw
+        self.where = where
+        self._error = error
+
+    def fail(self, key: str, problem: str) -> NoReturn:
+        raise self._error(f"{self.where}: {key}: {problem}")
+
+    def fields(self, required: Iterable[str], optional: Iterable[str] = ()) -> None:
+        required = tuple(required)
+        allowed = set(required) | set(optional)
+        for key in self.raw:
+            if key not in allowed:
+                raise self._error(f"{self.where}: unknown field {key!r}")
+        for key in required:
+            if key not in self.raw:
+                raise self._error(f"{self.where}: missing field {key!r}")
+
+    def identifier(self, key: str = "id") -> str:
+        value = self.raw.get(key)
+        if type(value) is not str or not _ID.fullmatch(value):
+            self.fail(key, "expected lowercase letters, digits and hyphens, 2 to 64 of them")
+        return value
+
+    def text(self, key: str, max_len: int = MAX_TEXT) -> str:
+        return self._text(self.raw.get(key), key, max_len)
+
+    def _text(self, value: object, key: str, max_len: int) -> str:
+        if type(value) is not str or not value.strip():
+            self.fail(key, "expected non-empty text")
+        if len(value) > max_len:
+            self.fail(key, f"{len(value)} characters, at most {max_len}")
+        return value
+
+    def integer(self, key: str, lo: int, hi: int) -> int:
+        value = self.raw.get(key)
+        # bool is an int in Python; in a data file true is never a number.
+        if type(value) is not int:
+            self.fail(key, "expected a whole number")
+        if not lo <= value <= hi:
+            self.fail(key, f"{value} outside [{lo}, {hi}]")
+        return value
+
+    def choice(self, key: str, options: Iterable[str]) -> str:
+        value = self.raw.get(key)
+        allowed = sorted(options)
+        if type(value) is not str or value not in allowed:
+            self.fail(key, f"{value!r} is not one of {allowed}")
+        return value
+
+    def texts(
+        self, key: str, required: Sequence[str] = REQUIRED_LANGUAGES, max_len: int = MAX_TEXT
+    ) -> dict[str, str]:
+        """A language -> text map with at least ``required`` languages, no others than
+        :data:`avatars.advice.LANGUAGES`."""
+        value = self.raw.get(key)
+        if type(value) is not dict:
+            self.fail(key, "expected an object of language -> text")
+        for lang in value:
+            if lang not in LANGUAGES:
+                self.fail(key, f"unknown language {lang!r}, expected one of {list(LANGUAGES)}")
+        for lang in required:
+            if lang not in value:
+                self.fail(key, f"missing language {lang!r}")
+        return {lang: self._text(text, f"{key}.{lang}", max_len) for lang, text in value.items()}
+
+    def keywords(self, key: str = "keywords") -> tuple[str, ...]:
+        value = self.raw.get(key)
+        if type(value) is not list or not value:
+            self.fail(key, "expected a non-empty list of words")
+        out = tuple(self._text(v, f"{key}[{i}]", 60) for i, v in enumerate(value))
+        for i, word in enumerate(out):
+            folded = fold(word)
+            if not has_cjk(folded) and not words(folded):
+                self.fail(f"{key}[{i}]", f"{word!r} has no letters or digits to match")
+        return out
+
+
+def _specialty(record: DataRecord) -> Specialty:
+    return Specialty(record.choice("specialty", (s.value for s in Specialty)))
+
+
+def _load_products(path: Path) -> tuple[BankProduct, ...]:
+    products: list[BankProduct] = []
+    for i, raw in enumerate(read_data(path, "products", KnowledgeDataError)):
+        record = DataRecord(raw, f"{path.name}: product #{i + 1}", KnowledgeDataError)
+        record.where = f"{path.name}: product {record.identifier()!r}"
+        record.fields(
+            ("id", "specialty", "risk", "complexity", "name", "summary", "key_risk", "keywords")
+        )
+        risk = record.raw["risk"]
+        match = _RISK.fullmatch(risk) if type(risk) is str else None
+        if match is None:
+            record.fail("risk", f"{risk!r} is not a risk class R1 to R5")
+        products.append(
+            BankProduct(
+                id=record.identifier(),
+                specialty=_specialty(record),
+                name=record.texts("name", max_len=80),
+                risk=int(match.group(1)),
+                complexity=Complexity(record.choice("complexity", (c.value for c in Complexity))),
+                summary=record.texts("summary"),
+                keywords=record.keywords(),
+                key_risk=record.texts("key_risk"),
+            )
+        )
+    return tuple(products)
+
+
+def _load_faqs(path: Path) -> tuple[Faq, ...]:
+    faqs: list[Faq] = []
+    for i, raw in enumerate(read_data(path, "faqs", KnowledgeDataError)):
+        record = DataRecord(raw, f"{path.name}: faq #{i + 1}", KnowledgeDataError)
+        record.where = f"{path.name}: faq {record.identifier()!r}"
+        record.fields(("id", "specialty", "question", "answer", "keywords"))
+        faqs.append(
+            Faq(
+                id=record.identifier(),
+                specialty=_specialty(record),
+                question=record.texts("question", max_len=200),
+                answer=record.texts("answer"),
+                keywords=record.keywords(),
+            )
+        )
+    return tuple(faqs)
+
+
+def text_for(texts: Mapping[str, str], language: str) -> str:
+    """The text in ``language``; Cantonese falls back to the Chinese text, anything else to
+    English (every data text has both)."""
+    if language in texts:
+        return texts[language]
+    if language == "yue" and "zh" in texts:
+        return texts["zh"]
+    return texts["en"]
+
+
+class Knowledge:
+    """The products and FAQs, read-only once loaded; shared by every room."""
+
+    def __init__(self, products: Sequence[BankProduct], faqs: Sequence[Faq]) -> None:
+        seen: set[str] = set()
+        for item_id in [p.id for p in products] + [f.id for f in faqs]:
+            # Answers cite product and FAQ ids side by side, so they share one namespace.
+            if item_id in seen:
+                raise KnowledgeDataError(f"duplicate id {item_id!r} among products and FAQs")
+            seen.add(item_id)
+        # By id, in the data files' order (which breaks ties in matching).
+        self.products: dict[str, BankProduct] = {p.id: p for p in products}
+        self.faqs: dict[str, Faq] = {f.id: f for f in faqs}
+        self._product_keys = {p.id: _keys(p.name.values(), p.keywords) for p in products}
+        self._faq_keys = {f.id: _keys((), f.keywords) for f in faqs}
+
+    @classmethod
+    def load(cls, path_dir: Path | None = None) -> Knowledge:
+        """Read ``products.json`` and ``faqs.json`` from ``path_dir`` (default: the package's
+        data directory). Raises :class:`KnowledgeDataError` naming file, record and field."""
+        folder = DATA_DIR if path_dir is None else path_dir
+        knowledge = cls(_load_products(folder / PRODUCTS_FILE), _load_faqs(folder / FAQS_FILE))
+        missing = [
+            s.value
+            for s in Specialty
+            if not any(p.specialty == s for p in knowledge.products.values())
+            or not any(f.specialty == s for f in knowledge.faqs.values())
+        ]
+        if missing:
+            raise KnowledgeDataError(
+                f"{folder.name}: no products or no FAQs for specialty {missing[0]!r}"
+            )
+        return knowledge
+
+    def product(self, product_id: str) -> BankProduct:
+        try:
+            return self.products[product_id]
+        except KeyError:
+            raise UnknownProduct(f"no product {product_id!r}") from None
+
+    def find_products(self, text: str, specialty: Specialty | None) -> tuple[BankProduct, ...]:
+        """Products of ``specialty`` (of any, with ``None``) that ``text`` names, best first.
+
+        Each expert judges its own shelf: when a question goes to several experts, the one
+        whose product it names decides on it, and the others do not repeat its hand-off.
+        """
+        question = _Question(text)
+        scored = []
+        for index, product in enumerate(self.products.values()):
+            if specialty is not None and product.specialty != specialty:
+                continue
+            score = question.score(self._product_keys[product.id])
+            if score > 0:
+                scored.append((-score, index, product))
+        scored.sort(key=lambda t: t[:2])
+        return tuple(t[2] for t in scored)
+
+    def find_faqs(self, text: str, specialty: Specialty, language: str) -> tuple[Faq, ...]:
+        """At most :data:`MAX_FAQS` FAQs of ``specialty`` that match ``text``, best first; an
+        FAQ whose own question (in ``language``) is worded much like ``text`` also matches."""
+        question = _Question(text)
+        scored = []
+        for index, faq in enumerate(self.faqs.values()):
+            if faq.specialty != specialty:
+                continue
+            score = question.score(self._faq_keys[faq.id])
+            own = fold(text_for(faq.question, language))
+            similarity = fuzz.QRatio(question.folded, own)
+            if similarity >= _QUESTION_CUTOFF:
+                score += similarity / 10.0
+            if score > 0:
+                scored.append((-score, index, faq))
+        scored.sort(key=lambda t: t[:2])
+        return tuple(t[2] for t in scored[:MAX_FAQS])
