@@ -8,6 +8,12 @@ run_server.py visit --room demo --name Ann
                                     join a room from the terminal: see who is there, chat
 run_server.py render --layout private_room --out room.png [--state room.snapshot]
                                     draw a room offscreen (software renderer, no GPU)
+run_server.py ask --json "Should I buy more bonds?" [--risk 3]
+                                    route a question to the experts and print their answers
+run_server.py advisor-token --name "Ms Chan" --skills bonds,funds --langs en,zh
+                                    mint an advisor console token
+run_server.py enrol --subject demo-customer
+                                    enrol a customer's authenticator (TOTP) for step-up
 run_server.py audit verify var/audit.jsonl
                                     check the audit log's hash chain
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -26,6 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from avatars.figures import figures_from_state
+from avatars.specialties import Specialty
 from protocol import messages as m
 from protocol.codec import decode, encode
 from protocol.errors import ProtocolError
@@ -41,7 +49,9 @@ from server.auth import TokenAuthority
 from server.config import Settings
 from server.errors import ServerError
 from server.keys import load_secret
+from server.second_factor import FileEnrolments, provisioning_uri
 from simulator.client import ClientError, RoomClient
+from simulator.inprocess import ask_once
 
 log = logging.getLogger("wealthroom")
 
@@ -98,9 +108,57 @@ def _token(args: argparse.Namespace) -> int:
         subject=args.subject or f"{args.role}-{uuid.uuid4().hex[:8]}",
         name=args.name,
         ttl_s=args.ttl if args.ttl is not None else settings.token_ttl_s,
+        risk=args.risk,
+        language=args.lang,
     )
     print(token)
     return 0
+
+
+def _advisor_token(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    token = _authority(settings).mint_console(
+        subject=args.subject or f"advisor-{uuid.uuid4().hex[:8]}",
+        name=args.name,
+        skills=[Specialty(s) for s in _csv(args.skills)],
+        languages=_csv(args.langs),
+        customers=_csv(args.customers),
+    )
+    print(token)
+    return 0
+
+
+def _enrol(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.totp_path is None:
+        print("error: no totp_path configured; enrolments would be lost", file=sys.stderr)
+        return 2
+    secret = FileEnrolments(settings.totp_path).enrol(args.subject)
+    print(f"enrolled {args.subject} in {settings.totp_path}")
+    print(f"  secret: {secret}")
+    print(f"  authenticator URI (show as a QR code): {provisioning_uri(secret, args.subject)}")
+    return 0
+
+
+async def _ask(args: argparse.Namespace) -> int:
+    result = await ask_once(args.question, risk=args.risk, language=args.lang)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    print(f"routed to: {', '.join(result['specialties']) or '(no specialty)'}")
+    for answer in result["answers"]:
+        who = answer["expert"]["name"] if answer["expert"] else "Concierge"
+        print(f"\n[{answer['label']}] {who} ({answer['specialty'] or 'general'}):")
+        print(f"  {answer['text']}")
+        if answer["risk_class"]:
+            print(f"  risk class: {answer['risk_class']}")
+        if answer["handoff"]:
+            print(f"  -> a human advisor takes over: {answer['reason']}")
+    return 0
+
+
+def _csv(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 async def _visit(args: argparse.Namespace) -> int:
@@ -192,12 +250,27 @@ def _news_after(shown: int) -> Callable[[RoomClient], bool]:
     return lambda c: len(c.reliable) > shown or c.closed
 
 
-def _describe(msg: m.ChatPosted | m.Joined | m.Left) -> str:
+def _describe(msg: m.Message) -> str:
     if isinstance(msg, m.ChatPosted):
         return f"{msg.name}: {msg.text}"
     if isinstance(msg, m.Joined):
         return f"{msg.name} ({msg.role}) joined"
-    return f"member {msg.member} left ({msg.reason})"
+    if isinstance(msg, m.Left):
+        return f"member {msg.member} left ({msg.reason})"
+    if isinstance(msg, m.Asked):
+        return f"{msg.name} asked: {msg.text}"
+    if isinstance(msg, m.ExpertCame):
+        return f"[{msg.label}] {msg.name}, {msg.sp} expert, {msg.st}" + (
+            f" ({msg.why})" if msg.why else ""
+        )
+    if isinstance(msg, m.Answer):
+        return f"[{msg.label}] {msg.sp or 'concierge'}: {msg.text}"
+    if isinstance(msg, m.Handoff):
+        who = f" {msg.advisor}" if msg.advisor else ""
+        return f"advisor{who}: {msg.st} ({msg.why})"
+    if isinstance(msg, m.Presented):
+        return f"on screen {msg.screen}: {msg.title or '(cleared)'}"
+    return msg.TYPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -218,6 +291,24 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--name", help="display name carried in the token")
     token.add_argument("--subject", help="user id (default: random)")
     token.add_argument("--ttl", type=int, help="lifetime in seconds (default from settings)")
+    token.add_argument("--risk", type=int, choices=range(1, 6), help="risk profile C1-C5")
+    token.add_argument("--lang", choices=["en", "zh", "yue"], help="preferred language")
+
+    adv = sub.add_parser("advisor-token", help="mint an advisor console token")
+    adv.add_argument("--name", required=True)
+    adv.add_argument("--subject", help="advisor id (default: random)")
+    adv.add_argument("--skills", default=",".join(s.value for s in Specialty))
+    adv.add_argument("--langs", default="en,zh,yue")
+    adv.add_argument("--customers", help="comma-separated subjects of assigned customers")
+
+    enrol = sub.add_parser("enrol", help="enrol a customer's authenticator for step-up")
+    enrol.add_argument("--subject", required=True)
+
+    ask = sub.add_parser("ask", help="ask the experts a question (no server needed)")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.add_argument("--risk", type=int, choices=range(1, 6), help="customer's profile C1-C5")
+    ask.add_argument("--lang", choices=["en", "zh", "yue"], help="answer in this language")
 
     visit = sub.add_parser("visit", help="join a room from the terminal")
     visit.add_argument("--room", default="demo")
@@ -261,6 +352,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_serve(args))
         if args.command == "token":
             return _token(args)
+        if args.command == "advisor-token":
+            return _advisor_token(args)
+        if args.command == "enrol":
+            return _enrol(args)
+        if args.command == "ask":
+            return asyncio.run(_ask(args))
         if args.command == "visit":
             return asyncio.run(_visit(args))
         if args.command == "render":

@@ -30,7 +30,7 @@ from protocol.messages import (
     Look,
     Message,
 )
-from protocol.schema import ListOf, Vec
+from protocol.schema import ListOf, Struct, Vec
 
 TYPE_KEY = "t"
 
@@ -100,12 +100,19 @@ def to_wire(message: Message) -> dict[str, Any]:
             continue
         if isinstance(f.kind, ListOf) and value and isinstance(value[0], Ent):
             value = [ent_to_wire(e) for e in value]
+        elif isinstance(f.kind, ListOf) and isinstance(f.kind.item, Struct):
+            value = [struct_to_wire(f.kind.item, v) for v in value]
         elif isinstance(value, Look):
             value = look_to_wire(value)
         elif isinstance(f.kind, Vec):
             value = list(value)
         out[f.key] = value
     return out
+
+
+def struct_to_wire(struct: Struct, record: Any) -> dict[str, Any]:
+    """A nested record as a map; fields that are ``None`` are left out."""
+    return {f.key: v for f in struct.fields if (v := getattr(record, f.key)) is not None}
 
 
 def ent_to_wire(ent: Ent) -> dict[str, Any]:
@@ -124,6 +131,11 @@ def ent_to_wire(ent: Ent) -> dict[str, Any]:
         out["s"] = ent.s
     if ent.x is not None:
         out["x"] = ent.x
+    # Fields only experts and screens carry: one check for the common (avatar) case.
+    if ent.p is not None or ent.e is not None or ent.c is not None or ent.l is not None:
+        for key in ("p", "sp", "e", "l", "c"):
+            if (v := getattr(ent, key)) is not None:
+                out[key] = v
     return out
 
 

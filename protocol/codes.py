@@ -26,9 +26,17 @@ class ErrorCode(IntEnum):
     SEAT_TAKEN = 203
     NO_SUCH_SEAT = 204
     MOVED_TOO_FAST = 205
+    WRONG_ENDPOINT = 206  # a console message sent to a room, or the reverse
+    NO_SUCH_EXPERT = 207
+    NO_SUCH_PAGE = 208  # unknown, or already taken by another advisor
+    NO_SUCH_SCREEN = 209
+    NO_EXPERT_SPOT = 210  # the layout has no room for digital experts
     # 300s: the member may not do this, or not this often.
     FORBIDDEN = 300
     RATE_LIMITED = 301
+    STEP_UP_REQUIRED = 302  # verify with the second factor first
+    NOT_VERIFIED = 303  # the verification failed; which factor is never said
+    LOCKED_OUT = 304  # too many failed verifications; wait, or call the bank
     # 500s: our fault; details stay in the server log.
     INTERNAL = 500
 

@@ -15,6 +15,14 @@ MAX_ROOM_ID_CHARS = 64
 MAX_CLIENT_CHARS = 64
 MAX_ENTITIES = 4096
 MAX_SEAT_CHARS = 32
+MAX_ID_CHARS = 40  # persona, product, page and content ids
+MAX_LABEL_CHARS = 32
+MAX_TITLE_CHARS = 80
+MAX_QUESTION_CHARS = 500
+MAX_ANSWER_CHARS = 2000
+MAX_CHART_ITEMS = 12
+MAX_PAGES = 200
+MAX_HOLDINGS = 100
 # Positions: metres from the room origin on the wire inbound, millimetres outbound.
 MAX_COORD_M = 1000.0
 MAX_COORD_MM = 1_000_000

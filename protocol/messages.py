@@ -54,6 +54,12 @@ def _message(type_: str, direction: Direction, *fields: Field, reliable: bool = 
 # --- nested records -------------------------------------------------------------------------
 
 BODIES = frozenset({"slim", "average", "broad"})
+SPECIALTIES = frozenset({"stocks", "bonds", "funds", "insurance", "deposits", "fx", "tax"})
+LANGUAGES = frozenset({"en", "zh", "yue"})
+GENDERS = frozenset({"female", "male"})
+EXPERT_STATES = frozenset({"arriving", "present", "leaving"})
+ADVISOR_STATES = frozenset({"available", "busy", "away"})
+HANDOFF_STATES = frozenset({"paging", "coming", "arrived", "unavailable", "cancelled"})
 HAIRSTYLES = frozenset({"none", "short", "bob", "long", "bun", "curly", "ponytail"})
 
 
@@ -99,6 +105,11 @@ class Ent:
     a: Look | None = None
     s: str | None = None
     x: bytes | None = None
+    p: str | None = None
+    sp: str | None = None
+    e: str | None = None
+    l: str | None = None  # noqa: E741  (the wire key)
+    c: str | None = None
 
 
 ENT = Struct(
@@ -106,13 +117,18 @@ ENT = Struct(
     Ent,
     (
         Field("i", U32, doc="entity id, never reused within a room"),
-        Field("k", Str(16, 1), False, "kind: avatar"),
+        Field("k", Str(16, 1), False, "kind: avatar, expert or screen"),
         Field("m", MEMBER_ID, False, "owning member id"),
         Field("n", Str(limits.MAX_NAME_CHARS), False, "display name"),
         Field("r", Str(16, 1), False, "owner's role"),
         Field("a", LOOK, False, "appearance, complete (defaults filled in)"),
         Field("s", Str(limits.MAX_SEAT_CHARS), False, "seat id, empty when standing"),
         Field("x", Bytes(11, 31), False, "packed pose: head and hands (see Packed pose)"),
+        Field("p", Str(limits.MAX_ID_CHARS, 1), False, "expert: persona id"),
+        Field("sp", OneOf(SPECIALTIES), False, "expert: specialty"),
+        Field("e", OneOf(EXPERT_STATES), False, "expert: arriving, present or leaving (animate)"),
+        Field("l", Str(limits.MAX_LABEL_CHARS, 1), False, "AI label shown on the avatar"),
+        Field("c", Str(limits.MAX_ID_CHARS), False, "screen: id of the content shown, empty: none"),
     ),
 )
 
@@ -220,6 +236,115 @@ class Leave(Message):
 @dataclass(frozen=True, slots=True)
 class Ping(Message):
     n: int
+
+
+# --- client -> server: experts, advisors, the wall screen --------------------------------------
+
+
+@_message(
+    "ask",
+    C,
+    Field("text", Str(limits.MAX_QUESTION_CHARS, 1), doc="the question, any language"),
+    Field("lang", OneOf(LANGUAGES), False, "preferred expert language (else the question's)"),
+    Field("gender", OneOf(GENDERS), False, "preferred expert gender"),
+    Field("persona", Str(limits.MAX_ID_CHARS, 1), False, "a particular persona, if it fits"),
+)
+@dataclass(frozen=True, slots=True)
+class Ask(Message):
+    text: str
+    lang: str | None = None
+    gender: str | None = None
+    persona: str | None = None
+
+
+@_message(
+    "summon",
+    C,
+    Field("sp", OneOf(SPECIALTIES), doc="specialty of the expert to bring in"),
+    Field("lang", OneOf(LANGUAGES), False, "preferred language"),
+    Field("gender", OneOf(GENDERS), False, "preferred gender"),
+    Field("persona", Str(limits.MAX_ID_CHARS, 1), False, "a particular persona"),
+)
+@dataclass(frozen=True, slots=True)
+class Summon(Message):
+    sp: str
+    lang: str | None = None
+    gender: str | None = None
+    persona: str | None = None
+
+
+@_message("dismiss", C, Field("expert", U32, doc="expert entity id; 0 dismisses every expert"))
+@dataclass(frozen=True, slots=True)
+class Dismiss(Message):
+    expert: int
+
+
+@_message("help", C)
+@dataclass(frozen=True, slots=True)
+class Help(Message):
+    """The one-touch "talk to a person" button."""
+
+
+@_message(
+    "present",
+    C,
+    Field("title", Str(limits.MAX_TITLE_CHARS, 1)),
+    Field("labels", ListOf(Str(limits.MAX_TITLE_CHARS, 1), limits.MAX_CHART_ITEMS)),
+    Field("values", ListOf(Float(0.0, 1e15), limits.MAX_CHART_ITEMS), doc="one per label"),
+    Field("screen", Str(limits.MAX_ID_CHARS, 1), False, "screen id; default the room's first"),
+)
+@dataclass(frozen=True, slots=True)
+class Present(Message):
+    """An allocation chart on a wall screen, drawn the same by every client and the server."""
+
+    title: str
+    labels: list[str]
+    values: list[float]
+    screen: str | None = None
+
+
+@_message("unpresent", C, Field("screen", Str(limits.MAX_ID_CHARS, 1), False))
+@dataclass(frozen=True, slots=True)
+class Unpresent(Message):
+    screen: str | None = None
+
+
+# --- client -> server: sensitive actions, behind a second factor -------------------------------
+
+
+@_message("verify", C, Field("code", Str(8, 6), doc="the 6-8 digit code from the authenticator"))
+@dataclass(frozen=True, slots=True)
+class Verify(Message):
+    code: str
+
+
+@_message("portfolio", C)
+@dataclass(frozen=True, slots=True)
+class ViewPortfolio(Message):
+    """Show me my holdings (needs a recent ``verify``)."""
+
+
+@_message("interest", C, Field("product", Str(limits.MAX_ID_CHARS, 1), doc="product id"))
+@dataclass(frozen=True, slots=True)
+class ConfirmInterest(Message):
+    """I want this product: an advisor follows up (needs a recent ``verify``)."""
+
+    product: str
+
+
+# --- client -> server: the advisor console (endpoint /console) ---------------------------------
+
+
+@_message("presence", C, Field("state", OneOf(ADVISOR_STATES)))
+@dataclass(frozen=True, slots=True)
+class SetPresence(Message):
+    state: str
+
+
+@_message("accept", C, Field("page", Str(limits.MAX_ID_CHARS, 1), doc="id of the page to take"))
+@dataclass(frozen=True, slots=True)
+class Accept(Message):
+    page: str
 
 
 # --- server -> client -----------------------------------------------------------------------
@@ -354,5 +479,309 @@ class Error(Message):
     fatal: bool | None = None
 
 
-ClientMessage = Hello | Join | Pose | Restyle | Sit | Stand | Ack | Chat | Remove | Leave | Ping
-ServerMessage = Welcome | Snapshot | Delta | ChatPosted | Joined | Left | Pong | Error
+@_message(
+    "asked",
+    S,
+    Field("seq", U53),
+    Field("by", MEMBER_ID),
+    Field("name", Str(limits.MAX_NAME_CHARS)),
+    Field("text", Str(limits.MAX_QUESTION_CHARS, 1)),
+    Field("sp", ListOf(OneOf(SPECIALTIES), 7), doc="specialties the question was routed to"),
+    Field("at", U53),
+    reliable=True,
+)
+@dataclass(frozen=True, slots=True)
+class Asked(Message):
+    seq: int
+    by: int
+    name: str
+    text: str
+    sp: list[str]
+    at: int
+
+
+@_message(
+    "expert",
+    S,
+    Field("seq", U53),
+    Field("e", U32, doc="the expert's entity id"),
+    Field("st", OneOf(frozenset({"arrived", "left"}))),
+    Field("p", Str(limits.MAX_ID_CHARS, 1), doc="persona id"),
+    Field("name", Str(limits.MAX_NAME_CHARS)),
+    Field("sp", OneOf(SPECIALTIES)),
+    Field("lang", OneOf(LANGUAGES)),
+    Field("dialect", Str(limits.MAX_TITLE_CHARS)),
+    Field("gender", OneOf(GENDERS)),
+    Field("age", Int(18, 99)),
+    Field("label", Str(limits.MAX_LABEL_CHARS, 1), doc="AI label: show it with the expert"),
+    Field("why", Str(limits.MAX_REASON_CHARS), False, "why it left: dismissed, idle, room full"),
+    Field("at", U53),
+    reliable=True,
+)
+@dataclass(frozen=True, slots=True)
+class ExpertCame(Message):
+    seq: int
+    e: int
+    st: str
+    p: str
+    name: str
+    sp: str
+    lang: str
+    dialect: str
+    gender: str
+    age: int
+    label: str
+    at: int
+    why: str | None = None
+
+
+@_message(
+    "answer",
+    S,
+    Field("seq", U53),
+    Field("text", Str(limits.MAX_ANSWER_CHARS, 1)),
+    Field("label", Str(limits.MAX_LABEL_CHARS, 1), doc="AI label: always shown with the text"),
+    Field("lang", OneOf(LANGUAGES)),
+    Field("src", ListOf(Str(limits.MAX_ID_CHARS, 1), 16), doc="product and FAQ ids"),
+    Field("handoff", Bool(), doc="a human advisor takes over this topic"),
+    Field("q", U53, doc="seq of the question answered"),
+    Field("at", U53),
+    Field("e", U32, False, "the answering expert's entity id; absent: the room's concierge"),
+    Field("sp", OneOf(SPECIALTIES), False),
+    Field("risk", Int(1, 5), False, "risk class R1-R5 of the product discussed"),
+    Field("product", Str(limits.MAX_ID_CHARS, 1), False),
+    Field("why", Str(limits.MAX_REASON_CHARS), False, "why a human takes over"),
+    reliable=True,
+)
+@dataclass(frozen=True, slots=True)
+class Answer(Message):
+    seq: int
+    text: str
+    label: str
+    lang: str
+    src: list[str]
+    handoff: bool
+    q: int
+    at: int
+    e: int | None = None
+    sp: str | None = None
+    risk: int | None = None
+    product: str | None = None
+    why: str | None = None
+
+
+@_message(
+    "handoff",
+    S,
+    Field("seq", U53),
+    Field("page", Str(limits.MAX_ID_CHARS, 1)),
+    Field("st", OneOf(HANDOFF_STATES)),
+    Field("why", Str(limits.MAX_REASON_CHARS)),
+    Field("at", U53),
+    Field("sp", OneOf(SPECIALTIES), False, "skill asked for; absent for a general request"),
+    Field("advisor", Str(limits.MAX_NAME_CHARS), False, "who is coming"),
+    Field("eta", U32, False, "expected arrival, seconds"),
+    reliable=True,
+)
+@dataclass(frozen=True, slots=True)
+class Handoff(Message):
+    seq: int
+    page: str
+    st: str
+    why: str
+    at: int
+    sp: str | None = None
+    advisor: str | None = None
+    eta: int | None = None
+
+
+@_message(
+    "presented",
+    S,
+    Field("seq", U53),
+    Field("screen", Str(limits.MAX_ID_CHARS, 1)),
+    Field("c", Str(limits.MAX_ID_CHARS), doc="content id, as in the screen entity; empty: cleared"),
+    Field("title", Str(limits.MAX_TITLE_CHARS)),
+    Field("labels", ListOf(Str(limits.MAX_TITLE_CHARS, 1), limits.MAX_CHART_ITEMS)),
+    Field("values", ListOf(Float(0.0, 1e15), limits.MAX_CHART_ITEMS)),
+    Field("by", MEMBER_ID),
+    Field("at", U53),
+    reliable=True,
+)
+@dataclass(frozen=True, slots=True)
+class Presented(Message):
+    seq: int
+    screen: str
+    c: str
+    title: str
+    labels: list[str]
+    values: list[float]
+    by: int
+    at: int
+
+
+@_message(
+    "verified",
+    S,
+    Field("until", U53, doc="sensitive actions allowed until then, Unix milliseconds"),
+)
+@dataclass(frozen=True, slots=True)
+class Verified(Message):
+    until: int
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    product: str
+    name: str
+    sp: str
+    risk: int
+    value: float
+    ccy: str
+
+
+HOLDING = Struct(
+    "holding",
+    Holding,
+    (
+        Field("product", Str(limits.MAX_ID_CHARS, 1)),
+        Field("name", Str(limits.MAX_TITLE_CHARS)),
+        Field("sp", OneOf(SPECIALTIES)),
+        Field("risk", Int(1, 5), doc="risk class R1-R5"),
+        Field("value", Float(0.0, 1e15)),
+        Field("ccy", Str(3, 3), doc="ISO 4217 currency"),
+    ),
+)
+
+
+@_message(
+    "holdings",
+    S,
+    Field("items", ListOf(HOLDING, limits.MAX_HOLDINGS)),
+    Field("risk", Int(1, 5), False, "the customer's risk profile C1-C5"),
+)
+@dataclass(frozen=True, slots=True)
+class Holdings(Message):
+    """The customer's portfolio, sent to them alone."""
+
+    items: list[Holding] = field(default_factory=list)
+    risk: int | None = None
+
+
+# --- server -> client: the advisor console ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    id: str
+    room: str
+    sp: str
+    lang: str
+    why: str
+    at: int
+    customer: str
+    risk: int | None = None
+    product: str | None = None
+
+
+PAGE = Struct(
+    "page",
+    PageInfo,
+    (
+        Field("id", Str(limits.MAX_ID_CHARS, 1)),
+        Field("room", Str(limits.MAX_ROOM_ID_CHARS, 1)),
+        Field("sp", Str(16), doc="specialty asked for; empty: any"),
+        Field("lang", OneOf(LANGUAGES)),
+        Field("why", Str(limits.MAX_REASON_CHARS)),
+        Field("at", U53, doc="raised, Unix milliseconds"),
+        Field("customer", Str(limits.MAX_NAME_CHARS), doc="customer's display name"),
+        Field("risk", Int(1, 5), False, "customer's risk profile C1-C5"),
+        Field("product", Str(limits.MAX_ID_CHARS, 1), False),
+    ),
+)
+
+
+@_message(
+    "console",
+    S,
+    Field("name", Str(limits.MAX_NAME_CHARS)),
+    Field("state", OneOf(ADVISOR_STATES)),
+    Field("skills", ListOf(OneOf(SPECIALTIES), 7)),
+    Field("langs", ListOf(OneOf(LANGUAGES), 3)),
+)
+@dataclass(frozen=True, slots=True)
+class ConsoleWelcome(Message):
+    name: str
+    state: str
+    skills: list[str]
+    langs: list[str]
+
+
+@_message(
+    "pages", S, Field("pages", ListOf(PAGE, limits.MAX_PAGES), doc="open pages, oldest first")
+)
+@dataclass(frozen=True, slots=True)
+class Pages(Message):
+    pages: list[PageInfo] = field(default_factory=list)
+
+
+@_message(
+    "accepted",
+    S,
+    Field("page", Str(limits.MAX_ID_CHARS, 1)),
+    Field("room", Str(limits.MAX_ROOM_ID_CHARS, 1)),
+    Field("token", Str(4096, 1), doc="room token for this advisor, short-lived"),
+    Field("url", Str(512, 1), doc="WebSocket URL of the room"),
+)
+@dataclass(frozen=True, slots=True)
+class Accepted(Message):
+    page: str
+    room: str
+    token: str
+    url: str
+
+
+ClientMessage = (
+    Hello
+    | Join
+    | Pose
+    | Restyle
+    | Sit
+    | Stand
+    | Ack
+    | Chat
+    | Remove
+    | Leave
+    | Ping
+    | Ask
+    | Summon
+    | Dismiss
+    | Help
+    | Present
+    | Unpresent
+    | SetPresence
+    | Accept
+    | Verify
+    | ViewPortfolio
+    | ConfirmInterest
+)
+ServerMessage = (
+    Welcome
+    | Snapshot
+    | Delta
+    | ChatPosted
+    | Joined
+    | Left
+    | Pong
+    | Error
+    | Asked
+    | ExpertCame
+    | Answer
+    | Handoff
+    | Presented
+    | Verified
+    | Holdings
+    | ConsoleWelcome
+    | Pages
+    | Accepted
+)

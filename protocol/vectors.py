@@ -17,7 +17,7 @@ from avatars.appearance import DEFAULT_LOOK
 from protocol import messages as m
 from protocol.codec import encode, pack, to_wire
 from protocol.codes import ErrorCode
-from protocol.limits import MAX_CHAT_CHARS, MAX_FRAME_BYTES
+from protocol.limits import MAX_CHAT_CHARS, MAX_FRAME_BYTES, MAX_QUESTION_CHARS
 from protocol.pose import AvatarPose, HandMode, Part
 from protocol.quantise import pack_quat
 
@@ -82,6 +82,159 @@ VALID: list[tuple[str, m.Message]] = [
     ("joined", m.Joined(19, 4, "Bo", "advisor", 1795430000456)),
     ("left", m.Left(20, 4, "left", 1795430000789)),
     ("pong", m.Pong(9)),
+    ("ask", m.Ask("我想比较债券基金和养老保险", lang="zh", gender="female")),
+    ("ask-minimal", m.Ask("What about my bonds?")),
+    ("summon", m.Summon("bonds", lang="yue", persona="bonds-wong")),
+    ("dismiss", m.Dismiss(12)),
+    ("dismiss-all", m.Dismiss(0)),
+    ("help", m.Help()),
+    ("present", m.Present("Your allocation", ["Bonds", "Equities"], [62.5, 37.5])),
+    ("unpresent", m.Unpresent("screen-main")),
+    ("verify", m.Verify("492039")),
+    ("portfolio", m.ViewPortfolio()),
+    ("interest", m.ConfirmInterest("fund-global-bond")),
+    ("presence", m.SetPresence("busy")),
+    ("accept", m.Accept("demo-1795430000123-1")),
+    (
+        "snapshot-expert-and-screen",
+        m.Snapshot(
+            120,
+            [
+                m.Ent(
+                    7,
+                    "expert",
+                    None,
+                    "黄嘉欣",
+                    "expert",
+                    DEFAULT_LOOK,
+                    None,
+                    _ANN,
+                    "bonds-wong",
+                    "bonds",
+                    "arriving",
+                    "AI生成",
+                ),
+                m.Ent(
+                    8, "screen", None, "Your allocation", "screen", None, None, _ANN, c="chart-1"
+                ),
+            ],
+        ),
+    ),
+    ("delta-expert-leaving", m.Delta(121, 120, [m.Ent(7, e="leaving")])),
+    ("asked", m.Asked(21, 3, "Ann", "What about my bonds?", ["bonds"], 1795430001000)),
+    (
+        "expert-arrived",
+        m.ExpertCame(
+            22,
+            7,
+            "arrived",
+            "bonds-wong",
+            "黄嘉欣",
+            "bonds",
+            "yue",
+            "Hong Kong Cantonese",
+            "female",
+            38,
+            "AI生成",
+            1795430001010,
+        ),
+    ),
+    (
+        "answer",
+        m.Answer(
+            23,
+            "Government bonds carry risk class R2.",
+            "AI-generated",
+            "en",
+            ["bond-gov-5y"],
+            False,
+            21,
+            1795430001050,
+            7,
+            "bonds",
+            2,
+            "bond-gov-5y",
+        ),
+    ),
+    (
+        "answer-handoff",
+        m.Answer(
+            24,
+            "A human advisor will explain this product.",
+            "AI-generated",
+            "en",
+            [],
+            True,
+            21,
+            1795430001060,
+            7,
+            "stocks",
+            5,
+            "note-accumulator",
+            "complex product: a human advisor explains it",
+        ),
+    ),
+    (
+        "handoff-coming",
+        m.Handoff(
+            25,
+            "demo-1795430000123-1",
+            "coming",
+            "an advisor accepted",
+            1795430002000,
+            "stocks",
+            "Ms Chan",
+            60,
+        ),
+    ),
+    (
+        "presented",
+        m.Presented(
+            26,
+            "screen-main",
+            "chart-1",
+            "Your allocation",
+            ["Bonds", "Equities"],
+            [62.5, 37.5],
+            4,
+            1795430003000,
+        ),
+    ),
+    ("verified", m.Verified(1795430300000)),
+    (
+        "holdings",
+        m.Holdings(
+            [m.Holding("fund-global-bond", "Global Bond Fund", "funds", 2, 125000.5, "HKD")], 3
+        ),
+    ),
+    ("console", m.ConsoleWelcome("Ms Chan", "available", ["bonds", "stocks"], ["en", "zh"])),
+    (
+        "pages",
+        m.Pages(
+            [
+                m.PageInfo(
+                    "demo-1795430000123-1",
+                    "demo",
+                    "stocks",
+                    "en",
+                    "complex product: a human advisor explains it",
+                    1795430000123,
+                    "Ann",
+                    3,
+                    "note-accumulator",
+                )
+            ]
+        ),
+    ),
+    (
+        "accepted",
+        m.Accepted(
+            "demo-1795430000123-1",
+            "demo",
+            "eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
+            "wss://bank.example/ws/demo",
+        ),
+    ),
     ("error", m.Error(int(ErrorCode.FORBIDDEN), "a guest may not remove_member", "remove")),
     (
         "error-fatal",
@@ -213,6 +366,47 @@ def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
             ErrorCode.BAD_VALUE,
         ),
         ("server-unknown-type", "server", pack({"t": "hello", "v": 1}), ErrorCode.UNKNOWN_TYPE),
+        ("ask-empty", "client", pack({"t": "ask", "text": ""}), ErrorCode.BAD_VALUE),
+        (
+            "ask-too-long",
+            "client",
+            pack({"t": "ask", "text": "x" * (MAX_QUESTION_CHARS + 1)}),
+            ErrorCode.TOO_LONG,
+        ),
+        (
+            "ask-bad-language",
+            "client",
+            pack({"t": "ask", "text": "hi", "lang": "fr"}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "summon-unknown-specialty",
+            "client",
+            pack({"t": "summon", "sp": "crypto"}),
+            ErrorCode.BAD_VALUE,
+        ),
+        ("dismiss-negative", "client", pack({"t": "dismiss", "expert": -1}), ErrorCode.BAD_VALUE),
+        (
+            "present-nan",
+            "client",
+            pack({"t": "present", "title": "x", "labels": ["a"], "values": [math.nan]}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "present-too-many-items",
+            "client",
+            pack({"t": "present", "title": "x", "labels": ["a"] * 13, "values": [1.0] * 13}),
+            ErrorCode.TOO_LONG,
+        ),
+        ("verify-short-code", "client", pack({"t": "verify", "code": "123"}), ErrorCode.BAD_VALUE),
+        ("verify-int-code", "client", pack({"t": "verify", "code": 123456}), ErrorCode.WRONG_TYPE),
+        (
+            "presence-unknown",
+            "client",
+            pack({"t": "presence", "state": "asleep"}),
+            ErrorCode.BAD_VALUE,
+        ),
+        ("answer-from-client", "client", encode(m.Verified(1)), ErrorCode.UNKNOWN_TYPE),
     ]
 
 
@@ -235,8 +429,8 @@ def build() -> dict[str, Any]:
             "hex": encode(msg).hex(),
             "wire": jsonable(to_wire(msg)),
             # JSON cannot tell 1.0 from 1: where this is true, an encoder must write the
-            # float fields (pose p and q) as float64 to reproduce the bytes exactly.
-            "float64_fields": isinstance(msg, m.Pose),
+            # float fields (pose, chart values, holdings) as float64 to reproduce the bytes exactly.
+            "float64_fields": isinstance(msg, m.Pose | m.Present | m.Presented | m.Holdings),
         }
         for name, msg in VALID
     ]

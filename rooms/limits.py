@@ -25,3 +25,8 @@ class RoomLimits:
     # this long is closed: an unattended session in a bank must not stay open.
     idle_timeout_s: float = 900.0
     reliable_log: int = 2000
+    # Digital experts: how many stand in the room at once (also capped by the layout's expert
+    # spots), how long one stays without a question for it, how long appearing/leaving takes.
+    max_experts: int = 4
+    expert_idle_s: float = 300.0
+    expert_transition_s: float = 0.6

@@ -19,6 +19,8 @@ class Grant:
     room: str
     role: Role
     name: str | None = None  # suggested display name
+    risk: int | None = None  # suitability profile C1-C5 as 1-5; None: not assessed
+    language: str | None = None  # preferred language, "en", "zh" or "yue"
 
 
 class Phase(Enum):

@@ -20,16 +20,29 @@ class Action(StrEnum):
     SIT = "sit"  # take a seat, or stand up
     CHAT = "chat"
     REMOVE_MEMBER = "remove_member"
+    ASK = "ask"  # put a question to the digital experts
+    SUMMON = "summon"  # bring an expert of a given specialty
+    DISMISS = "dismiss"  # send experts away
+    HELP = "help"  # ask for a human advisor
+    PRESENT = "present"  # put a chart on a wall screen
+    # Sensitive: also need a recent second-factor verification (rooms/stepup.py).
+    VIEW_PORTFOLIO = "view_portfolio"
+    CONFIRM_INTEREST = "confirm_interest"
 
+
+_VISITOR = frozenset({Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT})
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.CUSTOMER: frozenset({Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT}),
-    Role.GUEST: frozenset({Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT}),
-    Role.ADVISOR: frozenset(
-        {Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT, Action.REMOVE_MEMBER}
-    ),
+    Role.CUSTOMER: _VISITOR
+    | {Action.ASK, Action.SUMMON, Action.DISMISS, Action.HELP}
+    | {Action.VIEW_PORTFOLIO, Action.CONFIRM_INTEREST},
+    # Family may ask and call for a person, but the room's experts are the customer's to
+    # choose and send away.
+    Role.GUEST: _VISITOR | {Action.ASK, Action.HELP},
+    Role.ADVISOR: _VISITOR
+    | {Action.REMOVE_MEMBER, Action.ASK, Action.SUMMON, Action.DISMISS, Action.PRESENT},
     Role.OBSERVER: frozenset(),
-    Role.BOT: frozenset({Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT}),
+    Role.BOT: _VISITOR | {Action.ASK, Action.SUMMON, Action.DISMISS, Action.HELP},
 }
 
 # Who may be removed from a room: never the owner, never bank staff.

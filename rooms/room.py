@@ -20,8 +20,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from avatars.advice import Reply
 from avatars.appearance import DEFAULT_LOOK, restyle
 from avatars.errors import MovedTooFast
+from avatars.expertise import Expertise, default_expertise
 from avatars.names import clean_display_name
 from avatars.placement import place, pose_at
 from avatars.pose import quantise_pose
@@ -31,12 +33,14 @@ from protocol.codes import CloseCode, ErrorCode
 from protocol.errors import BadValue, ProtocolError
 from protocol.limits import MAX_ERROR_CHARS, PROTOCOL_VERSION
 from rooms.audit import AuditEvent, Detail, text_digest
+from rooms.consulting import Consulting
 from rooms.errors import UnknownMember
 from rooms.interest import Cell, InterestPolicy
 from rooms.limits import RoomLimits
 from rooms.members import Grant, Member, Phase
-from rooms.outputs import Audit, Close, Frame, Output
+from rooms.outputs import Audit, CheckFactor, Close, FetchPortfolio, Frame, Output
 from rooms.roles import REMOVABLE, Action, Role, allowed
+from rooms.stepup import StepUp
 from scenes.errors import LayoutError
 from scenes.layout import Layout, SpawnPoint
 from scenes.scene import AVATAR, Scene
@@ -56,6 +60,7 @@ class Room:
         limits: RoomLimits | None = None,
         history_s: float = 10.0,
         interest: InterestPolicy | None = None,
+        expertise: Expertise | None = None,
     ) -> None:
         self.id = room_id
         self.tick_hz = tick_hz
@@ -67,6 +72,8 @@ class Room:
         self._log: deque[tuple[int, bytes]] = deque(maxlen=self.limits.reliable_log)
         self._next_member = 1
         self._admitted: dict[str, int] = {}  # subject -> room seq at their first join
+        self.consulting = Consulting(self, expertise or default_expertise())
+        self.stepup = StepUp(self)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -91,7 +98,36 @@ class Room:
         for member in list(self.members.values()):
             out.append(Close(member.id, CloseCode.GOING_AWAY, "room closed"))
             out += self._depart(member, now, "room closed")
-        return out
+        return out + self.consulting.close()
+
+    def answered(self, ticket: int, draft: Reply, now: float) -> list[Output]:
+        """The brain's draft for a :class:`~rooms.outputs.Consult`."""
+        return self.consulting.answered(ticket, draft, now)
+
+    def factor_checked(self, check: CheckFactor, ok: bool, now: float) -> list[Output]:
+        """The shell's verdict on a :class:`~rooms.outputs.CheckFactor`."""
+        return self.stepup.checked(check.member, check.subject, ok, now)
+
+    def portfolio_ready(
+        self, fetch: FetchPortfolio, holdings: list[m.Holding], now: float
+    ) -> list[Output]:
+        """The holdings a :class:`~rooms.outputs.FetchPortfolio` asked for."""
+        return self.stepup.portfolio_ready(fetch.member, holdings, now)
+
+    def page_update(
+        self,
+        page_id: str,
+        state: str,
+        now: float,
+        *,
+        advisor: str | None = None,
+        advisor_name: str | None = None,
+        eta_s: int | None = None,
+    ) -> list[Output]:
+        """Progress of a :class:`~rooms.outputs.PageRequest`: ``coming`` or ``unavailable``."""
+        return self.consulting.page_update(
+            page_id, state, now, advisor=advisor, advisor_name=advisor_name, eta_s=eta_s
+        )
 
     @property
     def joined(self) -> list[Member]:
@@ -138,6 +174,7 @@ class Room:
                 out.append(Close(member.id, CloseCode.IDLE_TIMEOUT, "closed after inactivity"))
                 out += self._depart(member, now, "idle")
 
+        out += self.consulting.advance(now)
         return out + self._publish(self.scene.advance())
 
     def _publish(self, tick: int) -> list[Output]:
@@ -219,11 +256,13 @@ class Room:
         # before they were let in; compliance observers see all of it.
         first_seq = self._admitted.setdefault(member.grant.subject, self.seq)
         out: list[Output] = []
+        floor = first_seq
         if msg.since is not None:
             floor = msg.since if member.role is Role.OBSERVER else max(msg.since, first_seq)
             out += [
                 Frame((member.id,), data, reliable=True) for seq, data in self._log if seq > floor
             ]
+        out += self.consulting.resume(member, msg.since, floor)
         if allowed(member.role, Action.APPEAR):
             taken = {mb.spawn for mb in self.members.values() if mb.spawn}
             taken |= {mb.seat for mb in self.members.values() if mb.seat}
@@ -250,7 +289,7 @@ class Room:
         if msg.since is not None:
             detail["resumed_from"] = msg.since
         out.append(self._audit(member, now, "member.join", "ok", detail))
-        return out
+        return out + self.consulting.member_joined(member, now)
 
     def _on_pose(self, member: Member, msg: m.Pose, now: float) -> list[Output]:
         if (denied := self._gate(member, now, Action.MOVE, "pose")) is not None:
@@ -373,6 +412,10 @@ class Room:
     def _on_ping(self, member: Member, msg: m.Ping, now: float) -> list[Output]:
         return [self._direct(member, m.Pong(msg.n))]
 
+    def _on_console_message(self, member: Member, msg: m.Message, now: float) -> list[Output]:
+        detail = f"{msg.TYPE!r} belongs to the advisor console (/console), not a room"
+        return self._reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, msg.TYPE)
+
     # --- helpers -------------------------------------------------------------------------------
 
     def _gate(self, member: Member, now: float, action: Action, ref: str) -> list[Output] | None:
@@ -440,11 +483,13 @@ class Room:
         return self._reject(member, now, ErrorCode.RATE_LIMITED, detail, None, throttled=True)
 
     def _audit(
-        self, member: Member, now: float, action: str, outcome: str, detail: Detail
+        self, member: Member | None, now: float, action: str, outcome: str, detail: Detail
     ) -> Audit:
-        grant = member.grant
-        event = AuditEvent(now, self.id, grant.subject, grant.role.value, action, outcome, detail)
-        return Audit(event)
+        """An audit event by ``member``, or by the room itself (``None``: experts, timers)."""
+        actor, role = (
+            ("server", "server") if member is None else (member.grant.subject, member.role.value)
+        )
+        return Audit(AuditEvent(now, self.id, actor, role, action, outcome, detail))
 
     def _depart(self, member: Member, now: float, reason: str) -> list[Output]:
         was_joined = member.phase is Phase.JOINED
@@ -461,6 +506,7 @@ class Room:
         return [
             left,
             *self._broadcast_reliable(lambda seq: m.Left(seq, member.id, reason, _ms(now))),
+            *self.consulting.member_left(member, now),
         ]
 
 
@@ -488,6 +534,17 @@ def _handlers() -> dict[type[m.Message], Handler]:
         m.Remove: Room._on_remove,
         m.Leave: Room._on_leave,
         m.Ping: Room._on_ping,
+        m.Ask: lambda room, mb, msg, now: room.consulting.on_ask(mb, msg, now),
+        m.Summon: lambda room, mb, msg, now: room.consulting.on_summon(mb, msg, now),
+        m.Dismiss: lambda room, mb, msg, now: room.consulting.on_dismiss(mb, msg, now),
+        m.Help: lambda room, mb, msg, now: room.consulting.on_help(mb, msg, now),
+        m.Present: lambda room, mb, msg, now: room.consulting.on_present(mb, msg, now),
+        m.Unpresent: lambda room, mb, msg, now: room.consulting.on_unpresent(mb, msg, now),
+        m.Verify: lambda room, mb, msg, now: room.stepup.on_verify(mb, msg, now),
+        m.ViewPortfolio: lambda room, mb, msg, now: room.stepup.on_portfolio(mb, msg, now),
+        m.ConfirmInterest: lambda room, mb, msg, now: room.consulting.on_interest(mb, msg, now),
+        m.SetPresence: Room._on_console_message,
+        m.Accept: Room._on_console_message,
     }
 
 

@@ -28,6 +28,9 @@ from scenes.errors import NoSuchEntity
 from scenes.layout import Layout
 
 AVATAR = "avatar"
+EXPERT = "expert"
+SCREEN = "screen"
+NO_MEMBER = 0  # owner of entities no member controls: experts and screens
 
 
 @dataclass(slots=True)
@@ -50,14 +53,44 @@ class Entity:
     renamed: int
     styled: int
     seated: int
+    # Experts and screens; empty for avatars.
+    persona: str = ""
+    specialty: str = ""
+    label: str = ""
+    presence: str = ""  # expert: arriving, present, leaving
+    content: str = ""  # screen: id of what it shows
+    staged: int = 0  # when presence or content last changed
 
     @property
     def pos(self) -> Vec3mm:
         return self.pose.head.pos
 
     def full(self) -> Ent:
+        if self.kind == AVATAR:
+            return Ent(
+                self.id,
+                self.kind,
+                self.member,
+                self.name,
+                self.role,
+                self.look,
+                self.seat,
+                self.packed,
+            )
         return Ent(
-            self.id, self.kind, self.member, self.name, self.role, self.look, self.seat, self.packed
+            self.id,
+            self.kind,
+            None,
+            self.name,
+            self.role,
+            self.look if self.kind == EXPERT else None,
+            None,
+            self.packed,
+            self.persona or None,
+            self.specialty or None,
+            self.presence or None,
+            self.label or None,
+            self.content if self.kind == SCREEN else None,
         )
 
     def since(self, base: int) -> Ent | None:
@@ -66,7 +99,8 @@ class Entity:
             return self.full()
         moved, renamed = self.moved > base, self.renamed > base
         styled, seated = self.styled > base, self.seated > base
-        if not (moved or renamed or styled or seated):
+        staged = self.staged > base
+        if not (moved or renamed or styled or seated or staged):
             return None
         return Ent(
             self.id,
@@ -74,6 +108,8 @@ class Entity:
             a=self.look if styled else None,
             s=self.seat if seated else None,
             x=self.packed if moved else None,
+            e=self.presence if staged and self.kind == EXPERT else None,
+            c=self.content if staged and self.kind == SCREEN else None,
         )
 
 
@@ -116,6 +152,11 @@ class Scene:
         *,
         look: Look,
         seat: str = "",
+        persona: str = "",
+        specialty: str = "",
+        label: str = "",
+        presence: str = "",
+        content: str = "",
     ) -> Entity:
         eid = self._next_id
         self._next_id += 1
@@ -125,7 +166,28 @@ class Scene:
         hands = (node.attach_new_node("left-hand"), node.attach_new_node("right-hand"))
         t = self._pending
         ent = Entity(
-            eid, kind, member, name, role, look, seat, pose, pose.pack(), node, hands, t, t, t, t, t
+            eid,
+            kind,
+            member,
+            name,
+            role,
+            look,
+            seat,
+            pose,
+            pose.pack(),
+            node,
+            hands,
+            t,
+            t,
+            t,
+            t,
+            t,
+            persona,
+            specialty,
+            label,
+            presence,
+            content,
+            t,
         )
         self._place(ent)
         self.entities[eid] = ent
@@ -159,6 +221,17 @@ class Scene:
         if ent.seat != seat:
             ent.seat = seat
             ent.seated = self._last_change = self._pending
+
+    def stage(self, eid: int, *, presence: str | None = None, content: str | None = None) -> None:
+        """Change an expert's presence state or what a screen shows."""
+        ent = self._get(eid)
+        changed = False
+        if presence is not None and ent.presence != presence:
+            ent.presence, changed = presence, True
+        if content is not None and ent.content != content:
+            ent.content, changed = content, True
+        if changed:
+            ent.staged = self._last_change = self._pending
 
     def remove(self, eid: int) -> None:
         ent = self.entities.pop(eid, None)
@@ -250,9 +323,10 @@ def state_digest(ents: Iterable[Ent]) -> str:
     for e in sorted(ents, key=lambda e: e.i):
         look = look_to_wire(e.a) if e.a is not None else {}
         h.update(f"{e.i}|{e.k}|{e.m}|{e.n}|{e.r}|{e.s}|{sorted(look.items())}|".encode())
+        h.update(f"{e.p}|{e.sp}|{e.e}|{e.l}|{e.c}|".encode())
         h.update(e.x or b"")
         h.update(b"\x00")
     return h.hexdigest()[:16]
 
 
-__all__ = ["AVATAR", "Entity", "Scene", "state_digest"]
+__all__ = ["AVATAR", "EXPERT", "NO_MEMBER", "SCREEN", "Entity", "Scene", "state_digest"]

@@ -8,6 +8,7 @@ it sends is read. Everything about the conversation itself happens in the pure r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 import time
@@ -20,6 +21,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from avatars.advice import Brain
+from avatars.expertise import default_expertise
+from avatars.local_brain import LocalBrain
 from protocol.codes import CloseCode
 from protocol.limits import SUBPROTOCOL
 from rooms.audit import AuditEvent, AuditLog, MemoryAuditLog
@@ -28,17 +32,26 @@ from rooms.members import Grant
 from rooms.room import Room
 from scenes.layout import load_layout
 from server.audit_file import FileAuditLog
-from server.auth import ROOM_ID, TokenAuthority
+from server.auth import ROOM_ID, ConsoleGrant, TokenAuthority
+from server.cluster.bus import MemoryBus
+from server.cluster.pages import MemoryPageBoard
+from server.cluster.presence import MemoryPresence
 from server.config import Settings
+from server.console import ConsoleSession
 from server.errors import AuthError, ConfigError, TokenInvalid
 from server.http import json_response, landing_page, text_response
 from server.keys import load_secret
+from server.llm_brain import OpenAICompatibleBrain
 from server.metrics import Metrics
+from server.paging import PageDesk, PageEvent
+from server.portfolios import DemoPortfolios, Portfolios
 from server.room_host import RoomHost
+from server.second_factor import FileEnrolments, TotpChecker
 
 log = logging.getLogger(__name__)
 
 WS_PREFIX = "/ws/"
+CONSOLE_PATH = "/console"
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -68,14 +81,34 @@ class WealthroomServer:
             FileAuditLog(settings.audit_path) if settings.audit_path else MemoryAuditLog()
         )
         # Weak: a handshake that fails after process_request never reaches _handle.
-        self._admission: weakref.WeakKeyDictionary[ServerConnection, Grant | AuthError] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._admission: weakref.WeakKeyDictionary[
+            ServerConnection, Grant | ConsoleGrant | AuthError
+        ] = weakref.WeakKeyDictionary()
         self.open_connections = 0
         self._per_subject: Counter[str] = Counter()
         self._server: Server | None = None
         self.port = settings.port
         self._tls = tls_context(settings)
+        self.expertise = default_expertise()
+        self.fallback_brain = LocalBrain(self.expertise.knowledge)
+        self.brain: Brain = self.fallback_brain
+        if settings.brain_url:
+            key = settings.brain_api_key.get_secret_value() if settings.brain_api_key else None
+            self.brain = OpenAICompatibleBrain(
+                settings.brain_url,
+                settings.brain_model,
+                key,
+                timeout_s=settings.brain_timeout_s,
+                fallback=self.fallback_brain,
+            )
+        self.desk = PageDesk(
+            MemoryPresence(time.time), MemoryPageBoard(), MemoryBus(), node=settings.node_id
+        )
+        self.enrolments = FileEnrolments(settings.totp_path)
+        self.factors = TotpChecker(self.enrolments)
+        self.portfolios: Portfolios = DemoPortfolios(self.expertise.knowledge)
+        self.consoles: set[ConsoleSession] = set()
+        self._page_events: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -95,6 +128,9 @@ class WealthroomServer:
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
+        ready = asyncio.Event()
+        self._page_events = asyncio.create_task(self._follow_pages(ready), name="page-events")
+        await ready.wait()
         if s.demo_room:
             self.open_room(s.demo_room, pinned=True)
         log.info("listening on %s", self.base_url)
@@ -102,6 +138,11 @@ class WealthroomServer:
     async def stop(self) -> None:
         for host in list(self.rooms.values()):
             await host.stop()
+        if self._page_events is not None:
+            self._page_events.cancel()
+            await asyncio.gather(self._page_events, return_exceptions=True)
+        if isinstance(self.brain, OpenAICompatibleBrain):
+            await self.brain.aclose()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -143,6 +184,7 @@ class WealthroomServer:
                 tick_hz=s.tick_hz,
                 limits=s.room_limits(),
                 interest=POLICIES.get(self.layout.name),
+                expertise=self.expertise,
             )
             host = RoomHost(
                 room,
@@ -151,11 +193,34 @@ class WealthroomServer:
                 empty_ttl_s=None if pinned else s.empty_room_ttl_s,
                 on_dispose=self._forget_room,
                 audit=self.audit,
+                brain=self.brain,
+                fallback=self.fallback_brain,
+                desk=self.desk,
+                factors=self.factors,
+                portfolios=self.portfolios,
+                brain_timeout_s=s.brain_timeout_s,
             )
             self.rooms[room_id] = host
             self.metrics.rooms.set(len(self.rooms))
             host.start()
         return host
+
+    async def _follow_pages(self, ready: asyncio.Event) -> None:
+        """Pages raised, taken or withdrawn anywhere: rooms here hear who is coming, and
+        every console here refreshes its queue."""
+        async with self.desk.events() as events:
+            ready.set()
+            async for data in events:
+                try:
+                    event = PageEvent.decode(data)
+                except Exception:
+                    log.warning("ignoring a malformed page event")
+                    continue
+                host = self.rooms.get(event.room)
+                if event.kind == "claimed" and host is not None and event.advisor:
+                    host.page_claimed(event.page, event.advisor, event.advisor_name)
+                for console in self.consoles:
+                    console.pages_changed()
 
     def _forget_room(self, host: RoomHost) -> None:
         if self.rooms.get(host.id) is host:
@@ -182,6 +247,12 @@ class WealthroomServer:
             return text_response(HTTPStatus.OK, self.metrics.render().decode())
         if path == "/":
             return landing_page(sorted(self.rooms), self.ws_base)
+        if path == CONSOLE_PATH:
+            if not self._allowed_origin(request.headers.get("Origin")):
+                self.metrics.handshake_rejects.labels(reason="origin").inc()
+                return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
+            self._admission[conn] = self._admit(request, url.query, None)
+            return None
         if not path.startswith(WS_PREFIX):
             return text_response(HTTPStatus.NOT_FOUND, "not found")
         room = path[len(WS_PREFIX) :]
@@ -193,7 +264,10 @@ class WealthroomServer:
         self._admission[conn] = self._admit(request, url.query, room)
         return None
 
-    def _admit(self, request: Request, query: str, room: str) -> Grant | AuthError:
+    def _admit(
+        self, request: Request, query: str, room: str | None
+    ) -> Grant | ConsoleGrant | AuthError:
+        """Check the token for a room, or (``room`` None) for the advisor console."""
         # Browsers cannot set headers on a WebSocket, so they pass the token in the query;
         # other clients should prefer the Authorization header. Neither is ever logged.
         token = None
@@ -206,12 +280,17 @@ class WealthroomServer:
         if not token:
             return TokenInvalid("no token")
         try:
+            if room is None:
+                return self.tokens.verify_console(token)
             return self.tokens.verify(token, room=room)
         except AuthError as exc:
             self.metrics.handshake_rejects.labels(reason=type(exc).__name__).inc()
-            log.info("handshake refused for room %s: %s", room, exc)
+            where = room or "console"
+            log.info("handshake refused for %s: %s", where, exc)
             # Who it was is unknown: the token is exactly what could not be trusted.
-            event = AuditEvent(time.time(), room, "unknown", "", "auth.refused", type(exc).__name__)
+            event = AuditEvent(
+                time.time(), where, "unknown", "", "auth.refused", type(exc).__name__
+            )
             self.audit.append(event)
             return exc
 
@@ -234,6 +313,39 @@ class WealthroomServer:
         self._per_subject[grant.subject] += 1
         self.open_connections += 1
         self.metrics.connections.inc()
+        try:
+            if isinstance(grant, ConsoleGrant):
+                await self._console(ws, grant)
+            else:
+                await self._room_member(ws, grant)
+        finally:
+            self.open_connections -= 1
+            self.metrics.connections.dec()
+            self._per_subject[grant.subject] -= 1
+            if self._per_subject[grant.subject] <= 0:
+                del self._per_subject[grant.subject]
+
+    async def _console(self, ws: ServerConnection, grant: ConsoleGrant) -> None:
+        s = self.settings
+        session = ConsoleSession(
+            ws,
+            grant,
+            self.desk,
+            self.tokens,
+            room_url=self.room_url,
+            token_ttl_s=s.token_ttl_s,
+            max_frame_bytes=s.max_frame_bytes,
+            strikes=s.strikes,
+        )
+        self.consoles.add(session)
+        self.metrics.consoles.set(len(self.consoles))
+        try:
+            await session.run()
+        finally:
+            self.consoles.discard(session)
+            self.metrics.consoles.set(len(self.consoles))
+
+    async def _room_member(self, ws: ServerConnection, grant: Grant) -> None:
         host = self.open_room(grant.room)
         att = host.attach(ws, grant)
         try:
@@ -247,9 +359,4 @@ class WealthroomServer:
             pass
         finally:
             host.detach(att)
-            self.open_connections -= 1
-            self.metrics.connections.dec()
-            self._per_subject[grant.subject] -= 1
-            if self._per_subject[grant.subject] <= 0:
-                del self._per_subject[grant.subject]
             await att.outbox.finish()

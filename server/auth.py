@@ -1,4 +1,10 @@
-"""Room tokens: HS256 JWTs (PyJWT), short-lived, scoped to one room and one role."""
+"""Tokens: HS256 JWTs (PyJWT), short-lived.
+
+Room tokens are scoped to one room and one role, and may carry the customer's suitability
+profile (``risk``, C1-C5) and preferred language. Console tokens (a separate audience, so one
+can never be used for the other) admit an advisor to the console with their skills and
+languages.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,25 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
+from avatars.advice import LANGUAGES as _LANGUAGES
+from avatars.specialties import Specialty
 from rooms.members import Grant
 from rooms.roles import Role
 from server.errors import RoomNotAllowed, TokenExpired, TokenInvalid
 
 ISSUER = "wealthroom"
 AUDIENCE = "wealthroom.room"
+CONSOLE_AUDIENCE = "wealthroom.console"
 ALGORITHM = "HS256"
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MIN_SECRET_BYTES = 32
+LANGUAGES = frozenset(_LANGUAGES)
 
 
 class TokenAuthority:
@@ -36,6 +49,8 @@ class TokenAuthority:
         name: str | None = None,
         ttl_s: float = 3600,
         now: float | None = None,
+        risk: int | None = None,
+        language: str | None = None,
     ) -> str:
         if not ROOM_ID.match(room):
             raise ValueError(f"invalid room id {room!r}")
@@ -53,15 +68,67 @@ class TokenAuthority:
         }
         if name:
             claims["name"] = name
+        if risk is not None:
+            if risk not in range(1, 6):
+                raise ValueError("risk profile must be 1-5 (C1-C5)")
+            claims["risk"] = risk
+        if language is not None:
+            if language not in LANGUAGES:
+                raise ValueError(f"language must be one of {sorted(LANGUAGES)}")
+            claims["lang"] = language
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def verify(self, token: str, *, room: str) -> Grant:
+    def mint_console(
+        self,
+        *,
+        subject: str,
+        name: str,
+        skills: Iterable[Specialty],
+        languages: Iterable[str],
+        customers: Iterable[str] = (),
+        ttl_s: float = 8 * 3600,
+        now: float | None = None,
+    ) -> str:
+        """A token for an advisor's console: who they are and what they can take."""
+        issued = int(time.time() if now is None else now)
+        langs = sorted(set(languages))
+        if not set(langs) <= LANGUAGES:
+            raise ValueError(f"languages must be among {sorted(LANGUAGES)}")
+        claims: dict[str, object] = {
+            "iss": ISSUER,
+            "aud": CONSOLE_AUDIENCE,
+            "sub": subject,
+            "name": name,
+            "role": Role.ADVISOR.value,
+            "skills": sorted(Specialty(s).value for s in skills),
+            "langs": langs,
+            "customers": sorted(customers),
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + int(ttl_s),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify_console(self, token: str) -> ConsoleGrant:
+        claims = self._decode(token, CONSOLE_AUDIENCE)
         try:
-            claims = jwt.decode(
+            if claims["role"] != Role.ADVISOR.value:
+                raise TokenInvalid("console tokens are for advisors")
+            skills = frozenset(Specialty(s) for s in claims["skills"])
+            langs = frozenset(str(x) for x in claims["langs"])
+            customers = frozenset(str(x) for x in claims.get("customers", []))
+            return ConsoleGrant(str(claims["sub"]), str(claims["name"]), skills, langs, customers)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise TokenInvalid("console token lacks skills or languages") from exc
+
+    def _decode(self, token: str, audience: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
-                audience=AUDIENCE,
+                audience=audience,
                 issuer=ISSUER,
                 leeway=self._leeway,
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
@@ -70,13 +137,36 @@ class TokenAuthority:
             raise TokenExpired("token expired") from exc
         except jwt.InvalidTokenError as exc:
             raise TokenInvalid(f"token rejected: {type(exc).__name__}") from exc
+        return claims
+
+    def verify(self, token: str, *, room: str) -> Grant:
+        claims = self._decode(token, AUDIENCE)
         try:
             role = Role(claims["role"])
             token_room = str(claims["room"])
             subject = str(claims["sub"])
             name = claims.get("name")
+            risk = claims.get("risk")
+            language = claims.get("lang")
         except (KeyError, ValueError) as exc:
             raise TokenInvalid("token lacks room or role") from exc
+        if risk is not None and (type(risk) is not int or risk not in range(1, 6)):
+            raise TokenInvalid("token's risk profile is not C1-C5")
+        if language is not None and language not in LANGUAGES:
+            raise TokenInvalid("token's language is not supported")
         if not secrets.compare_digest(token_room, room):
             raise RoomNotAllowed(f"token for room {token_room!r} presented for {room!r}")
-        return Grant(subject, token_room, role, name if isinstance(name, str) else None)
+        return Grant(
+            subject, token_room, role, name if isinstance(name, str) else None, risk, language
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleGrant:
+    """What a verified console token proves: an advisor, their skills and languages."""
+
+    subject: str
+    name: str
+    skills: frozenset[Specialty]
+    languages: frozenset[str]
+    customers: frozenset[str]

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     audit_path: Path | None = Field(
         Path("var/audit.jsonl"), description="hash-chained audit log; empty: kept in memory"
     )
+    totp_path: Path | None = Field(
+        Path("var/totp.json"), description="customers' TOTP enrolments; empty: in memory"
+    )
     demo_room: str | None = "demo"
     layout: str = "private_room"
     empty_room_ttl_s: float = Field(30.0, ge=0)
@@ -50,7 +53,27 @@ class Settings(BaseSettings):
     max_connections_per_subject: int = Field(4, ge=1)
     max_reliable_backlog: int = Field(4096, ge=16)
 
-    @field_validator("audit_path", "tls_cert", "tls_key", "secret", "public_url", mode="before")
+    max_experts: int = Field(4, ge=0, le=16, description="digital experts in a room at once")
+    expert_idle_s: float = Field(300.0, gt=0, description="an expert leaves after this quiet")
+    brain_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint for experts' answers; empty: local"
+    )
+    brain_model: str = "gpt-4o-mini"
+    brain_api_key: SecretStr | None = None
+    brain_timeout_s: float = Field(10.0, gt=0, description="then the local brain answers")
+    node_id: str = Field("local", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+    @field_validator(
+        "audit_path",
+        "totp_path",
+        "tls_cert",
+        "tls_key",
+        "secret",
+        "public_url",
+        "brain_url",
+        "brain_api_key",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         # WEALTHROOM_AUDIT_PATH= (set but empty) means "none", not the current directory.
@@ -66,4 +89,6 @@ class Settings(BaseSettings):
             strikes=self.strikes,
             join_timeout_s=self.join_timeout_s,
             idle_timeout_s=self.idle_timeout_s,
+            max_experts=self.max_experts,
+            expert_idle_s=self.expert_idle_s,
         )

@@ -35,5 +35,13 @@ class Metrics:
             "wealthroom_tick_overruns", "ticks started late by more than a period", registry=r
         )
 
+        self.answer_seconds = Histogram(
+            "wealthroom_answer_seconds",
+            "time for a brain to draft an expert's answer",
+            buckets=(0.001, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0),
+            registry=r,
+        )
+        self.consoles = Gauge("wealthroom_consoles", "advisor consoles connected", registry=r)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

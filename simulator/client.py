@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -22,6 +22,8 @@ from protocol.codec import decode, encode
 from protocol.limits import PROTOCOL_VERSION, SUBPROTOCOL
 from protocol.messages import Direction
 from scenes.replica import Replica
+
+T = TypeVar("T")
 
 
 class ClientError(Exception):
@@ -34,7 +36,8 @@ class RoomClient:
         self.auto_ack = auto_ack
         self.replica = Replica()
         self.welcome: m.Welcome | None = None
-        self.reliable: list[m.ChatPosted | m.Joined | m.Left] = []
+        self.reliable: list[Any] = []  # sequenced messages, in arrival order
+        self.direct: list[Any] = []  # other messages addressed to us (verified, pages, ...)
         self.errors: list[m.Error] = []
         self.pongs: list[m.Pong] = []
         self.state_frames = 0
@@ -137,6 +140,10 @@ class RoomClient:
     def chats(self) -> list[m.ChatPosted]:
         return [r for r in self.reliable if isinstance(r, m.ChatPosted)]
 
+    def of(self, cls: type[T]) -> list[T]:
+        """Messages of one type received so far, sequenced or direct."""
+        return [x for x in (*self.reliable, *self.direct) if isinstance(x, cls)]
+
     def has_joined(self, member: int) -> bool:
         return any(isinstance(r, m.Joined) and r.member == member for r in self.reliable)
 
@@ -169,7 +176,7 @@ class RoomClient:
             if self.replica.apply(msg) and self.auto_ack:
                 with contextlib.suppress(ConnectionClosed):
                     await self.send(m.Ack(msg.tick))
-        elif isinstance(msg, m.ChatPosted | m.Joined | m.Left):
+        elif type(msg).RELIABLE:
             self.reliable.append(msg)
         elif isinstance(msg, m.Error):
             self.errors.append(msg)
@@ -177,5 +184,7 @@ class RoomClient:
             self.welcome = msg
         elif isinstance(msg, m.Pong):
             self.pongs.append(msg)
+        else:
+            self.direct.append(msg)
         async with self._changed:
             self._changed.notify_all()

@@ -15,7 +15,13 @@ Mint = Callable[..., str]
 
 
 def make_settings(**overrides: Any) -> Settings:
-    base: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "demo_room": "demo", "audit_path": None}
+    base: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "demo_room": "demo",
+        "audit_path": None,
+        "totp_path": None,
+    }
     base.update(overrides)
     return Settings(**base)
 

@@ -6,14 +6,27 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from avatars.expertise import default_expertise
+from avatars.local_brain import LocalBrain
 from protocol import messages as m
 from protocol.codec import decode, encode
 from protocol.codes import CloseCode
 from protocol.messages import Direction
+from rooms.audit import AuditEvent
 from rooms.interest import InterestPolicy
 from rooms.limits import RoomLimits
 from rooms.members import Grant
-from rooms.outputs import Close, Frame, Output
+from rooms.outputs import (
+    Audit,
+    CheckFactor,
+    Close,
+    Consult,
+    FetchPortfolio,
+    Frame,
+    Output,
+    PageCancel,
+    PageRequest,
+)
 from rooms.roles import Role
 from rooms.room import Room
 from scenes.layout import load_layout
@@ -53,6 +66,16 @@ class Harness:
         self.now = 1_000.0
         self.inbox: dict[int, Inbox] = defaultdict(Inbox)
         self.encodings = 0
+        self.audit: list[AuditEvent] = []
+        # What the shell would do: answer consults from the local brain at once (or hold
+        # them in ``consults`` when ``answer_at_once`` is off), and keep the rest for the test.
+        self.brain = LocalBrain(default_expertise().knowledge)
+        self.answer_at_once = True
+        self.consults: list[Consult] = []
+        self.pages: list[PageRequest] = []
+        self.cancelled: list[str] = []
+        self.checks: list[CheckFactor] = []
+        self.fetches: list[FetchPortfolio] = []
 
     def deliver(self, outputs: list[Output]) -> list[Output]:
         for out in outputs:
@@ -64,17 +87,48 @@ class Harness:
                     self.inbox[member].frames.append(msg)
             elif isinstance(out, Close):
                 self.inbox[out.member].closed = out.code
+            elif isinstance(out, Audit):
+                self.audit.append(out.event)
+            elif isinstance(out, Consult):
+                if self.answer_at_once:
+                    self.answer(out)
+                else:
+                    self.consults.append(out)
+            elif isinstance(out, PageRequest):
+                self.pages.append(out)
+            elif isinstance(out, PageCancel):
+                self.cancelled.append(out.id)
+            elif isinstance(out, CheckFactor):
+                self.checks.append(out)
+            elif isinstance(out, FetchPortfolio):
+                self.fetches.append(out)
         return outputs
 
-    def connect(self, role: Role = Role.CUSTOMER, subject: str = "u") -> int:
-        return self.room.connect(Grant(subject, "r1", role), self.now)
+    def answer(self, consult: Consult) -> list[Output]:
+        draft = self.brain.draft(consult.brief)
+        return self.deliver(self.room.answered(consult.ticket, draft, self.now))
+
+    def actions(self, name: str) -> list[AuditEvent]:
+        return [e for e in self.audit if e.action == name]
+
+    def connect(
+        self, role: Role = Role.CUSTOMER, subject: str = "u", *, risk: int | None = None
+    ) -> int:
+        return self.room.connect(Grant(subject, "r1", role, risk=risk), self.now)
 
     def send(self, member: int, message: m.Message | bytes | str) -> list[Output]:
         data = encode(message) if isinstance(message, m.Message) else message
         return self.deliver(self.room.receive(member, data, self.now))
 
-    def join(self, role: Role = Role.CUSTOMER, name: str = "Ann", since: int | None = None) -> int:
-        member = self.connect(role, subject=name)
+    def join(
+        self,
+        role: Role = Role.CUSTOMER,
+        name: str = "Ann",
+        since: int | None = None,
+        *,
+        risk: int | None = None,
+    ) -> int:
+        member = self.connect(role, subject=name, risk=risk)
         self.send(member, m.Hello(1))
         self.send(member, m.Join(name, since))
         return member

@@ -1,0 +1,41 @@
+"""The bank's expertise in one bundle: routing, personas and product knowledge.
+
+Loaded once per process from the data files and shared by every room (it is read-only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from avatars.advice import AI_LABEL, Reply
+from avatars.knowledge import Knowledge
+from avatars.personas import Personas
+from avatars.routing import Router
+from avatars.specialties import TITLES
+
+
+@dataclass(frozen=True, slots=True)
+class Expertise:
+    router: Router
+    personas: Personas
+    knowledge: Knowledge
+
+
+@cache
+def default_expertise() -> Expertise:
+    return Expertise(Router(), Personas.load(), Knowledge.load())
+
+
+def concierge_reply(language: str) -> Reply:
+    """What the room says to a question no specialty covers."""
+    if language == "en":
+        topics = ", ".join(en.lower() for en, _ in TITLES.values())
+        text = (
+            f"I can bring in a {topics.replace('expert', 'specialist')}. "
+            "Ask about one of these, or press “talk to a person” for a human advisor."
+        )
+    else:
+        topics = "、".join(zh for _, zh in TITLES.values())
+        text = f"我可以请来{topics}。请就其中一项提问，或按“找真人顾问”联系人工顾问。"
+    return Reply(text, (), None, None, False, None, AI_LABEL.get(language, AI_LABEL["en"]))

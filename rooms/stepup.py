@@ -1,0 +1,140 @@
+"""Step-up: a second factor (a TOTP code the customer holds) before sensitive actions.
+
+The token proves who connected; viewing holdings or confirming interest in a product also
+needs a code from the customer's authenticator, checked by the shell (the room never sees a
+secret). A success opens a window of ``VERIFIED_FOR_S``; ``MAX_FAILURES`` failures in a row
+lock sensitive actions for ``LOCKOUT_S``, for that customer, across reconnects. A failure says
+only that verification failed and how many attempts are left: never which factor, never
+whether the customer is enrolled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from protocol import messages as m
+from protocol.codes import ErrorCode
+from rooms.audit import Detail
+from rooms.members import Member, Phase
+from rooms.outputs import Audit, CheckFactor, FetchPortfolio, Output
+from rooms.roles import Action
+
+if TYPE_CHECKING:
+    from rooms.room import Room
+
+MAX_FAILURES = 5
+LOCKOUT_S = 15 * 60.0
+VERIFIED_FOR_S = 5 * 60.0
+
+
+@dataclass(slots=True)
+class _Factor:
+    failures: int = 0
+    locked_until: float = float("-inf")
+    verified_until: float = float("-inf")
+    checking: int | None = None  # member whose code is being checked
+
+
+class StepUp:
+    def __init__(self, room: Room) -> None:
+        self._room = room
+        self._subjects: dict[str, _Factor] = {}
+
+    def on_verify(self, member: Member, msg: m.Verify, now: float) -> list[Output]:
+        room = self._room
+        if (denied := room._gate(member, now, Action.VIEW_PORTFOLIO, "verify")) is not None:
+            return denied
+        factor = self._subjects.setdefault(member.grant.subject, _Factor())
+        if now < factor.locked_until:
+            return [self._locked(member, factor, now)]
+        if factor.checking is not None:
+            detail = "a code is already being checked; wait for the answer"
+            return [room._direct(member, m.Error(int(ErrorCode.ALREADY_DONE), detail, "verify"))]
+        factor.checking = member.id
+        return [CheckFactor(member.id, member.grant.subject, msg.code)]
+
+    def checked(self, member_id: int, subject: str, ok: bool, now: float) -> list[Output]:
+        """The shell's verdict on a code. Counted even if the member has gone meanwhile."""
+        room = self._room
+        factor = self._subjects.setdefault(subject, _Factor())
+        factor.checking = None
+        member = room.members.get(member_id)
+        present = member is not None and member.phase is Phase.JOINED
+        out: list[Output] = []
+        if ok:
+            factor.failures = 0
+            factor.verified_until = now + VERIFIED_FOR_S
+            out.append(self._audit(member, subject, now, "stepup.verify", "ok", {}))
+            if member is not None and present:
+                out.append(room._direct(member, m.Verified(int(factor.verified_until * 1000))))
+            return out
+        factor.failures += 1
+        detail: Detail = {"failures": factor.failures}
+        out.append(self._audit(member, subject, now, "stepup.verify", "failed", detail))
+        if factor.failures >= MAX_FAILURES:
+            factor.failures = 0
+            factor.locked_until = now + LOCKOUT_S
+            locked: Detail = {"until": int(factor.locked_until)}
+            out.append(self._audit(member, subject, now, "stepup.lockout", "locked", locked))
+            if member is not None and present:
+                out.append(self._locked(member, factor, now))
+            return out
+        if member is not None and present:
+            left = MAX_FAILURES - factor.failures
+            text = f"not verified; {left} attempt{'s' if left > 1 else ''} left"
+            out.append(room._direct(member, m.Error(int(ErrorCode.NOT_VERIFIED), text, "verify")))
+        return out
+
+    def require(self, member: Member, now: float, action: Action, ref: str) -> list[Output] | None:
+        """``None`` if ``member`` may do this sensitive ``action`` now; else what to send."""
+        room = self._room
+        if (denied := room._gate(member, now, action, ref)) is not None:
+            return denied
+        factor = self._subjects.get(member.grant.subject)
+        if factor is not None and now < factor.locked_until:
+            return [self._locked(member, factor, now)]
+        if factor is None or now >= factor.verified_until:
+            detail = "enter the code from your authenticator app first (verify)"
+            return [room._direct(member, m.Error(int(ErrorCode.STEP_UP_REQUIRED), detail, ref))]
+        return None
+
+    def on_portfolio(self, member: Member, msg: m.ViewPortfolio, now: float) -> list[Output]:
+        if (refused := self.require(member, now, Action.VIEW_PORTFOLIO, "portfolio")) is not None:
+            return refused
+        return [FetchPortfolio(member.id, member.grant.subject)]
+
+    def portfolio_ready(
+        self, member_id: int, holdings: list[m.Holding], now: float
+    ) -> list[Output]:
+        member = self._room.members.get(member_id)
+        if member is None or member.phase is not Phase.JOINED:
+            return []
+        detail: Detail = {"items": len(holdings)}
+        return [
+            self._room._direct(member, m.Holdings(holdings, member.grant.risk)),
+            self._audit(member, member.grant.subject, now, "portfolio.view", "ok", detail),
+        ]
+
+    def _locked(self, member: Member, factor: _Factor, now: float) -> Output:
+        minutes = max(1, round((factor.locked_until - now) / 60))
+        detail = (
+            f"too many failed verifications: sensitive actions are locked for {minutes} more "
+            "minute(s); your advisor can help in the meantime"
+        )
+        return self._room._direct(member, m.Error(int(ErrorCode.LOCKED_OUT), detail, "verify"))
+
+    def _audit(
+        self,
+        member: Member | None,
+        subject: str,
+        now: float,
+        action: str,
+        outcome: str,
+        detail: Detail,
+    ) -> Output:
+        event = self._room._audit(member, now, action, outcome, detail)
+        if member is None:
+            # The member left before the answer: the event is still theirs.
+            return Audit(replace(event.event, actor=subject, role="customer"))
+        return event

@@ -1,0 +1,136 @@
+"""Finding a human advisor: pages on the shared board, advisors' presence, consoles told.
+
+A room's :class:`~rooms.outputs.PageRequest` is posted to the :class:`PageBoard` (shared by
+every node) and an available advisor with the right skill and language is chosen to be asked
+first; every console whose advisor could take it sees it. The first advisor to accept gets it
+(the board's claim is atomic) and the node hosting the room hears of it over the bus, whichever
+node the advisor is on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import msgpack
+
+from rooms.outputs import PageRequest
+from server.auth import ConsoleGrant
+from server.cluster.bus import Bus, Subscription
+from server.cluster.pages import Page, PageBoard
+from server.cluster.presence import AdvisorState, AdvisorStatus, Presence
+
+log = logging.getLogger(__name__)
+
+PAGES_TOPIC = "pages"
+PRESENCE_TTL_S = 60.0  # a console refreshes its advisor's presence well within this
+
+
+@dataclass(frozen=True, slots=True)
+class PageEvent:
+    """What the bus says about a page: ``posted``, ``claimed`` or ``cancelled``."""
+
+    kind: str
+    page: str
+    room: str
+    advisor: str | None = None
+    advisor_name: str | None = None
+
+    def encode(self) -> bytes:
+        data: bytes = msgpack.packb(
+            [self.kind, self.page, self.room, self.advisor, self.advisor_name]
+        )
+        return data
+
+    @classmethod
+    def decode(cls, data: bytes) -> PageEvent:
+        kind, page, room, advisor, name = msgpack.unpackb(data)
+        return cls(str(kind), str(page), str(room), advisor, name)
+
+
+def can_take(advisor: AdvisorStatus | ConsoleGrant, page: Page) -> bool:
+    """Whether this advisor may be offered the page: their customer, or their skill."""
+    if page.customer in advisor.customers:
+        return True
+    return page.skill is None or page.skill in advisor.skills
+
+
+def choose_advisor(advisors: Iterable[AdvisorStatus], page: Page) -> AdvisorStatus | None:
+    """Who to ask first: the customer's own advisor if free, then the right skill in the
+    customer's language, then the right skill; among equals, the one idle longest."""
+    free = [a for a in advisors if a.state is AdvisorState.AVAILABLE and can_take(a, page)]
+    if not free:
+        return None
+
+    def rank(a: AdvisorStatus) -> tuple[int, int, float, str]:
+        own = 0 if page.customer in a.customers else 1
+        speaks = 0 if page.language in a.languages else 1
+        return (own, speaks, a.updated, a.subject)
+
+    return min(free, key=rank)
+
+
+class PageDesk:
+    def __init__(
+        self,
+        presence: Presence,
+        board: PageBoard,
+        bus: Bus,
+        *,
+        node: str = "local",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.presence = presence
+        self.board = board
+        self.bus = bus
+        self.node = node
+        self._clock = clock
+
+    async def post(self, request: PageRequest) -> AdvisorStatus | None:
+        """Put the page on the board; return the advisor asked first, if any is free."""
+        page = Page(
+            request.id,
+            request.room,
+            request.customer,
+            request.skill,
+            request.language,
+            request.product,
+            request.reason,
+            self._clock(),
+            node=self.node,
+            customer_name=request.customer_name,
+            risk=request.risk,
+        )
+        await self.board.post(page)
+        await self.bus.publish(PAGES_TOPIC, PageEvent("posted", page.id, page.room).encode())
+        return choose_advisor(await self.presence.all(), page)
+
+    async def cancel(self, page_id: str) -> None:
+        page = await self.board.cancel(page_id)
+        if page is not None:
+            event = PageEvent("cancelled", page.id, page.room)
+            await self.bus.publish(PAGES_TOPIC, event.encode())
+
+    async def claim(self, page_id: str, grant: ConsoleGrant) -> Page | None:
+        """The advisor accepts: theirs if nobody was faster, and they become busy."""
+        page = await self.board.get(page_id)
+        if page is None or not can_take(grant, page):
+            return None
+        page = await self.board.claim(page_id, grant.subject, grant.name)
+        if page is None:
+            return None
+        status = await self.presence.get(grant.subject)
+        if status is not None:
+            busy = status.with_state(AdvisorState.BUSY, self._clock())
+            await self.presence.put(busy, ttl_s=PRESENCE_TTL_S)
+        event = PageEvent("claimed", page.id, page.room, grant.subject, grant.name)
+        await self.bus.publish(PAGES_TOPIC, event.encode())
+        return page
+
+    async def open_for(self, grant: ConsoleGrant) -> list[Page]:
+        return [p for p in await self.board.open_pages() if can_take(grant, p)]
+
+    def events(self) -> Subscription:
+        return self.bus.subscribe(PAGES_TOPIC)

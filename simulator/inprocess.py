@@ -1,0 +1,116 @@
+"""Drive a pure room in this process, without sockets: the same room code the server runs.
+
+:func:`ask_once` is what ``run_server.py ask`` prints: one customer, one question, the experts
+it brought and what they said, and whether a human must take over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from avatars.advice import Brain
+from avatars.expertise import Expertise, default_expertise
+from avatars.local_brain import LocalBrain
+from protocol import messages as m
+from protocol.codec import decode, encode
+from protocol.messages import Direction
+from rooms.members import Grant
+from rooms.outputs import Consult, Frame, Output, PageRequest
+from rooms.roles import Role
+from rooms.room import Room
+from scenes.layout import load_layout
+
+_NOW = 1_700_000_000.0  # a fixed clock: the answer does not depend on when it is asked
+
+
+@dataclass
+class Session:
+    room: Room
+    member: int
+    brain: Brain
+    received: list[Any] = field(default_factory=list)
+    pages: list[PageRequest] = field(default_factory=list)
+
+    async def run(self, outputs: list[Output]) -> None:
+        """Carry out outputs as the server would, consults included, until none are left."""
+        queue = list(outputs)
+        while queue:
+            out = queue.pop(0)
+            if isinstance(out, Frame) and self.member in out.to:
+                self.received.append(decode(out.data, Direction.SERVER))
+            elif isinstance(out, Consult):
+                draft = await self.brain.answer(out.brief)
+                queue += self.room.answered(out.ticket, draft, _NOW)
+            elif isinstance(out, PageRequest):
+                self.pages.append(out)
+
+    async def send(self, message: m.Message) -> None:
+        await self.run(self.room.receive(self.member, encode(message), _NOW))
+
+
+async def open_session(
+    *,
+    risk: int | None,
+    language: str | None = None,
+    expertise: Expertise | None = None,
+    brain: Brain | None = None,
+) -> Session:
+    expertise = expertise or default_expertise()
+    room = Room("ask", load_layout("private_room"), expertise=expertise)
+    grant = Grant("cli-customer", "ask", Role.CUSTOMER, "Customer", risk, language)
+    member = room.connect(grant, _NOW)
+    session = Session(room, member, brain or LocalBrain(expertise.knowledge))
+    await session.send(m.Hello(1))
+    await session.send(m.Join("Customer"))
+    return session
+
+
+async def ask_once(
+    question: str,
+    *,
+    risk: int | None,
+    language: str | None = None,
+    expertise: Expertise | None = None,
+    brain: Brain | None = None,
+) -> dict[str, Any]:
+    session = await open_session(risk=risk, language=language, expertise=expertise, brain=brain)
+    start = len(session.received)
+    await session.send(m.Ask(question, lang=language))
+    got = session.received[start:]
+    experts = {x.e: x for x in got if isinstance(x, m.ExpertCame) and x.st == "arrived"}
+    (asked,) = [x for x in got if isinstance(x, m.Asked)]
+    answers = []
+    for a in (x for x in got if isinstance(x, m.Answer)):
+        expert = experts.get(a.e) if a.e is not None else None
+        answers.append(
+            {
+                "specialty": a.sp,
+                "expert": None
+                if expert is None
+                else {"persona": expert.p, "name": expert.name, "language": expert.lang},
+                "text": a.text,
+                "label": a.label,
+                "language": a.lang,
+                "risk_class": f"R{a.risk}" if a.risk else None,
+                "product": a.product,
+                "sources": a.src,
+                "handoff": a.handoff,
+                "reason": a.why,
+            }
+        )
+    return {
+        "question": question,
+        "specialties": asked.sp,
+        "profile": f"C{risk}" if risk else None,
+        "answers": answers,
+        "handoff": any(a["handoff"] for a in answers),
+        "pages": [
+            {
+                "skill": p.skill.value if p.skill else None,
+                "product": p.product,
+                "reason": p.reason,
+            }
+            for p in session.pages
+        ],
+    }
