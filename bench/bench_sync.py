@@ -379,8 +379,16 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, log_path: Path, log_level: str, profile: Path | None, cpu: int | None):
+    def __init__(
+        self,
+        log_path: Path,
+        log_level: str,
+        profile: Path | None,
+        cpu: int | None,
+        env: dict[str, str] | None = None,
+    ):
         self.port = free_port()
+        self.env = env or {}
         self.secret = secrets.token_urlsafe(48)
         self.log_path = log_path
         self.log_level = log_level
@@ -399,6 +407,7 @@ class ServerProcess:
         env["WEALTHROOM_SECRET"] = self.secret
         env.pop("WEALTHROOM_SECRET_FILE", None)
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.env)
         cmd = [sys.executable]
         if self.profile is not None:
             cmd += ["-m", "cProfile", "-o", str(self.profile)]
