@@ -168,6 +168,7 @@ async def _visit(args: argparse.Namespace) -> int:
         role=Role(args.role),
         subject=f"visit-{uuid.uuid4().hex[:8]}",
         name=args.name,
+        risk=args.risk,
     )
     url = args.url or f"ws://{settings.host}:{settings.port}/ws/{args.room}"
     try:
@@ -183,6 +184,8 @@ async def _visit(args: argparse.Namespace) -> int:
         print(f"  in the room: {ent.n} ({ent.r}), {where}")
     if args.say:
         await client.chat(args.say)
+    if args.ask:
+        await client.send(m.Ask(args.ask))
     shown = 0
     deadline = time.monotonic() + args.seconds
     with contextlib.suppress(ClientError):
@@ -317,6 +320,8 @@ def _parser() -> argparse.ArgumentParser:
     visit.add_argument("--token", help="use this token instead of minting one")
     visit.add_argument("--url", help="room WebSocket URL (default from settings)")
     visit.add_argument("--say", help="chat message to send after joining")
+    visit.add_argument("--ask", help="question for the experts, asked after joining")
+    visit.add_argument("--risk", type=int, choices=range(1, 6), help="risk profile C1-C5")
     visit.add_argument("--seconds", type=float, default=5.0, help="how long to stay")
     visit.add_argument("--save-state", help="write the room as a snapshot frame to this file")
     visit.add_argument("--host")
