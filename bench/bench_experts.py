@@ -134,6 +134,10 @@ def _experts(c: RoomClient) -> set[int]:
     return {e.i for e in c.replica.entities.values() if e.k == "expert"}
 
 
+def _answers_beyond(n: int) -> Callable[[RoomClient], bool]:
+    return lambda c: len(c.of(m.Answer)) > n
+
+
 async def _watch(
     client: RoomClient, cond: Callable[[RoomClient], bool], started: float, out: list[float]
 ) -> None:
@@ -168,9 +172,7 @@ async def run_live(rooms: int, members: int, env: dict[str, str], log: Path) -> 
             await group[0].send(m.Ask(question))
             for c in group:
                 waits.append(_watch(c, lambda c: bool(_experts(c)), started, visible))
-            waits.append(
-                _watch(group[0], lambda c, n=before: len(c.of(m.Answer)) > n, started, answered)
-            )
+            waits.append(_watch(group[0], _answers_beyond(before), started, answered))
         await asyncio.gather(*waits)
         for group in clients:
             for c in group:

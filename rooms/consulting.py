@@ -485,23 +485,7 @@ class Consulting:
         self, member: Member, screen_id: str, content: str, chart: m.Present, now: float
     ) -> list[Output]:
         room = self.room
-        showing = self._screens.get(screen_id)
-        if showing is None:
-            screen = next(s for s in room.scene.layout.screens if s.id == screen_id)
-            head = Part(pos_to_mm(screen.center), pack_quat(yaw_quat(math.radians(screen.yaw_deg))))
-            entity = room.scene.spawn(
-                SCREEN,
-                NO_MEMBER,
-                chart.title,
-                "screen",
-                AvatarPose(head),
-                look=DEFAULT_LOOK,
-                content=content,
-            )
-            showing = self._screens[screen_id] = _Showing(entity.id)
-        else:
-            room.scene.rename(showing.entity, chart.title)
-            room.scene.stage(showing.entity, content=content)
+        showing = self._put_screen(screen_id, content, chart.title)
         out = room._broadcast_reliable(
             lambda seq: m.Presented(
                 seq,
@@ -525,6 +509,34 @@ class Consulting:
         action = "screen.present" if content else "screen.clear"
         out.append(room._audit(member, now, action, "ok", detail))
         return out
+
+    def _restore_screen(self, screen_id: str, shown: m.Presented, data: bytes, seq: int) -> None:
+        """A screen's content after failover; the presentation itself is in the log."""
+        if self._screen(screen_id) is None:
+            return
+        self._put_screen(screen_id, shown.c, shown.title)
+        self._screens[screen_id].presented, self._screens[screen_id].seq = data, seq
+
+    def _put_screen(self, screen_id: str, content: str, title: str) -> _Showing:
+        room = self.room
+        showing = self._screens.get(screen_id)
+        if showing is None:
+            screen = next(s for s in room.scene.layout.screens if s.id == screen_id)
+            rot = pack_quat(yaw_quat(math.radians(screen.yaw_deg)))
+            entity = room.scene.spawn(
+                SCREEN,
+                NO_MEMBER,
+                title,
+                "screen",
+                AvatarPose(Part(pos_to_mm(screen.center), rot)),
+                look=DEFAULT_LOOK,
+                content=content,
+            )
+            showing = self._screens[screen_id] = _Showing(entity.id)
+        else:
+            room.scene.rename(showing.entity, title)
+            room.scene.stage(showing.entity, content=content)
+        return showing
 
     def _screens_for(self, member: Member, since: int | None, floor: int = -1) -> list[Output]:
         return [

@@ -139,6 +139,18 @@ class ExpertDesk:
                 out += self._leave(expert, "idle", now)
         return out
 
+    def restore(self, persona: Persona, spot_id: str, now: float) -> Expert | None:
+        """Put back an expert a previous host of this room had (failover): present at once."""
+        spot = next((s for s in self._spots if s.id == spot_id), None)
+        if spot is None or spot_id in {x.spot for x in self.experts.values()}:
+            return None
+        if len(self.active) >= self.capacity:
+            return None
+        expert = self._arrive(persona, spot, now)
+        expert.state = PRESENT
+        self._scene.stage(expert.entity, presence=PRESENT)
+        return expert
+
     def clear(self) -> None:
         for expert in list(self.experts.values()):
             self._remove(expert)
