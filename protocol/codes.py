@@ -48,6 +48,8 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
+    TRY_AGAIN_LATER = 1013
+    ROOM_MOVED = 4302  # the room is hosted elsewhere: reconnect to the URL in the reason
     TOO_MANY_ERRORS = 4400
     TOKEN_EXPIRED = 4401
     REMOVED = 4403

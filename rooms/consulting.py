@@ -369,10 +369,15 @@ class Consulting:
         advisor: str | None = None,
         advisor_name: str | None = None,
         eta_s: int | None = None,
+        why: str | None = None,
     ) -> list[Output]:
         """Progress of a page, from the shell: ``coming`` (accepted), ``unavailable``."""
         page = self._pages.get(page_id)
         if page is None:
+            return []
+        if page.state == "coming":
+            # Accepted already (the news may come twice: over the bus and from the board);
+            # only the advisor's arrival moves it on.
             return []
         room = self.room
         sp = page.skill.value if page.skill else None
@@ -383,8 +388,9 @@ class Consulting:
                 for mb in room.members.values()
             ):
                 return self._arrived(page, advisor_name, now)
-        why = {
+        why = why or {
             "coming": "an advisor accepted",
+            "paging": f"asking {advisor_name}" if advisor_name else "looking for an advisor",
             "unavailable": "no advisor is free right now; you stay in the queue",
         }.get(state, state)
         out = room._broadcast_reliable(
@@ -395,6 +401,13 @@ class Consulting:
             detail = {**detail, "advisor": advisor}
         out.append(self._audit(None, now, "handoff.update", state, detail))
         return out
+
+    def is_open(self, page_id: str) -> bool:
+        return page_id in self._pages
+
+    def open_pages(self) -> list[str]:
+        """Pages still waiting for an advisor to accept."""
+        return [p.id for p in self._pages.values() if p.state == "paging"]
 
     def member_joined(self, member: Member, now: float) -> list[Output]:
         if member.role is not Role.ADVISOR:

@@ -33,13 +33,15 @@ class StateError(ValueError):
     """Saved room state that cannot be restored (wrong version, damaged)."""
 
 
-def dump(room: Room) -> bytes:
+def dump(room: Room, *, with_log: bool = True) -> bytes:
+    """``with_log=False`` leaves the reliable log out, for a store that appends it by itself
+    (see :func:`log_entries`)."""
     consulting, stepup = room.consulting, room.stepup
     state: dict[str, Any] = {
         "v": VERSION,
         "room": room.id,
         "seq": room.seq,
-        "log": [[seq, data] for seq, data in room._log],
+        "log": [[seq, data] for seq, data in room._log] if with_log else [],
         "admitted": dict(room._admitted),
         "next_member": room._next_member,
         "tick": room.scene.tick,
@@ -65,14 +67,26 @@ def dump(room: Room) -> bytes:
     return data
 
 
-def load(room: Room, data: bytes, now: float) -> None:
-    """Fill a fresh room (no members yet) with the state ``dump`` saved."""
+def log_entries(room: Room, after: int) -> list[tuple[int, bytes]]:
+    """Reliable messages with a seq above ``after``, oldest first: what a journal appends."""
+    return [(seq, data) for seq, data in room._log if seq > after]
+
+
+def load(
+    room: Room, data: bytes, now: float, *, log: list[tuple[int, bytes]] | None = None
+) -> None:
+    """Fill a fresh room (no members yet) with the state ``dump`` saved; ``log``, when the
+    store kept the reliable log apart, replaces the one in ``data`` (it may be newer)."""
     if room.members:
         raise StateError("state can only be restored into an empty room")
     try:
         state = msgpack.unpackb(data, raw=False, strict_map_key=False)
         if state.get("v") != VERSION or state.get("room") != room.id:
             raise StateError(f"saved state is version {state.get('v')} of {state.get('room')}")
+        if log is not None:
+            state["log"] = [[seq, data] for seq, data in log]
+            if log:
+                state["seq"] = max(int(state["seq"]), log[-1][0])
         _load(room, state, now)
     except StateError:
         raise

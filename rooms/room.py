@@ -123,10 +123,11 @@ class Room:
         advisor: str | None = None,
         advisor_name: str | None = None,
         eta_s: int | None = None,
+        why: str | None = None,
     ) -> list[Output]:
         """Progress of a :class:`~rooms.outputs.PageRequest`: ``coming`` or ``unavailable``."""
         return self.consulting.page_update(
-            page_id, state, now, advisor=advisor, advisor_name=advisor_name, eta_s=eta_s
+            page_id, state, now, advisor=advisor, advisor_name=advisor_name, eta_s=eta_s, why=why
         )
 
     @property

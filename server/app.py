@@ -9,6 +9,7 @@ it sends is read. Everything about the conversation itself happens in the pure r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -26,27 +27,26 @@ from avatars.expertise import default_expertise
 from avatars.local_brain import LocalBrain
 from protocol.codes import CloseCode
 from protocol.limits import SUBPROTOCOL
-from rooms.audit import AuditEvent, AuditLog, MemoryAuditLog
+from rooms import persist
+from rooms.audit import AuditEvent, AuditLog
 from rooms.interest import POLICIES
 from rooms.members import Grant
 from rooms.room import Room
 from scenes.layout import load_layout
-from server.audit_file import FileAuditLog
 from server.auth import ROOM_ID, ConsoleGrant, TokenAuthority
-from server.cluster.bus import MemoryBus
-from server.cluster.pages import MemoryPageBoard
-from server.cluster.presence import MemoryPresence
+from server.cluster.wiring import for_settings
 from server.config import Settings
 from server.console import ConsoleSession
-from server.errors import AuthError, ConfigError, TokenInvalid
+from server.errors import AuthError, ConfigError, Refused, RoomElsewhere, TokenInvalid, TryLater
 from server.http import json_response, landing_page, text_response
 from server.keys import load_secret
 from server.llm_brain import OpenAICompatibleBrain
 from server.metrics import Metrics
 from server.paging import PageDesk, PageEvent
 from server.portfolios import DemoPortfolios, Portfolios
-from server.room_host import RoomHost
+from server.room_host import RoomHost, Services
 from server.second_factor import FileEnrolments, TotpChecker
+from server.static import static_response
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,14 @@ class WealthroomServer:
         self.metrics = Metrics()
         self.layout = load_layout(settings.layout)
         self.rooms: dict[str, RoomHost] = {}
-        self.audit: AuditLog = (
-            FileAuditLog(settings.audit_path) if settings.audit_path else MemoryAuditLog()
-        )
+        self.cluster = for_settings(settings)
+        self.audit: AuditLog = self.cluster.audit
         # Weak: a handshake that fails after process_request never reaches _handle.
         self._admission: weakref.WeakKeyDictionary[
-            ServerConnection, Grant | ConsoleGrant | AuthError
+            ServerConnection, Grant | ConsoleGrant | Refused
         ] = weakref.WeakKeyDictionary()
+        self._opening: dict[str, asyncio.Future[RoomHost]] = {}
+        self.degraded: set[str] = set()  # shared services that are not answering
         self.open_connections = 0
         self._per_subject: Counter[str] = Counter()
         self._server: Server | None = None
@@ -101,19 +102,31 @@ class WealthroomServer:
                 timeout_s=settings.brain_timeout_s,
                 fallback=self.fallback_brain,
             )
-        self.desk = PageDesk(
-            MemoryPresence(time.time), MemoryPageBoard(), MemoryBus(), node=settings.node_id
-        )
+        c = self.cluster
+        self.desk = PageDesk(c.presence, c.board, c.bus, node=settings.node_id)
         self.enrolments = FileEnrolments(settings.totp_path)
         self.factors = TotpChecker(self.enrolments)
         self.portfolios: Portfolios = DemoPortfolios(self.expertise.knowledge)
+        self.services = Services(
+            self.metrics,
+            self.audit,
+            self.brain,
+            self.fallback_brain,
+            self.desk,
+            self.factors,
+            self.portfolios,
+            store=c.store,
+            brain_timeout_s=settings.brain_timeout_s,
+            max_reliable=settings.max_reliable_backlog,
+        )
         self.consoles: set[ConsoleSession] = set()
-        self._page_events: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
         s = self.settings
+        await self.cluster.start()
         self._server = await serve(
             self._handle,
             s.host,
@@ -129,25 +142,36 @@ class WealthroomServer:
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         ready = asyncio.Event()
-        self._page_events = asyncio.create_task(self._follow_pages(ready), name="page-events")
+        self._background.append(asyncio.create_task(self._follow_pages(ready), name="page-events"))
         await ready.wait()
+        if self.cluster.distributed:
+            await self._keep_leases_once()
+            self._background.append(asyncio.create_task(self._keep_leases(), name="leases"))
         if s.demo_room:
-            self.open_room(s.demo_room, pinned=True)
+            try:
+                await self.host_for(s.demo_room, pinned=True)
+            except RoomElsewhere:
+                log.info("demo room %s is hosted by another node", s.demo_room)
+            except TryLater:
+                log.warning("demo room %s not opened: shared services unreachable", s.demo_room)
         log.info("listening on %s", self.base_url)
 
     async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for host in list(self.rooms.values()):
             await host.stop()
-        if self._page_events is not None:
-            self._page_events.cancel()
-            await asyncio.gather(self._page_events, return_exceptions=True)
+            if self.cluster.distributed:
+                # Let another node take the room at once rather than after the lease.
+                with contextlib.suppress(Exception):
+                    await self.cluster.directory.release(host.id, self.settings.node_id)
         if isinstance(self.brain, OpenAICompatibleBrain):
             await self.brain.aclose()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        if isinstance(self.audit, FileAuditLog):
-            self.audit.close()
+        await self.cluster.close()
 
     async def __aenter__(self) -> WealthroomServer:
         await self.start()
@@ -174,58 +198,171 @@ class WealthroomServer:
 
     # --- rooms ----------------------------------------------------------------------------------
 
-    def open_room(self, room_id: str, *, pinned: bool = False) -> RoomHost:
+    async def host_for(self, room_id: str, *, pinned: bool = False) -> RoomHost:
+        """This node's host of the room: opened (and, in distributed mode, claimed and
+        restored from the store) on first use. Raises ``RoomElsewhere`` or ``TryLater``."""
         host = self.rooms.get(room_id)
-        if host is None:
-            s = self.settings
-            room = Room(
-                room_id,
-                self.layout,
-                tick_hz=s.tick_hz,
-                limits=s.room_limits(),
-                interest=POLICIES.get(self.layout.name),
-                expertise=self.expertise,
-            )
-            host = RoomHost(
-                room,
-                self.metrics,
-                max_reliable=s.max_reliable_backlog,
-                empty_ttl_s=None if pinned else s.empty_room_ttl_s,
-                on_dispose=self._forget_room,
-                audit=self.audit,
-                brain=self.brain,
-                fallback=self.fallback_brain,
-                desk=self.desk,
-                factors=self.factors,
-                portfolios=self.portfolios,
-                brain_timeout_s=s.brain_timeout_s,
-            )
-            self.rooms[room_id] = host
-            self.metrics.rooms.set(len(self.rooms))
-            host.start()
+        if host is not None:
+            return host
+        opening = self._opening.get(room_id)
+        if opening is not None:
+            return await asyncio.shield(opening)
+        future: asyncio.Future[RoomHost] = asyncio.get_running_loop().create_future()
+        self._opening[room_id] = future
+        try:
+            host = await self._open(room_id, pinned)
+            future.set_result(host)
+            return host
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody else may be waiting
+            raise
+        finally:
+            del self._opening[room_id]
+
+    async def _open(self, room_id: str, pinned: bool) -> RoomHost:
+        s = self.settings
+        room = Room(
+            room_id,
+            self.layout,
+            tick_hz=s.tick_hz,
+            limits=s.room_limits(),
+            interest=POLICIES.get(self.layout.name),
+            expertise=self.expertise,
+        )
+        store = self.cluster.store
+        if self.cluster.distributed:
+            await self._claim(room_id)
+        if store is not None:
+            try:
+                saved = await store.read(room_id)
+            except Exception as exc:
+                self._degrade("redis", exc)
+                raise TryLater("store unreachable") from exc
+            if saved is not None:
+                try:
+                    persist.load(room, saved[0], time.time(), log=saved[1])
+                    log.info("room %s restored: seq %d", room_id, room.seq)
+                except persist.StateError:
+                    log.exception("room %s: saved state unusable; starting afresh", room_id)
+        host = RoomHost(
+            room,
+            self.services,
+            empty_ttl_s=None if pinned else s.empty_room_ttl_s,
+            on_dispose=self._forget_room,
+        )
+        self.rooms[room_id] = host
+        self.metrics.rooms.set(len(self.rooms))
+        host.start()
         return host
+
+    async def _claim(self, room_id: str) -> None:
+        node, directory = self.settings.node_id, self.cluster.directory
+        try:
+            owner = await directory.claim(room_id, node, lease_s=self.settings.lease_s)
+            if owner == node:
+                return
+            base = await directory.url_of(owner)
+        except Exception as exc:
+            # Without the directory nobody can tell who hosts the room: opening it here
+            # could split it in two.
+            self._degrade("redis", exc)
+            raise TryLater("directory unreachable") from exc
+        if base is None:
+            raise TryLater(f"room held by node {owner}, which does not say where it is")
+        ws = "ws" + base.rstrip("/").removeprefix("http")
+        raise RoomElsewhere(f"{ws}{WS_PREFIX}{room_id}")
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_s / 3)
+            await self._keep_leases_once()
+
+    async def _keep_leases_once(self) -> None:
+        """Renew our rooms' leases, say where we are and how loaded, and look again for pages
+        accepted while a bus message may have been lost."""
+        s, c = self.settings, self.cluster
+        recovering = "redis" in self.degraded
+        try:
+            await c.directory.advertise(s.node_id, self.base_url, ttl_s=s.lease_s * 3)
+            await c.directory.report_load(
+                s.node_id, len(self.rooms), self.open_connections, ttl_s=s.lease_s * 3
+            )
+            for room_id, host in list(self.rooms.items()):
+                if recovering:
+                    # Our lease may have lapsed while Redis was away: take it back unless
+                    # another node has the room now.
+                    ours = await c.directory.claim(room_id, s.node_id, lease_s=s.lease_s)
+                    held = ours == s.node_id
+                else:
+                    held = await c.directory.renew(room_id, s.node_id, lease_s=s.lease_s)
+                if not held:
+                    log.warning("room %s: lease lost to another node; moving members", room_id)
+                    self._forget_room(host)
+                    await host.moved()
+                    continue
+                for page_id in host.room.consulting.open_pages():
+                    page = await c.board.get(page_id)
+                    if page is not None and page.advisor is not None:
+                        host.page_claimed(page_id, page.advisor, page.advisor_name)
+        except Exception as exc:
+            self._degrade("redis", exc)
+            return
+        self._recover("redis")
+
+    def _degrade(self, what: str, exc: BaseException) -> None:
+        if what not in self.degraded:
+            log.warning("%s unreachable (%s): running degraded", what, exc)
+        self.degraded.add(what)
+        self.metrics.degraded.set(1)
+
+    def _recover(self, what: str) -> None:
+        if what in self.degraded:
+            log.info("%s reachable again", what)
+            self.degraded.discard(what)
+            self.metrics.degraded.set(1 if self.degraded else 0)
 
     async def _follow_pages(self, ready: asyncio.Event) -> None:
         """Pages raised, taken or withdrawn anywhere: rooms here hear who is coming, and
-        every console here refreshes its queue."""
-        async with self.desk.events() as events:
-            ready.set()
-            async for data in events:
-                try:
-                    event = PageEvent.decode(data)
-                except Exception:
-                    log.warning("ignoring a malformed page event")
-                    continue
-                host = self.rooms.get(event.room)
-                if event.kind == "claimed" and host is not None and event.advisor:
-                    host.page_claimed(event.page, event.advisor, event.advisor_name)
-                for console in self.consoles:
-                    console.pages_changed()
+        every console here refreshes its queue. Resubscribes after the bus fails."""
+        while True:
+            try:
+                async with self.desk.events() as events:
+                    self._recover("bus")
+                    ready.set()
+                    for console in self.consoles:
+                        console.pages_changed()  # events may have been missed meanwhile
+                    async for data in events:
+                        self._on_page_event(data)
+            except Exception as exc:
+                self._degrade("bus", exc)
+                ready.set()
+                await asyncio.sleep(1.0)
+
+    def _on_page_event(self, data: bytes) -> None:
+        try:
+            event = PageEvent.decode(data)
+        except Exception:
+            log.warning("ignoring a malformed page event")
+            return
+        host = self.rooms.get(event.room)
+        if event.kind == "claimed" and host is not None and event.advisor:
+            host.page_claimed(event.page, event.advisor, event.advisor_name)
+        for console in self.consoles:
+            console.pages_changed()
 
     def _forget_room(self, host: RoomHost) -> None:
         if self.rooms.get(host.id) is host:
             del self.rooms[host.id]
             self.metrics.rooms.set(len(self.rooms))
+            if self.cluster.distributed and not host.moved_away:
+                task = asyncio.get_running_loop().create_task(self._release(host.id))
+                self._background.append(task)
+                task.add_done_callback(self._background.remove)
+
+    async def _release(self, room_id: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.cluster.directory.release(room_id, self.settings.node_id)
 
     # --- handshake ------------------------------------------------------------------------------
 
@@ -235,13 +372,25 @@ class WealthroomServer:
         own = {self.base_url, self.base_url.replace("127.0.0.1", "localhost")}
         return origin in own or origin in self.settings.origins
 
-    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+    @property
+    def _store_degraded(self) -> bool:
+        return any(h.degraded for h in self.rooms.values())
+
+    async def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         url = urlsplit(request.path)
         path = url.path
         if path == "/healthz":
+            degraded = sorted(self.degraded | {"store"} if self._store_degraded else self.degraded)
             return json_response(
                 HTTPStatus.OK,
-                {"status": "ok", "rooms": len(self.rooms), "connections": self.open_connections},
+                {
+                    "status": "degraded" if degraded else "ok",
+                    "degraded": degraded,
+                    "node": self.settings.node_id,
+                    "mode": "distributed" if self.cluster.distributed else "embedded",
+                    "rooms": len(self.rooms),
+                    "connections": self.open_connections,
+                },
             )
         if path == "/metrics":
             return text_response(HTTPStatus.OK, self.metrics.render().decode())
@@ -253,6 +402,8 @@ class WealthroomServer:
                 return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
             self._admission[conn] = self._admit(request, url.query, None)
             return None
+        if (static := static_response(path, layout=self.layout.name)) is not None:
+            return static  # the browser client and its assets (server/static.py)
         if not path.startswith(WS_PREFIX):
             return text_response(HTTPStatus.NOT_FOUND, "not found")
         room = path[len(WS_PREFIX) :]
@@ -261,12 +412,18 @@ class WealthroomServer:
         if not self._allowed_origin(request.headers.get("Origin")):
             self.metrics.handshake_rejects.labels(reason="origin").inc()
             return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
-        self._admission[conn] = self._admit(request, url.query, room)
+        admission = self._admit(request, url.query, room)
+        if isinstance(admission, Grant) and room not in self.rooms:
+            try:
+                await self.host_for(room)
+            except (RoomElsewhere, TryLater) as exc:
+                admission = exc
+        self._admission[conn] = admission
         return None
 
     def _admit(
         self, request: Request, query: str, room: str | None
-    ) -> Grant | ConsoleGrant | AuthError:
+    ) -> Grant | ConsoleGrant | Refused:
         """Check the token for a room, or (``room`` None) for the advisor console."""
         # Browsers cannot set headers on a WebSocket, so they pass the token in the query;
         # other clients should prefer the Authorization header. Neither is ever logged.
@@ -300,7 +457,7 @@ class WealthroomServer:
         admission = self._admission.pop(ws, None)
         if admission is None:
             admission = TokenInvalid("no admission record")
-        if isinstance(admission, AuthError):
+        if isinstance(admission, Refused):
             await ws.close(int(admission.close_code), admission.public)
             return
         grant = admission
@@ -346,7 +503,12 @@ class WealthroomServer:
             self.metrics.consoles.set(len(self.consoles))
 
     async def _room_member(self, ws: ServerConnection, grant: Grant) -> None:
-        host = self.open_room(grant.room)
+        try:
+            host = await self.host_for(grant.room)
+        except (RoomElsewhere, TryLater) as exc:
+            # The lease moved between the handshake and now (a failover in progress).
+            await ws.close(int(exc.close_code), exc.public)
+            return
         att = host.attach(ws, grant)
         try:
             async for data in ws:

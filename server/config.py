@@ -61,7 +61,12 @@ class Settings(BaseSettings):
     brain_model: str = "gpt-4o-mini"
     brain_api_key: SecretStr | None = None
     brain_timeout_s: float = Field(10.0, gt=0, description="then the local brain answers")
+    redis_url: str | None = Field(
+        None, description="redis://...: distributed mode (rooms, presence, pages shared)"
+    )
     node_id: str = Field("local", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    redis_prefix: str = "wr:"
+    lease_s: float = Field(3.0, ge=0.5, description="a dead node's rooms move after this")
 
     @field_validator(
         "audit_path",
@@ -72,6 +77,7 @@ class Settings(BaseSettings):
         "public_url",
         "brain_url",
         "brain_api_key",
+        "redis_url",
         mode="before",
     )
     @classmethod

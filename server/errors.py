@@ -2,10 +2,13 @@
 
     ServerError
     ├── ConfigError           settings that cannot work (bad secret, bad layout name)
-    └── AuthError             a token or handshake that does not admit the client
-        ├── TokenExpired      signature fine, ``exp`` passed                  close 4401
-        ├── TokenInvalid      forged, malformed, wrong issuer or audience     close 4405
-        └── RoomNotAllowed    token valid, but for another room               close 4406
+    └── Refused               a connection that is upgraded only to be closed with a code
+        ├── AuthError         a token or handshake that does not admit the client
+        │   ├── TokenExpired      signature fine, ``exp`` passed              close 4401
+        │   ├── TokenInvalid      forged, malformed, wrong issuer or audience close 4405
+        │   └── RoomNotAllowed    token valid, but for another room           close 4406
+        ├── RoomElsewhere     another node hosts the room; reason: its URL    close 4302
+        └── TryLater          shared services unreachable for a new room      close 1013
 
 ``public`` is what the client is told; it never says more than the close code does.
 """
@@ -23,9 +26,14 @@ class ConfigError(ServerError):
     pass
 
 
-class AuthError(ServerError):
-    close_code: CloseCode = CloseCode.TOKEN_INVALID
-    public: str = "invalid token"
+class Refused(ServerError):
+    close_code: CloseCode = CloseCode.INTERNAL_ERROR
+    public: str = "refused"
+
+
+class AuthError(Refused):
+    close_code = CloseCode.TOKEN_INVALID
+    public = "invalid token"
 
 
 class TokenExpired(AuthError):
@@ -41,3 +49,16 @@ class TokenInvalid(AuthError):
 class RoomNotAllowed(AuthError):
     close_code = CloseCode.ROOM_NOT_ALLOWED
     public = "token does not admit this room"
+
+
+class RoomElsewhere(Refused):
+    close_code = CloseCode.ROOM_MOVED
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"room is hosted at {url}")
+        self.public = url  # the client reconnects there
+
+
+class TryLater(Refused):
+    close_code = CloseCode.TRY_AGAIN_LATER
+    public = "the room cannot be opened right now; try again shortly"

@@ -41,6 +41,12 @@ class Metrics:
             buckets=(0.001, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0),
             registry=r,
         )
+        self.store_failures = Counter(
+            "wealthroom_store_failures", "failed writes of rooms' journals to Redis", registry=r
+        )
+        self.degraded = Gauge(
+            "wealthroom_degraded", "1 while shared services (Redis) are unreachable", registry=r
+        )
         self.consoles = Gauge("wealthroom_consoles", "advisor consoles connected", registry=r)
 
     def render(self) -> bytes:

@@ -1,4 +1,11 @@
-"""Drives one pure :class:`rooms.Room` on the event loop: its tick task and its members' sockets."""
+"""Drives one pure :class:`rooms.Room` on the event loop: its tick task and its members' sockets.
+
+In distributed mode every reliable frame (and close) is written ahead to the room store before
+it is delivered: the journal task appends the new reliable messages and the room's small state
+in one transaction, then hands the held frames to the outboxes in order. State frames (poses)
+never wait. If the store fails, frames are delivered anyway and the room is marked degraded;
+the journal catches up when the store answers again.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from websockets.asyncio.server import ServerConnection
 from avatars.advice import Brain
 from avatars.local_brain import LocalBrain
 from protocol.codes import CloseCode
+from rooms import persist
 from rooms.audit import AuditLog
 from rooms.members import Grant
 from rooms.outputs import (
@@ -28,6 +36,7 @@ from rooms.outputs import (
     PageRequest,
 )
 from rooms.room import Room
+from server.cluster.room_store import RoomStore
 from server.metrics import Metrics
 from server.outbox import Outbox
 from server.paging import PageDesk
@@ -38,6 +47,9 @@ log = logging.getLogger(__name__)
 
 # What a customer is told to expect once an advisor accepts: they join from their console.
 ADVISOR_ETA_S = 60
+# After a failed write to the store, frames go out unjournaled for this long before retrying.
+STORE_RETRY_S = 1.0
+PAGE_RETRY_S = 2.0
 
 
 @dataclass(slots=True)
@@ -47,46 +59,61 @@ class Attachment:
     outbox: Outbox
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What every room on a node shares."""
+
+    metrics: Metrics
+    audit: AuditLog
+    brain: Brain
+    fallback: LocalBrain
+    desk: PageDesk
+    factors: TotpChecker
+    portfolios: Portfolios
+    store: RoomStore | None = None
+    brain_timeout_s: float = 10.0
+    max_reliable: int = 4096
+
+
 class RoomHost:
     def __init__(
         self,
         room: Room,
-        metrics: Metrics,
+        services: Services,
         *,
-        max_reliable: int,
         empty_ttl_s: float | None,
         on_dispose: Callable[[RoomHost], None],
-        audit: AuditLog,
-        brain: Brain,
-        fallback: LocalBrain,
-        desk: PageDesk,
-        factors: TotpChecker,
-        portfolios: Portfolios,
-        brain_timeout_s: float = 10.0,
     ) -> None:
         self.room = room
-        self._metrics = metrics
-        self._max_reliable = max_reliable
+        self._s = services
+        self._metrics = services.metrics
         self._empty_ttl = empty_ttl_s  # None: never disposed while the server runs
         self._attached: dict[int, Attachment] = {}
         self._task: asyncio.Task[None] | None = None
         self._on_dispose = on_dispose
-        self._audit = audit
-        self._brain = brain
-        self._fallback = fallback
-        self._brain_timeout = brain_timeout_s
-        self._desk = desk
-        self._factors = factors
-        self._portfolios = portfolios
         self._chores: set[asyncio.Task[None]] = set()  # brain and paging calls under way
+        self._held: list[Frame | Close] = []  # waiting for the journal
+        self._journal_due = asyncio.Event()
+        self._journal: asyncio.Task[None] | None = None
+        self._journaled = room.seq  # newest seq the store has
+        self._store_retry_at = 0.0
+        self.degraded = False
+        self.moved_away = False
         self.disposed = asyncio.Event()
 
     @property
     def id(self) -> str:
         return self.room.id
 
+    @property
+    def members(self) -> int:
+        return len(self._attached)
+
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"room:{self.id}")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._run(), name=f"room:{self.id}")
+        if self._s.store is not None:
+            self._journal = loop.create_task(self._write_ahead(), name=f"journal:{self.id}")
 
     async def stop(self) -> None:
         """Close every member (1001) and wait until their close frames are out."""
@@ -94,8 +121,27 @@ class RoomHost:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._dispatch(self.room.close(time.time()))
+        await self._settle()
+
+    async def moved(self) -> None:
+        """Another node holds the room now: members reconnect there (their next handshake is
+        redirected); nothing is written, the new host has the journal."""
+        self.moved_away = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for att in list(self._attached.values()):
+            att.outbox.close(CloseCode.ROOM_MOVED, "room moved to another node; reconnect")
+        self._held.clear()
+        await self._settle()
+
+    async def _settle(self) -> None:
         if self._chores:
             await asyncio.gather(*self._chores, return_exceptions=True)
+        if self._journal is not None:
+            await self._flush_journal()
+            self._journal.cancel()
+            await asyncio.gather(self._journal, return_exceptions=True)
         outboxes = [a.outbox.task for a in self._attached.values() if a.outbox.task]
         await asyncio.gather(*outboxes, return_exceptions=True)
 
@@ -103,7 +149,7 @@ class RoomHost:
 
     def attach(self, ws: ServerConnection, grant: Grant) -> Attachment:
         member = self.room.connect(grant, time.time())
-        outbox = Outbox(ws, self._metrics, max_reliable=self._max_reliable)
+        outbox = Outbox(ws, self._metrics, max_reliable=self._s.max_reliable)
         outbox.start()
         att = Attachment(member, grant, outbox)
         self._attached[member] = att
@@ -122,45 +168,6 @@ class RoomHost:
         att = self._attached.get(member)
         return att.outbox if att else None
 
-    # --- internals ------------------------------------------------------------------------
-
-    def _dispatch(self, outputs: list[Output]) -> None:
-        attached = self._attached
-        for out in outputs:
-            if isinstance(out, Frame):
-                for member in out.to:
-                    att = attached.get(member)
-                    if att is not None:
-                        att.outbox.push(out.data, reliable=out.reliable)
-            elif isinstance(out, Close):
-                att = attached.get(out.member)
-                if att is not None:
-                    att.outbox.close(out.code, out.reason)
-            elif isinstance(out, Audit):
-                self._audit.append(out.event)
-            elif isinstance(out, Consult):
-                self._chore(self._consult(out), f"consult:{out.ticket}")
-            elif isinstance(out, PageRequest):
-                self._chore(self._page(out), f"page:{out.id}")
-            elif isinstance(out, PageCancel):
-                self._chore(self._desk.cancel(out.id), f"cancel:{out.id}")
-            elif isinstance(out, CheckFactor):
-                self._chore(self._check_factor(out), f"verify:{out.member}")
-            elif isinstance(out, FetchPortfolio):
-                self._chore(self._fetch_portfolio(out), f"portfolio:{out.member}")
-
-    async def _check_factor(self, check: CheckFactor) -> None:
-        try:
-            ok = await self._factors.check(check.subject, check.code, time.time())
-        except Exception:
-            log.exception("room %s: second-factor check failed", self.id)
-            ok = False
-        self._dispatch(self.room.factor_checked(check, ok, time.time()))
-
-    async def _fetch_portfolio(self, fetch: FetchPortfolio) -> None:
-        holdings = await self._portfolios.holdings(fetch.subject)
-        self._dispatch(self.room.portfolio_ready(fetch, holdings, time.time()))
-
     def page_claimed(self, page_id: str, advisor: str, advisor_name: str | None) -> None:
         """An advisor (on any node) accepted a page of this room."""
         self._dispatch(
@@ -173,6 +180,78 @@ class RoomHost:
                 eta_s=ADVISOR_ETA_S,
             )
         )
+
+    # --- output -----------------------------------------------------------------------------
+
+    def _dispatch(self, outputs: list[Output]) -> None:
+        journaled = self._journal is not None
+        for out in outputs:
+            if isinstance(out, Frame):
+                if journaled and out.reliable:
+                    self._held.append(out)
+                else:
+                    self._deliver(out)
+            elif isinstance(out, Close):
+                if journaled:
+                    self._held.append(out)  # after the frames before it, as the room ordered
+                else:
+                    self._deliver(out)
+            elif isinstance(out, Audit):
+                self._s.audit.append(out.event)
+            elif isinstance(out, Consult):
+                self._chore(self._consult(out), f"consult:{out.ticket}")
+            elif isinstance(out, PageRequest):
+                self._chore(self._page(out), f"page:{out.id}")
+            elif isinstance(out, PageCancel):
+                self._chore(self._s.desk.cancel(out.id), f"cancel:{out.id}")
+            elif isinstance(out, CheckFactor):
+                self._chore(self._check_factor(out), f"verify:{out.member}")
+            elif isinstance(out, FetchPortfolio):
+                self._chore(self._fetch_portfolio(out), f"portfolio:{out.member}")
+        if self._held:
+            self._journal_due.set()
+
+    def _deliver(self, out: Frame | Close) -> None:
+        attached = self._attached
+        if isinstance(out, Frame):
+            for member in out.to:
+                att = attached.get(member)
+                if att is not None:
+                    att.outbox.push(out.data, reliable=out.reliable)
+        else:
+            att = attached.get(out.member)
+            if att is not None:
+                att.outbox.close(out.code, out.reason)
+
+    async def _write_ahead(self) -> None:
+        while True:
+            await self._journal_due.wait()
+            self._journal_due.clear()
+            await self._flush_journal()
+
+    async def _flush_journal(self) -> None:
+        held, self._held = self._held, []
+        store = self._s.store
+        if store is not None and time.monotonic() >= self._store_retry_at:
+            entries = persist.log_entries(self.room, self._journaled)
+            seq = self.room.seq
+            try:
+                await store.write(self.id, entries, persist.dump(self.room, with_log=False))
+                self._journaled = seq
+                if self.degraded:
+                    log.info("room %s: store reachable again; journal caught up", self.id)
+                self.degraded = False
+            except Exception as exc:
+                # Availability first: the conversation goes on, and the journal catches up.
+                if not self.degraded:
+                    log.warning("room %s: store write failed (%s); degraded", self.id, exc)
+                self.degraded = True
+                self._store_retry_at = time.monotonic() + STORE_RETRY_S
+                self._metrics.store_failures.inc()
+        for out in held:
+            self._deliver(out)
+
+    # --- work outside the room ------------------------------------------------------------
 
     def _chore(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(work, name=f"room:{self.id}:{name}")
@@ -187,27 +266,53 @@ class RoomHost:
     async def _consult(self, consult: Consult) -> None:
         started = time.perf_counter()
         try:
-            draft = await asyncio.wait_for(self._brain.answer(consult.brief), self._brain_timeout)
+            draft = await asyncio.wait_for(
+                self._s.brain.answer(consult.brief), self._s.brain_timeout_s
+            )
         except Exception:
             # The customer always gets an answer: the local brain, with the same guardrails.
             log.exception("room %s: brain failed; answering from local knowledge", self.id)
-            draft = self._fallback.draft(consult.brief)
+            draft = self._s.fallback.draft(consult.brief)
         self._metrics.answer_seconds.observe(time.perf_counter() - started)
         self._dispatch(self.room.answered(consult.ticket, draft, time.time()))
 
     async def _page(self, request: PageRequest) -> None:
-        try:
-            first = await self._desk.post(request)
-        except Exception:
-            log.exception("room %s: could not post page %s", self.id, request.id)
-            self._dispatch(self.room.page_update(request.id, "unavailable", time.time()))
-            return
+        told = False
+        while True:
+            try:
+                first = await self._s.desk.post(request)
+                break
+            except Exception as exc:
+                # Shared paging is down: say so once, and keep trying until it is back or
+                # nobody needs the page any more.
+                if not told:
+                    log.warning("room %s: cannot post page %s (%s)", self.id, request.id, exc)
+                    why = "advisor paging is unavailable for a moment; retrying"
+                    self._dispatch(
+                        self.room.page_update(request.id, "unavailable", time.time(), why=why)
+                    )
+                    told = True
+                await asyncio.sleep(PAGE_RETRY_S)
+                if not self.room.consulting.is_open(request.id):
+                    return
         if first is None:
             self._dispatch(self.room.page_update(request.id, "unavailable", time.time()))
         else:
             self._dispatch(
                 self.room.page_update(request.id, "paging", time.time(), advisor_name=first.name)
             )
+
+    async def _check_factor(self, check: CheckFactor) -> None:
+        try:
+            ok = await self._s.factors.check(check.subject, check.code, time.time())
+        except Exception:
+            log.exception("room %s: second-factor check failed", self.id)
+            ok = False
+        self._dispatch(self.room.factor_checked(check, ok, time.time()))
+
+    async def _fetch_portfolio(self, fetch: FetchPortfolio) -> None:
+        holdings = await self._s.portfolios.holdings(fetch.subject)
+        self._dispatch(self.room.portfolio_ready(fetch, holdings, time.time()))
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

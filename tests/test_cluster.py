@@ -29,6 +29,7 @@ from server.cluster.redis_bus import RedisBus
 from server.cluster.redis_directory import RedisRoomDirectory
 from server.cluster.redis_pages import RedisPageBoard
 from server.cluster.redis_presence import RedisPresence, reply_text
+from server.cluster.room_store import LOG_LENGTH, MemoryRoomStore, RedisRoomStore, RoomStore
 from tests.redis_fixture import RedisServer, connected, redis_client, redis_server
 
 __all__ = ["redis_client", "redis_server"]  # fixtures, used by name
@@ -67,6 +68,9 @@ class Backend:
     def directory(self, node: int = 0) -> RoomDirectory:
         raise NotImplementedError
 
+    def store(self, node: int = 0) -> RoomStore:
+        raise NotImplementedError
+
     async def lapse(self, seconds: float, condition: Condition) -> None:
         """Let ``seconds`` pass, after which ``condition`` must hold."""
         raise NotImplementedError
@@ -81,6 +85,10 @@ class MemoryBackend(Backend):
         self._pages = MemoryPageBoard()
         self._bus = MemoryBus()
         self._directory = MemoryRoomDirectory(self.clock)
+        self._store = MemoryRoomStore()
+
+    def store(self, node: int = 0) -> RoomStore:
+        return self._store
 
     def presence(self, node: int = 0) -> Presence:
         return self._presence
@@ -126,6 +134,9 @@ class RedisBackend(Backend):
 
     def directory(self, node: int = 0) -> RoomDirectory:
         return RedisRoomDirectory(self.client(node), prefix=self.prefix)
+
+    def store(self, node: int = 0) -> RoomStore:
+        return RedisRoomStore(self.client(node), prefix=self.prefix)
 
     async def lapse(self, seconds: float, condition: Condition) -> None:
         await until(condition, f"still holds {LAPSE_DEADLINE_S}s after a {seconds}s expiry")
@@ -636,3 +647,41 @@ async def test_buffered_audit_log_puts_its_losses_on_the_record(redis_client: Re
         ("server", "audit.dropped", {"count": 3}),
     ]
     assert await verify_stream(redis_client, audit.stream_key("room-1")) == (True, None)
+
+
+async def test_directory_advertises_where_a_node_is_reached(backend: Backend) -> None:
+    a, b = backend.directory(0), backend.directory(1)
+    assert await b.url_of("node-a") is None
+    await a.advertise("node-a", "http://10.0.0.1:8765", ttl_s=LONG_S)
+    assert await b.url_of("node-a") == "http://10.0.0.1:8765"
+    await a.advertise("node-a", "http://10.0.0.1:8765", ttl_s=SHORT_S)
+
+    async def gone() -> bool:
+        return await b.url_of("node-a") is None
+
+    await backend.lapse(SHORT_S, gone)
+
+
+# --- the room store -------------------------------------------------------------------------
+
+
+async def test_room_store_appends_the_log_and_replaces_the_state(backend: Backend) -> None:
+    a, b = backend.store(0), backend.store(1)
+    assert await b.read("r1") is None
+    await a.write("r1", [(1, b"one"), (2, b"two")], b"state-1")
+    await a.write("r1", [], b"state-2")
+    await a.write("r1", [(3, b"three")], b"state-3")
+    assert await b.read("r1") == (b"state-3", [(1, b"one"), (2, b"two"), (3, b"three")])
+    assert await b.read("r2") is None
+    await b.forget("r1")
+    assert await a.read("r1") is None
+
+
+async def test_room_store_keeps_only_the_replayable_tail(backend: Backend) -> None:
+    store = backend.store(0)
+    entries = [(seq, b"x%d" % seq) for seq in range(1, LOG_LENGTH + 51)]
+    await store.write("r1", entries[:1000], b"s")
+    await store.write("r1", entries[1000:], b"s")
+    got = await store.read("r1")
+    assert got is not None
+    assert [seq for seq, _ in got[1]] == list(range(51, LOG_LENGTH + 51))

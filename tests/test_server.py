@@ -92,7 +92,14 @@ async def test_health_metrics_and_landing_page(server: WealthroomServer, mint: M
     status, ctype, body = await _http(f"{server.base_url}/healthz")
     assert status == 200
     assert ctype == "application/json"
-    assert json.loads(body) == {"status": "ok", "rooms": 1, "connections": 0}
+    assert json.loads(body) == {
+        "status": "ok",
+        "degraded": [],
+        "node": "local",
+        "mode": "embedded",
+        "rooms": 1,
+        "connections": 0,
+    }
     client = await RoomClient.join(server.room_url("demo"), mint(), "Ann")
     status, _, body = await _http(f"{server.base_url}/healthz")
     assert json.loads(body)["connections"] == 1

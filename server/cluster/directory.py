@@ -55,6 +55,12 @@ class RoomDirectory(Protocol):
         """The live node to open the next room on; ``None`` if no node is reporting."""
         ...
 
+    async def advertise(self, node: str, url: str, *, ttl_s: float) -> None:
+        """Where clients reach ``node`` (its public base URL), for redirects."""
+        ...
+
+    async def url_of(self, node: str) -> str | None: ...
+
 
 def least_loaded_of(loads: Iterable[NodeLoad]) -> str | None:
     # Rooms first: every room ticks its simulation whether or not anyone speaks, so rooms
@@ -71,6 +77,7 @@ class MemoryRoomDirectory:
         self._clock = clock
         self._leases: dict[str, tuple[str, float]] = {}  # room -> (node, expires)
         self._loads: dict[str, tuple[NodeLoad, float]] = {}  # node -> (load, expires)
+        self._urls: dict[str, tuple[str, float]] = {}  # node -> (base URL, expires)
 
     def _holder(self, room: str) -> str | None:
         lease = self._leases.get(room)
@@ -115,3 +122,12 @@ class MemoryRoomDirectory:
 
     async def least_loaded(self) -> str | None:
         return least_loaded_of((await self.nodes()).values())
+
+    async def advertise(self, node: str, url: str, *, ttl_s: float) -> None:
+        self._urls[node] = (url, self._clock() + ttl_s)
+
+    async def url_of(self, node: str) -> str | None:
+        item = self._urls.get(node)
+        if item is None or item[1] <= self._clock():
+            return None
+        return item[0]

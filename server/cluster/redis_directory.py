@@ -154,3 +154,10 @@ class RedisRoomDirectory:
 
     async def least_loaded(self) -> str | None:
         return least_loaded_of((await self.nodes()).values())
+
+    async def advertise(self, node: str, url: str, *, ttl_s: float) -> None:
+        await self._client.set(f"{self._prefix}node-url:{node}", url, px=millis(ttl_s))
+
+    async def url_of(self, node: str) -> str | None:
+        url = await self._client.get(f"{self._prefix}node-url:{node}")
+        return None if url is None else reply_text(url)

@@ -1,0 +1,87 @@
+"""The shared services a node runs with: in memory (embedded default) or on Redis."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from rooms.audit import AuditLog, MemoryAuditLog
+from server.audit_file import FileAuditLog
+from server.cluster.bus import Bus, MemoryBus
+from server.cluster.directory import MemoryRoomDirectory, RoomDirectory
+from server.cluster.pages import MemoryPageBoard, PageBoard
+from server.cluster.presence import MemoryPresence, Presence
+from server.cluster.redis_audit import BufferedAuditLog, RedisAuditLog
+from server.cluster.redis_bus import RedisBus
+from server.cluster.redis_directory import RedisRoomDirectory
+from server.cluster.redis_pages import RedisPageBoard
+from server.cluster.redis_presence import RedisPresence
+from server.cluster.room_store import RedisRoomStore, RoomStore
+from server.config import Settings
+
+# A Redis that stops answering must cost a room a second at most, not the OS's TCP timeout.
+REDIS_TIMEOUT_S = 1.0
+
+
+@dataclass(slots=True)
+class Cluster:
+    presence: Presence
+    board: PageBoard
+    bus: Bus
+    directory: RoomDirectory
+    audit: AuditLog
+    store: RoomStore | None  # None: rooms are not kept beyond this process (embedded)
+    redis: Redis | None = None
+
+    @property
+    def distributed(self) -> bool:
+        return self.redis is not None
+
+    async def start(self) -> None:
+        if isinstance(self.audit, BufferedAuditLog):
+            self.audit.start()
+
+    async def close(self) -> None:
+        if isinstance(self.audit, BufferedAuditLog):
+            await self.audit.aclose()
+        elif isinstance(self.audit, FileAuditLog):
+            self.audit.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def embedded(settings: Settings) -> Cluster:
+    audit: AuditLog = FileAuditLog(settings.audit_path) if settings.audit_path else MemoryAuditLog()
+    return Cluster(
+        MemoryPresence(time.time),
+        MemoryPageBoard(),
+        MemoryBus(),
+        MemoryRoomDirectory(time.time),
+        audit,
+        None,
+    )
+
+
+def on_redis(settings: Settings, url: str) -> Cluster:
+    client = Redis.from_url(
+        url,
+        socket_timeout=REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        health_check_interval=10,
+    )
+    prefix = settings.redis_prefix
+    return Cluster(
+        RedisPresence(client, prefix=prefix),
+        RedisPageBoard(client, prefix=prefix),
+        RedisBus(client, prefix=prefix),
+        RedisRoomDirectory(client, prefix=prefix),
+        BufferedAuditLog(RedisAuditLog(client, prefix=prefix)),
+        RedisRoomStore(client, prefix=prefix),
+        client,
+    )
+
+
+def for_settings(settings: Settings) -> Cluster:
+    return on_redis(settings, settings.redis_url) if settings.redis_url else embedded(settings)
