@@ -65,6 +65,8 @@ def _settings(args: argparse.Namespace) -> Settings:
             "tick_hz": getattr(args, "tick_hz", None),
             "tls_cert": getattr(args, "tls_cert", None),
             "tls_key": getattr(args, "tls_key", None),
+            "redis_url": getattr(args, "redis", None),
+            "node_id": getattr(args, "node_id", None),
         }.items()
         if v is not None
     }
@@ -84,17 +86,38 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     async with server:
         room = settings.demo_room
-        print(f"Wealthroom is serving on {server.base_url} (embedded mode: in-memory, no Redis)")
+        mode = (
+            f"distributed mode: node {settings.node_id} on Redis"
+            if settings.redis_url
+            else "embedded mode: in-memory, no Redis"
+        )
+        print(f"Wealthroom is serving on {server.base_url} ({mode})")
         print(f"  health:  {server.base_url}/healthz    metrics: {server.base_url}/metrics")
         if room:
             token = server.tokens.mint(
-                room=room, role=Role.CUSTOMER, subject="demo-customer", name="Demo customer"
+                room=room,
+                role=Role.CUSTOMER,
+                subject="demo-customer",
+                name="Demo customer",
+                risk=3,  # a balanced profile (C3): what the advisor sees with a page
+            )
+            console = server.tokens.mint_console(
+                subject="demo-advisor",
+                name="Ms Chan",
+                skills=list(Specialty),
+                languages=["en", "zh", "yue"],
             )
             print(f"Demo room '{room}' is open at {server.room_url(room)}")
             print(f"  customer token (1 h): {token}")
             print("  join it from another terminal:")
             print(f"    .venv/bin/python run_server.py visit --room {room} --name Ann --say hello")
-        print("Press Ctrl-C to stop.", flush=True)
+            # Tokens ride in the fragment (after #): browsers never send it, so no log sees it.
+            print(f"Advisor console (8 h): {server.base_url}/console.html#token={console}")
+        print("Press Ctrl-C to stop.")
+        if room:
+            print("Open the demo room in a browser:")
+            print(f"  {server.base_url}/room.html#room={room}&token={token}")
+        sys.stdout.flush()
         await stop.wait()
         print("stopping: closing rooms", flush=True)
     return 0
@@ -287,6 +310,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tick-hz", type=int, dest="tick_hz")
     serve.add_argument("--tls-cert", dest="tls_cert", help="PEM certificate: serve https/wss")
     serve.add_argument("--tls-key", dest="tls_key", help="PEM private key for --tls-cert")
+    serve.add_argument("--redis", help="redis://host:port/db: share rooms, advisors and pages")
+    serve.add_argument("--node-id", dest="node_id", help="this node's name (with --redis)")
 
     token = sub.add_parser("token", help="mint a room token")
     token.add_argument("--room", required=True)

@@ -121,6 +121,7 @@ class WealthroomServer:
         )
         self.consoles: set[ConsoleSession] = set()
         self._background: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -157,9 +158,14 @@ class WealthroomServer:
         log.info("listening on %s", self.base_url)
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._background:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._background:
+            # Bounded: the Redis client can swallow a cancellation that lands inside a call.
+            _, stuck = await asyncio.wait(list(self._background), timeout=2.0)
+            for task in stuck:
+                log.warning("background task %s did not stop", task.get_name())
         for host in list(self.rooms.values()):
             await host.stop()
             if self.cluster.distributed:
@@ -195,6 +201,20 @@ class WealthroomServer:
 
     def room_url(self, room: str) -> str:
         return f"{self.ws_base}{WS_PREFIX}{room}"
+
+    async def room_url_for(self, room: str) -> str:
+        """Where a client should connect for ``room``: the node hosting it, if it is hosted."""
+        if not self.cluster.distributed or room in self.rooms:
+            return self.room_url(room)
+        try:
+            owner = await self.cluster.directory.owner(room)
+            base = await self.cluster.directory.url_of(owner) if owner else None
+        except Exception as exc:
+            self._degrade("redis", exc)
+            base = None
+        if base is None:
+            return self.room_url(room)  # any node will do: the first to be asked claims it
+        return "ws" + base.rstrip("/").removeprefix("http") + WS_PREFIX + room
 
     # --- rooms ----------------------------------------------------------------------------------
 
@@ -274,7 +294,7 @@ class WealthroomServer:
         raise RoomElsewhere(f"{ws}{WS_PREFIX}{room_id}")
 
     async def _keep_leases(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.settings.lease_s / 3)
             await self._keep_leases_once()
 
@@ -282,20 +302,18 @@ class WealthroomServer:
         """Renew our rooms' leases, say where we are and how loaded, and look again for pages
         accepted while a bus message may have been lost."""
         s, c = self.settings, self.cluster
-        recovering = "redis" in self.degraded
         try:
             await c.directory.advertise(s.node_id, self.base_url, ttl_s=s.lease_s * 3)
             await c.directory.report_load(
                 s.node_id, len(self.rooms), self.open_connections, ttl_s=s.lease_s * 3
             )
             for room_id, host in list(self.rooms.items()):
-                if recovering:
-                    # Our lease may have lapsed while Redis was away: take it back unless
+                held = await c.directory.renew(room_id, s.node_id, lease_s=s.lease_s)
+                if not held:
+                    # Lapsed (Redis was away, or restarted empty): take it back unless
                     # another node has the room now.
-                    ours = await c.directory.claim(room_id, s.node_id, lease_s=s.lease_s)
-                    held = ours == s.node_id
-                else:
-                    held = await c.directory.renew(room_id, s.node_id, lease_s=s.lease_s)
+                    owner = await c.directory.claim(room_id, s.node_id, lease_s=s.lease_s)
+                    held = owner == s.node_id
                 if not held:
                     log.warning("room %s: lease lost to another node; moving members", room_id)
                     self._forget_room(host)
@@ -325,7 +343,7 @@ class WealthroomServer:
     async def _follow_pages(self, ready: asyncio.Event) -> None:
         """Pages raised, taken or withdrawn anywhere: rooms here hear who is coming, and
         every console here refreshes its queue. Resubscribes after the bus fails."""
-        while True:
+        while not self._stopping:
             try:
                 async with self.desk.events() as events:
                     self._recover("bus")
@@ -489,7 +507,7 @@ class WealthroomServer:
             grant,
             self.desk,
             self.tokens,
-            room_url=self.room_url,
+            room_url=self.room_url_for,
             token_ttl_s=s.token_ttl_s,
             max_frame_bytes=s.max_frame_bytes,
             strikes=s.strikes,

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -44,7 +44,7 @@ class ConsoleSession:
         desk: PageDesk,
         tokens: TokenAuthority,
         *,
-        room_url: Callable[[str], str],
+        room_url: Callable[[str], Awaitable[str]],
         token_ttl_s: float,
         max_frame_bytes: int,
         strikes: float,
@@ -125,7 +125,8 @@ class ConsoleSession:
             name=self.grant.name,
             ttl_s=self._token_ttl,
         )
-        await self._send(m.Accepted(page.id, page.room, token, self._room_url(page.room)))
+        url = await self._room_url(page.room)
+        await self._send(m.Accepted(page.id, page.room, token, url))
 
     async def _put_presence(self) -> None:
         g = self.grant

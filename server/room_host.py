@@ -10,6 +10,7 @@ the journal catches up when the store answers again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -36,7 +37,7 @@ from rooms.outputs import (
     PageRequest,
 )
 from rooms.room import Room
-from server.cluster.room_store import RoomStore
+from server.cluster.room_store import LOG_LENGTH, RoomStore
 from server.metrics import Metrics
 from server.outbox import Outbox
 from server.paging import PageDesk
@@ -95,7 +96,9 @@ class RoomHost:
         self._held: list[Frame | Close] = []  # waiting for the journal
         self._journal_due = asyncio.Event()
         self._journal: asyncio.Task[None] | None = None
+        self._journal_stop = False
         self._journaled = room.seq  # newest seq the store has
+        self._journal_count = len(room._log)  # entries the store should hold
         self._store_retry_at = 0.0
         self.degraded = False
         self.moved_away = False
@@ -139,9 +142,12 @@ class RoomHost:
         if self._chores:
             await asyncio.gather(*self._chores, return_exceptions=True)
         if self._journal is not None:
-            await self._flush_journal()
-            self._journal.cancel()
+            # Stopped by a flag, not by cancelling: the Redis client can swallow a
+            # cancellation that lands inside one of its calls, and the task would wait forever.
+            self._journal_stop = True
+            self._journal_due.set()
             await asyncio.gather(self._journal, return_exceptions=True)
+            await self._flush_journal()
         outboxes = [a.outbox.task for a in self._attached.values() if a.outbox.task]
         await asyncio.gather(*outboxes, return_exceptions=True)
 
@@ -224,8 +230,12 @@ class RoomHost:
                 att.outbox.close(out.code, out.reason)
 
     async def _write_ahead(self) -> None:
-        while True:
-            await self._journal_due.wait()
+        while not self._journal_stop:
+            # Degraded, it also wakes by itself to catch up once the store is back, even
+            # if nobody says anything meanwhile.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STORE_RETRY_S if self.degraded else None):
+                    await self._journal_due.wait()
             self._journal_due.clear()
             await self._flush_journal()
 
@@ -236,7 +246,16 @@ class RoomHost:
             entries = persist.log_entries(self.room, self._journaled)
             seq = self.room.seq
             try:
-                await store.write(self.id, entries, persist.dump(self.room, with_log=False))
+                state = persist.dump(self.room, with_log=False)
+                held_now = await store.write(self.id, entries, state)
+                expected = min(LOG_LENGTH, self._journal_count + len(entries))
+                if held_now < expected:
+                    # The store lost what we wrote before (restarted empty): write it all.
+                    await store.forget(self.id)
+                    everything = persist.log_entries(self.room, 0)
+                    held_now = await store.write(self.id, everything, state)
+                    log.warning("room %s: store had lost the journal; rewrote it", self.id)
+                self._journal_count = held_now
                 self._journaled = seq
                 if self.degraded:
                     log.info("room %s: store reachable again; journal caught up", self.id)

@@ -19,11 +19,13 @@ from websockets.exceptions import ConnectionClosed
 
 from protocol import messages as m
 from protocol.codec import decode, encode
+from protocol.codes import CloseCode
 from protocol.limits import PROTOCOL_VERSION, SUBPROTOCOL
 from protocol.messages import Direction
 from scenes.replica import Replica
 
 T = TypeVar("T")
+MAX_REDIRECTS = 3
 
 
 class ClientError(Exception):
@@ -85,11 +87,19 @@ class RoomClient:
         timeout: float = 10.0,
         tls: ssl.SSLContext | None = None,
     ) -> RoomClient:
-        """Connect, say hello, join; return once the room has confirmed our arrival."""
-        client = await cls.open(room_url, token, auto_ack=auto_ack, tls=tls)
-        with contextlib.suppress(ConnectionClosed):  # a refused token closes at once
-            await client.send(m.Hello(PROTOCOL_VERSION, "wealthroom-py"))
-        await client.wait_for(lambda c: c.welcome is not None or c.closed, timeout)
+        """Connect, say hello, join; return once the room has confirmed our arrival.
+
+        A room hosted by another node closes with ``ROOM_MOVED`` and its URL: followed.
+        """
+        for _ in range(MAX_REDIRECTS + 1):
+            client = await cls.open(room_url, token, auto_ack=auto_ack, tls=tls)
+            with contextlib.suppress(ConnectionClosed):  # a refused token closes at once
+                await client.send(m.Hello(PROTOCOL_VERSION, "wealthroom-py"))
+            await client.wait_for(lambda c: c.welcome is not None or c.closed, timeout)
+            if client.close_code == CloseCode.ROOM_MOVED and client.close_reason:
+                room_url = client.close_reason
+                continue
+            break
         if client.welcome is None:
             raise ClientError(f"no welcome: closed {client.close_code} {client.close_reason}")
         me = client.welcome.member

@@ -18,8 +18,10 @@ KEEP_S = 24 * 3600  # a room's record outlives its last write by this long
 
 
 class RoomStore(Protocol):
-    async def write(self, room: str, entries: list[tuple[int, bytes]], state: bytes) -> None:
-        """Append ``entries`` to the room's log and replace its state, all or nothing."""
+    async def write(self, room: str, entries: list[tuple[int, bytes]], state: bytes) -> int:
+        """Append ``entries`` to the room's log and replace its state, all or nothing;
+        returns how many entries the log holds now (a writer that finds fewer than it wrote
+        knows the store lost them, e.g. a restart without persistence, and writes them again)."""
         ...
 
     async def read(self, room: str) -> tuple[bytes, list[tuple[int, bytes]]] | None:
@@ -33,10 +35,11 @@ class MemoryRoomStore:
     def __init__(self) -> None:
         self._rooms: dict[str, tuple[bytes, list[tuple[int, bytes]]]] = {}
 
-    async def write(self, room: str, entries: list[tuple[int, bytes]], state: bytes) -> None:
+    async def write(self, room: str, entries: list[tuple[int, bytes]], state: bytes) -> int:
         _, log = self._rooms.get(room, (b"", []))
         log = (log + entries)[-LOG_LENGTH:]
         self._rooms[room] = (state, log)
+        return len(log)
 
     async def read(self, room: str) -> tuple[bytes, list[tuple[int, bytes]]] | None:
         item = self._rooms.get(room)
@@ -56,7 +59,7 @@ class RedisRoomStore:
     def _keys(self, room: str) -> tuple[str, str]:
         return f"{self._prefix}rlog:{room}", f"{self._prefix}rstate:{room}"
 
-    async def write(self, room: str, entries: list[tuple[int, bytes]], state: bytes) -> None:
+    async def write(self, room: str, entries: list[tuple[int, bytes]], state: bytes) -> int:
         log_key, state_key = self._keys(room)
         async with self._client.pipeline(transaction=True) as pipe:
             if entries:
@@ -64,7 +67,9 @@ class RedisRoomStore:
                 pipe.ltrim(log_key, -LOG_LENGTH, -1)
             pipe.expire(log_key, KEEP_S)
             pipe.set(state_key, state, ex=KEEP_S)
-            await pipe.execute()
+            pipe.llen(log_key)
+            replies = await pipe.execute()
+        return int(replies[-1])
 
     async def read(self, room: str) -> tuple[bytes, list[tuple[int, bytes]]] | None:
         log_key, state_key = self._keys(room)
