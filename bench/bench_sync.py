@@ -879,6 +879,13 @@ def table(results: list[Result]) -> str:
             f"{codes:>12} {errors:>10} {_fmt(r.setup_s):>7}"
         )
     for r in results:
+        if r.server_rss_start_mb is not None and r.server_rss_mb is not None:
+            growth = 100 * (r.server_rss_mb / r.server_rss_start_mb - 1)
+            lines.append(
+                f"N={r.clients}: server memory (RSS) {r.server_rss_start_mb} MB at the start "
+                f"of the window, {r.server_rss_mb} MB at its end ({growth:+.1f}%)"
+            )
+    for r in results:
         notes = []
         if r.aborted:
             notes.append(f"aborted: {r.aborted}")
