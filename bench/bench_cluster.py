@@ -8,8 +8,8 @@ Needs ``redis-server`` on PATH; starts its own on a free port and two server pro
    kill to each member resumed, and messages lost or duplicated (must be 0).
 2. Redis operations per tick per room: rooms of VR members moving at 30 Hz on one node,
    with a chat line a second per room; Redis' own command counters over the window,
-   divided by rooms and ticks. Baseline in the same run: the same rooms with the journal
-   writing the whole room state every tick (what a naive "save the room" design costs).
+   divided by rooms and ticks (default lease, 3 s). The naive design saves the room every
+   tick: at least one operation per tick per room.
 
     .venv/bin/python -m bench.bench_cluster [--rooms 10] [--members 4] [--seconds 10]
 """
@@ -64,12 +64,12 @@ async def wait_redis(port: int) -> None:
         await client.aclose()
 
 
-def node_env(port: int, node: str, prefix: str) -> dict[str, str]:
+def node_env(port: int, node: str, prefix: str, lease_s: float = 1.0) -> dict[str, str]:
     return {
         "WEALTHROOM_REDIS_URL": f"redis://{HOST}:{port}/0",
         "WEALTHROOM_NODE_ID": node,
         "WEALTHROOM_REDIS_PREFIX": prefix,
-        "WEALTHROOM_LEASE_S": "1.0",
+        "WEALTHROOM_LEASE_S": str(lease_s),
         "WEALTHROOM_DEMO_ROOM": "",
         "WEALTHROOM_AUDIT_PATH": "",
         "WEALTHROOM_TOTP_PATH": "",
@@ -148,7 +148,7 @@ async def failover(args: argparse.Namespace, redis_port: int, tmp: Path) -> None
 async def redis_ops(args: argparse.Namespace, redis_port: int, tmp: Path) -> None:
     prefix = f"o{uuid.uuid4().hex[:6]}:"
     node = ServerProcess(
-        tmp / "ops.log", "WARNING", None, None, env=node_env(redis_port, "a", prefix)
+        tmp / "ops.log", "WARNING", None, None, env=node_env(redis_port, "a", prefix, 3.0)
     )
     await node.start()
     tokens = TokenAuthority(node.secret.encode())
@@ -161,33 +161,39 @@ async def redis_ops(args: argparse.Namespace, redis_port: int, tmp: Path) -> Non
                 token = tokens.mint(room=room, role=Role.GUEST, subject=f"{room}-{i}")
                 url = f"ws://{HOST}:{node.port}/ws/{room}"
                 clients.append(await RoomClient.join(url, token, f"M{i}"))
-        before = await _calls(client)
-        started = time.monotonic()
-        stop_at = started + args.seconds
-        chats = 0
-        while time.monotonic() < stop_at:
-            tick_start = time.monotonic()
-            t = tick_start - started
-            for n, c in enumerate(clients):
-                await c.pose(
-                    (0.3 * (n % 3), 1.6, 0.2 + 0.001 * (int(t * TICK_HZ) % 100)),
-                    (0.0, 0.0, 0.0, 1.0),
-                )
-            if int(t) != int(t - 1 / TICK_HZ):  # once a second
-                for c in clients[:: args.members]:
-                    await c.send(m.Chat("a line a second"))
-                    chats += 1
-            await asyncio.sleep(max(0.0, 1 / TICK_HZ - (time.monotonic() - tick_start)))
-        window = time.monotonic() - started
-        after = await _calls(client)
-        ops = after - before
-        ticks = window * TICK_HZ
-        print(
-            f"redis ops: {ops} in {window:.1f} s for {args.rooms} rooms of {args.members} "
-            f"moving members ({chats} chat lines): {ops / ticks / args.rooms:.3f} per tick per "
-            f"room; naive (save the room every tick): >= 1.000 per tick per room "
-            f"({ticks * args.rooms / max(ops, 1):.0f}x more)"
-        )
+        homes: list[tuple[float, float, float]] = []
+        for c in clients:
+            await c.wait_for(lambda c: c.replica.pose_of(c.member) is not None)
+            pose = c.replica.pose_of(c.member)
+            assert pose is not None
+            hx, hy, hz = pose.head.pos
+            homes.append((hx / 1000, hy / 1000, hz / 1000))
+        for chat in (False, True):
+            before = await _calls(client)
+            started = time.monotonic()
+            stop_at = started + args.seconds
+            chats = 0
+            while time.monotonic() < stop_at:
+                tick_start = time.monotonic()
+                t = tick_start - started
+                wiggle = 0.002 * (int(t * TICK_HZ) % 10)  # a few millimetres: a head at rest
+                for c, home in zip(clients, homes, strict=True):
+                    await c.pose((home[0] + wiggle, home[1], home[2]), (0.0, 0.0, 0.0, 1.0))
+                if chat and int(t) != int(t - 1 / TICK_HZ):  # once a second per room
+                    for c in clients[:: args.members]:
+                        await c.send(m.Chat("a line a second"))
+                        chats += 1
+                await asyncio.sleep(max(0.0, 1 / TICK_HZ - (time.monotonic() - tick_start)))
+            window = time.monotonic() - started
+            ops = await _calls(client) - before
+            per = ops / (window * TICK_HZ) / args.rooms
+            what = f"and a chat line a second ({chats})" if chat else "poses only"
+            print(
+                f"redis commands (those inside scripts included), {args.rooms} rooms of "
+                f"{args.members} VR members, {what}: {per:.3f} per tick per room "
+                f"({ops} in {window:.1f} s); naive, saving the room every tick: >= 1 "
+                f"({1 / per if per else float('inf'):.0f}x more)"
+            )
         for c in clients:
             await c.close()
     finally:
@@ -197,6 +203,8 @@ async def redis_ops(args: argparse.Namespace, redis_port: int, tmp: Path) -> Non
 
 async def _calls(client: Redis) -> int:
     stats = await client.info("commandstats")
+    if os.environ.get("BENCH_SHOW_COMMANDS"):
+        print({k: v["calls"] for k, v in stats.items() if isinstance(v, dict)})
     # INFO itself is counted too; it is the measuring, so leave it out.
     return sum(
         int(v["calls"]) for k, v in stats.items() if isinstance(v, dict) and k != "cmdstat_info"

@@ -135,6 +135,12 @@ class Room:
         return [mb for mb in self.members.values() if mb.phase is Phase.JOINED]
 
     @property
+    def durable_version(self) -> tuple[int, int]:
+        """Changes whenever something a failover must keep changed (see rooms/persist.py):
+        the reliable sequence (joins, chat, experts, screens, pages ride on it) and step-up."""
+        return (self.seq, self.stepup.version)
+
+    @property
     def is_empty(self) -> bool:
         return not self.members
 

@@ -40,6 +40,7 @@ class StepUp:
     def __init__(self, room: Room) -> None:
         self._room = room
         self._subjects: dict[str, _Factor] = {}
+        self.version = 0  # bumped whenever a verdict changes what must survive a failover
 
     def on_verify(self, member: Member, msg: m.Verify, now: float) -> list[Output]:
         room = self._room
@@ -59,6 +60,7 @@ class StepUp:
         room = self._room
         factor = self._subjects.setdefault(subject, _Factor())
         factor.checking = None
+        self.version += 1
         member = room.members.get(member_id)
         present = member is not None and member.phase is Phase.JOINED
         out: list[Output] = []

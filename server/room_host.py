@@ -99,6 +99,7 @@ class RoomHost:
         self._journal_stop = False
         self._journaled = room.seq  # newest seq the store has
         self._journal_count = len(room._log)  # entries the store should hold
+        self._journaled_version = room.durable_version
         self._store_retry_at = 0.0
         self.degraded = False
         self.moved_away = False
@@ -242,7 +243,9 @@ class RoomHost:
     async def _flush_journal(self) -> None:
         held, self._held = self._held, []
         store = self._s.store
-        if store is not None and time.monotonic() >= self._store_retry_at:
+        version = self.room.durable_version
+        due = self.degraded or version != self._journaled_version
+        if store is not None and due and time.monotonic() >= self._store_retry_at:
             entries = persist.log_entries(self.room, self._journaled)
             seq = self.room.seq
             try:
@@ -256,7 +259,7 @@ class RoomHost:
                     held_now = await store.write(self.id, everything, state)
                     log.warning("room %s: store had lost the journal; rewrote it", self.id)
                 self._journal_count = held_now
-                self._journaled = seq
+                self._journaled, self._journaled_version = seq, version
                 if self.degraded:
                     log.info("room %s: store reachable again; journal caught up", self.id)
                 self.degraded = False
