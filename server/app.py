@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 
 WS_PREFIX = "/ws/"
 CONSOLE_PATH = "/console"
+# Query flag on a placement redirect: "you were chosen to host this room", so the chosen node
+# claims it instead of redirecting again on newer load figures.
+PLACED = "placed=1"
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -218,7 +221,9 @@ class WealthroomServer:
 
     # --- rooms ----------------------------------------------------------------------------------
 
-    async def host_for(self, room_id: str, *, pinned: bool = False) -> RoomHost:
+    async def host_for(
+        self, room_id: str, *, pinned: bool = False, placed: bool = False
+    ) -> RoomHost:
         """This node's host of the room: opened (and, in distributed mode, claimed and
         restored from the store) on first use. Raises ``RoomElsewhere`` or ``TryLater``."""
         host = self.rooms.get(room_id)
@@ -230,7 +235,7 @@ class WealthroomServer:
         future: asyncio.Future[RoomHost] = asyncio.get_running_loop().create_future()
         self._opening[room_id] = future
         try:
-            host = await self._open(room_id, pinned)
+            host = await self._open(room_id, pinned, placed)
             future.set_result(host)
             return host
         except BaseException as exc:
@@ -240,7 +245,7 @@ class WealthroomServer:
         finally:
             del self._opening[room_id]
 
-    async def _open(self, room_id: str, pinned: bool) -> RoomHost:
+    async def _open(self, room_id: str, pinned: bool, placed: bool) -> RoomHost:
         s = self.settings
         room = Room(
             room_id,
@@ -252,7 +257,7 @@ class WealthroomServer:
         )
         store = self.cluster.store
         if self.cluster.distributed:
-            await self._claim(room_id)
+            await self._claim(room_id, placed=placed or pinned)
         if store is not None:
             try:
                 saved = await store.read(room_id)
@@ -276,13 +281,25 @@ class WealthroomServer:
         host.start()
         return host
 
-    async def _claim(self, room_id: str) -> None:
+    async def _claim(self, room_id: str, *, placed: bool = False) -> None:
+        """Take the room for this node, or say where it is. A room nobody hosts yet goes to
+        the least-loaded node: unless ``placed`` (this node was chosen already), the client
+        is sent there first."""
         node, directory = self.settings.node_id, self.cluster.directory
         try:
+            if not placed and await directory.owner(room_id) is None:
+                best = await directory.least_loaded()
+                if best is not None and best != node:
+                    base = await directory.url_of(best)
+                    if base is not None:
+                        ws = "ws" + base.rstrip("/").removeprefix("http")
+                        raise RoomElsewhere(f"{ws}{WS_PREFIX}{room_id}?{PLACED}")
             owner = await directory.claim(room_id, node, lease_s=self.settings.lease_s)
             if owner == node:
                 return
             base = await directory.url_of(owner)
+        except RoomElsewhere:
+            raise
         except Exception as exc:
             # Without the directory nobody can tell who hosts the room: opening it here
             # could split it in two.
@@ -303,9 +320,9 @@ class WealthroomServer:
         accepted while a bus message may have been lost."""
         s, c = self.settings, self.cluster
         try:
-            await c.directory.advertise(s.node_id, self.base_url, ttl_s=s.lease_s * 3)
+            await c.directory.advertise(s.node_id, self.base_url, ttl_s=s.lease_s)
             await c.directory.report_load(
-                s.node_id, len(self.rooms), self.open_connections, ttl_s=s.lease_s * 3
+                s.node_id, len(self.rooms), self.open_connections, ttl_s=s.lease_s
             )
             for room_id, host in list(self.rooms.items()):
                 held = await c.directory.renew(room_id, s.node_id, lease_s=s.lease_s)
@@ -432,8 +449,9 @@ class WealthroomServer:
             return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
         admission = self._admit(request, url.query, room)
         if isinstance(admission, Grant) and room not in self.rooms:
+            placed = "placed" in parse_qs(url.query)
             try:
-                await self.host_for(room)
+                await self.host_for(room, placed=placed)
             except (RoomElsewhere, TryLater) as exc:
                 admission = exc
         self._admission[conn] = admission
@@ -507,6 +525,7 @@ class WealthroomServer:
             grant,
             self.desk,
             self.tokens,
+            self.audit,
             room_url=self.room_url_for,
             token_ttl_s=s.token_ttl_s,
             max_frame_bytes=s.max_frame_bytes,

@@ -21,6 +21,7 @@ from protocol.codec import decode, encode
 from protocol.codes import CloseCode, ErrorCode
 from protocol.errors import ProtocolError
 from protocol.limits import MAX_ERROR_CHARS, MAX_PAGES, PROTOCOL_VERSION, TokenBucket
+from rooms.audit import AuditEvent, AuditLog
 from rooms.roles import Role
 from server.auth import ConsoleGrant, TokenAuthority
 from server.cluster.pages import Page
@@ -43,6 +44,7 @@ class ConsoleSession:
         grant: ConsoleGrant,
         desk: PageDesk,
         tokens: TokenAuthority,
+        audit: AuditLog,
         *,
         room_url: Callable[[str], Awaitable[str]],
         token_ttl_s: float,
@@ -53,6 +55,7 @@ class ConsoleSession:
         self.grant = grant
         self._desk = desk
         self._tokens = tokens
+        self._audit = audit
         self._room_url = room_url
         self._token_ttl = token_ttl_s
         self._max_frame = max_frame_bytes
@@ -115,8 +118,10 @@ class ConsoleSession:
     async def _accept(self, page_id: str) -> None:
         page = await self._desk.claim(page_id, self.grant)
         if page is None:
+            self._audit_event(page_id, "-", "handoff.accept", "refused")
             detail = "that page is no longer open, or not one you can take"
             return await self._error(ErrorCode.NO_SUCH_PAGE, detail, "accept")
+        self._audit_event(page.id, page.room, "handoff.accept", "ok")
         self.state = AdvisorState.BUSY
         token = self._tokens.mint(
             room=page.room,
@@ -127,6 +132,12 @@ class ConsoleSession:
         )
         url = await self._room_url(page.room)
         await self._send(m.Accepted(page.id, page.room, token, url))
+
+    def _audit_event(self, page: str, room: str, action: str, outcome: str) -> None:
+        event = AuditEvent(
+            time.time(), room, self.grant.subject, "advisor", action, outcome, {"page": page}
+        )
+        self._audit.append(event)
 
     async def _put_presence(self) -> None:
         g = self.grant

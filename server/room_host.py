@@ -37,6 +37,7 @@ from rooms.outputs import (
     PageRequest,
 )
 from rooms.room import Room
+from server.cluster.redis_audit import BufferedAuditLog
 from server.cluster.room_store import LOG_LENGTH, RoomStore
 from server.metrics import Metrics
 from server.outbox import Outbox
@@ -270,8 +271,21 @@ class RoomHost:
                 self.degraded = True
                 self._store_retry_at = time.monotonic() + STORE_RETRY_S
                 self._metrics.store_failures.inc()
+        await self._audit_written()
         for out in held:
             self._deliver(out)
+
+    async def _audit_written(self) -> None:
+        """With a buffered (Redis) audit log, the events that go with these frames are written
+        before the frames go out too: a node that dies after sending cannot lose them. Bounded,
+        so that an unreachable Redis delays a conversation by a second, not forever."""
+        audit = self._s.audit
+        if isinstance(audit, BufferedAuditLog) and audit.pending:
+            try:
+                async with asyncio.timeout(STORE_RETRY_S):
+                    await audit.flush()
+            except TimeoutError:
+                self.degraded = True
 
     # --- work outside the room ------------------------------------------------------------
 

@@ -70,6 +70,11 @@ async def test_a_question_brings_an_expert_and_an_advisor_takes_the_hand_off(
     assert rival.errors[-1].code == ErrorCode.NO_SUCH_PAGE
 
     await ann.wait_for(lambda c: any(h.st == "coming" for h in c.of(m.Handoff)))
+    assert isinstance(server.audit, MemoryAuditLog)
+    accepts = [
+        (e["actor"], e["outcome"]) for e in server.audit.entries if e["action"] == "handoff.accept"
+    ]
+    assert accepts == [("adv-1", "ok"), ("adv-2", "refused")]
     coming = next(h for h in ann.of(m.Handoff) if h.st == "coming")
     assert coming.advisor == "Ms Chan"
     assert coming.eta

@@ -85,6 +85,18 @@ async def test_a_room_has_one_home_and_other_nodes_send_clients_there(
             await client.close()
 
 
+async def test_a_new_room_opens_on_the_least_loaded_node(redis_server: RedisServer) -> None:
+    async with nodes(redis_server, "a", "b") as (a, b):
+        ann = await RoomClient.join(a.room_url("r1"), _token(a, "r1", name="Ann"), "Ann")
+        for node in (a, b):
+            await node._keep_leases_once()  # load reports now, not at the next renewal
+        bob = await RoomClient.join(a.room_url("r2"), _token(a, "r2", name="Bob"), "Bob")
+        assert list(b.rooms) == ["r2"]
+        assert list(a.rooms) == ["r1"]
+        for client in (ann, bob):
+            await client.close()
+
+
 async def test_a_page_raised_on_one_node_is_accepted_on_another(
     redis_server: RedisServer,
 ) -> None:
