@@ -1,0 +1,177 @@
+// The advisor console: presence (available, busy, away), the live queue of customers who
+// asked for a person, and accepting one, which opens their room in a new tab with the
+// short-lived room token the server issued for it.
+
+import { ConsoleSession } from "./connection.js";
+import { CloseCode, ErrorCode } from "./codec.js";
+import { byId, el } from "./dom.js";
+import { applyStatic, onLangChange, specialty, t, toggleLang } from "./i18n.js";
+import { fragmentParams, roomLink, sameOriginSocket } from "./link_params.js";
+import { accessibilityOn, applyAccessibility } from "./prefs.js";
+
+const LINK_KEY = "wealthroom.console";
+
+function readToken() {
+  const fromLink = fragmentParams().token;
+  if (fromLink) sessionStorage.setItem(LINK_KEY, fromLink);
+  // Out of the address bar: the console stays open for hours, in view of others.
+  history.replaceState(null, "", location.pathname);
+  return fromLink || sessionStorage.getItem(LINK_KEY) || "";
+}
+
+const state = {
+  status: "connecting",
+  closeCode: null,
+  name: "",
+  presence: null,
+  pages: [],
+  accepted: [],
+  errors: [],
+};
+
+const token = readToken();
+const session = new ConsoleSession(sameOriginSocket("/console"), token);
+const requested = new Map(); // page id -> the page as it was when we accepted it
+
+window.wealthroomConsole = { state, session, debug: { cut: (options) => session.cut(options), resume: () => session.resume() } };
+
+// --- status and presence -------------------------------------------------------------------
+
+function renderStatus() {
+  const status = byId("status");
+  status.dataset.state = state.status;
+  const code = state.closeCode;
+  status.textContent =
+    state.status === "joined"
+      ? t("status.connected")
+      : state.status === "reconnecting"
+        ? t("status.reconnecting")
+        : state.status === "closed"
+          ? code === CloseCode.TOKEN_EXPIRED
+            ? t("status.expired")
+            : code === CloseCode.TOKEN_INVALID
+              ? t("status.invalid")
+              : t("status.closed")
+          : t("status.connecting");
+}
+
+session.on("status", ({ state: s, code }) => {
+  state.status = s;
+  if (s === "closed") state.closeCode = code ?? null;
+  renderStatus();
+});
+
+session.on("console", (msg) => {
+  state.name = msg.name;
+  state.presence = session.presence ?? msg.state;
+  byId("advisor-name").textContent = `· ${msg.name}`;
+  byId("skills").textContent = [msg.skills.map(specialty).join(", "), msg.langs.join(", ")].filter(Boolean).join(" · ");
+  renderPresence();
+});
+
+function renderPresence() {
+  for (const input of document.querySelectorAll('input[name="presence"]')) input.checked = input.value === state.presence;
+}
+
+byId("presence").addEventListener("change", (e) => {
+  state.presence = e.target.value;
+  session.setPresence(e.target.value);
+});
+
+// --- the queue -------------------------------------------------------------------------------
+
+session.on("pages", (msg) => {
+  state.pages = msg.pages;
+  renderPages();
+});
+
+function renderPages() {
+  const now = Date.now();
+  byId("pages").replaceChildren(
+    ...state.pages.map((p) => {
+      const waited = Math.max(0, Math.round((now - p.at) / 60000));
+      return el(
+        "li",
+        { class: "page-card", dataset: { page: p.id, room: p.room } },
+        el("span", { class: "title" }, `${p.customer} · ${specialty(p.sp)} · ${p.lang}`),
+        el("span", { class: "profile" }, p.risk ? t("advisor.profile", { risk: p.risk }) : t("advisor.profile-unknown")),
+        el("span", {}, p.why),
+        p.product ? el("span", { class: "muted" }, t("console.product", { product: p.product })) : null,
+        el("span", { class: "muted" }, `${p.room} · ${t("console.waiting", { min: waited })}`),
+        el(
+          "div",
+          { class: "row" },
+          el("button", { type: "button", class: "primary accept", onclick: () => accept(p) }, t("console.accept")),
+        ),
+      );
+    }),
+  );
+  byId("pages-empty").hidden = state.pages.length > 0;
+}
+
+setInterval(renderPages, 30000);
+
+function accept(page) {
+  requested.set(page.id, page);
+  session.accept(page.id);
+}
+
+session.on("accepted", (msg) => {
+  const page = requested.get(msg.page) ?? state.pages.find((p) => p.id === msg.page);
+  const href = roomLink({
+    room: msg.room,
+    token: msg.token,
+    ws: msg.url,
+    customer: page?.customer,
+    risk: page?.risk,
+    page: msg.page,
+  });
+  state.accepted.push({ page: msg.page, room: msg.room, href });
+  state.presence = "busy"; // the server marks an advisor who took a page busy
+  renderPresence();
+  showToast(t("console.accepted"), false);
+  // Also a link to click, in case the browser held back the new tab.
+  const link = el("a", { href, target: "_blank", rel: "noopener", class: "open-room" }, t("console.open"));
+  byId("pages").prepend(el("li", { class: "page-card" }, el("span", { class: "title" }, `${page?.customer ?? msg.room}`), link));
+  window.open(href, "_blank", "noopener");
+});
+
+session.on("error", (err) => {
+  state.errors.push(err);
+  showToast(err.code === ErrorCode.NO_SUCH_PAGE ? t("console.taken") : t("error.generic", { msg: err.msg }), true);
+});
+
+// --- page chrome -----------------------------------------------------------------------------
+
+let toastTimer = null;
+
+function showToast(text, isError) {
+  const toast = byId("toast");
+  toast.textContent = text;
+  toast.dataset.kind = isError ? "error" : "info";
+  toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (toast.hidden = true), 5000);
+}
+
+const a11yToggle = byId("a11y-toggle");
+function setAccessibility(on) {
+  applyAccessibility(on);
+  a11yToggle.setAttribute("aria-pressed", String(on));
+}
+a11yToggle.addEventListener("click", () => setAccessibility(!document.documentElement.classList.contains("a11y")));
+byId("lang-toggle").addEventListener("click", toggleLang);
+onLangChange(() => {
+  renderStatus();
+  renderPages();
+});
+
+applyStatic(document);
+setAccessibility(accessibilityOn());
+if (token) {
+  session.start();
+} else {
+  state.status = "closed";
+  byId("status").dataset.state = "closed";
+  byId("status").textContent = t("status.no-token");
+}

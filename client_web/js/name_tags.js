@@ -1,0 +1,76 @@
+// Names above heads, drawn to a canvas and shown as a sprite that always faces the viewer and
+// is never hidden behind furniture. A digital expert's tag carries its AI label on a second
+// line, in a colour of its own: the label must be visible whenever the expert is.
+
+import * as THREE from "three";
+
+const FONT = "system-ui, 'Noto Sans CJK SC', 'PingFang SC', sans-serif";
+const PX = 48; // canvas pixels per line of text
+// Tags keep one size on screen whatever the distance (a close neighbour's name must not fill
+// the view, a far one's must stay readable): sizes are fractions of the view at 1 m.
+const VIEW_PER_PX = 0.00072;
+
+function roundRect(ctx, x, y, w, h, r) {
+  ctx.beginPath();
+  ctx.moveTo(x + r, y);
+  ctx.arcTo(x + w, y, x + w, y + h, r);
+  ctx.arcTo(x + w, y + h, x, y + h, r);
+  ctx.arcTo(x, y + h, x, y, r);
+  ctx.arcTo(x, y, x + w, y, r);
+  ctx.closePath();
+}
+
+/** A tag for `name`, with `label` (the AI label) on a line of its own when given. */
+export function makeNameTag(name, { label = null, role = null } = {}) {
+  const canvas = document.createElement("canvas");
+  const ctx = canvas.getContext("2d");
+  const nameFont = `600 ${PX * 0.62}px ${FONT}`;
+  const labelFont = `700 ${PX * 0.5}px ${FONT}`;
+  ctx.font = nameFont;
+  const nameW = ctx.measureText(name).width;
+  ctx.font = labelFont;
+  const labelW = label ? ctx.measureText(label).width + PX * 0.5 : 0;
+  const pad = PX * 0.35;
+  canvas.width = Math.ceil(Math.max(nameW, labelW) + pad * 2);
+  canvas.height = Math.ceil(label ? PX * 1.9 : PX * 1.0);
+
+  ctx.fillStyle = role === "advisor" ? "rgba(20, 48, 84, 0.9)" : "rgba(12, 20, 32, 0.82)";
+  roundRect(ctx, 0, 0, canvas.width, canvas.height, PX * 0.25);
+  ctx.fill();
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.font = nameFont;
+  ctx.fillStyle = "#ffffff";
+  ctx.fillText(name, canvas.width / 2, PX * 0.5);
+  if (label) {
+    const bw = labelW;
+    const bx = (canvas.width - bw) / 2;
+    ctx.fillStyle = "#7fd3ff";
+    roundRect(ctx, bx, PX * 1.0, bw, PX * 0.72, PX * 0.18);
+    ctx.fill();
+    ctx.font = labelFont;
+    ctx.fillStyle = "#06243a";
+    ctx.fillText(label, canvas.width / 2, PX * 1.37);
+  }
+
+  const texture = new THREE.CanvasTexture(canvas);
+  texture.colorSpace = THREE.SRGBColorSpace;
+  texture.minFilter = THREE.LinearFilter;
+  const material = new THREE.SpriteMaterial({
+    map: texture,
+    depthTest: false,
+    depthWrite: false,
+    transparent: true,
+    sizeAttenuation: false,
+  });
+  const sprite = new THREE.Sprite(material);
+  sprite.scale.set(canvas.width * VIEW_PER_PX, canvas.height * VIEW_PER_PX, 1);
+  sprite.center.set(0.5, 0);
+  sprite.renderOrder = 10;
+  return sprite;
+}
+
+export function disposeNameTag(sprite) {
+  sprite.material.map?.dispose();
+  sprite.material.dispose();
+}

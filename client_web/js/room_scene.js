@@ -1,0 +1,392 @@
+// The room in 3D: the layout's glTF, every entity of the replica (people, digital experts,
+// the wall screen) drawn a little in the past between state frames, names above heads, and
+// the camera: the layout's overview, or the member's own eyes.
+
+import * as THREE from "three";
+import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
+
+import { drawChart } from "./chart.js";
+import { EYE_SEATED, EYE_STANDING, buildFigure, buildHand, disposeFigure, setFigureOpacity } from "./figures.js";
+import { PoseHistory, TickClock, historyTicks } from "./interpolation.js";
+import { disposeNameTag, makeNameTag } from "./name_tags.js";
+import { unpackPose, yawOf } from "./pose.js";
+
+/** Seconds an expert takes to appear or leave (the server's expert_transition_s). */
+const EXPERT_FADE_S = 0.6;
+/** Frames a second outside VR: enough for people who move at walking pace, kind to laptops. */
+const DESKTOP_FPS = 30;
+const SCREEN_CANVAS = [1024, 576];
+
+const _q = new THREE.Quaternion();
+const _yawQ = new THREE.Quaternion();
+const _up = new THREE.Vector3(0, 1, 0);
+
+export class RoomScene {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: true, powerPreference: "high-performance" });
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.outputColorSpace = THREE.SRGBColorSpace;
+    this.scene = new THREE.Scene();
+    this.scene.background = new THREE.Color(0x1b1712);
+    this.camera = new THREE.PerspectiveCamera(50, 16 / 9, 0.05, 60);
+    // The rig carries the camera (and, in VR, the controllers): moving it moves the viewer.
+    this.rig = new THREE.Group();
+    this.rig.add(this.camera);
+    this.scene.add(this.rig);
+    this.scene.add(new THREE.HemisphereLight(0xfff2dc, 0x3b2e22, 2.2));
+    const sun = new THREE.DirectionalLight(0xfff6e8, 1.6);
+    sun.position.set(2, 6, 3);
+    this.scene.add(sun);
+
+    this.layout = null;
+    this.clock = new TickClock(30);
+    this.views = new Map(); // entity id -> view
+    this.charts = new Map(); // content id -> presented message
+    this.member = null;
+    this.viewMode = "room";
+    this.look = { yaw: 0, pitch: 0 }; // the member's own gaze in "seat" view
+    this.seatMarkers = [];
+    this.labelScale = 1;
+    this.onFrame = null; // (nowMs) => void, after each drawn frame
+    this.lastRender = 0;
+    this.frames = 0;
+    this.raycaster = new THREE.Raycaster();
+    this.resize();
+    new ResizeObserver(() => this.resize()).observe(canvas.parentElement ?? canvas);
+    this.renderer.setAnimationLoop((t) => this.frame(t));
+  }
+
+  /** Load the layout (metadata and glTF) the server's rooms use. */
+  async load(layoutUrl = "/layout.json") {
+    const response = await fetch(layoutUrl);
+    if (!response.ok) throw new Error(`layout: HTTP ${response.status}`);
+    this.layout = await response.json();
+    const gltf = await new GLTFLoader().loadAsync(`/scenes/${this.layout.asset}`);
+    gltf.scene.traverse((o) => {
+      if (!o.isMesh) return;
+      // Lambert instead of the file's PBR: the room is matte wood, leather and wall, and it
+      // keeps software WebGL (and phones) at frame rate.
+      const m = o.material;
+      o.material = new THREE.MeshLambertMaterial({
+        color: m.color,
+        transparent: m.transparent,
+        opacity: m.opacity,
+        flatShading: !o.geometry.attributes.normal,
+        side: m.side,
+      });
+      m.dispose();
+    });
+    this.scene.add(gltf.scene);
+    this.addSeatMarkers();
+    this.setViewMode(this.viewMode);
+    return this.layout;
+  }
+
+  addSeatMarkers() {
+    const geo = new THREE.RingGeometry(0.22, 0.27, 32);
+    for (const seat of this.layout.seats ?? []) {
+      const mat = new THREE.MeshBasicMaterial({ color: 0xc8a951, transparent: true, opacity: 0.35, side: THREE.DoubleSide });
+      const ring = new THREE.Mesh(geo, mat);
+      ring.rotation.x = -Math.PI / 2;
+      ring.position.set(seat.pos[0], seat.pos[1] + 0.015, seat.pos[2]);
+      ring.userData.seat = seat.id;
+      this.scene.add(ring);
+      this.seatMarkers.push(ring);
+    }
+  }
+
+  /** The seat under a point of the canvas (pixels), if any: where a click asks to sit. */
+  seatAt(x, y) {
+    const rect = this.canvas.getBoundingClientRect();
+    const ndc = new THREE.Vector2(((x - rect.left) / rect.width) * 2 - 1, -((y - rect.top) / rect.height) * 2 + 1);
+    this.raycaster.setFromCamera(ndc, this.camera);
+    return this.raycaster.intersectObjects(this.seatMarkers, false)[0]?.object.userData.seat ?? null;
+  }
+
+  resize() {
+    const parent = this.canvas.parentElement;
+    const w = Math.max(1, parent ? parent.clientWidth : this.canvas.clientWidth);
+    const h = Math.max(1, parent ? parent.clientHeight : this.canvas.clientHeight);
+    if (this.renderer.xr.isPresenting) return;
+    this.renderer.setSize(w, h, false);
+    this.camera.aspect = w / h;
+    this.camera.updateProjectionMatrix();
+  }
+
+  setTickHz(hz) {
+    if (this.clock.tickHz !== hz) this.clock = new TickClock(hz);
+  }
+
+  setMember(member) {
+    this.member = member;
+  }
+
+  setLabelScale(scale) {
+    this.labelScale = scale;
+    for (const view of this.views.values()) if (view.tag) this.placeTag(view);
+  }
+
+  /** "room": the layout's overview camera; "seat": through the member's own eyes. */
+  setViewMode(mode) {
+    this.viewMode = mode;
+    if (mode === "room" && this.layout) {
+      const v = (this.layout.views ?? [])[0];
+      if (v) {
+        this.rig.position.set(0, 0, 0);
+        this.rig.quaternion.identity();
+        this.camera.position.set(...v.eye);
+        this.camera.lookAt(...v.target);
+        this.camera.fov = v.fov_deg;
+        this.camera.updateProjectionMatrix();
+      }
+    }
+    for (const view of this.views.values()) this.updateVisibility(view);
+  }
+
+  /** Called after every applied state frame with the replica it changed. */
+  onState(tick, replica, nowS) {
+    this.clock.observe(tick, nowS);
+    const seen = new Set();
+    for (const ent of replica.entities.values()) {
+      seen.add(ent.i);
+      let view = this.views.get(ent.i);
+      if (!view) {
+        view = this.createView(ent);
+        this.views.set(ent.i, view);
+      }
+      this.updateView(view, ent, tick);
+    }
+    for (const [id, view] of this.views) {
+      if (!seen.has(id)) {
+        this.removeView(view);
+        this.views.delete(id);
+      }
+    }
+  }
+
+  createView(ent) {
+    const view = { id: ent.i, kind: ent.k, ent: {}, history: new PoseHistory(), figure: null, tag: null, hands: [], fade: 0, screen: null };
+    if (ent.k === "screen") view.screen = this.createScreen(ent);
+    return view;
+  }
+
+  updateView(view, ent, tick) {
+    const old = view.ent;
+    view.ent = { ...ent };
+    if (ent.x) {
+      const pose = unpackPose(ent.x);
+      const parts = [pose.head, ...(pose.left ? [pose.left, pose.right] : [])].map((p) => ({ pos: p.pos, rot: p.rot }));
+      view.history.push(tick, { parts });
+      view.history.prune(tick - historyTicks(this.clock.tickHz));
+    }
+    if (view.kind === "screen") {
+      if (old.c !== ent.c || !view.screen.drawn) this.drawScreen(view);
+      return;
+    }
+    const seated = Boolean(ent.s);
+    const rebuild = !view.figure || old.a !== ent.a || Boolean(old.s) !== seated;
+    if (rebuild) {
+      if (view.figure) {
+        this.scene.remove(view.figure.root);
+        disposeFigure(view.figure);
+      }
+      view.figure = buildFigure(ent.a, { seated, expert: view.kind === "expert" });
+      this.scene.add(view.figure.root);
+      for (const hand of view.hands) this.scene.remove(hand);
+      view.hands = [buildHand(ent.a), buildHand(ent.a)];
+      for (const hand of view.hands) this.scene.add(hand);
+    }
+    if (rebuild || old.n !== ent.n || old.l !== ent.l) {
+      if (view.tag) {
+        view.figure.root.remove(view.tag);
+        disposeNameTag(view.tag);
+      }
+      const label = view.kind === "expert" ? ent.l : null;
+      view.tag = makeNameTag(ent.n || "…", { label, role: ent.r });
+      view.figure.root.add(view.tag);
+      this.placeTag(view);
+    }
+    if (view.kind === "expert" && old.e !== ent.e && ent.e === "arriving") view.fade = 0;
+    this.updateVisibility(view);
+  }
+
+  placeTag(view) {
+    const tag = view.tag;
+    const scale = view.figure.body.scale.y;
+    tag.position.set(0, view.figure.headHeight + 0.16 * scale, 0);
+    const base = tag.userData.base ?? { x: tag.scale.x, y: tag.scale.y };
+    tag.userData.base = base;
+    tag.scale.set(base.x * this.labelScale, base.y * this.labelScale, 1);
+  }
+
+  updateVisibility(view) {
+    if (!view.figure) return;
+    // Through one's own eyes one's own body is in the way; one's own name, always.
+    const own = view.ent.m !== undefined && view.ent.m === this.member;
+    view.figure.root.visible = !(own && this.viewMode !== "room");
+    if (view.tag) view.tag.visible = !own;
+  }
+
+  removeView(view) {
+    if (view.figure) {
+      this.scene.remove(view.figure.root);
+      disposeFigure(view.figure);
+    }
+    if (view.tag) disposeNameTag(view.tag);
+    for (const hand of view.hands) this.scene.remove(hand);
+    if (view.screen) {
+      this.scene.remove(view.screen.mesh);
+      view.screen.texture.dispose();
+      view.screen.mesh.material.dispose();
+    }
+  }
+
+  // --- the wall screen -----------------------------------------------------------------------
+
+  createScreen(ent) {
+    const canvas = document.createElement("canvas");
+    [canvas.width, canvas.height] = SCREEN_CANVAS;
+    const texture = new THREE.CanvasTexture(canvas);
+    texture.colorSpace = THREE.SRGBColorSpace;
+    texture.anisotropy = 4;
+    const [w, h] = this.screenSize(ent);
+    const mesh = new THREE.Mesh(new THREE.PlaneGeometry(w, h), new THREE.MeshBasicMaterial({ map: texture, toneMapped: false }));
+    mesh.renderOrder = 1;
+    this.scene.add(mesh);
+    return { canvas, texture, mesh, drawn: false, shown: null };
+  }
+
+  /** The layout screen nearest the entity gives the panel's size. */
+  screenSize(ent) {
+    const screens = this.layout?.screens ?? [];
+    if (!ent.x || screens.length === 0) return [2.6, 1.46];
+    const [x, y, z] = unpackPose(ent.x).head.pos;
+    let best = screens[0];
+    let bestD = Infinity;
+    for (const s of screens) {
+      const d = Math.hypot(s.center[0] - x, s.center[1] - y, s.center[2] - z);
+      if (d < bestD) [best, bestD] = [s, d];
+    }
+    return best.size;
+  }
+
+  /** Keep the chart of a `presented` message; screens showing its content redraw. */
+  setChart(presented) {
+    if (presented.c) this.charts.set(presented.c, presented);
+    for (const view of this.views.values()) if (view.kind === "screen" && view.ent.c === presented.c) this.drawScreen(view);
+  }
+
+  drawScreen(view) {
+    const chart = view.ent.c ? this.charts.get(view.ent.c) ?? null : null;
+    drawChart(view.screen.canvas, chart);
+    view.screen.texture.needsUpdate = true;
+    view.screen.drawn = true;
+    view.screen.shown = chart ? { c: chart.c, title: chart.title, labels: [...chart.labels] } : null;
+  }
+
+  /** What each screen entity shows now: for the page's state and its tests. */
+  screensShown() {
+    return [...this.views.values()].filter((v) => v.kind === "screen").map((v) => ({ entity: v.id, content: v.ent.c ?? "", shown: v.screen.shown }));
+  }
+
+  // --- every frame ---------------------------------------------------------------------------
+
+  frame(timeMs) {
+    const xr = this.renderer.xr.isPresenting;
+    if (!xr && timeMs - this.lastRender < 1000 / DESKTOP_FPS - 2) return;
+    const dt = Math.min(0.1, (timeMs - (this.lastRender || timeMs)) / 1000);
+    this.lastRender = timeMs;
+    const renderTick = this.clock.renderTick(performance.now() / 1000);
+    for (const view of this.views.values()) this.place(view, renderTick, dt);
+    if (!xr && this.viewMode === "seat") this.placeOwnEyes();
+    this.renderer.render(this.scene, this.camera);
+    this.frames++;
+    this.onFrame?.(timeMs);
+  }
+
+  place(view, renderTick, dt) {
+    const sample = view.history.at(renderTick);
+    if (!sample) return;
+    const [head, left, right] = sample.parts;
+    if (view.kind === "screen") {
+      // The panel faces where the screen looks; a plane's face looks along +Z, hence the turn.
+      const m = view.screen.mesh;
+      m.quaternion.set(...head.rot).multiply(_q.setFromAxisAngle(_up, Math.PI));
+      m.position.set(...head.pos).add(new THREE.Vector3(0, 0, 0.012).applyQuaternion(m.quaternion));
+      return;
+    }
+    const fig = view.figure;
+    if (!fig) return;
+    const eye = view.ent.s ? EYE_SEATED : EYE_STANDING;
+    const yaw = yawOf(head.rot);
+    fig.root.position.set(head.pos[0], Math.max(0, head.pos[1] - eye), head.pos[2]);
+    fig.root.rotation.set(0, yaw, 0);
+    // The head turns on the body: what is left of the rotation after the body's yaw.
+    _yawQ.setFromAxisAngle(_up, yaw).invert();
+    fig.head.quaternion.copy(_yawQ.multiply(_q.set(...head.rot)));
+    const tracked = Boolean(left) && fig.root.visible;
+    for (const [i, hand] of [left, right].entries()) {
+      const mesh = view.hands[i];
+      mesh.visible = tracked;
+      if (tracked) mesh.position.set(...hand.pos);
+    }
+    for (const h of fig.hands) h.visible = !tracked;
+    if (view.kind === "expert") this.animateExpert(view, dt);
+  }
+
+  animateExpert(view, dt) {
+    const target = view.ent.e === "leaving" ? 0 : 1;
+    const step = dt / EXPERT_FADE_S;
+    view.fade = target > view.fade ? Math.min(target, view.fade + step) : Math.max(target, view.fade - step);
+    setFigureOpacity(view.figure, view.fade);
+    // Arriving and leaving: the figure rises from (sinks into) a ring of light.
+    view.figure.body.scale.y = (view.figure.body.scale.x) * (0.3 + 0.7 * view.fade);
+    const ring = view.figure.materials.find((m) => m.isMeshBasicMaterial);
+    if (ring) ring.opacity = view.ent.e === "present" ? 0.35 : 0.9;
+    if (view.tag) view.tag.material.opacity = Math.max(view.fade, 0.6);
+  }
+
+  ownHead() {
+    for (const view of this.views.values()) {
+      if (view.ent.m === this.member && view.history.samples.length) {
+        return view.history.samples[view.history.samples.length - 1].parts[0];
+      }
+    }
+    return null;
+  }
+
+  ownSeat() {
+    for (const view of this.views.values()) if (view.ent.m === this.member) return view.ent.s ?? "";
+    return null;
+  }
+
+  placeOwnEyes() {
+    const head = this.ownHead();
+    if (!head) return;
+    this.rig.position.set(0, 0, 0);
+    this.rig.quaternion.identity();
+    this.camera.position.set(...head.pos);
+    this.camera.quaternion.setFromEuler(new THREE.Euler(this.look.pitch, this.look.yaw, 0, "YXZ"));
+    this.camera.fov = 70;
+    this.camera.updateProjectionMatrix();
+  }
+
+  /** The gaze the member chose (seat view), as a pose for the server. */
+  ownPose() {
+    const head = this.ownHead();
+    if (!head) return null;
+    const q = new THREE.Quaternion().setFromEuler(new THREE.Euler(this.look.pitch, this.look.yaw, 0, "YXZ"));
+    return { p: head.pos.map((v) => Math.round(v * 1000) / 1000), q: [q.x, q.y, q.z, q.w] };
+  }
+
+  /** Start looking the way the avatar faces (entering seat view). */
+  resetLook() {
+    const head = this.ownHead();
+    this.look = { yaw: head ? yawOf(head.rot) : 0, pitch: -0.08 };
+  }
+
+  stats() {
+    return { frames: this.frames, entities: this.views.size };
+  }
+}

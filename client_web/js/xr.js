@@ -1,0 +1,131 @@
+// WebXR: an "Enter VR" button when the browser can show immersive VR, the member's head and
+// both controllers sent as poses (hand mode 1) at the headset's frame rate within the
+// server's rate, and teleporting by pointing at a seat and pulling the trigger (`sit`).
+
+import * as THREE from "three";
+
+import { EYE_SEATED, EYE_STANDING } from "./figures.js";
+
+const _pos = new THREE.Vector3();
+const _quat = new THREE.Quaternion();
+const _scale = new THREE.Vector3();
+
+/** Whether this browser can enter immersive VR (false without WebXR or a headset). */
+export async function vrSupported() {
+  try {
+    return Boolean(navigator.xr) && (await navigator.xr.isSessionSupported("immersive-vr"));
+  } catch {
+    return false;
+  }
+}
+
+function partOf(object) {
+  object.matrixWorld.decompose(_pos, _quat, _scale);
+  return [_pos.x, _pos.y, _pos.z, _quat.x, _quat.y, _quat.z, _quat.w].map((v) => Math.round(v * 10000) / 10000);
+}
+
+export class VrMode {
+  /**
+   * `room`: the RoomScene; `session`: the RoomSession (poses, sit); `onChange(presenting)`.
+   */
+  constructor(room, session, onChange) {
+    this.room = room;
+    this.session = session;
+    this.onChange = onChange;
+    this.xrSession = null;
+    this.controllers = [];
+    this.seatPlaced = null;
+    const renderer = room.renderer;
+    for (const i of [0, 1]) {
+      const controller = renderer.xr.getController(i);
+      const grip = renderer.xr.getControllerGrip(i);
+      const entry = { controller, grip, handedness: null, connected: false };
+      controller.addEventListener("connected", (e) => {
+        entry.handedness = e.data.handedness;
+        entry.connected = true;
+      });
+      controller.addEventListener("disconnected", () => {
+        entry.connected = false;
+      });
+      controller.addEventListener("select", () => this.pointAtSeat(controller));
+      // A short ray shows where the controller points.
+      const ray = new THREE.Line(
+        new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(0, 0, 0), new THREE.Vector3(0, 0, -3)]),
+        new THREE.LineBasicMaterial({ color: 0xc8a951 }),
+      );
+      controller.add(ray);
+      grip.add(new THREE.Mesh(new THREE.SphereGeometry(0.035, 10, 8), new THREE.MeshLambertMaterial({ color: 0xdddddd })));
+      room.rig.add(controller, grip);
+      this.controllers.push(entry);
+    }
+    this.raycaster = new THREE.Raycaster();
+    const previous = room.onFrame;
+    room.onFrame = (t) => {
+      previous?.(t);
+      if (this.xrSession) this.frame();
+    };
+  }
+
+  async toggle() {
+    if (this.xrSession) {
+      await this.xrSession.end();
+      return;
+    }
+    const session = await navigator.xr.requestSession("immersive-vr", { optionalFeatures: ["local-floor"] });
+    const renderer = this.room.renderer;
+    renderer.xr.enabled = true;
+    renderer.xr.setReferenceSpaceType("local-floor");
+    await renderer.xr.setSession(session);
+    this.xrSession = session;
+    // Headset frames can come at 72-120 Hz; poses go at that rate, within the server's limit.
+    this.session.maxPoseHz = session.frameRate ?? 90;
+    this.seatPlaced = null;
+    this.onChange(true);
+    session.addEventListener("end", () => {
+      this.xrSession = null;
+      this.session.maxPoseHz = 30;
+      renderer.xr.enabled = false;
+      this.room.setViewMode(this.room.viewMode);
+      this.onChange(false);
+    });
+  }
+
+  /** Put the rig at the member's place when it changes (arrival, a new seat). */
+  placeRig() {
+    const head = this.room.ownHead();
+    const seat = this.room.ownSeat();
+    if (!head || this.seatPlaced === seat) return;
+    this.seatPlaced = seat;
+    const eye = seat ? EYE_SEATED : EYE_STANDING;
+    const rig = this.room.rig;
+    rig.position.set(head.pos[0], Math.max(0, head.pos[1] - eye), head.pos[2]);
+    const yaw = Math.atan2(2 * (head.rot[3] * head.rot[1] + head.rot[0] * head.rot[2]), 1 - 2 * (head.rot[0] ** 2 + head.rot[1] ** 2));
+    rig.quaternion.setFromAxisAngle(new THREE.Vector3(0, 1, 0), yaw);
+    this.room.camera.position.set(0, 0, 0);
+    this.room.camera.quaternion.identity();
+  }
+
+  frame() {
+    this.placeRig();
+    const xrCamera = this.room.renderer.xr.getCamera();
+    const head = partOf(xrCamera);
+    const pose = { p: head.slice(0, 3), q: head.slice(3) };
+    const left = this.controllers.find((c) => c.connected && c.handedness === "left");
+    const right = this.controllers.find((c) => c.connected && c.handedness === "right");
+    if (left && right && left.grip.visible && right.grip.visible) {
+      pose.hm = 1;
+      pose.lh = partOf(left.grip);
+      pose.rh = partOf(right.grip);
+    }
+    this.session.offerPose(pose);
+  }
+
+  pointAtSeat(controller) {
+    controller.updateMatrixWorld();
+    const origin = new THREE.Vector3().setFromMatrixPosition(controller.matrixWorld);
+    const direction = new THREE.Vector3(0, 0, -1).applyQuaternion(controller.getWorldQuaternion(new THREE.Quaternion()));
+    this.raycaster.set(origin, direction);
+    const hit = this.raycaster.intersectObjects(this.room.seatMarkers, false)[0];
+    if (hit) this.session.send({ t: "sit", seat: hit.object.userData.seat });
+  }
+}
