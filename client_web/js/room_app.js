@@ -232,6 +232,11 @@ function who(member) {
   return names.get(member) ?? session.replica.byMember(member)?.n ?? `#${member}`;
 }
 
+/** "you put ..." reads "You put ...": names are filled in mid-template. */
+function sentence(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function expertName(entity) {
   if (entity === undefined) return t("answer.concierge");
   const known = state.messages.find((m) => m.t === "expert" && m.e === entity);
@@ -246,7 +251,7 @@ function entryFor(msg) {
     case "joined":
       return el("li", { class: "system" }, t("member.joined", { name: msg.name }), time);
     case "left":
-      return el("li", { class: "system" }, t("member.left", { name: who(msg.member) }), time);
+      return el("li", { class: "system" }, sentence(t("member.left", { name: who(msg.member) })), time);
     case "asked":
       return el("li", { class: "question" }, t("asked", { name: msg.name, text: msg.text }), time);
     case "expert":
@@ -281,7 +286,7 @@ function entryFor(msg) {
       return el(
         "li",
         { class: "system" },
-        msg.c ? t("screen.presented", { name: who(msg.by), title: msg.title }) : t("screen.cleared"),
+        msg.c ? sentence(t("screen.presented", { name: who(msg.by), title: msg.title })) : t("screen.cleared"),
         time,
       );
     default:
