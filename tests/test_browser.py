@@ -245,6 +245,15 @@ async def test_the_portfolio_after_a_second_factor_in_chinese_and_large_text(
     assert await page.locator("#holdings-table tbody tr").count() >= 1
     await holdings.locator("button[type=submit]").click()
 
+    # Interest in a product the expert named: verified already, so straight to an advisor.
+    await page.fill("#message", "What about US Treasury bonds?")
+    await page.click("#send-ask")
+    await page.locator("#log li.answer button.interest").click()
+    await page.wait_for_function(
+        "() => window.wealthroom.state.messages.some(m => m.t === 'handoff' && m.sp === 'bonds')"
+    )
+    assert not await dialog.is_visible()
+
     # Chinese and the accessibility mode, both kept for the next visit.
     await page.click("#lang-toggle")
     assert await page.locator("#help-button").inner_text() == "找真人顾问"

@@ -279,6 +279,10 @@ function entryFor(msg) {
         el("p", { class: "text" }, msg.text),
         msg.src.length ? el("p", { class: "sources" }, t("answer.sources", { src: msg.src.join(", ") })) : null,
         msg.handoff ? el("p", { class: "handoff-note" }, t("answer.handoff", { why: msg.why ?? "" })) : null,
+        // Interest in a product goes to an advisor (after the second factor), never to an expert.
+        msg.product && state.role === "customer"
+          ? el("button", { type: "button", class: "interest", onclick: () => sendInterest(msg.product) }, t("answer.interest"))
+          : null,
       );
     case "handoff":
       return el("li", { class: "system" }, handoffText(msg), time);
@@ -421,7 +425,17 @@ byId("help-button").addEventListener("click", () => {
 const stepup = byId("stepup-dialog");
 let afterVerify = null; // the message to send again once verified
 
-byId("portfolio-button").addEventListener("click", () => session.send({ t: "portfolio" }));
+let lastAsked = { t: "portfolio" }; // the sensitive request to repeat once verified
+
+byId("portfolio-button").addEventListener("click", () => {
+  lastAsked = { t: "portfolio" };
+  session.send(lastAsked);
+});
+
+function sendInterest(product) {
+  lastAsked = { t: "interest", product };
+  session.send(lastAsked);
+}
 
 byId("stepup-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -453,7 +467,7 @@ session.on("error", (err) => {
   state.errors.push(err);
   switch (err.code) {
     case ErrorCode.STEP_UP_REQUIRED:
-      askForCode(err.ref === "interest" ? null : { t: "portfolio" });
+      askForCode(lastAsked);
       return;
     case ErrorCode.NOT_VERIFIED:
       stepupError(t("stepup.wrong"));
