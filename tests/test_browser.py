@@ -132,6 +132,21 @@ async def test_a_customer_sees_the_room_asks_about_bonds_and_an_expert_answers(
     stats = await page.evaluate("() => window.wealthroom.stats()")
     assert stats["sent"]["ack"] > 0
     assert stats["rate"] == 120
+
+    # Through the customer's own eyes, dragging turns the head: poses go out, paced.
+    await page.click("#view-toggle")
+    box = await page.locator("#scene").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    await page.mouse.move(x, y)
+    await page.mouse.down()
+    for step in range(1, 30):
+        await page.mouse.move(x + step * 8, y + step, steps=1)
+    await page.mouse.up()
+    await page.wait_for_function("() => window.wealthroom.stats().sent.pose > 0")
+    stats = await page.evaluate("() => window.wealthroom.stats()")
+    assert stats["poseHz"] <= stats["rate"] / 2
+    assert await page.evaluate("() => window.wealthroom.state.errors.length") == 0
     watch.assert_clean()
 
 
