@@ -40,6 +40,9 @@ def landing_page(rooms: list[str], ws_base: str) -> Response:
 <h1>Wealthroom server</h1>
 <p>Rooms open on this server (join with a token from <code>run_server.py token</code>):</p>
 <ul>{items or "<li>none</li>"}</ul>
+<p>In a browser: <code>/room.html#room=ROOM&amp;token=TOKEN</code> for a room,
+<code>/console.html#token=TOKEN</code> for the advisor console (<code>run_server.py serve</code>
+prints both links with demo tokens). Tokens go after <code>#</code>, so no server log sees them.</p>
 <p>Health: <a href="/healthz">/healthz</a> &middot; Metrics: <a href="/metrics">/metrics</a></p>
 </body></html>
 """
