@@ -41,6 +41,9 @@ class Session extends Emitter {
   constructor(url, token) {
     super();
     this.url = url;
+    // Where we were sent first (a load balancer, or any node): a node that moved us and then
+    // went away must not be the only address we know.
+    this.homeUrl = url;
     this.token = token;
     this.ws = null;
     this.attempt = 0;
@@ -174,6 +177,8 @@ class Session extends Emitter {
       // count still grows, so a loop of moves slows down like any other failure).
       if (/^wss?:\/\//.test(reason ?? "")) this.url = reason;
       if (this.attempt === 0) delay = 0;
+    } else {
+      this.url = this.homeUrl;
     }
     this.attempt++;
     this.setState("reconnecting", { code, reason, inMs: Math.round(delay) });
