@@ -95,7 +95,7 @@ def load(
 
 
 def _load(room: Room, state: dict[str, Any], now: float) -> None:
-    from rooms.consulting import _Page, _Showing
+    from rooms.consulting import _Page
     from rooms.stepup import _Factor
 
     room.seq = int(state["seq"])
@@ -127,7 +127,6 @@ def _load(room: Room, state: dict[str, Any], now: float) -> None:
     consulting._contents = int(state["contents"])
     for subject, (failures, locked, verified) in state["stepup"].items():
         room.stepup._subjects[str(subject)] = _Factor(int(failures), _inf(locked), _inf(verified))
-    _ = _Showing  # imported for its type: screens are rebuilt through Consulting
 
 
 def _finite(t: float) -> float | None:

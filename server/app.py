@@ -169,12 +169,17 @@ class WealthroomServer:
             _, stuck = await asyncio.wait(list(self._background), timeout=2.0)
             for task in stuck:
                 log.warning("background task %s did not stop", task.get_name())
+        if self.cluster.distributed:
+            with contextlib.suppress(Exception):
+                await self.cluster.directory.withdraw(self.settings.node_id)
         for host in list(self.rooms.values()):
-            await host.stop()
-            if self.cluster.distributed:
-                # Let another node take the room at once rather than after the lease.
-                with contextlib.suppress(Exception):
-                    await self.cluster.directory.release(host.id, self.settings.node_id)
+            if not self.cluster.distributed:
+                await host.stop()
+                continue
+            await host.hand_over()
+            # Let another node take the room at once rather than after the lease.
+            with contextlib.suppress(Exception):
+                await self.cluster.directory.release(host.id, self.settings.node_id)
         if isinstance(self.brain, OpenAICompatibleBrain):
             await self.brain.aclose()
         if self._server is not None:

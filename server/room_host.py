@@ -130,14 +130,23 @@ class RoomHost:
 
     async def moved(self) -> None:
         """Another node holds the room now: members reconnect there (their next handshake is
-        redirected); nothing is written, the new host has the journal."""
+        redirected); nothing more is written, the new host has the journal."""
         self.moved_away = True
+        self._held.clear()
+        await self._let_go(CloseCode.ROOM_MOVED, "room moved to another node; reconnect")
+
+    async def hand_over(self) -> None:
+        """This node is shutting down but the room is not over (distributed mode): members
+        are closed with 1001 and reconnect to another node, which restores the room from the
+        journal as it stands; the room itself is not closed (experts, pages, screens stay)."""
+        await self._let_go(CloseCode.GOING_AWAY, "server restarting; reconnect")
+
+    async def _let_go(self, code: CloseCode, reason: str) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         for att in list(self._attached.values()):
-            att.outbox.close(CloseCode.ROOM_MOVED, "room moved to another node; reconnect")
-        self._held.clear()
+            att.outbox.close(code, reason)
         await self._settle()
 
     async def _settle(self) -> None:

@@ -685,3 +685,14 @@ async def test_room_store_keeps_only_the_replayable_tail(backend: Backend) -> No
     got = await store.read("r1")
     assert got is not None
     assert [seq for seq, _ in got[1]] == list(range(51, LOG_LENGTH + 51))
+
+
+async def test_directory_withdrawn_node_gets_no_rooms_or_redirects(backend: Backend) -> None:
+    a, b = backend.directory(0), backend.directory(1)
+    await a.report_load("node-a", 0, 0, ttl_s=LONG_S)
+    await a.advertise("node-a", "http://10.0.0.1:8765", ttl_s=LONG_S)
+    await b.report_load("node-b", 5, 50, ttl_s=LONG_S)
+    assert await b.least_loaded() == "node-a"
+    await a.withdraw("node-a")
+    assert await b.least_loaded() == "node-b"
+    assert await b.url_of("node-a") is None

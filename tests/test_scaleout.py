@@ -126,6 +126,35 @@ async def test_a_page_raised_on_one_node_is_accepted_on_another(
             await client.close()
 
 
+async def test_a_node_shutting_down_hands_its_rooms_over_whole(
+    redis_server: RedisServer,
+) -> None:
+    async with nodes(redis_server, "b") as (b,):
+        settings = make_settings(
+            redis_url=f"redis://{redis_server.host}:{redis_server.port}/0",
+            node_id="a",
+            redis_prefix=b.settings.redis_prefix,
+            lease_s=LEASE_S,
+            demo_room=None,
+        )
+        a = WealthroomServer(settings, secret=SECRET)
+        await a.start()
+        token = _token(a, "r1", name="Ann", risk=3, subject="ann")
+        ann = await RoomClient.join(a.room_url("r1"), token, "Ann")
+        await ann.send(m.Ask("what about government bonds?"))
+        await ann.wait_for(lambda c: bool(c.of(m.Answer)))
+        seen = max(r.seq for r in ann.reliable)
+        await a.stop()
+        await ann.wait_for(lambda c: c.closed)
+        assert ann.close_code == CloseCode.GOING_AWAY
+        back = await RoomClient.join(b.room_url("r1"), token, "Ann", since=seen)
+        await back.wait_for(lambda c: any(e.k == "expert" for e in c.replica.entities.values()))
+        expert = next(e for e in back.replica.entities.values() if e.k == "expert")
+        assert expert.sp == "bonds"
+        assert not any(isinstance(r, m.Left) for r in back.reliable)  # nobody "left" the room
+        await back.close()
+
+
 # --- a node dies ----------------------------------------------------------------------------
 
 

@@ -61,6 +61,10 @@ class RoomDirectory(Protocol):
 
     async def url_of(self, node: str) -> str | None: ...
 
+    async def withdraw(self, node: str) -> None:
+        """A node shutting down: no new rooms are sent to it, no client is redirected to it."""
+        ...
+
 
 def least_loaded_of(loads: Iterable[NodeLoad]) -> str | None:
     # Rooms first: every room ticks its simulation whether or not anyone speaks, so rooms
@@ -131,3 +135,7 @@ class MemoryRoomDirectory:
         if item is None or item[1] <= self._clock():
             return None
         return item[0]
+
+    async def withdraw(self, node: str) -> None:
+        self._loads.pop(node, None)
+        self._urls.pop(node, None)

@@ -161,3 +161,9 @@ class RedisRoomDirectory:
     async def url_of(self, node: str) -> str | None:
         url = await self._client.get(f"{self._prefix}node-url:{node}")
         return None if url is None else reply_text(url)
+
+    async def withdraw(self, node: str) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zrem(self._nodes, node)
+            pipe.delete(self._load(node), f"{self._prefix}node-url:{node}")
+            await pipe.execute()
