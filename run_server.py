@@ -16,6 +16,8 @@ run_server.py enrol --subject demo-customer
                                     enrol a customer's authenticator (TOTP) for step-up
 run_server.py audit verify var/audit.jsonl
                                     check the audit log's hash chain
+run_server.py audit verify-stream --redis redis://... --room R
+                                    the same for a room's audit stream in Redis
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from avatars.figures import figures_from_state
 from avatars.specialties import Specialty
 from protocol import messages as m
@@ -46,6 +50,7 @@ from scenes.render import render_layout, sample_figures
 from server.app import WealthroomServer
 from server.audit_file import verify_file
 from server.auth import TokenAuthority
+from server.cluster.redis_audit import RedisAuditLog, verify_stream
 from server.config import Settings
 from server.errors import ServerError
 from server.keys import load_secret
@@ -255,7 +260,25 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _audit_stream(args: argparse.Namespace) -> int:
+    client = Redis.from_url(args.redis)
+    try:
+        key = RedisAuditLog(client, prefix=args.prefix).stream_key(args.room)
+        ok, first_bad = await verify_stream(client, key)
+        entries = await client.xlen(key)
+    finally:
+        await client.aclose()
+    where = f"audit stream of room {args.room} ({key})"
+    if ok:
+        print(f"{where}: {entries} entries, chain intact")
+        return 0
+    print(f"{where}: entry {first_bad} is broken or missing", file=sys.stderr)
+    return 1
+
+
 def _audit(args: argparse.Namespace) -> int:
+    if args.audit_command == "verify-stream":
+        return asyncio.run(_audit_stream(args))
     path = Path(args.path)
     if not path.is_file():
         print(f"error: no audit log at {path}", file=sys.stderr)
@@ -356,6 +379,14 @@ def _parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_verify = audit_sub.add_parser("verify", help="check the hash chain")
     audit_verify.add_argument("path")
+    audit_stream = audit_sub.add_parser(
+        "verify-stream", help="check a room's audit stream in Redis (distributed mode)"
+    )
+    audit_stream.add_argument("--redis", required=True, help="redis://host:port/db")
+    audit_stream.add_argument("--room", required=True)
+    audit_stream.add_argument(
+        "--prefix", default="wr:", help="key prefix (WEALTHROOM_REDIS_PREFIX)"
+    )
 
     render = sub.add_parser("render", help="draw a room layout offscreen to PNG")
     render.add_argument("--layout", default="private_room")

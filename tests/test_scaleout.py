@@ -28,6 +28,7 @@ from protocol.codec import decode
 from protocol.codes import CloseCode
 from protocol.messages import Direction
 from rooms.roles import Role
+from run_server import main
 from server.app import WealthroomServer
 from server.auth import TokenAuthority
 from server.cluster.room_store import RedisRoomStore
@@ -345,3 +346,30 @@ async def test_redis_stopped_and_restarted_mid_session(
         assert list(a.rooms) == ["r1"]
         for c in (ann, bob):
             await c.close()
+
+
+async def test_audit_stream_verifies_and_names_the_first_bad_entry(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with nodes(redis_server, "a") as (a,):
+        ann = await RoomClient.join(a.room_url("r1"), _token(a, "r1", name="Ann"), "Ann")
+        await ann.send(m.Chat("for the record"))
+        await ann.wait_for(lambda c: bool(c.chats))
+        await ann.close()
+        prefix = a.settings.redis_prefix
+    url = f"redis://{redis_server.host}:{redis_server.port}/0"
+    args = ["audit", "verify-stream", "--redis", url, "--room", "r1", "--prefix", prefix]
+    assert await asyncio.to_thread(main, args) == 0
+    assert "chain intact" in capsys.readouterr().out
+    client = Redis(host=redis_server.host, port=redis_server.port)
+    try:
+        key = f"{prefix}audit:r1"
+        rows = await client.xrange(key, count=2)
+        assert rows is not None
+        second = rows[1][0]
+        assert second is not None
+        await client.xdel(key, second)  # an entry removed from the middle
+    finally:
+        await client.aclose()
+    assert await asyncio.to_thread(main, args) == 1
+    assert "entry 1 is broken" in capsys.readouterr().err
