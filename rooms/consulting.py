@@ -23,9 +23,7 @@ from avatars.personas import Preferences
 from avatars.specialties import Specialty
 from avatars.suitability import prepare, subject
 from protocol import messages as m
-from protocol.codec import decode
 from protocol.codes import ErrorCode
-from protocol.messages import Direction
 from protocol.pose import AvatarPose, Part
 from protocol.quantise import pack_quat, pos_to_mm, yaw_quat
 from rooms.audit import Detail, text_digest
@@ -411,7 +409,7 @@ class Consulting:
 
     def member_joined(self, member: Member, now: float) -> list[Output]:
         if member.role is not Role.ADVISOR:
-            return self._screens_for(member, None)
+            return []
         out: list[Output] = []
         for page in list(self._pages.values()):
             if page.advisor == member.grant.subject:
@@ -557,14 +555,6 @@ class Consulting:
             for s in self._screens.values()
             if s.presented and s.seq <= floor and (since is None or s.seq > since)
         ]
-
-    def chart(self, content: str) -> m.Presented | None:
-        """What a screen shows under ``content``, for the server's picture of it."""
-        for s in self._screens.values():
-            msg = decode(s.presented, Direction.SERVER) if s.presented else None
-            if isinstance(msg, m.Presented) and msg.c == content:
-                return msg
-        return None
 
     # --- helpers -------------------------------------------------------------------------------
 
