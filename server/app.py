@@ -73,6 +73,11 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
+def ws_base_of(base_url: str) -> str:
+    """``http(s)://host:port`` -> ``ws(s)://host:port``."""
+    return "ws" + base_url.rstrip("/").removeprefix("http")
+
+
 class WealthroomServer:
     def __init__(self, settings: Settings, *, secret: bytes | None = None) -> None:
         self.settings = settings
@@ -205,7 +210,7 @@ class WealthroomServer:
 
     @property
     def ws_base(self) -> str:
-        return "ws" + self.base_url.removeprefix("http")
+        return ws_base_of(self.base_url)
 
     def room_url(self, room: str) -> str:
         return f"{self.ws_base}{WS_PREFIX}{room}"
@@ -222,7 +227,7 @@ class WealthroomServer:
             base = None
         if base is None:
             return self.room_url(room)  # any node will do: the first to be asked claims it
-        return "ws" + base.rstrip("/").removeprefix("http") + WS_PREFIX + room
+        return f"{ws_base_of(base)}{WS_PREFIX}{room}"
 
     # --- rooms ----------------------------------------------------------------------------------
 
@@ -275,6 +280,8 @@ class WealthroomServer:
                     log.info("room %s restored: seq %d", room_id, room.seq)
                 except persist.StateError:
                     log.exception("room %s: saved state unusable; starting afresh", room_id)
+                    # Or the fresh room's sequence would be appended to the old log.
+                    await store.forget(room_id)
         host = RoomHost(
             room,
             self.services,
@@ -297,8 +304,7 @@ class WealthroomServer:
                 if best is not None and best != node:
                     base = await directory.url_of(best)
                     if base is not None:
-                        ws = "ws" + base.rstrip("/").removeprefix("http")
-                        raise RoomElsewhere(f"{ws}{WS_PREFIX}{room_id}?{PLACED}")
+                        raise RoomElsewhere(f"{ws_base_of(base)}{WS_PREFIX}{room_id}?{PLACED}")
             owner = await directory.claim(room_id, node, lease_s=self.settings.lease_s)
             if owner == node:
                 return
@@ -312,8 +318,7 @@ class WealthroomServer:
             raise TryLater("directory unreachable") from exc
         if base is None:
             raise TryLater(f"room held by node {owner}, which does not say where it is")
-        ws = "ws" + base.rstrip("/").removeprefix("http")
-        raise RoomElsewhere(f"{ws}{WS_PREFIX}{room_id}")
+        raise RoomElsewhere(f"{ws_base_of(base)}{WS_PREFIX}{room_id}")
 
     async def _keep_leases(self) -> None:
         while not self._stopping:
