@@ -55,6 +55,7 @@ from server.config import Settings
 from server.errors import ServerError
 from server.keys import load_secret
 from server.second_factor import FileEnrolments, provisioning_uri
+from simulator import cli as simulate_cli
 from simulator.client import ClientError, RoomClient
 from simulator.inprocess import ask_once
 
@@ -397,6 +398,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--width", type=int, default=1280)
     render.add_argument("--height", type=int, default=720)
     render.add_argument("--supersample", type=int, default=2, help="1..4, smooths edges")
+
+    simulate_cli.add_parser(sub)
     return p
 
 
@@ -425,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _render(args)
         if args.command == "audit":
             return _audit(args)
+        if args.command == "simulate":
+            return simulate_cli.main(args)
     except (ServerError, SceneError, ProtocolError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -47,6 +47,7 @@ from server.portfolios import DemoPortfolios, Portfolios
 from server.room_host import RoomHost, Services
 from server.second_factor import FileEnrolments, TotpChecker
 from server.static import static_response
+from simulator.probe import probe_response
 
 log = logging.getLogger(__name__)
 
@@ -447,6 +448,8 @@ class WealthroomServer:
                 return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
             self._admission[conn] = self._admit(request, url.query, None)
             return None
+        if (probe := probe_response(path, request.headers, self.tokens, self.rooms)) is not None:
+            return probe  # the QA simulator's read-only view of a room (simulator/probe.py)
         if (static := static_response(path, layout=self.layout.name)) is not None:
             return static  # the browser client and its assets (server/static.py)
         if not path.startswith(WS_PREFIX):

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -58,7 +58,7 @@ class RoomClient:
         origin: str | None = None,
         auto_ack: bool = True,
         tls: ssl.SSLContext | None = None,
-    ) -> RoomClient:
+    ) -> Self:
         """Open the WebSocket only (no hello): for tests that speak the protocol by hand."""
         headers = {"Authorization": f"Bearer {token}"} if token else None
         # wss with no context means the system's trust store: pass one only when given.
@@ -86,10 +86,12 @@ class RoomClient:
         auto_ack: bool = True,
         timeout: float = 10.0,
         tls: ssl.SSLContext | None = None,
-    ) -> RoomClient:
+        look: m.Look | None = None,
+    ) -> Self:
         """Connect, say hello, join; return once the room has confirmed our arrival.
 
         A room hosted by another node closes with ``ROOM_MOVED`` and its URL: followed.
+        ``look``: the avatar's appearance, sent with the join.
         """
         for _ in range(MAX_REDIRECTS + 1):
             client = await cls.open(room_url, token, auto_ack=auto_ack, tls=tls)
@@ -103,7 +105,7 @@ class RoomClient:
         if client.welcome is None:
             raise ClientError(f"no welcome: closed {client.close_code} {client.close_reason}")
         me = client.welcome.member
-        await client.send(m.Join(name, since))
+        await client.send(m.Join(name, since, look))
         await client.wait_for(lambda c: c.has_joined(me) or c.closed, timeout)
         if client.closed:
             raise ClientError(f"join refused: closed {client.close_code} {client.close_reason}")

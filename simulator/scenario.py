@@ -1,0 +1,936 @@
+"""Scenarios as data: who takes part, what they do, and what must be seen to happen.
+
+A scenario is a JSON file (``simulator/scenarios/*.json``) read strictly: an unknown key, a
+value of the wrong type, a bot that acts before it joined or a role that may not do what a
+step asks are refused with the file, the step and the key named, before anything runs. The
+model here is pure (no clock, no sockets); :mod:`simulator.runner` carries it out. Every key
+and step is described in ``simulator/scenarios/README.md``; in short::
+
+    {
+      "scenario": "private_visit", "title": "...", "layout": "private_room",
+      "room": "sim-visit", "seed": 7, "within_s": 5,
+      "network": {"latency_ms": 8, "jitter_ms": 3},
+      "bots": [{"name": "Ann", "role": "customer", "device": "vr", "risk": 3},
+               {"name": "Guest {n}", "count": 40, "group": "audience", "role": "guest"}],
+      "steps": [{"do": "join", "bots": ["Ann", "audience"], "stagger_s": 0.05},
+                {"do": "ask", "bot": "Ann", "text": "...", "expect": {"experts": ["stocks"]}},
+                {"do": "wait_for", "bots": ["audience"], "until": {"expert": "stocks"}},
+                {"do": "checkpoint", "name": "expert in the room"}]
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from protocol.limits import (
+    MAX_CHART_ITEMS,
+    MAX_CHAT_CHARS,
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
+    MAX_QUESTION_CHARS,
+    MAX_SEAT_CHARS,
+    MAX_TITLE_CHARS,
+)
+from protocol.messages import GENDERS, HANDOFF_STATES, LANGUAGES, SPECIALTIES
+from simulator.media import NOT_YET
+
+SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
+LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "scenes" / "layouts"
+
+ROLES = ("customer", "guest", "advisor", "observer", "bot")
+DEVICES = ("desktop", "vr")
+# Headsets refresh at 72-90 Hz; a pose per frame is what a WebXR client sends.
+VR_HZ = (72.0, 90.0)
+ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,48}$")  # 48: a run suffix still fits the 64 allowed
+
+# What each role may do, as the room's permission table has it (rooms/roles.py); checked here
+# so that a scenario asking the impossible fails before it runs, not halfway through.
+_MOVERS = frozenset({"customer", "guest", "advisor", "bot"})
+_ASKERS = frozenset({"customer", "guest", "advisor", "bot"})
+_DISMISSERS = frozenset({"customer", "advisor", "bot"})
+_PRESENTERS = frozenset({"advisor"})
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be run, with where and why."""
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BotSpec:
+    name: str
+    role: str
+    device: str = "desktop"
+    group: str | None = None
+    risk: int | None = None  # customer's profile C1-C5
+    lang: str | None = None
+    skills: tuple[str, ...] = ()  # an advisor's console: what pages they can take
+    langs: tuple[str, ...] = ()
+    hz: float | None = None  # VR frame rate; None: the runner picks one in 72-90 Hz
+
+    @property
+    def vr(self) -> bool:
+        return self.device == "vr"
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """In-process links: one-way latency and jitter. Real sockets have their own."""
+
+    latency_ms: float = 5.0
+    jitter_ms: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """Something a bot can see: ``kind`` and the value it is about."""
+
+    kind: str
+    value: str
+
+    def describe(self) -> str:
+        return _CONDITION_TEXT[self.kind].format(self.value)
+
+
+_CONDITION_TEXT = {
+    "expert": "a {} expert in the room",
+    "no_expert": "no {} expert in the room",
+    "member": "{} in the room",
+    "gone": "{} gone from the room",
+    "handoff": "the advisor hand-off at '{}'",
+    "answer": "an answer from the {} expert",
+    "screen": "the chart '{}' on the wall screen",
+    "chat": "the chat line '{}'",
+    "page": "a page for {} in the console",
+    "seated": "seated in {}",
+}
+CONDITIONS = frozenset(_CONDITION_TEXT)
+
+
+@dataclass(frozen=True, slots=True)
+class AskExpect:
+    routed: tuple[str, ...] | None = None  # specialties the question is routed to, exactly
+    experts: tuple[str, ...] | None = None  # specialties of the experts that must appear
+    handoff: bool | None = None  # whether an answer hands over to a human
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    index: int  # 1-based position in the file
+    label: str  # what the report calls it
+
+
+@dataclass(frozen=True, slots=True)
+class Join(Step):
+    bots: tuple[str, ...]
+    stagger_s: float = 0.0
+    seat: str | None = None  # expected: arrives in this seat
+
+
+@dataclass(frozen=True, slots=True)
+class Leave(Step):
+    bots: tuple[str, ...]
+    stagger_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Churn(Step):
+    """Arrivals and departures at random over ``seconds``; each bot stays ``stay_s``."""
+
+    bots: tuple[str, ...]
+    seconds: float
+    stay_s: tuple[float, float]
+    wander: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LookAround(Step):
+    bots: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Walk(Step):
+    bots: tuple[str, ...]
+    to: str | tuple[float, float]  # a spawn point or seat id, or (x, z) in metres
+
+
+@dataclass(frozen=True, slots=True)
+class Sit(Step):
+    bot: str
+    seat: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stand(Step):
+    bots: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chat(Step):
+    bot: str
+    text: str
+    repeat: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Ask(Step):
+    bot: str
+    text: str
+    within_s: float
+    lang: str | None = None
+    gender: str | None = None
+    expect: AskExpect = AskExpect()
+
+
+@dataclass(frozen=True, slots=True)
+class WaitFor(Step):
+    bots: tuple[str, ...]
+    until: Condition
+    within_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Console(Step):
+    bots: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptPage(Step):
+    bot: str
+    within_s: float
+    skill: str | None = None  # expected: the page asks for this skill
+
+
+@dataclass(frozen=True, slots=True)
+class Present(Step):
+    bot: str
+    title: str
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+    screen: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dismiss(Step):
+    bot: str
+    specialty: str | None = None  # None: every expert
+
+
+@dataclass(frozen=True, slots=True)
+class Drop(Step):
+    bots: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnect(Step):
+    bots: tuple[str, ...]
+    since: bool = True
+    within_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delay(Step):
+    bots: tuple[str, ...]
+    ms: float
+    jitter_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Stall(Step):
+    bots: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Idle(Step):
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint(Step):
+    name: str
+    within_s: float
+
+
+AnyStep = (
+    Join
+    | Leave
+    | Churn
+    | LookAround
+    | Walk
+    | Sit
+    | Stand
+    | Chat
+    | Ask
+    | WaitFor
+    | Console
+    | AcceptPage
+    | Present
+    | Dismiss
+    | Drop
+    | Reconnect
+    | Delay
+    | Stall
+    | Idle
+    | Checkpoint
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    title: str
+    layout: str
+    room: str
+    seed: int
+    within_s: float
+    bots: tuple[BotSpec, ...]
+    groups: Mapping[str, tuple[str, ...]]
+    steps: tuple[AnyStep, ...]
+    network: Network = Network()
+    tick_hz: int = 30
+    notes: str = ""
+    source: str = "<scenario>"
+    _by_name: Mapping[str, BotSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {b.name: b for b in self.bots})
+
+    def bot(self, name: str) -> BotSpec:
+        return self._by_name[name]
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A scenario by name (``private_visit``: from ``simulator/scenarios``) or by path."""
+    path = Path(name_or_path)
+    if path.suffix != ".json" and not path.exists():
+        path = SCENARIOS_DIR / f"{name_or_path}.json"
+    if not path.is_file():
+        known = ", ".join(available()) or "none"
+        raise ScenarioError(f"no scenario {str(name_or_path)!r} (known: {known})")
+    text = path.read_text(encoding="utf-8")
+    return parse_scenario_text(text, source=path.name, layouts=known_layouts())
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in SCENARIOS_DIR.glob("*.json"))
+
+
+def known_layouts() -> frozenset[str]:
+    return frozenset(p.stem for p in LAYOUTS_DIR.glob("*.json"))
+
+
+def parse_scenario_text(text: str, *, source: str, layouts: Collection[str]) -> Scenario:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(
+            f"{source}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    return parse_scenario(raw, source=source, layouts=layouts)
+
+
+def parse_scenario(raw: Any, *, source: str, layouts: Collection[str]) -> Scenario:
+    """Validate ``raw`` (decoded JSON) into a :class:`Scenario`; ``ScenarioError`` if not."""
+    top = _Obj(raw, source, "the file")
+    name = top.text("scenario", max_len=64)
+    title = top.text("title", max_len=200)
+    layout = top.text("layout", max_len=64)
+    if layout not in layouts:
+        top.fail("layout", f"no layout {layout!r} (known: {', '.join(sorted(layouts))})")
+    room = top.text("room", max_len=48)
+    if not ROOM_ID.match(room):
+        top.fail("room", "a room id is 1-48 letters, digits, '_' or '-'")
+    seed = top.integer("seed", 0, 2**31 - 1, default=0)
+    within = top.number("within_s", 0.1, 600.0, default=5.0)
+    tick_hz = top.integer("tick_hz", 1, 240, default=30)
+    notes = top.text("notes", max_len=2000, default="")
+    network = _network(top.get("network"), source)
+    bots, groups = _bots(top.require("bots"), source)
+    steps = _steps(top.require("steps"), source, bots, groups, within)
+    top.done()
+    scenario = Scenario(
+        name,
+        title,
+        layout,
+        room,
+        seed,
+        within,
+        bots,
+        groups,
+        steps,
+        network,
+        tick_hz,
+        notes,
+        source,
+    )
+    _check_story(scenario)
+    return scenario
+
+
+def _network(raw: Any, source: str) -> Network:
+    if raw is None:
+        return Network()
+    obj = _Obj(raw, source, "network")
+    net = Network(
+        obj.number("latency_ms", 0.0, 5000.0, default=5.0),
+        obj.number("jitter_ms", 0.0, 5000.0, default=2.0),
+    )
+    obj.done()
+    return net
+
+
+def _bots(raw: Any, source: str) -> tuple[tuple[BotSpec, ...], dict[str, tuple[str, ...]]]:
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError(f"{source}: bots: expected a non-empty list of bots")
+    bots: list[BotSpec] = []
+    groups: dict[str, list[str]] = {}
+    for i, item in enumerate(raw):
+        obj = _Obj(item, source, f"bots[{i}]")
+        template = obj.text("name", max_len=MAX_NAME_CHARS)
+        role = obj.choice("role", ROLES)
+        device = obj.choice("device", (*DEVICES, "thin"), default="desktop")
+        if device == "thin":
+            obj.fail("device", NOT_YET)
+        count = obj.integer("count", 1, 500, default=1)
+        group = obj.text("group", max_len=64, default="") or None
+        risk = obj.integer("risk", 1, 5, default=None)
+        lang = obj.choice("lang", sorted(LANGUAGES), default=None)
+        skills = obj.choices("skills", sorted(SPECIALTIES))
+        langs = obj.choices("langs", sorted(LANGUAGES))
+        hz = obj.number("hz", VR_HZ[0], VR_HZ[1], default=None)
+        obj.done()
+        if count > 1 and "{n}" not in template:
+            obj.fail("name", 'with "count", the name needs "{n}" (e.g. "Guest {n}")')
+        if count > 1 and group is None:
+            obj.fail("group", 'with "count", name the group the steps refer to')
+        if (skills or langs) and role != "advisor":
+            obj.fail("skills", "only an advisor has console skills and languages")
+        if role == "advisor" and not skills:
+            skills = tuple(sorted(SPECIALTIES))
+        if role == "advisor" and not langs:
+            langs = ("en",)
+        if device == "vr" and role == "observer":
+            obj.fail("device", "an observer has no avatar to wear a headset")
+        if hz is not None and device != "vr":
+            obj.fail("hz", "a frame rate is for a VR bot")
+        for n in range(1, count + 1):
+            name = template.replace("{n}", str(n))
+            if len(name) > MAX_NAME_CHARS:
+                obj.fail("name", f"{name!r} is longer than {MAX_NAME_CHARS} characters")
+            bots.append(BotSpec(name, role, device, group, risk, lang, skills, langs, hz))
+            if group is not None:
+                groups.setdefault(group, []).append(name)
+    names = [b.name for b in bots]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise ScenarioError(f"{source}: bots: two bots are called {dup!r}")
+    clash = next((g for g in groups if g in names), None)
+    if clash is not None:
+        raise ScenarioError(f"{source}: bots: {clash!r} is both a bot and a group")
+    return tuple(bots), {g: tuple(v) for g, v in groups.items()}
+
+
+_STEP_KINDS = [
+    "join",
+    "leave",
+    "churn",
+    "look_around",
+    "walk",
+    "sit",
+    "stand",
+    "chat",
+    "ask",
+    "wait_for",
+    "console",
+    "accept_page",
+    "present",
+    "dismiss",
+    "drop",
+    "reconnect",
+    "delay",
+    "stall",
+    "idle",
+    "checkpoint",
+]
+
+
+def _steps(
+    raw: Any,
+    source: str,
+    bots: tuple[BotSpec, ...],
+    groups: Mapping[str, tuple[str, ...]],
+    within: float,
+) -> tuple[AnyStep, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError(f"{source}: steps: expected a non-empty list of steps")
+    names = {b.name for b in bots}
+    out: list[AnyStep] = []
+    for i, item in enumerate(raw):
+        where = f"steps[{i}]"
+        if isinstance(item, dict) and isinstance(item.get("do"), str):
+            where = f'steps[{i}] ("{item["do"]}")'
+        obj = _Obj(item, source, where)
+        kind = obj.choice("do", _STEP_KINDS)
+        out.append(_step(kind, obj, i + 1, names, groups, within))
+        obj.done()
+    return tuple(out)
+
+
+def _step(
+    kind: str,
+    o: _Obj,
+    index: int,
+    names: Collection[str],
+    groups: Mapping[str, tuple[str, ...]],
+    within: float,
+) -> AnyStep:
+    def many() -> tuple[str, ...]:
+        return o.targets(names, groups)
+
+    def one() -> str:
+        return o.single(names)
+
+    def wait() -> float:
+        return float(o.number("within_s", 0.05, 600.0, default=within))
+
+    note = o.text("note", max_len=200, default="")
+    if kind == "join":
+        bots = many()
+        stagger = o.number("stagger_s", 0.0, 60.0, default=0.0)
+        seat = _expect_obj(o, ("seat",)).get("seat")
+        if seat is not None and not isinstance(seat, str):
+            o.fail("expect", "seat: expected a seat id")
+        return Join(index, note or _who("join", bots), bots, stagger, seat)
+    if kind == "leave":
+        bots = many()
+        return Leave(index, note or _who("leave", bots), bots, o.number("stagger_s", 0, 60, 0.0))
+    if kind == "churn":
+        bots = many()
+        seconds = o.number("seconds", 0.1, 600.0)
+        stay = o.pair("stay_s", 0.05, 600.0)
+        return Churn(index, note or _who("churn", bots), bots, seconds, stay, o.flag("wander"))
+    if kind == "look_around":
+        bots = many()
+        seconds = o.number("seconds", 0.1, 600.0)
+        return LookAround(index, note or _who("look around", bots), bots, seconds)
+    if kind == "walk":
+        bots = many()
+        to = o.require("to")
+        target: str | tuple[float, float]
+        if isinstance(to, str) and 0 < len(to) <= MAX_SEAT_CHARS:
+            target = to
+        elif (
+            isinstance(to, list) and len(to) == 2 and all(_finite(v) and abs(v) <= 100 for v in to)
+        ):
+            target = (float(to[0]), float(to[1]))
+        else:
+            o.fail("to", "expected a spot id or [x, z] in metres")
+        return Walk(index, note or _who("walk", bots), bots, target)
+    if kind == "sit":
+        bot = one()
+        return Sit(index, note or f"{bot} sits", bot, o.text("seat", max_len=MAX_SEAT_CHARS))
+    if kind == "stand":
+        bots = many()
+        return Stand(index, note or _who("stand", bots), bots)
+    if kind == "chat":
+        bot = one()
+        text = o.text("text", max_len=MAX_CHAT_CHARS)
+        repeat = o.integer("repeat", 1, 100, default=1)
+        return Chat(index, note or f"{bot} chats", bot, text, repeat)
+    if kind == "ask":
+        bot = one()
+        text = o.text("text", max_len=MAX_QUESTION_CHARS)
+        lang = o.choice("lang", sorted(LANGUAGES), default=None)
+        gender = o.choice("gender", sorted(GENDERS), default=None)
+        exp = _expect_obj(o, ("routed", "experts", "handoff"))
+        expect = AskExpect(
+            _specialties(o, exp, "routed"),
+            _specialties(o, exp, "experts"),
+            _opt_bool(o, exp, "handoff"),
+        )
+        return Ask(index, note or f"{bot} asks", bot, text, wait(), lang, gender, expect)
+    if kind == "wait_for":
+        bots = many()
+        until = _condition(o)
+        label = note or f"{_who('wait for', bots)}: {until.describe()}"
+        return WaitFor(index, label, bots, until, wait())
+    if kind == "console":
+        bots = many()
+        return Console(index, note or _who("sign in to the console", bots), bots)
+    if kind == "accept_page":
+        bot = one()
+        exp = _expect_obj(o, ("skill",))
+        skill = exp.get("skill")
+        if skill is not None and skill not in SPECIALTIES:
+            o.fail("expect", f"skill: expected one of {', '.join(sorted(SPECIALTIES))}")
+        return AcceptPage(index, note or f"{bot} accepts a page", bot, wait(), skill)
+    if kind == "present":
+        bot = one()
+        title = o.text("title", max_len=MAX_TITLE_CHARS)
+        labels = o.strings("labels", max_len=MAX_TITLE_CHARS, max_items=MAX_CHART_ITEMS)
+        values = o.numbers("values", 0.0, 1e15, max_items=MAX_CHART_ITEMS)
+        if len(labels) != len(values):
+            o.fail("values", f"{len(labels)} labels but {len(values)} values")
+        screen = o.text("screen", max_len=MAX_ID_CHARS, default="") or None
+        return Present(index, note or f"{bot} presents", bot, title, labels, values, screen)
+    if kind == "dismiss":
+        bot = one()
+        sp = o.choice("specialty", sorted(SPECIALTIES), default=None)
+        return Dismiss(index, note or f"{bot} dismisses {sp or 'every'} expert", bot, sp)
+    if kind == "drop":
+        bots = many()
+        return Drop(index, note or _who("drop", bots), bots)
+    if kind == "reconnect":
+        bots = many()
+        since = o.flag("since", default=True)
+        return Reconnect(index, note or _who("reconnect", bots), bots, since, wait())
+    if kind == "delay":
+        bots = many()
+        ms = o.number("ms", 0.0, 10_000.0)
+        jitter = o.number("jitter_ms", 0.0, 10_000.0, default=0.0)
+        return Delay(index, note or f"{_who('delay', bots)} {ms:g} ms", bots, ms, jitter)
+    if kind == "stall":
+        bots = many()
+        seconds = o.number("seconds", 0.01, 60.0)
+        return Stall(index, note or _who("stall", bots), bots, seconds)
+    if kind == "idle":
+        seconds = o.number("seconds", 0.0, 600.0)
+        return Idle(index, note or f"idle {seconds:g} s", seconds)
+    if kind == "checkpoint":
+        name = o.text("name", max_len=80)
+        return Checkpoint(index, note or f"checkpoint: {name}", name, wait())
+    raise AssertionError(kind)
+
+
+def _who(verb: str, bots: tuple[str, ...]) -> str:
+    shown = ", ".join(bots[:3]) + (f" and {len(bots) - 3} more" if len(bots) > 3 else "")
+    return f"{verb}: {shown}"
+
+
+def _expect_obj(o: _Obj, keys: tuple[str, ...]) -> dict[str, Any]:
+    raw = o.get("expect")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        o.fail("expect", "expected an object")
+    unknown = sorted(set(raw) - set(keys))
+    if unknown:
+        o.fail("expect", f"unknown key {unknown[0]!r}; expected one of {', '.join(keys)}")
+    return dict(raw)
+
+
+def _specialties(o: _Obj, exp: dict[str, Any], key: str) -> tuple[str, ...] | None:
+    value = exp.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(v in SPECIALTIES for v in value):
+        o.fail("expect", f"{key}: expected a list of {', '.join(sorted(SPECIALTIES))}")
+    return tuple(value)
+
+
+def _opt_bool(o: _Obj, exp: dict[str, Any], key: str) -> bool | None:
+    value = exp.get(key)
+    if value is not None and not isinstance(value, bool):
+        o.fail("expect", f"{key}: expected true or false")
+    return value
+
+
+def _condition(o: _Obj) -> Condition:
+    raw = o.require("until")
+    if not isinstance(raw, dict) or len(raw) != 1:
+        o.fail("until", f"expected one condition, one of {', '.join(sorted(CONDITIONS))}")
+    ((kind, value),) = raw.items()
+    if kind not in CONDITIONS:
+        o.fail(
+            "until", f"unknown condition {kind!r}; expected one of {', '.join(sorted(CONDITIONS))}"
+        )
+    if not isinstance(value, str) or not value:
+        o.fail("until", f"{kind}: expected a non-empty string")
+    if kind in ("expert", "answer") and value not in SPECIALTIES:
+        o.fail("until", f"{kind}: expected one of {', '.join(sorted(SPECIALTIES))}")
+    if kind in ("no_expert", "page") and value not in SPECIALTIES | {"any"}:
+        o.fail("until", f"{kind}: expected 'any' or one of {', '.join(sorted(SPECIALTIES))}")
+    if kind == "handoff" and value not in HANDOFF_STATES:
+        o.fail("until", f"handoff: expected one of {', '.join(sorted(HANDOFF_STATES))}")
+    return Condition(kind, value)
+
+
+def _check_story(s: Scenario) -> None:
+    """Walk the steps with who is in the room, so that a bot never acts before it is there."""
+    present: set[str] = set()
+    dropped: set[str] = set()
+    consoles: set[str] = set()
+
+    def fail(step: AnyStep, msg: str) -> NoReturn:
+        kind = _kind(step)
+        raise ScenarioError(f'{s.source}: steps[{step.index - 1}] ("{kind}"): {msg}')
+
+    def role(name: str) -> str:
+        return s.bot(name).role
+
+    def need(step: AnyStep, bots: tuple[str, ...], roles: Collection[str], what: str) -> None:
+        for b in bots:
+            if b not in present:
+                where = "dropped (reconnect it first)" if b in dropped else "not in the room"
+                fail(step, f"{b} is {where}")
+            if role(b) not in roles:
+                fail(step, f"{b} is a {role(b)}, who may not {what}")
+
+    for step in s.steps:
+        if isinstance(step, Join | Churn):
+            for b in step.bots:
+                if b in present or b in dropped:
+                    fail(step, f"{b} is already in the room")
+                if role(b) == "advisor" and b in consoles:
+                    fail(step, f"{b} signed in to the console: let accept_page bring them in")
+            if isinstance(step, Join):
+                present.update(step.bots)
+        elif isinstance(step, Leave):
+            need(step, step.bots, ROLES, "leave")
+            present.difference_update(step.bots)
+        elif isinstance(step, LookAround | Walk | Stand):
+            need(step, step.bots, _MOVERS, "move")
+        elif isinstance(step, Sit):
+            need(step, (step.bot,), _MOVERS, "sit")
+        elif isinstance(step, Chat):
+            need(step, (step.bot,), _MOVERS, "chat")
+        elif isinstance(step, Ask):
+            need(step, (step.bot,), _ASKERS, "ask the experts")
+        elif isinstance(step, Dismiss):
+            need(step, (step.bot,), _DISMISSERS, "dismiss experts")
+        elif isinstance(step, Present):
+            need(step, (step.bot,), _PRESENTERS, "present on the wall screen")
+        elif isinstance(step, WaitFor):
+            if step.until.kind == "page":
+                missing = [b for b in step.bots if b not in consoles]
+                if missing:
+                    fail(step, f"{missing[0]} has no console open (add a console step)")
+            else:
+                need(step, step.bots, ROLES, "watch")
+            if step.until.kind == "seated":
+                need(step, step.bots, _MOVERS, "sit")
+        elif isinstance(step, Console):
+            for b in step.bots:
+                if role(b) != "advisor":
+                    fail(step, f"{b} is a {role(b)}; only advisors have a console")
+            consoles.update(step.bots)
+        elif isinstance(step, AcceptPage):
+            if step.bot not in consoles:
+                fail(step, f"{step.bot} has no console open (add a console step)")
+            if step.bot in present:
+                fail(step, f"{step.bot} is in the room already")
+            present.add(step.bot)
+        elif isinstance(step, Drop):
+            need(step, step.bots, ROLES, "drop")
+            present.difference_update(step.bots)
+            dropped.update(step.bots)
+        elif isinstance(step, Reconnect):
+            for b in step.bots:
+                if b not in dropped:
+                    fail(step, f"{b} was not dropped")
+            dropped.difference_update(step.bots)
+            present.update(step.bots)
+        elif isinstance(step, Delay | Stall):
+            need(step, step.bots, ROLES, "be delayed")
+
+
+def _kind(step: AnyStep) -> str:
+    return {
+        Join: "join",
+        Leave: "leave",
+        Churn: "churn",
+        LookAround: "look_around",
+        Walk: "walk",
+        Sit: "sit",
+        Stand: "stand",
+        Chat: "chat",
+        Ask: "ask",
+        WaitFor: "wait_for",
+        Console: "console",
+        AcceptPage: "accept_page",
+        Present: "present",
+        Dismiss: "dismiss",
+        Drop: "drop",
+        Reconnect: "reconnect",
+        Delay: "delay",
+        Stall: "stall",
+        Idle: "idle",
+        Checkpoint: "checkpoint",
+    }[type(step)]
+
+
+def step_kind(step: AnyStep) -> str:
+    """The ``do`` value the step was written with."""
+    return _kind(step)
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+class _Obj:
+    """One JSON object being read: every key taken is remembered, the rest are refused."""
+
+    def __init__(self, raw: Any, source: str, where: str) -> None:
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"{source}: {where}: expected an object, got {_typename(raw)}")
+        self.raw: dict[str, Any] = raw
+        self.source = source
+        self.where = where
+        self.taken: set[str] = set()
+
+    def fail(self, key: str, msg: str) -> NoReturn:
+        raise ScenarioError(f"{self.source}: {self.where}: {key}: {msg}")
+
+    def get(self, key: str) -> Any:
+        self.taken.add(key)
+        return self.raw.get(key)
+
+    def require(self, key: str) -> Any:
+        if key not in self.raw:
+            self.fail(key, "missing")
+        return self.get(key)
+
+    def done(self) -> None:
+        unknown = sorted(set(self.raw) - self.taken)
+        if unknown:
+            known = ", ".join(sorted(self.taken))
+            raise ScenarioError(
+                f"{self.source}: {self.where}: unknown key {unknown[0]!r} (expected one of {known})"
+            )
+
+    def text(self, key: str, *, max_len: int, default: str | None = None) -> str:
+        if key not in self.raw and default is not None:
+            self.taken.add(key)
+            return default
+        value = self.require(key)
+        if not isinstance(value, str) or not 0 < len(value) <= max_len:
+            self.fail(key, f"expected a string of 1-{max_len} characters, got {_show(value)}")
+        return str(value)
+
+    def choice(self, key: str, options: Collection[str], default: Any = ...) -> Any:
+        if key not in self.raw and default is not ...:
+            self.taken.add(key)
+            return default
+        value = self.require(key)
+        if value not in options:
+            self.fail(key, f"expected one of {', '.join(options)}, got {_show(value)}")
+        return value
+
+    def choices(self, key: str, options: Collection[str]) -> tuple[str, ...]:
+        value = self.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(v in options for v in value):
+            self.fail(key, f"expected a list of {', '.join(options)}, got {_show(value)}")
+        return tuple(value)
+
+    def integer(self, key: str, lo: int, hi: int, default: Any = ...) -> Any:
+        if key not in self.raw and default is not ...:
+            self.taken.add(key)
+            return default
+        value = self.require(key)
+        if type(value) is not int or not lo <= value <= hi:
+            self.fail(key, f"expected a whole number in {lo}..{hi}, got {_show(value)}")
+        return value
+
+    def number(self, key: str, lo: float, hi: float, default: Any = ...) -> Any:
+        if key not in self.raw and default is not ...:
+            self.taken.add(key)
+            return default
+        value = self.require(key)
+        if not _finite(value) or not lo <= value <= hi:
+            self.fail(key, f"expected a number in {lo:g}..{hi:g}, got {_show(value)}")
+        return float(value)
+
+    def pair(self, key: str, lo: float, hi: float) -> tuple[float, float]:
+        value = self.require(key)
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(_finite(v) and lo <= v <= hi for v in value)
+            or value[0] > value[1]
+        ):
+            self.fail(key, f"expected [least, most] within {lo:g}..{hi:g}, got {_show(value)}")
+        return (float(value[0]), float(value[1]))
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.fail(key, f"expected true or false, got {_show(value)}")
+        return bool(value)
+
+    def strings(self, key: str, *, max_len: int, max_items: int) -> tuple[str, ...]:
+        value = self.require(key)
+        if (
+            not isinstance(value, list)
+            or len(value) > max_items
+            or not all(isinstance(v, str) and 0 < len(v) <= max_len for v in value)
+        ):
+            self.fail(key, f"expected at most {max_items} strings of 1-{max_len} characters")
+        return tuple(value)
+
+    def numbers(self, key: str, lo: float, hi: float, *, max_items: int) -> tuple[float, ...]:
+        value = self.require(key)
+        if (
+            not isinstance(value, list)
+            or len(value) > max_items
+            or not all(_finite(v) and lo <= v <= hi for v in value)
+        ):
+            self.fail(key, f"expected at most {max_items} numbers in {lo:g}..{hi:g}")
+        return tuple(float(v) for v in value)
+
+    def targets(
+        self, names: Collection[str], groups: Mapping[str, tuple[str, ...]]
+    ) -> tuple[str, ...]:
+        """``"bot": "Ann"`` or ``"bots": ["Ann", "audience"]`` (groups expand), in order."""
+        if ("bot" in self.raw) == ("bots" in self.raw):
+            self.fail("bots", 'name the bots with "bot" or "bots" (one of them)')
+        raw = self.get("bot") if "bot" in self.raw else self.get("bots")
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not items or not all(isinstance(x, str) for x in items):
+            self.fail("bots", "expected a bot or group name, or a list of them")
+        out: list[str] = []
+        for item in items:
+            if item in groups:
+                out += groups[item]
+            elif item in names:
+                out.append(item)
+            else:
+                self.fail("bots", f"no bot or group called {item!r}")
+        if len(set(out)) != len(out):
+            self.fail("bots", "a bot is named twice")
+        return tuple(out)
+
+    def single(self, names: Collection[str]) -> str:
+        value = self.require("bot")
+        if not isinstance(value, str) or value not in names:
+            self.fail("bot", f"no bot called {_show(value)}")
+        return str(value)
+
+
+def _typename(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false"}.get(
+        type(v), "a number" if _finite(v) else "null" if v is None else type(v).__name__
+    )
+
+
+def _show(v: Any) -> str:
+    text = json.dumps(v, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,128 @@
+"""Run a scenario: in this process, against a server at a URL, or against a server of its own.
+
+Without a URL the simulator starts ``run_server.py serve`` as a separate process (the sync
+benchmark's :class:`bench.bench_sync.ServerProcess`: fresh secret, free loopback port), with
+the scenario's layout (``WEALTHROOM_LAYOUT`` picks one layout per server process), nothing
+written to disk, and its CPU read from ``/proc`` for the report.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import httpx
+
+from bench.bench_sync import ServerProcess
+from scenes.layout import load_layout
+from server.auth import TokenAuthority
+from simulator.progress import Progress
+from simulator.runner import Runner, RunResult
+from simulator.scenario import Scenario
+from simulator.sockets import SocketWorld, http_base
+from simulator.virtual import VirtualWorld
+
+
+async def run_in_process(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    snapshot_bots: Sequence[str] = (),
+    lose: dict[str, set[int]] | None = None,
+) -> RunResult:
+    seed = scenario.seed if seed is None else seed
+    world = VirtualWorld(scenario, load_layout(scenario.layout), random.Random(seed))
+    runner = Runner(
+        scenario, world, seed=seed, progress=progress, snapshot_bots=snapshot_bots, lose=lose
+    )
+    return await runner.run()
+
+
+async def run_over_sockets(
+    scenario: Scenario,
+    *,
+    url: str,
+    tokens: TokenAuthority,
+    cpu: Callable[[], float] | None = None,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    snapshot_bots: Sequence[str] = (),
+    lose: dict[str, set[int]] | None = None,
+) -> RunResult:
+    """Against the server at ``url``; ``tokens`` must sign with the server's key."""
+    seed = scenario.seed if seed is None else seed
+    base = http_base(url)
+    running = await server_layout(base)
+    layout = scenario.layout
+    notes = []
+    if running is not None and running != scenario.layout:
+        notes.append(
+            f"the server runs the {running} layout (WEALTHROOM_LAYOUT, one per process); the "
+            f"scenario asks for {scenario.layout}: it ran in {running}"
+        )
+        layout = running
+    # A room of its own for every run: a server keeps an empty room open for a while, and a
+    # second run must not find the first one's history in it.
+    room = f"{scenario.room}-{secrets.token_hex(3)}"
+    world = SocketWorld(
+        scenario,
+        load_layout(layout),
+        random.Random(seed),
+        base_url=base,
+        tokens=tokens,
+        room=room,
+        cpu=cpu,
+    )
+    world.notes += notes
+    world.server_layout = layout
+    runner = Runner(
+        scenario, world, seed=seed, progress=progress, snapshot_bots=snapshot_bots, lose=lose
+    )
+    return await runner.run()
+
+
+async def run_with_own_server(
+    scenario: Scenario,
+    *,
+    log_path: Path,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    snapshot_bots: Sequence[str] = (),
+) -> RunResult:
+    env = {
+        "WEALTHROOM_LAYOUT": scenario.layout,
+        "WEALTHROOM_AUDIT_PATH": "",
+        "WEALTHROOM_TOTP_PATH": "",
+        "WEALTHROOM_DEMO_ROOM": "",
+    }
+    server = ServerProcess(log_path, "WARNING", None, None, env=env)
+    await server.start()
+    try:
+        return await run_over_sockets(
+            scenario,
+            url=f"http://127.0.0.1:{server.port}",
+            tokens=TokenAuthority(server.secret.encode()),
+            cpu=server.cpu_seconds,
+            seed=seed,
+            progress=progress,
+            snapshot_bots=snapshot_bots,
+        )
+    finally:
+        await server.stop()
+
+
+async def server_layout(base: str) -> str | None:
+    """The layout the server's rooms use (it serves it at /layout.json for browsers)."""
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            response = await http.get(f"{base}/layout.json")
+        if response.status_code != 200:
+            return None
+        name = json.loads(response.text).get("name")
+        return name if isinstance(name, str) else None
+    except (httpx.HTTPError, ValueError):
+        return None

@@ -1,0 +1,384 @@
+"""The QA simulator: scenarios in-process and over real sockets, and the verdict's teeth."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import struct
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from panda3d.core import Filename, PNMImage
+
+import run_server
+from avatars.placement import MAX_SPEED_MM_S
+from avatars.pose import MAX_REACH_MM
+from bench.bench_sync import Result
+from rooms.roles import Role
+from scenes.layout import load_layout
+from server.app import WealthroomServer
+from simulator import plot
+from simulator.load import judge
+from simulator.motion import Motion, wander_target
+from simulator.scenario import (
+    SCENARIOS_DIR,
+    ScenarioError,
+    available,
+    known_layouts,
+    load_scenario,
+    parse_scenario,
+)
+from simulator.simulate import run_in_process, run_over_sockets
+from simulator.verdict import Ledger, View, check_agreement, check_ledger, compare_views
+from tests.conftest import Mint
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _raw(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((SCENARIOS_DIR / f"{name}.json").read_text())
+    return data
+
+
+# --- every scenario, in-process --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", available())
+async def test_each_scenario_passes_in_process(name: str) -> None:
+    result = await run_in_process(load_scenario(name))
+    assert result.ok, "\n".join(str(f) for f in result.verdict.findings)
+    assert result.checkpoints
+    assert all(c.converged for c in result.checkpoints)
+    assert all(c.compared_with == "the server" for c in result.checkpoints)
+    assert all(r.status == "ok" for r in result.steps)
+    bots = result.world.bots.values()
+    assert all(b.ledger.received > 0 for b in bots if b.connections)
+    assert result.world.series.latencies, "no pose ever reached a peer"
+
+
+async def test_scenarios_cover_what_qa_asked_for() -> None:
+    assert {"private_visit", "seminar_50", "lobby_rush", "network_trouble"} <= set(available())
+    seminar = load_scenario("seminar_50")
+    assert seminar.layout == "seminar_room"
+    assert sum(1 for b in seminar.bots if b.role == "guest") == 50
+    trouble = load_scenario("network_trouble")
+    kinds = {type(s).__name__ for s in trouble.steps}
+    assert {"Drop", "Reconnect", "Delay", "Stall"} <= kinds
+
+
+async def test_an_in_process_run_is_deterministic() -> None:
+    a = await run_in_process(load_scenario("network_trouble"))
+    b = await run_in_process(load_scenario("network_trouble"))
+    assert [c.digest for c in a.checkpoints] == [c.digest for c in b.checkpoints]
+    assert a.world.series.latencies == b.world.series.latencies
+
+
+# --- over real WebSockets --------------------------------------------------------------------
+
+
+async def test_the_private_visit_passes_over_real_websockets(server: WealthroomServer) -> None:
+    result = await run_over_sockets(
+        load_scenario("private_visit"), url=server.base_url, tokens=server.tokens
+    )
+    assert result.ok, "\n".join(str(f) for f in result.verdict.findings)
+    assert result.mode == "sockets"
+    # Compared with the server's own scene through the QA endpoint, not just bot to bot.
+    assert [c.compared_with for c in result.checkpoints] == ["the server"] * 4
+    ann = result.world.bots["Ann Lee"]
+    assert ann.spec.vr
+    assert 72 <= ann.hz <= 90
+    assert ann.poses_sent > 100
+    assert ann.max_speed < MAX_SPEED_MM_S / 1000
+
+
+async def test_simulate_starts_its_own_server_process_and_writes_a_report(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "run_server.py"),
+        "simulate",
+        "--scenario",
+        "private_visit",
+        "--report",
+        str(tmp_path),
+        "--snapshot",
+        "Ben Lee",
+        "--quiet",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, out.decode() + err.decode()
+    assert "PASSED" in out.decode()
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert doc["verdict"]["ok"]
+    assert doc["mode"] == "sockets"
+    assert doc["cpu"]["measures"].startswith("server process CPU")
+    assert doc["latency_ms"]["samples"] > 0
+    for name in ("latency.png", "bandwidth.png", "cpu.png", "report.md"):
+        assert (tmp_path / name).is_file(), name
+    shots = sorted((tmp_path / "snapshots").glob("*.png"))
+    assert len(shots) == 4  # Ben is in the room at all four checkpoints
+    image = PNMImage()
+    assert image.read(Filename.from_os_specific(str(shots[-1])))
+    assert (image.get_x_size(), image.get_y_size()) == (960, 540)
+
+
+# --- the verdict has teeth -------------------------------------------------------------------
+
+
+async def test_a_broken_expectation_fails_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = _raw("private_visit")
+    ask = next(s for s in raw["steps"] if s["do"] == "ask")
+    ask["expect"] = {"experts": ["bonds"]}  # a stock question brings the stock expert
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(raw))
+    code = await asyncio.to_thread(
+        run_server.main, ["simulate", "--scenario", str(path), "--in-process", "--quiet"]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED" in out
+    assert (
+        "expected a bonds expert for 'What do you think about Tencent shares?'; the question "
+        "was routed to stocks and these experts came: stocks" in out
+    )
+
+
+async def test_a_bot_that_misses_a_reliable_message_is_caught() -> None:
+    result = await run_in_process(load_scenario("private_visit"), lose={"Ben Lee": {6}})
+    assert not result.ok
+    reliable = [f.message for f in result.verdict.findings if f.kind == "reliable"]
+    assert len(reliable) == 1
+    assert reliable[0].startswith("Ben Lee: missed seq ")
+    assert "Ann Lee" not in reliable[0]  # nobody else is blamed
+
+
+async def test_a_reconnect_without_since_is_a_gap() -> None:
+    raw = _raw("network_trouble")
+    for step in raw["steps"]:
+        if step["do"] == "reconnect" and step["bot"] == "Cleo Lee":
+            step["since"] = False
+    scenario = parse_scenario(raw, source="nosince.json", layouts=known_layouts())
+    result = await run_in_process(scenario)
+    assert any(
+        f.kind == "reliable" and f.message.startswith("Cleo Lee: missed seq")
+        for f in result.verdict.findings
+    )
+
+
+def test_the_ledger_checks_exactly_once_in_order_across_reconnects() -> None:
+    ledger = Ledger()
+    ledger.begin_visit()
+    ledger.begin_connection(None)
+    ledger.record("presented", 3)  # a screen's catch-up before our own arrival
+    for seq in (8, 9, 10):
+        ledger.record("chat", seq, own_join=seq == 8)
+    ledger.begin_connection(10)
+    for seq in (11, 12, 13):
+        ledger.record("chat", seq, own_join=seq == 13)
+    assert check_ledger("Ann", ledger) == []
+    assert ledger.last_seq == 13
+    assert ledger.received == 6
+
+    ledger.record("chat", 13)
+    ledger.record("chat", 15)
+    ledger.record("chat", 14)
+    messages = [f.message for f in check_ledger("Ann", ledger)]
+    assert messages == [
+        "Ann: seq 13 (chat) arrived twice (connection 2)",
+        "Ann: missed seq 14 (got 13, then 15 chat on connection 2)",
+        "Ann: seq 14 (chat) arrived out of order, after 15",
+    ]
+    ledger.begin_visit()  # left and came back later: a fresh stream
+    ledger.begin_connection(None)
+    ledger.record("joined", 30, own_join=True)
+    assert len(check_ledger("Ann", ledger)) == 3
+
+
+def test_views_and_agreement() -> None:
+    server = View("d1", {1: "a", 2: "b"}, 5, {1: "avatar 'Ann'", 2: "expert 'Olivia'"})
+    same = View("d1", {1: "a", 2: "b"}, 5)
+    behind = View("d0", {1: "a"}, 4)
+    assert compare_views(server, {"Ben": same}) == []
+    assert compare_views(server, {"Ben": behind}) == [
+        "Ben's scene differs from the server's: expert 'Olivia' missing",
+        "Ben has seen up to seq 4; the room is at 5",
+    ]
+    assert compare_views(None, {"Ann": same, "Ben": behind})[0].startswith(
+        "Ben's scene differs from Ann's"
+    )
+    assert check_agreement({"Ann": {1: "x"}, "Ben": {1: "y"}})[0].message.startswith(
+        "seq 1 differs between Ann and Ben"
+    )
+
+
+# --- scenario files are checked before anything runs ----------------------------------------
+
+
+def _mutated(change: Any) -> dict[str, Any]:
+    raw = _raw("private_visit")
+    change(raw)
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.update(layoutt="x"), "unknown key 'layoutt'"),
+        (lambda r: r.update(layout="castle"), "layout: no layout 'castle'"),
+        (lambda r: r.update(room="a room"), "room: a room id is 1-48 letters"),
+        (lambda r: r["bots"][0].update(role="king"), "bots[0]: role: expected one of"),
+        (lambda r: r["bots"][1].update(device="thin"), "thin-client bots need media signalling"),
+        (lambda r: r["bots"][1].update(count=3), 'with "count", the name needs "{n}"'),
+        (lambda r: r["bots"][1].update(device="vr", hz=200), "hz: expected a number in 72..90"),
+        (lambda r: r["steps"][5].pop("text"), 'steps[5] ("ask"): text: missing'),
+        (
+            lambda r: r["steps"][5].update(text=42),
+            "text: expected a string of 1-500 characters, got 42",
+        ),
+        (
+            lambda r: r["steps"][5].update(expect={"experts": ["stock"]}),
+            "experts: expected a list of",
+        ),
+        (
+            lambda r: r["steps"][6].update(until={"expert": "stocks", "member": "x"}),
+            "expected one condition",
+        ),
+        (lambda r: r["steps"][2].update(bot="Zed"), "no bot or group called 'Zed'"),
+        (
+            lambda r: r["steps"].insert(0, {"do": "ask", "bot": "Ann Lee", "text": "hi"}),
+            "Ann Lee is not in the room",
+        ),
+        (
+            lambda r: r["steps"].insert(
+                3, {"do": "present", "bot": "Ben Lee", "title": "t", "labels": [], "values": []}
+            ),
+            "Ben Lee is a guest, who may not present",
+        ),
+        (lambda r: r["steps"].append({"do": "fly", "bot": "Ann Lee"}), "do: expected one of join"),
+        (
+            lambda r: r["steps"].append({"do": "reconnect", "bot": "Ben Lee"}),
+            "Ben Lee was not dropped",
+        ),
+    ],
+)
+def test_scenario_files_are_validated(change: Any, message: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(_mutated(change), source="visit.json", layouts=known_layouts())
+    assert message in str(info.value)
+    assert str(info.value).startswith("visit.json: ")
+
+
+def test_a_scenario_that_is_not_json_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"scenario": "x",\n "title": }\n')
+    with pytest.raises(ScenarioError, match=r"bad.json: not valid JSON: line 2 column"):
+        load_scenario(path)
+    with pytest.raises(ScenarioError, match="no scenario 'nope' \\(known: lobby_rush"):
+        load_scenario("nope")
+    assert run_server.main(["simulate", "--scenario", str(path), "--in-process"]) == 2
+
+
+# --- the server's QA endpoint ----------------------------------------------------------------
+
+
+async def test_the_qa_endpoint_shows_the_room_only_to_bot_and_observer_tokens(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    import httpx
+
+    from simulator.client import RoomClient
+
+    ann = await RoomClient.join(server.room_url("demo"), mint(), "Ann")
+    await ann.wait_for(lambda c: c.replica.tick >= 0)
+    url = f"{server.base_url}/qa/rooms/demo"
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(url)).status_code == 401
+        bad = await http.get(url, headers={"Authorization": "Bearer nonsense"})
+        assert bad.status_code == 401
+        customer = await http.get(url, headers={"Authorization": f"Bearer {mint()}"})
+        assert customer.status_code == 403
+        other = mint(room="elsewhere", role=Role.BOT)
+        assert (
+            await http.get(url, headers={"Authorization": f"Bearer {other}"})
+        ).status_code == 401
+        ok = await http.get(url, headers={"Authorization": f"Bearer {mint(role=Role.OBSERVER)}"})
+        missing = await http.get(
+            f"{server.base_url}/qa/rooms/closed",
+            headers={"Authorization": f"Bearer {mint(room='closed', role=Role.BOT)}"},
+        )
+    assert ok.status_code == 200
+    assert missing.status_code == 404
+    view = ok.json()
+    room = server.rooms["demo"].room
+    assert view["digest"] == room.scene.digest()
+    assert view["seq"] == room.seq
+    assert view["layout"] == "private_room"
+    assert len(view["entities"]) == 1
+    await ann.close()
+
+
+# --- motion, plots, load verdicts (pure) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_vr_motion_is_smooth_within_reach_and_never_too_fast(seed: int) -> None:
+    rng = random.Random(seed)
+    layout = load_layout("branch_lobby")
+    motion = Motion((0.0, 1.6, 0.0), 0.3, vr=True, seated=False, rng=rng, now=0.0)
+    motion.look_around(1.0, 2.0)
+    arrive = motion.walk_to(3.0, wander_target(layout, (0.0, 0.0), rng))
+    dt = 1 / 90
+    prev = motion.pose_at(0.0)
+    fastest = 0.0
+    for i in range(1, int((arrive + 2) / dt)):
+        s = motion.pose_at(i * dt)
+        assert s.lh is not None
+        assert s.rh is not None
+        for hand in (s.lh, s.rh):
+            assert math.dist(hand[:3], s.p) * 1000 < MAX_REACH_MM * 0.8
+        step = math.dist(s.p, prev.p)
+        assert step < 0.03, "a jump between two frames"
+        fastest = max(fastest, math.hypot(s.p[0] - prev.p[0], s.p[2] - prev.p[2]) / dt)
+        prev = s
+    assert 0.5 < fastest < MAX_SPEED_MM_S / 1000 / 1.5
+    held = motion.pose_at(10.0)
+    motion.hold(10.0)
+    assert motion.pose_at(12.0) == held
+    motion.release(12.0)
+    assert math.dist(motion.pose_at(12.0 + dt).p, held.p) < 0.01
+
+
+def test_plots_are_valid_pngs(tmp_path: Path) -> None:
+    path = plot.histogram(
+        [0.01 * i for i in range(100)], tmp_path / "h.png", title="t", xlabel="ms"
+    )
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (800, 420)
+    idat = data.index(b"IDAT")
+    (length,) = struct.unpack(">I", data[idat - 4 : idat])
+    assert len(zlib.decompress(data[idat + 4 : idat + 4 + length])) == height * (1 + 3 * width)
+    image = PNMImage()
+    assert image.read(Filename.from_os_specific(str(path)))
+
+
+def test_a_load_level_holds_only_with_a_short_tail_and_nothing_lost() -> None:
+    good = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
+    good.p99_ms = 36.0
+    assert judge(good, 50.0, 30.0) == (True, "p99 36.0 ms")
+    slow = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
+    slow.p99_ms = 61.0
+    assert judge(slow, 50.0, 30.0) == (False, "p99 61.0 ms")
+    lost = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=99)
+    lost.p99_ms, lost.disconnects, lost.close_codes = 20.0, 1, {"4409": 1}
+    assert judge(lost, 50.0, 30.0)[0] is False
