@@ -44,10 +44,10 @@ from server.llm_brain import OpenAICompatibleBrain
 from server.metrics import Metrics
 from server.paging import PageDesk, PageEvent
 from server.portfolios import DemoPortfolios, Portfolios
+from server.qa_probe import probe_response
 from server.room_host import RoomHost, Services
 from server.second_factor import FileEnrolments, TotpChecker
 from server.static import static_response
-from simulator.probe import probe_response
 
 log = logging.getLogger(__name__)
 
@@ -449,7 +449,7 @@ class WealthroomServer:
             self._admission[conn] = self._admit(request, url.query, None)
             return None
         if (probe := probe_response(path, request.headers, self.tokens, self.rooms)) is not None:
-            return probe  # the QA simulator's read-only view of a room (simulator/probe.py)
+            return probe  # the QA simulator's read-only view of a room (server/qa_probe.py)
         if (static := static_response(path, layout=self.layout.name)) is not None:
             return static  # the browser client and its assets (server/static.py)
         if not path.startswith(WS_PREFIX):

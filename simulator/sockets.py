@@ -6,7 +6,7 @@ delay line, order kept), and it can stall (stop reading, so TCP pushes back on t
 exactly as a frozen client would). Poses go out from one task per bot at the bot's frame rate.
 
 The server's own view of the room comes from its read-only QA endpoint
-(``simulator/probe.py``, ``GET /qa/rooms/<room>`` with a bot token for that room); a server
+(``server/qa_probe.py``, ``GET /qa/rooms/<room>`` with a bot token for that room); a server
 without it is compared bot against bot.
 """
 
@@ -31,9 +31,9 @@ from protocol.codec import encode
 from rooms.roles import Role
 from scenes.layout import Layout
 from server.auth import TokenAuthority
+from server.qa_probe import PROBE_PREFIX
 from simulator.bot import Bot
 from simulator.client import ClientError, RoomClient
-from simulator.probe import PROBE_PREFIX
 from simulator.scenario import Scenario
 from simulator.verdict import View
 from simulator.world import Ticket, World

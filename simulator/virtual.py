@@ -50,9 +50,9 @@ from server.cluster.bus import MemoryBus
 from server.cluster.pages import MemoryPageBoard, Page
 from server.cluster.presence import AdvisorState, AdvisorStatus, MemoryPresence
 from server.paging import PRESENCE_TTL_S, PageDesk
+from server.qa_probe import unacked
 from server.room_host import ADVISOR_ETA_S
 from simulator.bot import Bot
-from simulator.probe import unacked
 from simulator.scenario import Scenario
 from simulator.verdict import View
 from simulator.world import Ticket, World
