@@ -30,6 +30,9 @@ from bench import bench_sync as bench
 TARGET_P99_MS = 50.0
 ROOM_SIZE = 10
 POSE_HZ = 30.0
+RETRIES = 2  # a level that breaks on latency alone is measured up to this many more times
+OTHER_CPU_PCT = 10.0  # busy time of other processes in a window that disturbs the figures
+STEAL_PCT = 5.0
 DEFAULT_LEVELS = (10, 20, 50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 800, 1000)
 
 
@@ -54,7 +57,7 @@ class LoadResult:
     levels: list[Level] = field(default_factory=list)
     sustained: int = 0
     broke_at: Level | None = None
-    lower_bound: bool = False  # the load generator fell behind before the server broke
+    lower_bound: bool = False  # the machine or the load generator, not the server, gave out
 
     def summary(self) -> str:
         held = next((lv for lv in self.levels if lv.clients == self.sustained and lv.held), None)
@@ -69,7 +72,10 @@ class LoadResult:
         if self.broke_at is not None:
             line += f"; {self.broke_at.clients} broke it: {self.broke_at.why}"
         if self.lower_bound:
-            line += " (the load generator fell behind first: a lower bound)"
+            line += (
+                " (a lower bound: the load generator or other work on the machine gave out "
+                "before the server did)"
+            )
         return line
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +89,15 @@ class LoadResult:
             "broke_at": None if self.broke_at is None else self.broke_at.clients,
             "levels": [asdict(lv) for lv in self.levels],
         }
+
+
+def disturbed(r: bench.Result, hz: float) -> str:
+    """Why a window says little about the server, or "" when it is clean."""
+    if r.pose_hz_per_client < 0.9 * hz:
+        return f"the load generator fell behind ({r.pose_hz_per_client:.1f} poses/s per client)"
+    if (r.other_cpu_pct or 0) > OTHER_CPU_PCT or (r.machine_steal_pct or 0) > STEAL_PCT:
+        return f"other work on the machine ({r.other_cpu_pct}% CPU, steal {r.machine_steal_pct}%)"
+    return ""
 
 
 def judge(r: bench.Result, target_ms: float, hz: float) -> tuple[bool, str]:
@@ -216,11 +231,18 @@ async def ramp(
     async def level(n: int) -> Level:
         r = await measure(n, 1)
         held, why = judge(r, target_ms, POSE_HZ)
-        if not held and r.p99_ms is not None and why.startswith("p99"):
+        for attempt in range(2, 2 + RETRIES):
+            if held or r.p99_ms is None or not why.startswith("p99"):
+                break
             # A latency tail can be one noisy window on a shared machine; a loss cannot.
-            say(f"  {n:>5} clients: {why}; measuring again before calling it")
-            r = await measure(n, 2)
+            noise = disturbed(r, POSE_HZ)
+            say(f"  {n:>5} clients: {why}{f' ({noise})' if noise else ''}; measuring again")
+            r = await measure(n, attempt)
             held, why = judge(r, target_ms, POSE_HZ)
+        noise = disturbed(r, POSE_HZ)
+        if not held and noise and why.startswith("p99"):
+            why += f", but {noise}: not the server's limit"
+            out.lower_bound = True
         cpu = None if math.isnan(r.server_cpu_pct) else r.server_cpu_pct
         lv = Level(n, held, why, r.p50_ms, r.p99_ms, cpu, r.pose_hz_per_client, asdict(r))
         out.levels.append(lv)
@@ -231,7 +253,7 @@ async def ramp(
             f"pose rate {r.pose_hz_per_client:.1f} Hz  ({why})"
         )
         if held and r.pose_hz_per_client < 0.9 * POSE_HZ:
-            out.lower_bound = True
+            out.lower_bound = True  # more clients would not load the server any harder
         return lv
 
     good: int | None = None

@@ -23,7 +23,7 @@ from rooms.roles import Role
 from scenes.layout import load_layout
 from server.app import WealthroomServer
 from simulator import plot
-from simulator.load import judge
+from simulator.load import disturbed, judge
 from simulator.motion import Motion, wander_target
 from simulator.scenario import (
     SCENARIOS_DIR,
@@ -382,3 +382,7 @@ def test_a_load_level_holds_only_with_a_short_tail_and_nothing_lost() -> None:
     lost = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=99)
     lost.p99_ms, lost.disconnects, lost.close_codes = 20.0, 1, {"4409": 1}
     assert judge(lost, 50.0, 30.0)[0] is False
+    good.pose_hz_per_client = slow.pose_hz_per_client = 30.0
+    assert disturbed(good, 30.0) == ""
+    slow.other_cpu_pct = 40.0
+    assert disturbed(slow, 30.0).startswith("other work on the machine")
