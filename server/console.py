@@ -24,9 +24,8 @@ from protocol.limits import MAX_ERROR_CHARS, MAX_PAGES, PROTOCOL_VERSION, TokenB
 from rooms.audit import AuditEvent, AuditLog
 from rooms.roles import Role
 from server.auth import ConsoleGrant, TokenAuthority
-from server.cluster.pages import Page
 from server.cluster.presence import AdvisorState, AdvisorStatus
-from server.paging import PRESENCE_TTL_S, PageDesk
+from server.paging import PRESENCE_TTL_S, PageDesk, page_info
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +169,7 @@ class ConsoleSession:
 
     async def _send_pages(self) -> None:
         pages = await self._desk.open_for(self.grant)
-        await self._send(m.Pages([_info(p) for p in pages[:MAX_PAGES]]))
+        await self._send(m.Pages([page_info(p) for p in pages[:MAX_PAGES]]))
 
     async def _error(self, code: ErrorCode, detail: str, ref: str | None) -> None:
         fatal = not self._strikes.take(time.monotonic())
@@ -181,17 +180,3 @@ class ConsoleSession:
     async def _send(self, msg: m.Message) -> None:
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(encode(msg))
-
-
-def _info(page: Page) -> m.PageInfo:
-    return m.PageInfo(
-        page.id,
-        page.room,
-        page.skill.value if page.skill else "",
-        page.language,
-        page.reason,
-        int(page.raised * 1000),
-        page.customer_name or "customer",
-        page.risk,
-        page.product,
-    )

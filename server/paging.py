@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import msgpack
 
+from protocol import messages as m
 from rooms.outputs import PageRequest
 from server.auth import ConsoleGrant
 from server.cluster.bus import Bus, Subscription
@@ -134,3 +135,18 @@ class PageDesk:
 
     def events(self) -> Subscription:
         return self.bus.subscribe(PAGES_TOPIC)
+
+
+def page_info(page: Page) -> m.PageInfo:
+    """A page as an advisor's console shows it."""
+    return m.PageInfo(
+        page.id,
+        page.room,
+        page.skill.value if page.skill else "",
+        page.language,
+        page.reason,
+        int(page.raised * 1000),
+        page.customer_name or "customer",
+        page.risk,
+        page.product,
+    )

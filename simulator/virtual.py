@@ -47,9 +47,9 @@ from scenes.replica import Replica
 from scenes.scene import state_digest
 from server.auth import ConsoleGrant
 from server.cluster.bus import MemoryBus
-from server.cluster.pages import MemoryPageBoard, Page
+from server.cluster.pages import MemoryPageBoard
 from server.cluster.presence import AdvisorState, AdvisorStatus, MemoryPresence
-from server.paging import PRESENCE_TTL_S, PageDesk
+from server.paging import PRESENCE_TTL_S, PageDesk, page_info
 from server.qa_probe import unacked
 from server.room_host import ADVISOR_ETA_S
 from simulator.bot import Bot
@@ -358,7 +358,7 @@ class VirtualWorld(World):
             if console.link.closed:
                 continue
             pages = await self.desk.open_for(console.grant)
-            self._downlink(console.link, m.Pages([_info(p) for p in pages]), 0, True)
+            self._downlink(console.link, m.Pages([page_info(p) for p in pages]), 0, True)
 
     def begin_console(self, bot: Bot) -> None:
         spec = bot.spec
@@ -484,17 +484,3 @@ class VirtualWorld(World):
             {e.i: f"{e.k} {e.n!r}" for e in ents},
             tuple(unacked(self.room)),
         )
-
-
-def _info(page: Page) -> m.PageInfo:
-    return m.PageInfo(
-        page.id,
-        page.room,
-        page.skill.value if page.skill else "",
-        page.language,
-        page.reason,
-        int(page.raised * 1000),
-        page.customer_name or "customer",
-        page.risk,
-        page.product,
-    )
