@@ -27,7 +27,14 @@ import json
 from redis.asyncio import Redis
 
 from server.cluster.directory import NodeLoad, least_loaded_of
-from server.cluster.redis_presence import NOW_MS, millis, reply_list, reply_text
+from server.cluster.redis_presence import (
+    LIVE,
+    NOW_MS,
+    PUT_INDEXED,
+    millis,
+    reply_list,
+    reply_text,
+)
 
 # KEYS: room, the node's room index. ARGV: node, lease ms, room.
 _CLAIM = (
@@ -61,26 +68,6 @@ redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
 """
 
-# KEYS: load key, node index. ARGV: load JSON, ttl ms, node.
-_REPORT = (
-    NOW_MS
-    + """
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
-return 1
-"""
-)
-
-# KEYS: an index. Returns its members that have not lapsed.
-_LIVE = (
-    NOW_MS
-    + """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZRANGE', KEYS[1], 0, -1)
-"""
-)
-
 
 class RedisRoomDirectory:
     """:class:`~server.cluster.directory.RoomDirectory` in Redis. ``client`` must return bytes
@@ -93,8 +80,8 @@ class RedisRoomDirectory:
         self._claim = client.register_script(_CLAIM)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
-        self._report = client.register_script(_REPORT)
-        self._live = client.register_script(_LIVE)
+        self._report = client.register_script(PUT_INDEXED)
+        self._live = client.register_script(LIVE)
 
     def _room(self, room: str) -> str:
         return f"{self._prefix}room:{room}"

@@ -34,8 +34,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS: status key, index. ARGV: status JSON, ttl ms, subject.
-_PUT = (
+# A value that lapses, listed in an index scored by when it lapses (presence statuses, nodes'
+# load reports). KEYS: value key, index. ARGV: value, ttl ms, index member.
+PUT_INDEXED = (
     NOW_MS
     + """
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -45,8 +46,8 @@ return 1
 """
 )
 
-# KEYS: index. Returns the subjects whose status has not lapsed.
-_LIVE = (
+# KEYS: an index. Returns its members that have not lapsed (and drops the others).
+LIVE = (
     NOW_MS
     + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -63,8 +64,8 @@ class RedisPresence:
         self._client = client
         self._prefix = prefix
         self._index = f"{prefix}presence"
-        self._put = client.register_script(_PUT)
-        self._live = client.register_script(_LIVE)
+        self._put = client.register_script(PUT_INDEXED)
+        self._live = client.register_script(LIVE)
 
     def _key(self, subject: str) -> str:
         return f"{self._prefix}presence:{subject}"
