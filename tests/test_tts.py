@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,9 @@ from server.media.tts import (
     mouth_envelope,
     parse_wav,
 )
-from tests.test_media_hub import DEADLINE, Member
+from tests.test_media_hub import DEADLINE, Member, members
+
+__all__ = ["members"]  # the fixture, used by name
 
 SAMPLES = {
     "en": "Good morning. Your portfolio grew four percent this quarter.",
@@ -130,20 +132,6 @@ def test_wav_with_streaming_placeholder_sizes() -> None:
     assert samples[5] == 50
     with pytest.raises(SpeechError):
         parse_wav(b"Usage: espeak-ng [options] [words]")
-
-
-@pytest.fixture
-async def members() -> AsyncIterator[Callable[[str], Member]]:
-    made: list[Member] = []
-
-    def make(name: str) -> Member:
-        member = Member(name)
-        made.append(member)
-        return member
-
-    yield make
-    for member in made:
-        await member.close()
 
 
 async def test_speech_track_plays_through_the_hub_to_a_real_peer(
