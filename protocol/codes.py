@@ -19,6 +19,7 @@ class ErrorCode(IntEnum):
     BAD_VALUE = 107
     TOO_LONG = 108
     UNSUPPORTED_VERSION = 109
+    MALFORMED_SDP = 110  # an answer or ICE candidate that does not parse
     # 200s: the message was well formed but does not fit the session's state.
     NOT_JOINED = 200
     ALREADY_DONE = 201
@@ -31,6 +32,9 @@ class ErrorCode(IntEnum):
     NO_SUCH_PAGE = 208  # unknown, or already taken by another advisor
     NO_SUCH_SCREEN = 209
     NO_EXPERT_SPOT = 210  # the layout has no room for digital experts
+    NO_MEDIA_SESSION = 211  # answer or ICE without media started, or for an older offer
+    MEDIA_TIMEOUT = 212  # the member's media did not connect in time; start again
+    MEDIA_UNAVAILABLE = 213  # this server has no media (or no room left for another peer)
     # 300s: the member may not do this, or not this often.
     FORBIDDEN = 300
     RATE_LIMITED = 301

@@ -23,6 +23,10 @@ MAX_ANSWER_CHARS = 2000
 MAX_CHART_ITEMS = 12
 MAX_PAGES = 200
 MAX_HOLDINGS = 100
+# Media signalling: an SDP for a room of ten with data channel is ~8 kB; ICE lines are short.
+MAX_SDP_CHARS = 32 * 1024
+MAX_ICE_CHARS = 512
+MAX_NOTICE_CHARS = 600
 # Positions: metres from the room origin on the wire inbound, millimetres outbound.
 MAX_COORD_M = 1000.0
 MAX_COORD_MM = 1_000_000

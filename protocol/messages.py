@@ -61,6 +61,13 @@ EXPERT_STATES = frozenset({"arriving", "present", "leaving"})
 ADVISOR_STATES = frozenset({"available", "busy", "away"})
 HANDOFF_STATES = frozenset({"paging", "coming", "arrived", "unavailable", "cancelled"})
 HAIRSTYLES = frozenset({"none", "short", "bob", "long", "bun", "curly", "ponytail"})
+MEDIA_KINDS = frozenset({"audio", "video"})
+# 3d: the client draws the room and gets every member's audio and video and the experts'
+# voices; video: as 3d, plus each expert drawn by the server as a video (flat clients);
+# thin: one video of the room drawn from the member's viewpoint, and all audio; none: stop.
+MEDIA_VIEWS = frozenset({"3d", "video", "thin", "none"})
+DEVICE_STATES = frozenset({"on", "off"})
+MOUTH_LEVELS = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +117,9 @@ class Ent:
     e: str | None = None
     l: str | None = None  # noqa: E741  (the wire key)
     c: str | None = None
+    mic: str | None = None
+    cam: str | None = None
+    mo: int | None = None
 
 
 ENT = Struct(
@@ -129,6 +139,9 @@ ENT = Struct(
         Field("e", OneOf(EXPERT_STATES), False, "expert: arriving, present or leaving (animate)"),
         Field("l", Str(limits.MAX_LABEL_CHARS, 1), False, "AI label shown on the avatar"),
         Field("c", Str(limits.MAX_ID_CHARS), False, "screen: id of the content shown, empty: none"),
+        Field("mic", OneOf(DEVICE_STATES | {""}), False, "microphone on/off; empty: none"),
+        Field("cam", OneOf(DEVICE_STATES | {""}), False, "camera on/off; empty: none"),
+        Field("mo", Int(0, MOUTH_LEVELS), False, "expert: mouth opening while speaking, 0 closed"),
     ),
 )
 
@@ -179,6 +192,7 @@ _HAND = Vec(_COORD, 7)
     Field("lh", _HAND, False, "left hand x, y, z, qx, qy, qz, qw (required when hm > 0)"),
     Field("rh", _HAND, False, "right hand, as lh"),
     Field("ack", U53, False, "same as an ack message; saves a frame for moving members"),
+    Field("n", U32, False, "sender's pose counter: on the data channel, older poses are dropped"),
 )
 @dataclass(frozen=True, slots=True)
 class Pose(Message):
@@ -188,6 +202,7 @@ class Pose(Message):
     lh: tuple[float, ...] | None = None
     rh: tuple[float, ...] | None = None
     ack: int | None = None
+    n: int | None = None
 
 
 @_message("look", C, Field("look", LOOK, doc="the fields to change"))
@@ -345,6 +360,75 @@ class SetPresence(Message):
 @dataclass(frozen=True, slots=True)
 class Accept(Message):
     page: str
+
+
+# --- client -> server: media (voice, video, recording) ---------------------------------------
+
+
+@_message(
+    "media",
+    C,
+    Field("send", ListOf(OneOf(MEDIA_KINDS), 2), doc="what the member sends: audio, video"),
+    Field("view", OneOf(MEDIA_VIEWS), False, "what the member receives (default 3d)"),
+    Field("dc", Bool(), False, "open the unreliable pose data channel (always on for thin)"),
+)
+@dataclass(frozen=True, slots=True)
+class StartMedia(Message):
+    send: list[str]
+    view: str | None = None
+    dc: bool | None = None
+
+
+@_message(
+    "rtc_answer",
+    C,
+    Field("n", U32, doc="number of the offer this answers"),
+    Field("sdp", Str(limits.MAX_SDP_CHARS, 1)),
+)
+@dataclass(frozen=True, slots=True)
+class RtcAnswer(Message):
+    n: int
+    sdp: str
+
+
+@_message(
+    "ice",
+    C,
+    Field("n", U32, doc="number of the offer the candidate belongs to"),
+    Field("cand", Str(limits.MAX_ICE_CHARS), doc="candidate line; empty: no more candidates"),
+    Field("mid", Str(16), False, "media id the candidate is for"),
+    Field("idx", Int(0, 255), False, "m-line index, when there is no mid"),
+)
+@dataclass(frozen=True, slots=True)
+class IceCandidate(Message):
+    n: int
+    cand: str
+    mid: str | None = None
+    idx: int | None = None
+
+
+@_message(
+    "mute",
+    C,
+    Field("mic", OneOf(DEVICE_STATES), False, "microphone on or off"),
+    Field("cam", OneOf(DEVICE_STATES), False, "camera on or off"),
+)
+@dataclass(frozen=True, slots=True)
+class Mute(Message):
+    mic: str | None = None
+    cam: str | None = None
+
+
+@_message("record", C, Field("on", Bool(), doc="start (true) or stop (false) recording"))
+@dataclass(frozen=True, slots=True)
+class Record(Message):
+    on: bool
+
+
+@_message("seen", C, Field("rec", Str(limits.MAX_ID_CHARS, 1), doc="recording id of the notice"))
+@dataclass(frozen=True, slots=True)
+class NoticeSeen(Message):
+    rec: str
 
 
 # --- server -> client -----------------------------------------------------------------------
@@ -741,6 +825,63 @@ class Accepted(Message):
     url: str
 
 
+@dataclass(frozen=True, slots=True)
+class OfferedTrack:
+    mid: str
+    src: str
+    ent: int | None = None
+
+
+OFFERED_TRACK = Struct(
+    "track",
+    OfferedTrack,
+    (
+        Field("mid", Str(16, 1), doc="the m-line's media id"),
+        Field(
+            "src", Str(limits.MAX_ID_CHARS, 1), doc="source: m<member>.a/.v, e<entity>.a/.v, view"
+        ),
+        Field("ent", U32, False, "the entity it belongs to: the member's avatar or the expert"),
+    ),
+)
+
+
+@_message(
+    "rtc_offer",
+    S,
+    Field("n", U32, doc="offer number; answer and ICE candidates quote it"),
+    Field("sdp", Str(limits.MAX_SDP_CHARS, 1)),
+    Field("tracks", ListOf(OFFERED_TRACK, 64), doc="what each server-to-member m-line carries"),
+)
+@dataclass(frozen=True, slots=True)
+class RtcOffer(Message):
+    n: int
+    sdp: str
+    tracks: list[OfferedTrack] = field(default_factory=list)
+
+
+@_message(
+    "recording",
+    S,
+    Field("seq", U53),
+    Field("on", Bool()),
+    Field("rec", Str(limits.MAX_ID_CHARS, 1), doc="recording id; acknowledge with seen"),
+    Field("by", MEMBER_ID),
+    Field("notice", Str(limits.MAX_NOTICE_CHARS), doc="the consent notice to show (on)"),
+    Field("days", Int(0, 36500), doc="how long the recording is kept, days"),
+    Field("at", U53),
+    reliable=True,
+)
+@dataclass(frozen=True, slots=True)
+class Recording(Message):
+    seq: int
+    on: bool
+    rec: str
+    by: int
+    notice: str
+    days: int
+    at: int
+
+
 ClientMessage = (
     Hello
     | Join
@@ -764,6 +905,12 @@ ClientMessage = (
     | Verify
     | ViewPortfolio
     | ConfirmInterest
+    | StartMedia
+    | RtcAnswer
+    | IceCandidate
+    | Mute
+    | Record
+    | NoticeSeen
 )
 ServerMessage = (
     Welcome
@@ -784,4 +931,6 @@ ServerMessage = (
     | ConsoleWelcome
     | Pages
     | Accepted
+    | RtcOffer
+    | Recording
 )

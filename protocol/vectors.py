@@ -17,7 +17,7 @@ from avatars.appearance import DEFAULT_LOOK
 from protocol import messages as m
 from protocol.codec import encode, pack, to_wire
 from protocol.codes import ErrorCode
-from protocol.limits import MAX_CHAT_CHARS, MAX_FRAME_BYTES, MAX_QUESTION_CHARS
+from protocol.limits import MAX_CHAT_CHARS, MAX_FRAME_BYTES, MAX_QUESTION_CHARS, MAX_SDP_CHARS
 from protocol.pose import AvatarPose, HandMode, Part
 from protocol.quantise import pack_quat
 
@@ -235,6 +235,39 @@ VALID: list[tuple[str, m.Message]] = [
             "wss://bank.example/ws/demo",
         ),
     ),
+    ("media-start", m.StartMedia(["audio", "video"], "3d", True)),
+    ("media-thin", m.StartMedia(["audio"], "thin")),
+    ("media-stop", m.StartMedia([], "none")),
+    ("rtc-answer", m.RtcAnswer(1, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n")),
+    (
+        "ice",
+        m.IceCandidate(1, "candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host", "0", 0),
+    ),
+    ("ice-end", m.IceCandidate(1, "")),
+    ("mute-mic", m.Mute(mic="off")),
+    ("camera-on", m.Mute(cam="on")),
+    ("record-on", m.Record(True)),
+    ("notice-seen", m.NoticeSeen("rec-demo-1795430000")),
+    (
+        "rtc-offer",
+        m.RtcOffer(
+            2,
+            "v=0\r\no=- 2 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+            [m.OfferedTrack("2", "m7.a", 12), m.OfferedTrack("3", "e40.a", 40)],
+        ),
+    ),
+    (
+        "recording-on",
+        m.Recording(
+            77,
+            True,
+            "rec-demo-1795430000",
+            3,
+            "This conversation is being recorded for regulatory purposes.",
+            2555,
+            1795430000123,
+        ),
+    ),
     ("error", m.Error(int(ErrorCode.FORBIDDEN), "a guest may not remove_member", "remove")),
     (
         "error-fatal",
@@ -407,6 +440,34 @@ def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
             ErrorCode.BAD_VALUE,
         ),
         ("answer-from-client", "client", encode(m.Verified(1)), ErrorCode.UNKNOWN_TYPE),
+        (
+            "media-unknown-kind",
+            "client",
+            pack({"t": "media", "send": ["hologram"]}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "media-unknown-view",
+            "client",
+            pack({"t": "media", "send": [], "view": "4d"}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "rtc-answer-too-long",
+            "client",
+            pack({"t": "rtc_answer", "n": 1, "sdp": "a" * (MAX_SDP_CHARS + 1)}),
+            ErrorCode.TOO_LONG,
+        ),
+        ("rtc-answer-no-sdp", "client", pack({"t": "rtc_answer", "n": 1}), ErrorCode.MISSING_FIELD),
+        (
+            "ice-candidate-not-string",
+            "client",
+            pack({"t": "ice", "n": 1, "cand": 5}),
+            ErrorCode.WRONG_TYPE,
+        ),
+        ("mute-unknown-state", "client", pack({"t": "mute", "mic": "maybe"}), ErrorCode.BAD_VALUE),
+        ("record-not-bool", "client", pack({"t": "record", "on": 1}), ErrorCode.WRONG_TYPE),
+        ("offer-from-client", "client", pack({"t": "rtc_offer", "n": 1}), ErrorCode.UNKNOWN_TYPE),
     ]
 
 

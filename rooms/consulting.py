@@ -29,7 +29,7 @@ from protocol.quantise import pack_quat, pos_to_mm, yaw_quat
 from rooms.audit import Detail, text_digest
 from rooms.experts import Arrived, Change, Expert, ExpertDesk
 from rooms.members import Member, Phase
-from rooms.outputs import Audit, Consult, Frame, Output, PageCancel, PageRequest
+from rooms.outputs import Audit, Consult, Frame, Output, PageCancel, PageRequest, Speak
 from rooms.roles import Action, Role
 from scenes.scene import NO_MEMBER, SCREEN
 
@@ -283,6 +283,8 @@ class Consulting:
             "text": reply.text,
         }
         out.append(self._audit(asker, now, "expert.answer", "ok", detail))
+        if expert is not None and room.media.wanted:
+            out.append(Speak(expert.entity, expert.persona.id, reply.text, language))
         return out
 
     # --- human advisors ----------------------------------------------------------------------

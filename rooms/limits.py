@@ -30,3 +30,5 @@ class RoomLimits:
     max_experts: int = 4
     expert_idle_s: float = 300.0
     expert_transition_s: float = 0.6
+    # Media signalling: a browser gathers a handful of candidates per network interface.
+    ice_per_offer: int = 32

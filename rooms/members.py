@@ -44,6 +44,7 @@ class Member:
     # Ticks of recent frames that carried the whole view; only these may become the baseline.
     full_ticks: deque[int] = field(default_factory=lambda: deque(maxlen=128))
     acked: int | None = None
+    pose_n: int | None = None  # newest pose counter seen (data channel poses may overtake)
     last_rate_error: float = float("-inf")
     last_move_error: float = float("-inf")
     last_active: float = field(init=False)

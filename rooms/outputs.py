@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from avatars.advice import Brief
 from avatars.specialties import Specialty
 from protocol.codes import CloseCode
+from protocol.messages import IceCandidate, RtcAnswer
 from rooms.audit import AuditEvent
 
 
@@ -88,4 +89,93 @@ class FetchPortfolio:
     subject: str
 
 
-Output = Frame | Close | Audit | Consult | PageRequest | PageCancel | CheckFactor | FetchPortfolio
+@dataclass(frozen=True, slots=True)
+class MediaStart:
+    """Open (or renegotiate) ``member``'s peer: it sends ``send``, receives per ``view``."""
+
+    member: int
+    send: frozenset[str]
+    view: str
+    dc: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStop:
+    """Close ``member``'s peer; its tracks leave everyone else's view."""
+
+    member: int
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSignal:
+    """An answer or ICE candidate from ``member`` for its peer."""
+
+    member: int
+    message: RtcAnswer | IceCandidate
+
+
+@dataclass(frozen=True, slots=True)
+class MediaEnable:
+    """Mute or unmute ``member``'s ``kind`` (audio or video) for everyone."""
+
+    member: int
+    kind: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Speak:
+    """Voice ``text`` as expert ``entity`` (persona ``persona``); report the start with
+    ``Room.media.speaking`` so its mouth follows the audio."""
+
+    entity: int
+    persona: str
+    text: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStart:
+    """Start recording ``id``. Only members in ``members`` (and later ``RecordAdmit``) may be
+    recorded: they have been sent the consent notice."""
+
+    id: str
+    by: str  # subject of the advisor who started it
+    retention_days: int
+    members: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAdmit:
+    """``member`` has been sent the notice: their media may go into recording ``id``."""
+
+    id: str
+    member: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStop:
+    id: str
+
+
+MediaOutput = (
+    MediaStart
+    | MediaStop
+    | MediaSignal
+    | MediaEnable
+    | Speak
+    | RecordStart
+    | RecordAdmit
+    | RecordStop
+)
+Output = (
+    Frame
+    | Close
+    | Audit
+    | Consult
+    | PageRequest
+    | PageCancel
+    | CheckFactor
+    | FetchPortfolio
+    | MediaOutput
+)

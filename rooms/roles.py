@@ -25,24 +25,36 @@ class Action(StrEnum):
     DISMISS = "dismiss"  # send experts away
     HELP = "help"  # ask for a human advisor
     PRESENT = "present"  # put a chart on a wall screen
+    LISTEN = "listen"  # receive the room's voices and video (and manage one's own media)
+    SPEAK = "speak"  # send a microphone
+    CAMERA = "camera"  # send a camera
+    RECORD = "record"  # record the session for compliance (after the consent notice)
     # Sensitive: also need a recent second-factor verification (rooms/stepup.py).
     VIEW_PORTFOLIO = "view_portfolio"
     CONFIRM_INTEREST = "confirm_interest"
 
 
-_VISITOR = frozenset({Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT})
+_VISITOR = frozenset(
+    {Action.APPEAR, Action.MOVE, Action.RESTYLE, Action.SIT, Action.CHAT, Action.LISTEN}
+)
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.CUSTOMER: _VISITOR
+    | {Action.SPEAK, Action.CAMERA}
     | {Action.ASK, Action.SUMMON, Action.DISMISS, Action.HELP}
     | {Action.VIEW_PORTFOLIO, Action.CONFIRM_INTEREST},
-    # Family may ask and call for a person, but the room's experts are the customer's to
-    # choose and send away.
-    Role.GUEST: _VISITOR | {Action.ASK, Action.HELP},
+    # Family may ask, talk and call for a person, but the room's experts are the customer's
+    # to choose and send away, and a guest's camera stays off: the bank's room shows the
+    # people it has identified.
+    Role.GUEST: _VISITOR | {Action.ASK, Action.HELP, Action.SPEAK},
     Role.ADVISOR: _VISITOR
+    | {Action.SPEAK, Action.CAMERA, Action.RECORD}
     | {Action.REMOVE_MEMBER, Action.ASK, Action.SUMMON, Action.DISMISS, Action.PRESENT},
-    Role.OBSERVER: frozenset(),
-    Role.BOT: _VISITOR | {Action.ASK, Action.SUMMON, Action.DISMISS, Action.HELP},
+    # Compliance watches and listens, invisibly, and says nothing.
+    Role.OBSERVER: frozenset({Action.LISTEN}),
+    Role.BOT: _VISITOR
+    | {Action.SPEAK, Action.CAMERA}
+    | {Action.ASK, Action.SUMMON, Action.DISMISS, Action.HELP},
 }
 
 # Who may be removed from a room: never the owner, never bank staff.

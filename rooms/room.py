@@ -37,6 +37,7 @@ from rooms.consulting import Consulting
 from rooms.errors import UnknownMember
 from rooms.interest import Cell, InterestPolicy
 from rooms.limits import RoomLimits
+from rooms.media import Media
 from rooms.members import Grant, Member, Phase
 from rooms.outputs import Audit, CheckFactor, Close, FetchPortfolio, Frame, Output
 from rooms.roles import REMOVABLE, Action, Role, allowed
@@ -74,6 +75,7 @@ class Room:
         self._admitted: dict[str, int] = {}  # subject -> room seq at their first join
         self.consulting = Consulting(self, expertise or default_expertise())
         self.stepup = StepUp(self)
+        self.media = Media(self)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -98,7 +100,7 @@ class Room:
         for member in list(self.members.values()):
             out.append(Close(member.id, CloseCode.GOING_AWAY, "room closed"))
             out += self._depart(member, now, "room closed")
-        return out + self.consulting.close()
+        return out + self.consulting.close() + self.media.close(now)
 
     def answered(self, ticket: int, draft: Reply, now: float) -> list[Output]:
         """The brain's draft for a :class:`~rooms.outputs.Consult`."""
@@ -167,6 +169,34 @@ class Room:
         except ProtocolError as exc:
             return self._reject(member, now, exc.code, exc.detail, exc.msg_type)
 
+    def receive_datagram(self, member_id: int, data: bytes | str, now: float) -> list[Output]:
+        """A frame from the member's unreliable, unordered data channel: poses only.
+
+        A pose may arrive after a newer one; with a counter (``pose.n``) it is dropped.
+        """
+        member = self.members.get(member_id)
+        if member is None:
+            raise UnknownMember(member_id)
+        if not member.messages.take(now):
+            return self._rate_limited(member, now)
+        try:
+            message = decode(data, max_bytes=self.limits.max_frame_bytes)
+        except ProtocolError as exc:
+            return self._reject(member, now, exc.code, exc.detail, exc.msg_type)
+        if not isinstance(message, m.Pose):
+            detail = f"only pose goes on the data channel; send {message.TYPE} on the WebSocket"
+            return self._reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, message.TYPE)
+        last = member.pose_n
+        if message.n is not None and last is not None and not _newer(message.n, last):
+            return []  # overtaken by a newer pose
+        member.last_active = now
+        try:
+            return self._on_pose(member, message, now)
+        except MovedTooFast:
+            return []  # corrected by the next state, as on the WebSocket
+        except ProtocolError as exc:
+            return self._reject(member, now, exc.code, exc.detail, exc.msg_type)
+
     # --- output --------------------------------------------------------------------------------
 
     def tick(self, now: float) -> list[Output]:
@@ -182,6 +212,7 @@ class Room:
                 out += self._depart(member, now, "idle")
 
         out += self.consulting.advance(now)
+        self.media.advance(now)
         return out + self._publish(self.scene.advance())
 
     def _publish(self, tick: int) -> list[Output]:
@@ -270,6 +301,7 @@ class Room:
                 Frame((member.id,), data, reliable=True) for seq, data in self._log if seq > floor
             ]
         out += self.consulting.resume(member, msg.since, floor)
+        out += self.media.resume(member, msg.since, floor, now)
         if allowed(member.role, Action.APPEAR):
             taken = {mb.spawn for mb in self.members.values() if mb.spawn}
             taken |= {mb.seat for mb in self.members.values() if mb.seat}
@@ -304,6 +336,8 @@ class Room:
         assert member.entity is not None  # every role that may move also appears
         if msg.ack is not None:
             self._take_ack(member, msg.ack)
+        if msg.n is not None:
+            member.pose_n = msg.n
         entity = self.scene.entities[member.entity]
         seat = _seat(self.scene.layout, member.seat) if member.seat else None
         pose = place(
@@ -509,11 +543,12 @@ class Room:
             return []
         left = self._audit(member, now, "member.leave", reason, {"member": member.id})
         if member.role is Role.OBSERVER:
-            return [left]
+            return [left, *self.media.member_left(member, now)]
         return [
             left,
             *self._broadcast_reliable(lambda seq: m.Left(seq, member.id, reason, _ms(now))),
             *self.consulting.member_left(member, now),
+            *self.media.member_left(member, now),
         ]
 
 
@@ -522,6 +557,11 @@ def _seat(layout: Layout, seat_id: str) -> SpawnPoint | None:
         return layout.seat(seat_id)
     except (KeyError, LayoutError):
         return None
+
+
+def _newer(n: int, last: int) -> bool:
+    """Serial-number order (RFC 1982): counters wrap at 2**32."""
+    return 0 < (n - last) % 2**32 < 2**31
 
 
 def _ms(now: float) -> int:
@@ -550,6 +590,12 @@ def _handlers() -> dict[type[m.Message], Handler]:
         m.Verify: lambda room, mb, msg, now: room.stepup.on_verify(mb, msg, now),
         m.ViewPortfolio: lambda room, mb, msg, now: room.stepup.on_portfolio(mb, msg, now),
         m.ConfirmInterest: lambda room, mb, msg, now: room.consulting.on_interest(mb, msg, now),
+        m.StartMedia: lambda room, mb, msg, now: room.media.on_media(mb, msg, now),
+        m.RtcAnswer: lambda room, mb, msg, now: room.media.on_signal(mb, msg, now),
+        m.IceCandidate: lambda room, mb, msg, now: room.media.on_signal(mb, msg, now),
+        m.Mute: lambda room, mb, msg, now: room.media.on_mute(mb, msg, now),
+        m.Record: lambda room, mb, msg, now: room.media.on_record(mb, msg, now),
+        m.NoticeSeen: lambda room, mb, msg, now: room.media.on_seen(mb, msg, now),
         m.SetPresence: Room._on_console_message,
         m.Accept: Room._on_console_message,
     }

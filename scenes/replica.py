@@ -61,4 +61,4 @@ def _merge(old: Ent, new: Ent) -> Ent:
     return replace(old, **changed)
 
 
-_FIELDS = ("k", "m", "n", "r", "a", "s", "x", "p", "sp", "e", "l", "c")
+_FIELDS = ("k", "m", "n", "r", "a", "s", "x", "p", "sp", "e", "l", "c", "mic", "cam", "mo")

@@ -60,6 +60,12 @@ class Entity:
     presence: str = ""  # expert: arriving, present, leaving
     content: str = ""  # screen: id of what it shows
     staged: int = 0  # when presence or content last changed
+    # Media: microphone and camera "on"/"off" ("" none) for avatars; mouth level for experts.
+    mic: str = ""
+    cam: str = ""
+    mouth: int = 0
+    media: int = 0  # when mic or cam last changed
+    mouthed: int = 0  # when the mouth last changed
 
     @property
     def pos(self) -> Vec3mm:
@@ -76,6 +82,8 @@ class Entity:
                 self.look,
                 self.seat,
                 self.packed,
+                mic=self.mic or None,
+                cam=self.cam or None,
             )
         return Ent(
             self.id,
@@ -91,6 +99,7 @@ class Entity:
             self.presence or None,
             self.label or None,
             self.content if self.kind == SCREEN else None,
+            mo=self.mouth or None,
         )
 
     def since(self, base: int) -> Ent | None:
@@ -100,7 +109,8 @@ class Entity:
         moved, renamed = self.moved > base, self.renamed > base
         styled, seated = self.styled > base, self.seated > base
         staged = self.staged > base
-        if not (moved or renamed or styled or seated or staged):
+        media, mouthed = self.media > base, self.mouthed > base
+        if not (moved or renamed or styled or seated or staged or media or mouthed):
             return None
         return Ent(
             self.id,
@@ -110,6 +120,9 @@ class Entity:
             x=self.packed if moved else None,
             e=self.presence if staged and self.kind == EXPERT else None,
             c=self.content if staged and self.kind == SCREEN else None,
+            mic=self.mic if media else None,
+            cam=self.cam if media else None,
+            mo=self.mouth if mouthed else None,
         )
 
 
@@ -233,6 +246,24 @@ class Scene:
         if changed:
             ent.staged = self._last_change = self._pending
 
+    def set_media(self, eid: int, *, mic: str | None = None, cam: str | None = None) -> None:
+        """A member's microphone or camera: "on", "off", or "" when it has none."""
+        ent = self._get(eid)
+        changed = False
+        if mic is not None and ent.mic != mic:
+            ent.mic, changed = mic, True
+        if cam is not None and ent.cam != cam:
+            ent.cam, changed = cam, True
+        if changed:
+            ent.media = self._last_change = self._pending
+
+    def set_mouth(self, eid: int, level: int) -> None:
+        """How far a speaking expert's mouth is open, 0 (closed) to ``MOUTH_LEVELS``."""
+        ent = self._get(eid)
+        if ent.mouth != level:
+            ent.mouth = level
+            ent.mouthed = self._last_change = self._pending
+
     def remove(self, eid: int) -> None:
         ent = self.entities.pop(eid, None)
         if ent is None:
@@ -324,6 +355,8 @@ def state_digest(ents: Iterable[Ent]) -> str:
         look = look_to_wire(e.a) if e.a is not None else {}
         h.update(f"{e.i}|{e.k}|{e.m}|{e.n}|{e.r}|{e.s}|{sorted(look.items())}|".encode())
         h.update(f"{e.p}|{e.sp}|{e.e}|{e.l}|{e.c}|".encode())
+        # "" (a delta removing a device) and absent (a snapshot) mean the same.
+        h.update(f"{e.mic or ''}|{e.cam or ''}|{e.mo or 0}|".encode())
         h.update(e.x or b"")
         h.update(b"\x00")
     return h.hexdigest()[:16]

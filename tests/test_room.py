@@ -350,6 +350,10 @@ _ACTION_MESSAGES: dict[Action, m.Message] = {
     Action.PRESENT: m.Present("Allocation", ["Bonds", "Cash"], [60.0, 40.0]),
     Action.VIEW_PORTFOLIO: m.ViewPortfolio(),
     Action.CONFIRM_INTEREST: m.ConfirmInterest("any-product"),
+    Action.LISTEN: m.StartMedia([]),
+    Action.SPEAK: m.StartMedia(["audio"]),
+    Action.CAMERA: m.StartMedia(["video"]),
+    Action.RECORD: m.Record(True),
 }
 # Sensitive actions, when allowed, still need a second factor first.
 _ALLOWED_ANSWER: dict[Action, list[ErrorCode]] = {

@@ -5,7 +5,7 @@
 // A delta carries the current value of every field changed since its base, so applying it to
 // any state between base and its tick gives exactly the server's state at its tick.
 
-const FIELDS = ["k", "m", "n", "r", "a", "s", "x", "p", "sp", "e", "l", "c"];
+const FIELDS = ["k", "m", "n", "r", "a", "s", "x", "p", "sp", "e", "l", "c", "mic", "cam", "mo"];
 
 export class Replica {
   constructor() {
