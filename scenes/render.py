@@ -74,6 +74,7 @@ class Figure(NamedTuple):
     label: str = ""
     skin: RGB | None = None  # None: picked from the label, the same every time
     hair: RGB | None = None
+    mouth: float = 0.0  # 0 closed (no mouth drawn) .. 1 wide open: a speaking expert's level
 
 
 SKINS: tuple[RGB, ...] = (
@@ -112,18 +113,11 @@ def render_layout(
     if width < 1 or height < 1 or not 1 <= supersample <= 4:
         raise ValueError("width and height must be positive and supersample within 1..4")
     layout = load_layout(layout_name)
-    scene = NodePath("render")
-    _room(layout).reparent_to(scene)
-    _light_rig(scene)
-    yup = scene.attach_new_node("y-up")
-    yup.set_p(90)  # glTF (x, y, z) -> Panda3D (x, -z, y), as in scenes/scene.py
+    scene, yup = stage(layout, charts=charts)
     view = camera or default_camera(layout)
     for figure in avatars:
         shown = figure if isinstance(figure, Figure) else Figure(*figure)
         _figure(layout, shown, view.eye).reparent_to(yup)
-    if charts:
-        for screen in layout.screens:
-            _chart(screen).reparent_to(yup)
     image = _draw(scene, view, width * supersample, height * supersample)
     if supersample > 1:
         small = PNMImage(width, height, 3)
@@ -147,6 +141,19 @@ def default_camera(layout: Layout) -> CameraView:
 
 
 # --- the room ------------------------------------------------------------------------------------
+
+
+def stage(layout: Layout, *, charts: bool = False) -> tuple[NodePath, NodePath]:
+    """The lit room and, under it, the node that figures go under (glTF frame: Y up)."""
+    scene = NodePath("render")
+    _room(layout).reparent_to(scene)
+    _light_rig(scene)
+    yup = scene.attach_new_node("y-up")
+    yup.set_p(90)  # glTF (x, y, z) -> Panda3D (x, -z, y), as in scenes/scene.py
+    if charts:
+        for screen in layout.screens:
+            _chart(screen).reparent_to(yup)
+    return scene, yup
 
 
 def _room(layout: Layout) -> NodePath:
@@ -219,7 +226,7 @@ def _light_rig(scene: NodePath) -> None:
 
 
 @cache
-def _pipe() -> Any:
+def software_pipe() -> Any:
     # Named, not via load-display: the default tinydisplay pipe on Linux wants an X server.
     pipe = GraphicsPipeSelection.get_global_ptr().make_pipe(
         "TinyOffscreenGraphicsPipe", "p3tinydisplay"
@@ -230,26 +237,9 @@ def _pipe() -> Any:
 
 
 def _draw(scene: NodePath, view: CameraView, width: int, height: int) -> Any:
-    pipe = _pipe()
-    engine = GraphicsEngine(pipe)
+    engine = GraphicsEngine(software_pipe())
     try:
-        fb = FrameBufferProperties()
-        fb.set_rgb_color(True)
-        fb.set_color_bits(24)
-        fb.set_depth_bits(24)
-        buffer = engine.make_output(
-            pipe,
-            "render",
-            0,
-            fb,
-            WindowProperties.size(width, height),
-            GraphicsPipe.BF_refuse_window,
-        )
-        if buffer is None:
-            raise RuntimeError("could not open an offscreen buffer")
-        buffer.set_clear_color(LColor(*BACKGROUND))
-        texture = Texture("frame")
-        buffer.add_render_texture(texture, GraphicsOutput.RTM_copy_ram)
+        buffer, texture = offscreen(engine, width, height)
         buffer.make_display_region().set_camera(_camera(scene, view, width / height))
         engine.render_frame()
         engine.render_frame()  # the first frame only prepares; the copy lands on the second
@@ -261,78 +251,167 @@ def _draw(scene: NodePath, view: CameraView, width: int, height: int) -> Any:
         engine.remove_all_windows()
 
 
+def offscreen(engine: Any, width: int, height: int) -> tuple[Any, Any]:
+    """Open a ``width`` x ``height`` buffer on ``engine``: (buffer, texture each frame lands in).
+
+    The engine must have been made on the software pipe (``GraphicsEngine(software_pipe())``).
+    """
+    pipe = software_pipe()
+    fb = FrameBufferProperties()
+    fb.set_rgb_color(True)
+    fb.set_color_bits(24)
+    fb.set_depth_bits(24)
+    buffer = engine.make_output(
+        pipe, "render", 0, fb, WindowProperties.size(width, height), GraphicsPipe.BF_refuse_window
+    )
+    if buffer is None:
+        raise RuntimeError("could not open an offscreen buffer")
+    buffer.set_clear_color(LColor(*BACKGROUND))
+    texture = Texture("frame")
+    buffer.add_render_texture(texture, GraphicsOutput.RTM_copy_ram)
+    return buffer, texture
+
+
 def _camera(scene: NodePath, view: CameraView, aspect: float) -> NodePath:
-    lens = PerspectiveLens()
+    node = scene.attach_new_node(Camera("camera", PerspectiveLens()))
+    aim(node, view, aspect)
+    return node
+
+
+def aim(node: NodePath, view: CameraView, aspect: float) -> None:
+    """Point camera ``node`` (a child of the scene root) as ``view`` says."""
+    lens = node.node().get_lens()
     vfov = view.fov_deg
     hfov = math.degrees(2 * math.atan(math.tan(math.radians(vfov) / 2) * aspect))
     lens.set_fov(hfov, vfov)
     lens.set_near_far(0.2, 120.0)  # a far near plane: tinydisplay's depth buffer is coarse
-    camera = Camera("camera", lens)
-    node = scene.attach_new_node(camera)
     node.set_pos(_panda(view.eye))
     node.look_at(_panda(view.target), LVector3(0, 0, 1))
-    return node
 
 
 # --- figures -------------------------------------------------------------------------------------
 
 
 def _figure(layout: Layout, figure: Figure, eye: Vec3) -> NodePath:
-    seat = _seat_at(layout, figure.pos)
-    root = NodePath(f"avatar:{figure.label or 'figure'}")
-    x, y, z = seat.pos if seat is not None else figure.pos
-    root.set_pos(x, y, z)
-    qx, qy, qz, qw = yaw_quat(math.radians(figure.yaw_deg))
-    root.set_quat(PandaQuat(qw, qx, qy, qz))
-    # Skin and hair vary from figure to figure, but the same figure always looks the same.
-    pick = zlib.crc32(f"{figure.label}{figure.rgb}".encode())
-    skin = figure.skin or SKINS[pick % len(SKINS)]
-    hair = figure.hair or HAIRS[pick // len(SKINS) % len(HAIRS)]
-    for part, colour, depth in _figure_parts(figure.rgb, skin, hair, seated=seat is not None):
-        holder = root.attach_new_node(part)
-        holder.set_color(*colour, 1)
-        holder.set_scale(1, 1, depth)
-    if figure.label:
-        top = 1.45 if seat is not None else 1.9
-        # Scaled with distance, so that near and far labels read the same size.
-        distance = math.dist(eye, (x, y + top, z))
-        _label(root, figure.label, top, min(max(0.026 * distance, 0.05), 0.6))
-    return root
+    seat = seat_at(layout, figure.pos)
+    avatar = Avatar(figure, seated=seat is not None)
+    avatar.pose(figure, seat.pos if seat is not None else figure.pos, eye)
+    return avatar.root
 
 
-def _seat_at(layout: Layout, pos: Vec3) -> Any:
+def seat_at(layout: Layout, pos: Vec3) -> Any:
+    """The seat a figure at ``pos`` sits on, if any."""
     for seat in layout.seats:
         if math.dist((seat.pos[0], seat.pos[2]), (pos[0], pos[2])) <= SEAT_SNAP_M:
             return seat
     return None
 
 
-def _figure_parts(
-    rgb: RGB, skin: RGB, hair: RGB, *, seated: bool
-) -> list[tuple[GeomNode, RGB, float]]:
-    """The pieces of a figure, their colour and how much their depth (z) is squashed."""
-    trousers: RGB = (rgb[0] * 0.35 + 0.05, rgb[1] * 0.35 + 0.05, rgb[2] * 0.35 + 0.07)
+Look = tuple[str, RGB, RGB | None, RGB | None, bool]
+
+
+class Avatar:
+    """A figure's nodes, built once per look and then only re-posed, frame after frame.
+
+    Its geometry is shared by every figure (only colours differ), so building one is cheap.
+    """
+
+    def __init__(self, figure: Figure, *, seated: bool) -> None:
+        self.look = look(figure, seated=seated)
+        self.seated = seated
+        self.root = NodePath(f"avatar:{figure.label or 'figure'}")
+        # Skin and hair vary from figure to figure, but the same figure always looks the same.
+        pick = zlib.crc32(f"{figure.label}{figure.rgb}".encode())
+        skin = figure.skin or SKINS[pick % len(SKINS)]
+        hair = figure.hair or HAIRS[pick // len(SKINS) % len(HAIRS)]
+        colours = {"clothes": figure.rgb, "trousers": _trousers(figure.rgb), "skin": skin}
+        colours["hair"] = hair
+        for shape, role, depth in _body(seated):
+            # The shape is shared: its colour and squash go on a node of this figure's own.
+            holder = self.root.attach_new_node(role)
+            holder.attach_new_node(shape)
+            holder.set_color(*colours[role], 1)
+            holder.set_scale(1, 1, depth)
+        self.mouth = self._mouth()
+        self.top = 1.45 if seated else 1.9
+        self.label = _label(self.root, figure.label, self.top) if figure.label else None
+
+    def pose(self, figure: Figure, at: Vec3, eye: Vec3) -> None:
+        """Put the figure at ``at`` (its seat's position when seated), facing its yaw."""
+        x, y, z = at
+        self.root.set_pos(x, y, z)
+        qx, qy, qz, qw = yaw_quat(math.radians(figure.yaw_deg))
+        self.root.set_quat(PandaQuat(qw, qx, qy, qz))
+        if self.label is not None:
+            # Scaled with distance, so that near and far labels read the same size.
+            distance = math.dist(eye, (x, y + self.top, z))
+            self.label.set_scale(min(max(0.026 * distance, 0.05), 0.6))
+        self._open_mouth(figure.mouth)
+
+    def _mouth(self) -> NodePath:
+        head = _HEAD_SEATED if self.seated else _HEAD_STANDING
+        mouth = self.root.attach_new_node("mouth")
+        mouth.attach_new_node(_unit_sphere())
+        # Its centre sits inside the head: only the front of the flat ellipsoid shows, on the
+        # face, at any opening, and it never sticks out in profile.
+        mouth.set_pos(0, head - 0.05, -0.094)
+        mouth.set_color(0.32, 0.07, 0.08, 1)
+        mouth.hide()
+        return mouth
+
+    def _open_mouth(self, level: float) -> None:
+        if not level > 0.0:  # also NaN: closed, as figures were drawn before mouths existed
+            self.mouth.hide()
+            return
+        level = min(level, 1.0)
+        self.mouth.set_scale(0.028, 0.003 + 0.019 * level, 0.02)
+        self.mouth.show()
+
+
+def look(figure: Figure, *, seated: bool) -> Look:
+    """What an :class:`Avatar` is built from; everything else about a figure is its pose."""
+    return (figure.label, figure.rgb, figure.skin, figure.hair, seated)
+
+
+_HEAD_SEATED, _HEAD_STANDING = 1.2, 1.63
+
+
+def _trousers(rgb: RGB) -> RGB:
+    return (rgb[0] * 0.35 + 0.05, rgb[1] * 0.35 + 0.05, rgb[2] * 0.35 + 0.07)
+
+
+@cache
+def _unit_sphere() -> GeomNode:
+    return _sphere((0.0, 0.0, 0.0), 1.0)
+
+
+@cache
+def _body(seated: bool) -> tuple[tuple[GeomNode, str, float], ...]:
+    """A figure's shapes, the role of their colour and how much their depth (z) is squashed.
+
+    Shared by every avatar drawn in this process: building them costs milliseconds each.
+    """
     # Segments (from, to) in the figure's frame; it faces -Z.
     if seated:
-        hip, shoulder, head = 0.47, 1.0, 1.2
+        hip, shoulder, head = 0.47, 1.0, _HEAD_SEATED
         legs = [((sx, hip, 0.02), (sx, hip, -0.42)) for sx in (-0.1, 0.1)]
         legs += [((sx, hip, -0.42), (sx, 0.0, -0.44)) for sx in (-0.1, 0.1)]
         arms = [((sx, shoulder - 0.05, 0.04), (sx * 0.75, 0.8, -0.34)) for sx in (-0.26, 0.26)]
     else:
-        hip, shoulder, head = 0.88, 1.42, 1.63
+        hip, shoulder, head = 0.88, 1.42, _HEAD_STANDING
         legs = [((sx, 0.0, 0.0), (sx, hip, 0.0)) for sx in (-0.1, 0.1)]
         arms = [((sx, shoulder - 0.05, 0.0), (sx * 1.08, 0.88, -0.03)) for sx in (-0.27, 0.27)]
-    parts = [(_rod(a, b, 0.075), trousers, 1.0) for a, b in legs]
+    parts = [(_rod(a, b, 0.075), "trousers", 1.0) for a, b in legs]
     # A torso is wider than deep.
-    parts += [(_rod((0, hip - 0.04, 0.03), (0, shoulder, 0.03), 0.2), rgb, 0.62)]
-    parts += [(_sphere((0, shoulder, 0.03), 0.2), rgb, 0.62)]
-    parts += [(_rod(a, b, 0.055), rgb, 1.0) for a, b in arms]
-    parts += [(_sphere(b, 0.055), skin, 1.0) for _, b in arms]
-    parts += [(_rod((0, shoulder, 0.02), (0, head - 0.08, 0.02), 0.055), skin, 1.0)]
-    parts += [(_sphere((0, head, 0.0), 0.115), skin, 1.0)]
+    parts += [(_rod((0, hip - 0.04, 0.03), (0, shoulder, 0.03), 0.2), "clothes", 0.62)]
+    parts += [(_sphere((0, shoulder, 0.03), 0.2), "clothes", 0.62)]
+    parts += [(_rod(a, b, 0.055), "clothes", 1.0) for a, b in arms]
+    parts += [(_sphere(b, 0.055), "skin", 1.0) for _, b in arms]
+    parts += [(_rod((0, shoulder, 0.02), (0, head - 0.08, 0.02), 0.055), "skin", 1.0)]
+    parts += [(_sphere((0, head, 0.0), 0.115), "skin", 1.0)]
     # Hair at the back of the head: which way a figure faces shows even from afar.
-    parts += [(_sphere((0, head + 0.03, 0.03), 0.118), hair, 1.0)]
-    return parts
+    parts += [(_sphere((0, head + 0.03, 0.03), 0.118), "hair", 1.0)]
+    return tuple(parts)
 
 
 def _chart(screen: Screen) -> NodePath:
@@ -370,7 +449,7 @@ def _chart(screen: Screen) -> NodePath:
     return node
 
 
-def _label(root: NodePath, text: str, height: float, scale: float) -> None:
+def _label(root: NodePath, text: str, height: float) -> NodePath:
     label = TextNode("label")
     label.set_text(text)
     label.set_align(TextNode.A_center)
@@ -379,12 +458,12 @@ def _label(root: NodePath, text: str, height: float, scale: float) -> None:
     label.set_card_as_margin(0.35, 0.35, 0.15, 0.12)
     node = root.attach_new_node(label)
     node.set_pos(0, height, 0)
-    node.set_scale(scale)
     node.set_billboard_point_eye()
     node.set_light_off()
     node.set_bin("fixed", 10)
     node.set_depth_test(False)
     node.set_depth_write(False)
+    return node
 
 
 # --- meshes in the figure's glTF frame (Y up) ----------------------------------------------------
@@ -532,9 +611,16 @@ def sample_figures(layout: Layout, crowd: int = 12) -> list[Figure]:
 
 
 __all__ = [
+    "Avatar",
     "CameraView",
     "Figure",
+    "aim",
     "default_camera",
+    "look",
+    "offscreen",
     "render_layout",
     "sample_figures",
+    "seat_at",
+    "software_pipe",
+    "stage",
 ]
