@@ -17,6 +17,10 @@ export const EXPERT_STATES = ["arriving", "present", "leaving"];
 export const ADVISOR_STATES = ["available", "busy", "away"];
 export const HANDOFF_STATES = ["paging", "coming", "arrived", "unavailable", "cancelled"];
 export const HAIRSTYLES = ["none", "short", "bob", "long", "bun", "curly", "ponytail"];
+export const MEDIA_KINDS = ["audio", "video"];
+export const MEDIA_VIEWS = ["3d", "video", "thin", "none"];
+export const DEVICE_STATES = ["on", "off"];
+export const MOUTH_LEVELS = 15;
 
 export const LOOK = new Struct("look", [
   field("body", new OneOf(BODIES), false),
@@ -43,6 +47,9 @@ export const ENT = new Struct("ent", [
   field("e", new OneOf(EXPERT_STATES), false),
   field("l", new Str(L.MAX_LABEL_CHARS, 1), false),
   field("c", new Str(L.MAX_ID_CHARS), false),
+  field("mic", new OneOf([...DEVICE_STATES, ""]), false),
+  field("cam", new OneOf([...DEVICE_STATES, ""]), false),
+  field("mo", new Int(0, MOUTH_LEVELS), false),
 ]);
 
 const COORD = new Float(-L.MAX_COORD_M, L.MAX_COORD_M);
@@ -107,6 +114,7 @@ client(
   field("lh", HAND, false),
   field("rh", HAND, false),
   field("ack", U53, false),
+  field("n", U32, false),
 );
 client("look", field("look", LOOK));
 client("sit", field("seat", new Str(L.MAX_SEAT_CHARS, 1)));
@@ -145,6 +153,23 @@ client("portfolio");
 client("interest", field("product", new Str(L.MAX_ID_CHARS, 1)));
 client("presence", field("state", new OneOf(ADVISOR_STATES)));
 client("accept", field("page", new Str(L.MAX_ID_CHARS, 1)));
+client(
+  "media",
+  field("send", new ListOf(new OneOf(MEDIA_KINDS), 2)),
+  field("view", new OneOf(MEDIA_VIEWS), false),
+  field("dc", new Bool(), false),
+);
+client("rtc_answer", field("n", U32), field("sdp", new Str(L.MAX_SDP_CHARS, 1)));
+client(
+  "ice",
+  field("n", U32),
+  field("cand", new Str(L.MAX_ICE_CHARS)),
+  field("mid", new Str(16), false),
+  field("idx", new Int(0, 255), false),
+);
+client("mute", field("mic", new OneOf(DEVICE_STATES), false), field("cam", new OneOf(DEVICE_STATES), false));
+client("record", field("on", new Bool()));
+client("seen", field("rec", new Str(L.MAX_ID_CHARS, 1)));
 
 // --- server -> client -----------------------------------------------------------------------
 
@@ -277,4 +302,27 @@ server(
   field("room", new Str(L.MAX_ROOM_ID_CHARS, 1)),
   field("token", new Str(4096, 1)),
   field("url", new Str(512, 1)),
+);
+
+export const OFFERED_TRACK = new Struct("track", [
+  field("mid", new Str(16, 1)),
+  field("src", new Str(L.MAX_ID_CHARS, 1)),
+  field("ent", U32, false),
+]);
+
+server(
+  "rtc_offer",
+  field("n", U32),
+  field("sdp", new Str(L.MAX_SDP_CHARS, 1)),
+  field("tracks", new ListOf(OFFERED_TRACK, 64)),
+);
+reliable(
+  "recording",
+  field("seq", U53),
+  field("on", new Bool()),
+  field("rec", new Str(L.MAX_ID_CHARS, 1)),
+  field("by", MEMBER_ID),
+  field("notice", new Str(L.MAX_NOTICE_CHARS)),
+  field("days", new Int(0, 36500)),
+  field("at", U53),
 );
