@@ -1,0 +1,200 @@
+// The pure half of media.js: what a source names, which m-line carries what, where our
+// microphone and camera go on an offer (and that a renegotiation does not add them twice),
+// the ICE messages, and how the microphone and camera buttons look.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { encode } from "../js/codec.js";
+import {
+  MAX_CANDIDATES,
+  allowedSend,
+  deviceButton,
+  fingerprint,
+  iceMessage,
+  incomingSources,
+  mediaSections,
+  muteMessage,
+  parseSource,
+  planSending,
+} from "../js/media.js";
+
+/** An offer as the server makes it: our microphone and camera first, then its sources. */
+function offer(lines) {
+  const head = ["v=0", "o=- 1 1 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=group:BUNDLE " + lines.map((l) => l.mid).join(" "), "a=fingerprint:sha-256 AB:CD"];
+  const body = lines.flatMap((l) => [
+    `m=${l.kind} 9 UDP/TLS/RTP/SAVPF ${l.kind === "audio" ? 111 : 96}`,
+    "c=IN IP4 0.0.0.0",
+    `a=mid:${l.mid}`,
+    `a=${l.dir}`,
+  ]);
+  return [...head, ...body, ""].join("\r\n");
+}
+
+describe("sources", () => {
+  test("a member's microphone and camera, an expert's voice and picture, the thin view", () => {
+    assert.deepEqual(parseSource("m12.a"), { owner: "member", id: 12, kind: "audio" });
+    assert.deepEqual(parseSource("m12.v"), { owner: "member", id: 12, kind: "video" });
+    assert.deepEqual(parseSource("e7.a"), { owner: "expert", id: 7, kind: "audio" });
+    assert.deepEqual(parseSource("e7.v"), { owner: "expert", id: 7, kind: "video" });
+    assert.deepEqual(parseSource("view"), { owner: "view", id: null, kind: "video" });
+  });
+
+  test("anything else is not a source", () => {
+    for (const src of ["", "m.a", "x1.a", "m1.x", "m1", "e1.av", "m-1.a", undefined]) assert.equal(parseSource(src), null, String(src));
+  });
+});
+
+describe("roles", () => {
+  test("each role sends what the permission table lets it", () => {
+    assert.deepEqual(allowedSend("customer", ["video", "audio"]), ["audio", "video"]);
+    assert.deepEqual(allowedSend("advisor", ["audio", "video"]), ["audio", "video"]);
+    assert.deepEqual(allowedSend("guest", ["audio", "video"]), ["audio"]);
+    assert.deepEqual(allowedSend("observer", ["audio", "video"]), []);
+    assert.deepEqual(allowedSend(null, ["audio"]), []);
+    assert.deepEqual(allowedSend("customer", ["audio", "audio"]), ["audio"]);
+  });
+});
+
+describe("offers", () => {
+  const sdp = offer([
+    { kind: "audio", mid: "0", dir: "recvonly" },
+    { kind: "video", mid: "1", dir: "recvonly" },
+    { kind: "audio", mid: "2", dir: "sendonly" },
+    { kind: "video", mid: "3", dir: "sendonly" },
+    { kind: "audio", mid: "4", dir: "sendonly" },
+    { kind: "audio", mid: "5", dir: "inactive" },
+  ]);
+  const tracks = [
+    { mid: "2", src: "m3.a", ent: 9 },
+    { mid: "3", src: "m3.v", ent: 9 },
+    { mid: "4", src: "e14.a", ent: 14 },
+  ];
+
+  test("m-lines are read in order with their mid and direction", () => {
+    const sections = mediaSections(sdp);
+    assert.equal(sections.length, 6);
+    assert.deepEqual(sections[0], { index: 0, kind: "audio", mid: "0", direction: "recvonly" });
+    assert.deepEqual(sections[3], { index: 3, kind: "video", mid: "3", direction: "sendonly" });
+    assert.equal(sections[5].direction, "inactive");
+    assert.equal(fingerprint(sdp), "sha-256 AB:CD");
+  });
+
+  test("incoming m-lines map to the offer's sources by mid", () => {
+    const transceivers = ["0", "1", "2", "3", "4", "5"].map((mid, i) => ({ mid, kind: ["audio", "video", "audio", "video", "audio", "audio"][i] }));
+    const incoming = incomingSources(tracks, transceivers);
+    assert.deepEqual(
+      incoming.map((e) => [e.mid, e.src, e.ent, e.kind, e.owner, e.id]),
+      [
+        ["2", "m3.a", 9, "audio", "member", 3],
+        ["3", "m3.v", 9, "video", "member", 3],
+        ["4", "e14.a", 14, "audio", "expert", 14],
+      ],
+    );
+  });
+
+  test("a source whose kind does not match its m-line, or without a mid, is left out", () => {
+    const incoming = incomingSources(
+      [
+        { mid: "2", src: "m3.v" },
+        { mid: "7", src: "view" },
+      ],
+      [
+        { mid: "2", kind: "audio" },
+        { mid: null, kind: "video" },
+      ],
+    );
+    assert.deepEqual(incoming, []);
+    const thin = incomingSources([{ mid: "1", src: "view" }], [{ mid: "1", kind: "video" }]);
+    assert.deepEqual(thin, [{ mid: "1", src: "view", ent: null, kind: "video", owner: "view", id: null }]);
+  });
+
+  test("the microphone and camera go on the m-lines the server opened for receiving", () => {
+    const plan = planSending(mediaSections(sdp), tracks, ["audio", "video"], new Map());
+    assert.deepEqual(plan, [
+      { kind: "audio", mid: "0" },
+      { kind: "video", mid: "1" },
+    ]);
+  });
+
+  test("never on one of the server's own m-lines, even when it comes first", () => {
+    const first = offer([
+      { kind: "audio", mid: "0", dir: "sendonly" },
+      { kind: "audio", mid: "1", dir: "recvonly" },
+    ]);
+    assert.deepEqual(planSending(mediaSections(first), [{ mid: "0", src: "e2.a", ent: 2 }], ["audio"], new Map()), [{ kind: "audio", mid: "1" }]);
+  });
+
+  test("a renegotiation adds only what is not sending yet", () => {
+    // The microphone went out on mid 0; now the camera is added (mid 1 opened for it).
+    const sending = new Map([["audio", "0"]]);
+    assert.deepEqual(planSending(mediaSections(sdp), tracks, ["audio", "video"], sending), [{ kind: "video", mid: "1" }]);
+    // Nothing new: nothing to add.
+    const both = new Map([
+      ["audio", "0"],
+      ["video", "1"],
+    ]);
+    assert.deepEqual(planSending(mediaSections(sdp), tracks, ["audio", "video"], both), []);
+  });
+
+  test("a kind the server did not open for us is not sent", () => {
+    const audioOnly = offer([
+      { kind: "audio", mid: "0", dir: "recvonly" },
+      { kind: "video", mid: "1", dir: "sendonly" },
+    ]);
+    assert.deepEqual(planSending(mediaSections(audioOnly), [{ mid: "1", src: "m2.v" }], ["audio", "video"], new Map()), [{ kind: "audio", mid: "0" }]);
+  });
+});
+
+describe("ice", () => {
+  test("a candidate quotes the offer and its mid", () => {
+    const msg = iceMessage(3, { candidate: "candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host", sdpMid: "0", sdpMLineIndex: 0 });
+    assert.deepEqual(msg, { t: "ice", n: 3, cand: "candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host", mid: "0" });
+    assert.ok(encode(msg).length > 0);
+  });
+
+  test("the m-line index when there is no mid", () => {
+    assert.deepEqual(iceMessage(1, { candidate: "candidate:x", sdpMid: null, sdpMLineIndex: 2 }), { t: "ice", n: 1, cand: "candidate:x", idx: 2 });
+  });
+
+  test("the end of candidates is an empty one", () => {
+    assert.deepEqual(iceMessage(4, null), { t: "ice", n: 4, cand: "" });
+    assert.deepEqual(iceMessage(4, { candidate: "", sdpMid: "0" }), { t: "ice", n: 4, cand: "" });
+    assert.ok(encode(iceMessage(4, null)).length > 0);
+  });
+
+  test("the server's limit is known", () => {
+    assert.equal(MAX_CANDIDATES, 32);
+  });
+});
+
+describe("buttons", () => {
+  test("before media: join with the microphone or the camera", () => {
+    assert.deepEqual(deviceButton("audio", { role: "customer" }), { hidden: false, action: "join", on: false, label: "media.mic-join" });
+    assert.deepEqual(deviceButton("video", { role: "customer" }), { hidden: false, action: "join", on: false, label: "media.cam-join" });
+  });
+
+  test("a guest has no camera button, an observer neither", () => {
+    assert.equal(deviceButton("video", { role: "guest" }).hidden, true);
+    assert.equal(deviceButton("audio", { role: "guest" }).hidden, false);
+    assert.equal(deviceButton("audio", { role: "observer" }).hidden, true);
+  });
+
+  test("running: mute and unmute; a camera not started yet is added", () => {
+    const running = { role: "customer", running: true, sending: ["audio"], muted: [] };
+    assert.deepEqual(deviceButton("audio", running), { hidden: false, action: "mute", on: true, label: "media.mic-on" });
+    assert.deepEqual(deviceButton("video", running), { hidden: false, action: "add", on: false, label: "media.cam-join" });
+    const muted = { ...running, muted: ["audio"] };
+    assert.deepEqual(deviceButton("audio", muted), { hidden: false, action: "unmute", on: false, label: "media.mic-off" });
+  });
+
+  test("while the devices open, the buttons wait", () => {
+    assert.equal(deviceButton("audio", { role: "advisor", busy: true }).action, "wait");
+  });
+
+  test("mute messages encode", () => {
+    assert.deepEqual(muteMessage("audio", true), { t: "mute", mic: "off" });
+    assert.deepEqual(muteMessage("video", false), { t: "mute", cam: "on" });
+    assert.ok(encode(muteMessage("video", false)).length > 0);
+  });
+});
