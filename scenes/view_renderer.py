@@ -46,7 +46,16 @@ SPARE_AVATARS = 32
 class ViewRenderer:
     """One room, one offscreen buffer of ``width`` x ``height``, drawn on demand."""
 
-    def __init__(self, layout_name: str, width: int, height: int, *, charts: bool = False) -> None:
+    def __init__(
+        self,
+        layout_name: str,
+        width: int,
+        height: int,
+        *,
+        charts: bool = False,
+        keep_avatars: bool = True,
+    ) -> None:
+        """``keep_avatars=False`` builds every figure anew each frame (for comparison only)."""
         if width < 1 or height < 1:
             raise ValueError("width and height must be positive")
         self.layout: Layout = load_layout(layout_name)
@@ -58,6 +67,7 @@ class ViewRenderer:
         self._buffer.make_display_region().set_camera(self._camera)
         self._shown: dict[Look, list[Avatar]] = {}
         self._spare: dict[Look, list[Avatar]] = {}
+        self.keep_avatars = keep_avatars
         self.frames = 0
         self.avatars_built = 0
 
@@ -104,7 +114,7 @@ class ViewRenderer:
         # This frame's figures take over last frame's avatars of the same look, if any.
         for pool in (self._shown, self._spare):
             avatars = pool.get(key)
-            if avatars:
+            if avatars and self.keep_avatars:
                 avatar = avatars.pop()
                 avatar.root.reparent_to(self._yup)
                 return avatar
