@@ -1,13 +1,14 @@
 // The advisor console: presence (available, busy, away), the live queue of customers who
 // asked for a person, and accepting one, which opens their room in a new tab with the
-// short-lived room token the server issued for it.
+// short-lived room token the server issued for it; the advisor joins it with camera and
+// microphone (unless they untick that), and records the session from the room's tools.
 
 import { ConsoleSession } from "./connection.js";
 import { CloseCode, ErrorCode } from "./codec.js";
 import { byId, el } from "./dom.js";
 import { applyStatic, onLangChange, specialty, t, toggleLang } from "./i18n.js";
 import { fragmentParams, roomLink, sameOriginSocket } from "./link_params.js";
-import { accessibilityOn, applyAccessibility } from "./prefs.js";
+import { accessibilityOn, applyAccessibility, loadPref, savePref } from "./prefs.js";
 
 const LINK_KEY = "wealthroom.console";
 
@@ -111,6 +112,12 @@ function renderPages() {
 
 setInterval(renderPages, 30000);
 
+// Advisors meet customers face to face: the room opens with camera and microphone unless
+// the advisor chose otherwise (kept for the next pages).
+const joinMedia = byId("join-media");
+joinMedia.checked = loadPref("joinMedia") !== "off";
+joinMedia.addEventListener("change", () => savePref("joinMedia", joinMedia.checked ? "on" : "off"));
+
 function accept(page) {
   requested.set(page.id, page);
   session.accept(page.id);
@@ -125,6 +132,7 @@ session.on("accepted", (msg) => {
     customer: page?.customer,
     risk: page?.risk,
     page: msg.page,
+    media: joinMedia.checked ? "1" : undefined,
   });
   state.accepted.push({ page: msg.page, room: msg.room, href });
   state.presence = "busy"; // the server marks an advisor who took a page busy

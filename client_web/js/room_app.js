@@ -1,6 +1,8 @@
 // The room page: joins the room named in the link, draws it, and carries the conversation
 // (chat, questions to the digital experts and their answers, the hand-off to a person), the
-// step-up before the portfolio, and, for an advisor, the tools to present and to call experts.
+// step-up before the portfolio, voice and video (the microphone and camera buttons, people's
+// cameras, experts' voices, the recording notice), and, for an advisor, the tools to present,
+// to call experts and to record.
 // Everything it knows is also on `window.wealthroom`, for support staff and for tests.
 
 import { CloseCode, ErrorCode } from "./codec.js";
@@ -8,6 +10,7 @@ import { RoomSession } from "./connection.js";
 import { byId, clock, el } from "./dom.js";
 import { applyStatic, onLangChange, specialty, t, toggleLang } from "./i18n.js";
 import { fragmentParams, sameOriginSocket, tokenClaims } from "./link_params.js";
+import { RoomMedia } from "./media.js";
 import { SPECIALTIES } from "./messages.js";
 import { accessibilityOn, applyAccessibility } from "./prefs.js";
 import { RoomScene } from "./room_scene.js";
@@ -55,6 +58,9 @@ const state = {
   verifiedUntil: null,
   errors: [],
   experts: [],
+  people: [], // avatars: {entity, member, name, role, mic, cam}
+  recording: null, // {rec, by, days, notice, seen} while the session is recorded
+  media: null, // what media runs (RoomMedia.summary())
 };
 
 const scene = new RoomScene(byId("scene"));
@@ -73,6 +79,9 @@ window.wealthroom = {
     return session.duplicates;
   },
   screens: () => scene.screensShown(),
+  media: null, // set below
+  mouths: () => scene.mouths(),
+  videos: () => scene.videosShown(),
   stats: () => ({ ...scene.stats(), sent: { ...session.sent }, tick: session.replica.tick, rate: session.welcome?.rate, poseHz: session.poseHz }),
   debug: {
     /** Cut the connection as a network failure would: the page reconnects by itself
@@ -129,6 +138,7 @@ session.on("welcome", (w) => {
   byId("advisor-panel").hidden = w.role !== "advisor";
   byId("portfolio-button").hidden = w.role !== "customer";
   byId("help-button").hidden = !["customer", "guest"].includes(w.role);
+  renderMediaButtons();
 });
 
 // --- the 3D room -----------------------------------------------------------------------------
@@ -136,6 +146,7 @@ session.on("welcome", (w) => {
 session.on("state", ({ tick }) => {
   scene.onState(tick, session.replica, performance.now() / 1000);
   renderExperts();
+  renderPeople();
   byId("stand-button").hidden = !scene.ownSeat();
 });
 
@@ -293,6 +304,8 @@ function entryFor(msg) {
         msg.c ? sentence(t("screen.presented", { name: who(msg.by), title: msg.title })) : t("screen.cleared"),
         time,
       );
+    case "recording":
+      return el("li", { class: "system recording" }, msg.on ? sentence(t("rec.started", { name: who(msg.by) })) : t("rec.stopped"), time);
     default:
       return null;
   }
@@ -477,6 +490,12 @@ session.on("error", (err) => {
       return;
     case ErrorCode.MOVED_TOO_FAST:
       return; // the state frames put us back where the server has us
+    case ErrorCode.MEDIA_TIMEOUT:
+    case ErrorCode.NO_MEDIA_SESSION:
+      return; // media asks for a new peer by itself
+    case ErrorCode.MEDIA_UNAVAILABLE:
+      showToast(t("media.unavailable"));
+      return;
     default:
       showToast(t("error.generic", { msg: err.msg }));
   }
@@ -584,6 +603,304 @@ function renderDismissList(experts) {
 
 setupAdvisorTools();
 
+// --- voice and video ----------------------------------------------------------------------------
+
+const media = new RoomMedia(session);
+window.wealthroom.media = media;
+const micButton = byId("mic-button");
+const camButton = byId("cam-button");
+const soundButton = byId("sound-button");
+const audioOut = byId("audio-out");
+const tiles = byId("video-tiles");
+const audios = new Map(); // mid -> <audio>
+const videoTiles = new Map(); // mid -> {figure, video, entry}
+let selfTile = null;
+
+/** What the link asks for: `media=1` joins with everything the role may send, `media=audio`
+ * with the microphone only, `media=listen` with neither. */
+function linkMedia() {
+  switch (link.media) {
+    case "1":
+    case "on":
+      return ["audio", "video"];
+    case "audio":
+      return ["audio"];
+    case "listen":
+      return [];
+    default:
+      return null;
+  }
+}
+
+function renderMediaButtons() {
+  for (const [button, kind] of [
+    [micButton, "audio"],
+    [camButton, "video"],
+  ]) {
+    const b = media.buttonState(kind);
+    button.hidden = b.hidden;
+    button.disabled = b.action === "wait";
+    button.dataset.action = b.action ?? "";
+    button.dataset.state = b.action === "mute" ? "on" : b.action === "unmute" ? "off" : "none";
+    const label = button.querySelector(".media-label");
+    label.dataset.i18n = b.label;
+    label.textContent = t(b.label);
+    // A toggle once running: pressed = on.
+    if (b.action === "mute" || b.action === "unmute") {
+      button.setAttribute("aria-pressed", String(b.on));
+      const name = kind === "audio" ? "mic" : "cam";
+      button.title = t(`media.${name}-press-${b.on ? "off" : "on"}`);
+    } else {
+      button.removeAttribute("aria-pressed");
+      button.removeAttribute("title");
+    }
+  }
+  renderSelfView();
+  state.media = media.summary();
+}
+
+function pressDevice(kind) {
+  const b = media.buttonState(kind);
+  switch (b.action) {
+    case "join":
+      // Joining with the camera brings the voice too: a call without sound helps nobody.
+      startMedia(kind === "video" ? ["audio", "video"] : ["audio"]);
+      break;
+    case "add":
+      startMedia([...media.sendingKinds, kind]);
+      break;
+    case "mute":
+      media.setMuted(kind, true);
+      break;
+    case "unmute":
+      media.setMuted(kind, false);
+      break;
+  }
+  unlockSound();
+}
+
+function startMedia(send) {
+  media.start({ send }).catch((err) => showToast(t("media.failed", { msg: String(err?.message ?? err) })));
+}
+
+micButton.addEventListener("click", () => pressDevice("audio"));
+camButton.addEventListener("click", () => pressDevice("video"));
+
+media.on("state", renderMediaButtons);
+media.on("failed", ({ code, msg, devices }) => {
+  if (devices) showToast(t("media.no-devices", { msg }));
+  else if (code !== ErrorCode.MEDIA_UNAVAILABLE) showToast(t("media.failed", { msg }));
+});
+
+/** Our own camera, small and mirrored, so people see what they send. */
+function renderSelfView() {
+  const track = media.localTrack("video");
+  if (!track) {
+    selfTile?.remove();
+    selfTile = null;
+    return;
+  }
+  if (!selfTile) {
+    const video = el("video", { autoplay: true, playsinline: true, "data-testid": "self-video" });
+    video.muted = true;
+    selfTile = el("figure", { class: "video-tile self" }, video, el("figcaption", { "data-i18n": "media.self" }, t("media.self")));
+  }
+  const video = selfTile.querySelector("video");
+  if (video.srcObject !== media.local) video.srcObject = media.local;
+  selfTile.hidden = media.muted.has("video");
+  tiles.append(selfTile);
+}
+
+// Sound needs the page to have been used once (browsers' autoplay rules): what could not play
+// waits for a press of "Turn on sound", or any press at all.
+function playAudio(audio) {
+  audio.play().then(
+    () => (audio.dataset.blocked = ""),
+    (err) => {
+      if (err?.name !== "NotAllowedError") return;
+      audio.dataset.blocked = "1";
+      soundButton.hidden = false;
+    },
+  );
+}
+
+function unlockSound() {
+  for (const audio of audios.values()) if (audio.dataset.blocked || audio.paused) playAudio(audio);
+  soundButton.hidden = true;
+}
+
+soundButton.addEventListener("click", unlockSound);
+document.addEventListener("pointerdown", () => {
+  if (!soundButton.hidden) unlockSound();
+});
+
+function entityOf(entry) {
+  if (entry.ent !== null && entry.ent !== undefined) return session.replica.entities.get(entry.ent) ?? null;
+  return entry.owner === "member" ? session.replica.byMember(entry.id) ?? null : null;
+}
+
+media.on("tracks", (entries) => {
+  const mids = new Set(entries.map((e) => e.mid));
+  for (const [mid, audio] of audios) {
+    if (mids.has(mid)) continue;
+    audio.srcObject = null;
+    audio.remove();
+    audios.delete(mid);
+  }
+  for (const [mid, tile] of videoTiles) {
+    if (mids.has(mid)) continue;
+    tile.video.srcObject = null;
+    tile.figure.remove();
+    videoTiles.delete(mid);
+  }
+  for (const entry of entries) {
+    if (entry.kind === "audio") {
+      let audio = audios.get(entry.mid);
+      if (!audio) {
+        audio = el("audio", { autoplay: true, dataset: { mid: entry.mid, src: entry.src } });
+        audios.set(entry.mid, audio);
+        audioOut.append(audio);
+      }
+      if (audio.srcObject !== entry.stream) {
+        audio.srcObject = entry.stream;
+        playAudio(audio);
+      }
+    } else {
+      let tile = videoTiles.get(entry.mid);
+      if (!tile) {
+        // Muted: the voice comes through its own <audio>; a muted video may always play.
+        const video = el("video", { autoplay: true, playsinline: true, dataset: { mid: entry.mid, src: entry.src } });
+        video.muted = true;
+        tile = { figure: el("figure", { class: "video-tile" }, video, el("figcaption", {}, "")), video, entry };
+        videoTiles.set(entry.mid, tile);
+      }
+      tile.entry = entry;
+      if (tile.video.srcObject !== entry.stream) {
+        tile.video.srcObject = entry.stream;
+        tile.video.play().catch(() => {});
+      }
+    }
+  }
+  renderVideos();
+  state.media = media.summary();
+});
+
+let videosSignature = "";
+
+/** Place each camera: the advisor's first and largest (and on a panel above their head in
+ * the room), then the others. Re-run when people change, since a camera may arrive first. */
+function renderVideos() {
+  const rows = [...videoTiles.values()].map((tile) => {
+    const ent = entityOf(tile.entry);
+    return { tile, ent, advisor: ent?.r === "advisor" };
+  });
+  const signature = JSON.stringify(rows.map((r) => [r.tile.entry.mid, r.ent?.i, r.ent?.n, r.advisor])) + document.documentElement.lang;
+  if (signature === videosSignature) return;
+  videosSignature = signature;
+  rows.sort((a, b) => Number(b.advisor) - Number(a.advisor));
+  let advisorShown = false;
+  for (const { tile, ent, advisor } of rows) {
+    const main = advisor && !advisorShown;
+    advisorShown ||= main;
+    tile.figure.classList.toggle("advisor", main);
+    if (main) {
+      tile.video.id = "advisor-video";
+      tile.video.dataset.testid = "advisor-video";
+    } else {
+      tile.video.removeAttribute("id");
+      delete tile.video.dataset.testid;
+    }
+    tile.figure.querySelector("figcaption").textContent = ent?.n ? (main ? `${t("media.advisor")} · ${ent.n}` : ent.n) : "";
+    tiles.append(tile.figure);
+  }
+  if (selfTile) tiles.append(selfTile);
+  // The room shows each camera above its owner's head.
+  const shown = new Set();
+  for (const { tile, ent } of rows) {
+    if (!ent || tile.entry.owner !== "member") continue;
+    scene.setVideo(ent.i, tile.video);
+    shown.add(ent.i);
+  }
+  for (const { entity } of scene.videosShown()) if (!shown.has(entity)) scene.setVideo(entity, null);
+}
+
+/** Everyone with an avatar, with the state of their microphone and camera. */
+function renderPeople() {
+  state.people = [...session.replica.entities.values()]
+    .filter((e) => e.k === "avatar")
+    .map((e) => ({ entity: e.i, member: e.m, name: e.n, role: e.r, mic: e.mic ?? "", cam: e.cam ?? "" }));
+  if (videoTiles.size) renderVideos();
+}
+
+// --- recording ---------------------------------------------------------------------------------
+
+const consent = byId("consent-dialog");
+const recordButton = byId("record-button");
+
+function renderRecording() {
+  const rec = state.recording;
+  byId("rec-indicator").hidden = !rec;
+  recordButton.setAttribute("aria-pressed", String(Boolean(rec)));
+  recordButton.dataset.i18n = rec ? "advisor.record-stop" : "advisor.record";
+  recordButton.textContent = t(recordButton.dataset.i18n);
+  if (rec && consent.open) byId("consent-days").textContent = t("rec.days", { days: rec.days });
+}
+
+media.on("recording", (msg) => {
+  if (!msg.on) {
+    if (state.recording?.rec === msg.rec || !state.recording) {
+      state.recording = null;
+      if (consent.open) consent.close();
+    }
+    renderRecording();
+    return;
+  }
+  state.recording = { rec: msg.rec, by: msg.by, days: msg.days, notice: msg.notice, seen: media.acknowledged.has(msg.rec) };
+  renderRecording();
+  if (state.recording.seen) return;
+  if (msg.by === state.member) {
+    // The advisor who pressed Record knows: their notice counts as seen.
+    acknowledgeRecording();
+    return;
+  }
+  byId("consent-notice").textContent = msg.notice;
+  byId("consent-days").textContent = t("rec.days", { days: msg.days });
+  if (!consent.open) consent.showModal();
+  byId("consent-ok").focus();
+});
+
+function acknowledgeRecording() {
+  const rec = state.recording;
+  if (!rec) return;
+  media.acknowledge(rec.rec);
+  rec.seen = true;
+  if (consent.open) consent.close();
+}
+
+byId("consent-ok").addEventListener("click", acknowledgeRecording);
+byId("consent-leave").addEventListener("click", () => {
+  consent.close();
+  media.stop();
+  session.leave();
+});
+// Escape closes a dialog; this one must be answered.
+consent.addEventListener("cancel", (e) => e.preventDefault());
+recordButton.addEventListener("click", () => {
+  if (!media.record(!state.recording)) showToast(t("chat.offline"));
+});
+
+let linkMediaDone = false;
+
+session.on("status", ({ state: s }) => {
+  if (s !== "joined") return;
+  const wanted = linkMedia();
+  // The link's wish is carried out once; after that the buttons decide.
+  if (wanted && !media.running && !linkMediaDone) {
+    linkMediaDone = true;
+    startMedia(wanted);
+  }
+});
+
 // --- preferences ---------------------------------------------------------------------------------
 
 const a11yToggle = byId("a11y-toggle");
@@ -603,6 +920,10 @@ onLangChange(() => {
   expertsSignature = "";
   renderExperts();
   renderAdvisorInfo();
+  renderMediaButtons();
+  renderRecording();
+  videosSignature = "";
+  renderVideos();
   byId("summon-sp").replaceChildren(...SPECIALTIES.map((sp) => el("option", { value: sp }, specialty(sp))));
 });
 
@@ -622,7 +943,10 @@ applyStatic(document);
 setAccessibility(accessibilityOn());
 byId("room-name").textContent = `· ${roomId}`;
 document.title = `Wealthroom · ${roomId}`;
-window.addEventListener("pagehide", () => session.leave());
+window.addEventListener("pagehide", () => {
+  media.stop();
+  session.leave();
+});
 
 if (link.token) {
   session.start();

@@ -1,6 +1,7 @@
 // The room in 3D: the layout's glTF, every entity of the replica (people, digital experts,
-// the wall screen) drawn a little in the past between state frames, names above heads, and
-// the camera: the layout's overview, or the member's own eyes.
+// the wall screen) drawn a little in the past between state frames, names above heads (with
+// their microphone and camera), experts' mouths while they speak, a person's camera on a
+// panel above their head, and the camera: the layout's overview, or the member's own eyes.
 
 import * as THREE from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
@@ -16,6 +17,15 @@ const EXPERT_FADE_S = 0.6;
 /** Frames a second outside VR: enough for people who move at walking pace, kind to laptops. */
 const DESKTOP_FPS = 30;
 const SCREEN_CANVAS = [1024, 576];
+/** The mouth's widest opening (mo = 15), metres; and how fast it follows, per second. */
+const MOUTH_OPEN_M = 0.032;
+const MOUTH_RATE = 30;
+const MOUTH_LEVELS = 15;
+/** A person's camera: a 16:9 panel this wide, this far above the top of the head. */
+const VIDEO_PANEL_W = 0.56;
+const VIDEO_PANEL_ABOVE = 0.46;
+
+const mouthGeometry = new THREE.BoxGeometry(1, 1, 1);
 
 const _q = new THREE.Quaternion();
 const _yawQ = new THREE.Quaternion();
@@ -43,6 +53,7 @@ export class RoomScene {
     this.clock = new TickClock(30);
     this.views = new Map(); // entity id -> view
     this.charts = new Map(); // content id -> presented message
+    this.videos = new Map(); // entity id -> {video, texture, mesh}
     this.member = null;
     this.viewMode = "room";
     this.look = { yaw: 0, pitch: 0 }; // the member's own gaze in "seat" view
@@ -166,7 +177,7 @@ export class RoomScene {
   }
 
   createView(ent) {
-    const view = { id: ent.i, kind: ent.k, ent: {}, history: new PoseHistory(), figure: null, tag: null, hands: [], fade: 0, screen: null };
+    const view = { id: ent.i, kind: ent.k, ent: {}, history: new PoseHistory(), figure: null, tag: null, hands: [], fade: 0, screen: null, mouth: null, mouthOpen: 0 };
     if (ent.k === "screen") view.screen = this.createScreen(ent);
     return view;
   }
@@ -193,17 +204,18 @@ export class RoomScene {
       }
       view.figure = buildFigure(ent.a, { seated, expert: view.kind === "expert" });
       this.scene.add(view.figure.root);
+      view.mouth = this.addMouth(view.figure, view.kind === "expert");
       for (const hand of view.hands) this.scene.remove(hand);
       view.hands = [buildHand(ent.a), buildHand(ent.a)];
       for (const hand of view.hands) this.scene.add(hand);
     }
-    if (rebuild || old.n !== ent.n || old.l !== ent.l) {
+    if (rebuild || old.n !== ent.n || old.l !== ent.l || old.mic !== ent.mic || old.cam !== ent.cam) {
       if (view.tag) {
         view.figure.root.remove(view.tag);
         disposeNameTag(view.tag);
       }
       const label = view.kind === "expert" ? ent.l : null;
-      view.tag = makeNameTag(ent.n || "…", { label, role: ent.r });
+      view.tag = makeNameTag(ent.n || "…", { label, role: ent.r, mic: ent.mic, cam: ent.cam });
       view.figure.root.add(view.tag);
       this.placeTag(view);
     }
@@ -229,6 +241,7 @@ export class RoomScene {
   }
 
   removeView(view) {
+    this.setVideo(view.id, null);
     if (view.figure) {
       this.scene.remove(view.figure.root);
       disposeFigure(view.figure);
@@ -240,6 +253,83 @@ export class RoomScene {
       view.screen.texture.dispose();
       view.screen.mesh.material.dispose();
     }
+  }
+
+  // --- mouths and cameras ---------------------------------------------------------------------
+
+  /** A mouth on the front of the head: a dark slit that opens with `mo` while an expert speaks. */
+  addMouth(figure, expert) {
+    const material = new THREE.MeshBasicMaterial({ color: 0x4a1a14, transparent: expert });
+    const mouth = new THREE.Mesh(mouthGeometry, material);
+    mouth.position.set(0, -0.045, -0.103);
+    mouth.scale.set(0.042, 0.005, 0.012);
+    figure.head.add(mouth);
+    figure.materials.push(material);
+    return mouth;
+  }
+
+  animateMouth(view, dt) {
+    if (!view.mouth) return;
+    const target = Math.max(0, Math.min(MOUTH_LEVELS, view.ent.mo ?? 0)) / MOUTH_LEVELS;
+    const step = Math.min(1, dt * MOUTH_RATE);
+    view.mouthOpen += (target - view.mouthOpen) * step;
+    view.mouth.scale.y = 0.005 + MOUTH_OPEN_M * view.mouthOpen;
+    view.mouth.scale.x = 0.042 - 0.01 * view.mouthOpen; // a rounder mouth as it opens
+  }
+
+  /** Experts' mouths as drawn now: for the page's state and its tests. */
+  mouths() {
+    return [...this.views.values()]
+      .filter((v) => v.kind === "expert")
+      .map((v) => ({ entity: v.id, mo: v.ent.mo ?? 0, open: Math.round((v.mouthOpen ?? 0) * 1000) / 1000 }));
+  }
+
+  /** Show `video` (an element playing a person's camera) above entity `entity`; null removes it. */
+  setVideo(entity, video) {
+    const old = this.videos.get(entity);
+    if (old && old.video === video) return;
+    if (old) {
+      this.scene.remove(old.mesh);
+      old.texture.dispose();
+      old.mesh.material.dispose();
+      old.mesh.geometry.dispose();
+      this.videos.delete(entity);
+    }
+    if (!video) return;
+    const texture = new THREE.VideoTexture(video);
+    texture.colorSpace = THREE.SRGBColorSpace;
+    const frame = new THREE.Mesh(
+      new THREE.PlaneGeometry(VIDEO_PANEL_W, (VIDEO_PANEL_W * 9) / 16),
+      new THREE.MeshBasicMaterial({ map: texture, toneMapped: false, side: THREE.DoubleSide }),
+    );
+    frame.renderOrder = 9;
+    frame.visible = false;
+    this.scene.add(frame);
+    this.videos.set(entity, { video, texture, mesh: frame, aspect: 16 / 9 });
+  }
+
+  /** Entities showing a camera, and whether their panel is drawn: for tests. */
+  videosShown() {
+    return [...this.videos.entries()].map(([entity, v]) => ({ entity, drawn: v.mesh.visible, width: v.video.videoWidth, height: v.video.videoHeight }));
+  }
+
+  placeVideo(view) {
+    const panel = this.videos.get(view.id);
+    if (!panel) return;
+    const fig = view.figure;
+    const { video, mesh } = panel;
+    const ready = Boolean(fig?.root.visible) && video.readyState >= 2 && video.videoWidth > 0;
+    mesh.visible = ready;
+    if (!ready) return;
+    const aspect = video.videoWidth / video.videoHeight;
+    if (Math.abs(aspect - panel.aspect) > 0.01) {
+      panel.aspect = aspect;
+      mesh.scale.set(1, 16 / 9 / aspect, 1);
+    }
+    mesh.position.copy(fig.root.position);
+    mesh.position.y += fig.headHeight + VIDEO_PANEL_ABOVE;
+    // Always face the viewer, upright.
+    this.camera.getWorldQuaternion(mesh.quaternion);
   }
 
   // --- the wall screen -----------------------------------------------------------------------
@@ -333,6 +423,8 @@ export class RoomScene {
     }
     for (const h of fig.hands) h.visible = !tracked;
     if (view.kind === "expert") this.animateExpert(view, dt);
+    this.animateMouth(view, dt);
+    this.placeVideo(view);
   }
 
   animateExpert(view, dt) {
