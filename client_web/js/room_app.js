@@ -794,7 +794,8 @@ function renderVideos() {
     const ent = entityOf(tile.entry);
     return { tile, ent, advisor: ent?.r === "advisor" };
   });
-  const signature = JSON.stringify(rows.map((r) => [r.tile.entry.mid, r.ent?.i, r.ent?.n, r.advisor])) + document.documentElement.lang;
+  const signature =
+    JSON.stringify(rows.map((r) => [r.tile.entry.mid, r.ent?.i, r.ent?.n, r.ent?.mic, r.ent?.cam, r.advisor])) + document.documentElement.lang;
   if (signature === videosSignature) return;
   videosSignature = signature;
   rows.sort((a, b) => Number(b.advisor) - Number(a.advisor));
@@ -810,14 +811,19 @@ function renderVideos() {
       tile.video.removeAttribute("id");
       delete tile.video.dataset.testid;
     }
-    tile.figure.querySelector("figcaption").textContent = ent?.n ? (main ? `${t("media.advisor")} · ${ent.n}` : ent.n) : "";
+    const name = ent?.n ? (main ? `${t("media.advisor")} · ${ent.n}` : ent.n) : "";
+    const muted = ent?.mic === "off" ? t("media.mic-off") : "";
+    tile.figure.querySelector("figcaption").textContent = [name, muted].filter(Boolean).join(" · ");
+    tile.video.setAttribute("aria-label", name);
+    // A camera switched off sends nothing: its last picture would stand still.
+    tile.figure.hidden = ent?.cam === "off";
     tiles.append(tile.figure);
   }
   if (selfTile) tiles.append(selfTile);
   // The room shows each camera above its owner's head.
   const shown = new Set();
   for (const { tile, ent } of rows) {
-    if (!ent || tile.entry.owner !== "member") continue;
+    if (!ent || tile.entry.owner !== "member" || ent.cam === "off") continue;
     scene.setVideo(ent.i, tile.video);
     shown.add(ent.i);
   }
