@@ -198,3 +198,205 @@ describe("buttons", () => {
     assert.ok(encode(muteMessage("video", false)).length > 0);
   });
 });
+
+// --- RoomMedia over a stand-in session and peer ---------------------------------------------------
+
+class FakeTrack {
+  constructor(kind) {
+    this.kind = kind;
+    this.enabled = true;
+    this.readyState = "live";
+  }
+  stop() {
+    this.readyState = "ended";
+  }
+}
+
+class FakeStream {
+  constructor(tracks = []) {
+    this.tracks = [...tracks];
+  }
+  getTracks() {
+    return this.tracks;
+  }
+  addTrack(track) {
+    this.tracks.push(track);
+  }
+}
+
+class FakeTransceiver {
+  constructor(mid, kind) {
+    this.mid = mid;
+    this.direction = "recvonly";
+    this.receiver = { track: new FakeTrack(kind), getStats: async () => new Map() };
+    this.sender = {
+      track: null,
+      replaceTrack: async (track) => {
+        this.sender.track = track;
+      },
+    };
+  }
+}
+
+class FakePeer {
+  static made = [];
+  constructor() {
+    this.transceivers = [];
+    this.listeners = new Map();
+    this.closed = false;
+    this.connectionState = "new";
+    FakePeer.made.push(this);
+  }
+  addEventListener(type, fn) {
+    this.listeners.set(type, fn);
+  }
+  async setRemoteDescription({ sdp }) {
+    for (const s of mediaSections(sdp)) {
+      if (!this.transceivers.some((t) => t.mid === s.mid)) this.transceivers.push(new FakeTransceiver(s.mid, s.kind));
+    }
+  }
+  getTransceivers() {
+    return this.transceivers;
+  }
+  async createAnswer() {
+    return { type: "answer", sdp: "v=0 answer" };
+  }
+  async setLocalDescription(d) {
+    this.localDescription = d;
+  }
+  candidate(c) {
+    this.listeners.get("icecandidate")({ candidate: c });
+  }
+  close() {
+    this.closed = true;
+  }
+}
+
+class FakeSession {
+  constructor(role = "customer") {
+    this.handlers = new Map();
+    this.sent = [];
+    this.joined = true;
+    this.welcome = { role };
+  }
+  on(type, fn) {
+    if (!this.handlers.has(type)) this.handlers.set(type, []);
+    this.handlers.get(type).push(fn);
+  }
+  emit(type, detail) {
+    for (const fn of this.handlers.get(type) ?? []) fn(detail);
+  }
+  send(msg) {
+    this.sent.push(msg);
+    return true;
+  }
+  take(t) {
+    const out = this.sent.filter((m) => m.t === t);
+    this.sent = this.sent.filter((m) => m.t !== t);
+    return out;
+  }
+}
+
+describe("RoomMedia", async () => {
+  const { RoomMedia } = await import("../js/media.js");
+  globalThis.MediaStream ??= FakeStream;
+  const devices = {
+    asked: [],
+    async getUserMedia(c) {
+      this.asked.push(c);
+      return new FakeStream([c.audio && new FakeTrack("audio"), c.video && new FakeTrack("video")].filter(Boolean));
+    },
+  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  const first = offer([
+    { kind: "audio", mid: "0", dir: "recvonly" },
+    { kind: "audio", mid: "1", dir: "sendonly" },
+    { kind: "video", mid: "2", dir: "sendonly" },
+  ]);
+  const tracks = [
+    { mid: "1", src: "m3.a", ent: 9 },
+    { mid: "2", src: "m3.v", ent: 9 },
+  ];
+
+  test("start, answer, trickle, mute, reconnect, recording", async () => {
+    const session = new FakeSession("guest");
+    const media = new RoomMedia(session, { devices, Peer: FakePeer });
+    const seenTracks = [];
+    media.on("tracks", (list) => seenTracks.push(list.map((e) => e.src)));
+
+    // A guest asking for both gets the microphone only.
+    await media.start({ send: ["audio", "video"] });
+    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d" }]);
+    assert.equal(devices.asked.at(-1).video, false);
+
+    session.emit("direct", { t: "rtc_offer", n: 1, sdp: first, tracks });
+    await settle();
+    const [answer] = session.take("rtc_answer");
+    assert.deepEqual(answer, { t: "rtc_answer", n: 1, sdp: "v=0 answer" });
+    const pc = FakePeer.made.at(-1);
+    assert.equal(pc.transceivers[0].sender.track.kind, "audio");
+    assert.equal(pc.transceivers[0].direction, "sendonly");
+    assert.equal(pc.transceivers[1].sender.track, null, "never on the server's own m-line");
+    assert.deepEqual(seenTracks.at(-1), ["m3.a", "m3.v"]);
+
+    pc.candidate({ candidate: "candidate:1 1 udp 1 192.0.2.1 5000 typ host", sdpMid: "0", sdpMLineIndex: 0 });
+    pc.candidate(null);
+    assert.deepEqual(
+      session.take("ice").map((m) => [m.n, m.cand.slice(0, 11)]),
+      [
+        [1, "candidate:1"],
+        [1, ""],
+      ],
+    );
+
+    // A renegotiation (an expert arrived) keeps the microphone where it is.
+    const second = offer([
+      { kind: "audio", mid: "0", dir: "recvonly" },
+      { kind: "audio", mid: "1", dir: "sendonly" },
+      { kind: "video", mid: "2", dir: "sendonly" },
+      { kind: "audio", mid: "3", dir: "sendonly" },
+    ]);
+    session.emit("direct", { t: "rtc_offer", n: 2, sdp: second, tracks: [...tracks, { mid: "3", src: "e14.a", ent: 14 }] });
+    await settle();
+    assert.equal(session.take("rtc_answer")[0].n, 2);
+    assert.equal(FakePeer.made.at(-1), pc, "same peer");
+    assert.equal(pc.transceivers.filter((t) => t.sender.track).length, 1);
+    assert.deepEqual(seenTracks.at(-1), ["m3.a", "m3.v", "e14.a"]);
+
+    // Muting switches the track off and tells everyone.
+    assert.ok(media.setMuted("audio", true));
+    assert.equal(media.localTrack("audio").enabled, false);
+    assert.deepEqual(session.take("mute"), [{ t: "mute", mic: "off" }]);
+    assert.equal(media.setMuted("video", true), false, "no camera to mute");
+    assert.deepEqual(media.buttonState("audio").action, "unmute");
+
+    // The recording notice, acknowledged.
+    const rec = { t: "recording", seq: 9, on: true, rec: "rec-1", by: 2, notice: "recorded", days: 30, at: 0 };
+    session.emit("reliable", rec);
+    media.acknowledge("rec-1");
+    assert.deepEqual(session.take("seen"), [{ t: "seen", rec: "rec-1" }]);
+
+    // The socket drops: the peer is dead. Back in: media again, still muted, notice seen.
+    session.joined = false;
+    session.emit("status", { state: "reconnecting" });
+    assert.ok(pc.closed);
+    assert.deepEqual(seenTracks.at(-1), []);
+    session.joined = true;
+    session.emit("status", { state: "joined" });
+    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d" }]);
+    assert.deepEqual(session.take("mute"), [{ t: "mute", mic: "off" }]);
+    assert.deepEqual(session.take("seen"), [{ t: "seen", rec: "rec-1" }]);
+    session.emit("direct", { t: "rtc_offer", n: 1, sdp: first, tracks });
+    await settle();
+    assert.notEqual(FakePeer.made.at(-1), pc, "a new peer");
+    assert.equal(session.take("rtc_answer")[0].n, 1);
+
+    // The server gave up on a peer that never connected: ask again.
+    session.emit("error", { t: "error", code: 212, msg: "media did not connect", ref: "media" });
+    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d" }]);
+
+    media.stop();
+    assert.deepEqual(session.take("media"), [{ t: "media", send: [], view: "none" }]);
+    assert.equal(media.running, false);
+  });
+});
