@@ -136,6 +136,10 @@ def ent_to_wire(ent: Ent) -> dict[str, Any]:
         for key in ("p", "sp", "e", "l", "c"):
             if (v := getattr(ent, key)) is not None:
                 out[key] = v
+    if ent.mic is not None or ent.cam is not None or ent.mo is not None:
+        for key in ("mic", "cam", "mo"):
+            if (v := getattr(ent, key)) is not None:
+                out[key] = v
     return out
 
 

@@ -235,6 +235,10 @@ VALID: list[tuple[str, m.Message]] = [
             "wss://bank.example/ws/demo",
         ),
     ),
+    (
+        "delta-media",
+        m.Delta(41, 40, [m.Ent(2, mic="off", cam="on"), m.Ent(40, mo=9), m.Ent(3, mic="")], []),
+    ),
     ("media-start", m.StartMedia(["audio", "video"], "3d", True)),
     ("media-thin", m.StartMedia(["audio"], "thin")),
     ("media-stop", m.StartMedia([], "none")),

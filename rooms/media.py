@@ -227,6 +227,16 @@ class Media:
         error = m.Error(int(code), detail, "media")
         return [self.room._direct(member, error), *self._stop(member, now, why)]
 
+    def unavailable(self, member_id: int, now: float) -> list[Output]:
+        """The shell carries no media (or has no room for another peer)."""
+        member = self.room.members.get(member_id)
+        if member is None or self._peers.pop(member_id, None) is None:
+            return []
+        error = m.Error(
+            int(ErrorCode.MEDIA_UNAVAILABLE), "voice and video are not available", "media"
+        )
+        return [self.room._direct(member, error)]
+
     # --- experts speaking ----------------------------------------------------------------------
 
     def speaking(self, entity: int, levels: Sequence[int], hz: int, start: float) -> None:
@@ -321,6 +331,13 @@ class Media:
         recording.seen.add(member.id)
         detail: Detail = {"rec": recording.id, "member": member.id}
         return [room._audit(member, now, "recording.seen", "ok", detail)]
+
+    def saved(self, rec_id: str, manifest: str, digest: str, now: float) -> list[Output]:
+        """The shell finished recording ``rec_id``: where its manifest is, and its SHA-256
+        (or why it failed), for the audit trail."""
+        ok = bool(manifest)
+        detail: Detail = {"rec": rec_id, "manifest": manifest or "-", "sha256": digest}
+        return [self.room._audit(None, now, "recording.saved", "ok" if ok else "failed", detail)]
 
     @property
     def recording(self) -> str | None:

@@ -41,6 +41,7 @@ from server.errors import AuthError, ConfigError, Refused, RoomElsewhere, TokenI
 from server.http import json_response, landing_page, text_response
 from server.keys import load_secret
 from server.llm_brain import OpenAICompatibleBrain
+from server.media.node import media_node
 from server.metrics import Metrics
 from server.paging import PageDesk, PageEvent
 from server.portfolios import DemoPortfolios, Portfolios
@@ -116,6 +117,7 @@ class WealthroomServer:
         self.enrolments = FileEnrolments(settings.totp_path)
         self.factors = TotpChecker(self.enrolments)
         self.portfolios: Portfolios = DemoPortfolios(self.expertise.knowledge)
+        self.media = media_node(settings) if settings.media else None
         self.services = Services(
             self.metrics,
             self.audit,
@@ -125,6 +127,7 @@ class WealthroomServer:
             self.factors,
             self.portfolios,
             store=c.store,
+            media=self.media,
             brain_timeout_s=settings.brain_timeout_s,
             max_reliable=settings.max_reliable_backlog,
         )
@@ -186,6 +189,8 @@ class WealthroomServer:
             # Let another node take the room at once rather than after the lease.
             with contextlib.suppress(Exception):
                 await self.cluster.directory.release(host.id, self.settings.node_id)
+        if self.media is not None:
+            await self.media.close()
         if isinstance(self.brain, OpenAICompatibleBrain):
             await self.brain.aclose()
         if self._server is not None:
@@ -266,6 +271,7 @@ class WealthroomServer:
             interest=POLICIES.get(self.layout.name),
             expertise=self.expertise,
         )
+        room.media.retention_days = s.retention_days
         store = self.cluster.store
         if self.cluster.distributed:
             await self._claim(room_id, placed=placed or pinned)

@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     redis_prefix: str = "wr:"
     lease_s: float = Field(3.0, ge=0.5, description="a dead node's rooms move after this")
 
+    media: bool = Field(True, description="voice and video over WebRTC")
+    media_connect_timeout_s: float = Field(
+        15.0, gt=0, description="a member's media that has not connected by then is closed"
+    )
+    max_media_peers: int = Field(64, ge=1, description="WebRTC peers this server holds at once")
+    ice_servers: tuple[str, ...] = Field(
+        (), description="stun:/turn: URLs for the server's peers (none needed on a LAN)"
+    )
+    speech: bool = Field(True, description="experts speak (espeak-ng) when it is installed")
+    recordings_dir: Path = Field(Path("var/recordings"), description="where recordings go")
+    retention_days: int = Field(
+        2555, ge=1, le=36500, description="how long recordings are kept (default 7 years)"
+    )
+
     @field_validator(
         "audit_path",
         "totp_path",

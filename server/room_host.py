@@ -32,13 +32,18 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    MediaOutput,
+    MediaStart,
+    MediaStop,
     Output,
     PageCancel,
     PageRequest,
+    RecordStop,
 )
 from rooms.room import Room
 from server.cluster.redis_audit import BufferedAuditLog
 from server.cluster.room_store import LOG_LENGTH, RoomStore
+from server.media.room_media import MediaNode, RoomMedia
 from server.metrics import Metrics
 from server.outbox import Outbox
 from server.paging import PageDesk
@@ -73,6 +78,7 @@ class Services:
     factors: TotpChecker
     portfolios: Portfolios
     store: RoomStore | None = None
+    media: MediaNode | None = None  # None: this server carries no voice or video
     brain_timeout_s: float = 10.0
     max_reliable: int = 4096
 
@@ -102,6 +108,7 @@ class RoomHost:
         self._journal_count = len(room._log)  # entries the store should hold
         self._journaled_version = room.durable_version
         self._store_retry_at = 0.0
+        self._media: RoomMedia | None = None
         self.degraded = False
         self.moved_away = False
         self.disposed = asyncio.Event()
@@ -127,6 +134,7 @@ class RoomHost:
             await asyncio.gather(self._task, return_exceptions=True)
         self._dispatch(self.room.close(time.time()))
         await self._settle()
+        await self._close_media()
 
     async def moved(self) -> None:
         """Another node holds the room now: members reconnect there (their next handshake is
@@ -148,6 +156,12 @@ class RoomHost:
         for att in list(self._attached.values()):
             att.outbox.close(code, reason)
         await self._settle()
+        await self._close_media()
+
+    async def _close_media(self) -> None:
+        media, self._media = self._media, None
+        if media is not None:
+            await media.close()
 
     async def _settle(self) -> None:
         if self._chores:
@@ -176,6 +190,13 @@ class RoomHost:
         if att.outbox.closing:
             return  # the room already let this member go; late frames are ignored
         self._dispatch(self.room.receive(att.member, data, time.time()))
+
+    def receive_datagram(self, member: int, data: bytes | str) -> None:
+        """A frame from the member's pose data channel."""
+        att = self._attached.get(member)
+        if att is None or att.outbox.closing:
+            return
+        self._dispatch(self.room.receive_datagram(member, data, time.time()))
 
     def detach(self, att: Attachment) -> None:
         self._dispatch(self.room.disconnect(att.member, time.time()))
@@ -225,8 +246,34 @@ class RoomHost:
                 self._chore(self._check_factor(out), f"verify:{out.member}")
             elif isinstance(out, FetchPortfolio):
                 self._chore(self._fetch_portfolio(out), f"portfolio:{out.member}")
+            elif isinstance(out, MediaOutput):
+                self._carry_media(out)
         if self._held:
             self._journal_due.set()
+
+    def _carry_media(self, out: MediaOutput) -> None:
+        node = self._s.media
+        if node is None:
+            if isinstance(out, MediaStart):
+                self._dispatch(self.room.media.unavailable(out.member, time.time()))
+            return
+        if self._media is None:
+            if isinstance(out, MediaStop | RecordStop):
+                return
+            self._media = RoomMedia(
+                node,
+                self.room,
+                send=self._send_direct,
+                dispatch=self._dispatch,
+                chore=self._chore,
+                on_datagram=self.receive_datagram,
+            )
+        self._media.handle(out)
+
+    def _send_direct(self, member: int, data: bytes) -> None:
+        att = self._attached.get(member)
+        if att is not None:
+            att.outbox.push(data, reliable=True)
 
     def _deliver(self, out: Frame | Close) -> None:
         attached = self._attached
@@ -369,6 +416,8 @@ class RoomHost:
                 started = loop.time()
                 with self._metrics.tick_seconds.time():
                     self._dispatch(self.room.tick(time.time()))
+                    if self._media is not None:
+                        self._media.follow_scene()
                 if self._empty_ttl is not None:
                     if not self.room.is_empty:
                         empty_since = None

@@ -47,6 +47,8 @@ class RoomClient:
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self._changed = asyncio.Condition()
+        # Called with each direct message as it arrives (media signalling answers at once).
+        self.listeners: list[Callable[[Any], None]] = []
         self._reader = asyncio.get_running_loop().create_task(self._read(), name="client-reader")
 
     @classmethod
@@ -198,5 +200,7 @@ class RoomClient:
             self.pongs.append(msg)
         else:
             self.direct.append(msg)
+            for listener in list(self.listeners):
+                listener(msg)
         async with self._changed:
             self._changed.notify_all()

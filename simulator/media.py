@@ -1,45 +1,199 @@
-"""Thin-client bots: the hook they will plug into once rooms carry media. Not built.
+"""A member's media from Python: a real aiortc peer answering the server's offers.
 
-A thin client draws nothing itself. It would receive the room as audio and video from the
-server's media hub (``server/media/``: fan-out, shared VP8/Opus encoders, aiortc glue) and
-send its microphone and camera back. The hub exists, but rooms have no media signalling yet:
-``protocol/SPEC.md`` has no offer, answer or ICE messages, so a bot has nothing to negotiate
-with. A bot that pretended (a silent track, a made-up stream) would only test itself, so
-scenarios that ask for ``"device": "thin"`` are refused with :data:`NOT_YET`.
-
-When signalling lands, a thin bot is a :class:`simulator.bot.Bot` whose link also carries a
-:class:`MediaSession`: ``open`` negotiates over the room's WebSocket, and the runner reads
-``stats`` for the report (frames and bytes received per track, the first-frame delay, freezes)
-beside the pose-to-peer latency. ``simulator/scenario.py`` then accepts the device, and the
-verdict gains a media check (every viewer got frames from every source it should see).
+Used by the tests, the benchmarks and the simulator's thin-client bots. It speaks the
+signalling of ``protocol/SPEC.md`` ("Voice, video and recording") over a :class:`RoomClient`:
+``media`` out, each ``rtc_offer`` answered with ``rtc_answer``; its own tracks (microphone,
+camera) go on the server's recvonly m-lines; every track the server sends is read, and
+counted per source, by one task each.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-NOT_YET = (
-    "thin-client bots need media signalling in rooms, which is not built yet "
-    "(see simulator/media.py)"
-)
+import numpy as np
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.audio.frame import AudioFrame
+from av.frame import Frame
+
+from protocol import messages as m
+from simulator.client import RoomClient
 
 
 @dataclass(frozen=True, slots=True)
 class TrackStats:
-    source: str  # the member (or expert's speech) the track comes from
+    source: str  # the source as the server named it (m7.a, e40.a, view)
     kind: str  # "audio" or "video"
     frames: int
-    bytes: int
+    bytes: int  # decoded size: samples or pixels, for the report
     first_frame_s: float | None  # from open() to the first decoded frame
     freezes: int  # gaps over 500 ms between frames
+    loud_frames: int  # audio frames with sound in them (not silence)
 
 
-class MediaSession(Protocol):
-    """One thin bot's media, negotiated over its room link."""
+@dataclass(eq=False)
+class _Reading:
+    source: str
+    kind: str
+    frames: int = 0
+    size: int = 0
+    first_at: float | None = None
+    last_at: float | None = None
+    freezes: int = 0
+    loud: int = 0
+    first_loud_at: float | None = None
+    sizes: set[tuple[int, int]] = field(default_factory=set)
 
-    async def open(self) -> None: ...
 
-    def stats(self) -> list[TrackStats]: ...
+class RtcMedia:
+    """One member's media session, negotiated over its room link."""
 
-    async def close(self) -> None: ...
+    def __init__(
+        self,
+        client: RoomClient,
+        *,
+        audio: MediaStreamTrack | None = None,
+        video: MediaStreamTrack | None = None,
+        view: str = "3d",
+        dc: bool = False,
+    ) -> None:
+        self.client = client
+        self.audio, self.video = audio, video
+        self.view, self.dc = view, dc
+        self.pc = RTCPeerConnection()
+        self.channel: RTCDataChannel | None = None
+        self.readings: dict[str, _Reading] = {}
+        self.offers = 0
+        self.answered = 0  # the newest offer number answered
+        self.opened_at = 0.0
+        self._mids: dict[str, str] = {}  # mid -> source
+        self._readers: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._offers: asyncio.Queue[m.RtcOffer] = asyncio.Queue()
+        self._changed = asyncio.Event()  # replaced on each change: waiters re-check
+        self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_channel)
+        self.pc.on("connectionstatechange", self._poke)
+
+    @property
+    def send(self) -> list[str]:
+        return [k for k, t in (("audio", self.audio), ("video", self.video)) if t is not None]
+
+    async def open(self) -> None:
+        self.opened_at = time.monotonic()
+        self.client.listeners.append(self._on_message)
+        self._task = asyncio.get_running_loop().create_task(self._answer_offers())
+        await self.client.send(m.StartMedia(self.send, self.view, self.dc or None))
+
+    def _on_message(self, msg: object) -> None:
+        if isinstance(msg, m.RtcOffer):
+            self._offers.put_nowait(msg)
+
+    async def _answer_offers(self) -> None:
+        while True:
+            offer = await self._offers.get()
+            if offer.n > self.answered:
+                await self.answer(offer)
+
+    async def answer(self, offer: m.RtcOffer) -> None:
+        self.offers += 1
+        for offered in offer.tracks:
+            self._mids[offered.mid] = offered.src
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+        senders = {s.track for s in self.pc.getSenders() if s.track is not None}
+        for mine in (self.audio, self.video):
+            if mine is not None and mine not in senders:
+                self.pc.addTrack(mine)  # lands on the server's recvonly m-line of its kind
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        self.answered = offer.n
+        await self.client.send(m.RtcAnswer(offer.n, self.pc.localDescription.sdp))
+        self._poke()
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        transceiver = next(
+            (t for t in self.pc.getTransceivers() if t.receiver.track is track), None
+        )
+        mid = transceiver.mid if transceiver is not None else None
+        source = self._mids.get(mid or "", f"mid:{mid}")
+        reading = _Reading(source, track.kind)
+        self.readings[source] = reading
+        task = asyncio.get_running_loop().create_task(self._read(track, reading))
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
+
+    def _on_channel(self, channel: RTCDataChannel) -> None:
+        self.channel = channel
+        channel.on("open", self._poke)
+        self._poke()
+
+    def _poke(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _read(self, track: MediaStreamTrack, reading: _Reading) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                assert isinstance(frame, Frame)
+                now = time.monotonic()
+                if reading.last_at is not None and now - reading.last_at > 0.5:
+                    reading.freezes += 1
+                if reading.first_at is None:
+                    reading.first_at = now
+                reading.last_at = now
+                reading.frames += 1
+                if isinstance(frame, AudioFrame):
+                    samples = np.abs(frame.to_ndarray())
+                    reading.size += samples.size
+                    if samples.size and int(samples.max()) > 300:
+                        reading.loud += 1
+                        if reading.first_loud_at is None:
+                            reading.first_loud_at = now
+                else:
+                    reading.size += frame.width * frame.height  # type: ignore[attr-defined]
+                    reading.sizes.add((frame.width, frame.height))  # type: ignore[attr-defined]
+                self._poke()
+
+    async def wait_for(self, predicate: Callable[[RtcMedia], bool], timeout: float = 15.0) -> None:
+        """Wait until ``predicate(self)`` holds (frames arrived, a source appeared...)."""
+
+        async def until() -> None:
+            while not predicate(self):
+                await self._changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+
+    def frames(self, source: str) -> int:
+        reading = self.readings.get(source)
+        return reading.frames if reading is not None else 0
+
+    def stats(self) -> list[TrackStats]:
+        return [
+            TrackStats(
+                r.source,
+                r.kind,
+                r.frames,
+                r.size,
+                None if r.first_at is None else r.first_at - self.opened_at,
+                r.freezes,
+                r.loud,
+            )
+            for r in self.readings.values()
+        ]
+
+    async def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.client.listeners.remove(self._on_message)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.pc.close()
+        for task in list(self._readers):
+            task.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)

@@ -39,13 +39,16 @@ from protocol.limits import (
     MAX_TITLE_CHARS,
 )
 from protocol.messages import GENDERS, HANDOFF_STATES, LANGUAGES, SPECIALTIES
-from simulator.media import NOT_YET
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "scenes" / "layouts"
 
 ROLES = ("customer", "guest", "advisor", "observer", "bot")
 DEVICES = ("desktop", "vr")
+NOT_YET = (
+    "thin-client bots are not in the simulator yet: rooms carry WebRTC media and"
+    " simulator/media.py has the peer, but the bot runner does not drive it"
+)
 # Headsets refresh at 72-90 Hz; a pose per frame is what a WebXR client sends.
 VR_HZ = (72.0, 90.0)
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,48}$")  # 48: a run suffix still fits the 64 allowed

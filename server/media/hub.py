@@ -124,6 +124,7 @@ class ViewerTrack(MediaStreamTrack):
         self._limit = VIDEO_QUEUE if self.kind == "video" else AUDIO_QUEUE
         self._wake = asyncio.Event()
         self._active = False
+        self.started = asyncio.Event()  # set at the first recv(): the sender is running
         self._need_keyframe = self.kind == "video"
         self._seen_keyframe = False  # before its first picture a viewer has lost nothing
         self._offset: int | None = None  # viewer clock = source clock - offset
@@ -150,6 +151,7 @@ class ViewerTrack(MediaStreamTrack):
             raise MediaStreamError
         if not self._active:
             self._active = True
+            self.started.set()
             if self.kind == "video":
                 self._lane.request_keyframe()
         while not self._queue:

@@ -1,0 +1,48 @@
+"""The server's media, built from its settings: the hub, the voice engine, the recorder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from server.config import Settings
+from server.media.hub import MediaHub
+from server.media.recorder import SessionRecorder
+from server.media.room_media import MediaNode, MediaSettings, RecorderFactory
+from server.media.tts import EspeakSpeaker
+
+log = logging.getLogger(__name__)
+
+
+def media_node(settings: Settings) -> MediaNode:
+    speaker = None
+    if settings.speech:
+        if EspeakSpeaker.available():
+            speaker = EspeakSpeaker()
+        else:
+            log.warning("espeak-ng is not installed: digital experts will not speak")
+    return MediaNode(
+        MediaSettings(
+            connect_timeout_s=settings.media_connect_timeout_s,
+            max_peers=settings.max_media_peers,
+            ice_servers=settings.ice_servers,
+        ),
+        speaker=speaker,
+        recorder=recorders(settings.recordings_dir),
+    )
+
+
+def recorders(directory: Path) -> RecorderFactory:
+    def make(
+        hub: MediaHub, room: str, recording_id: str, by: str, retention_days: int
+    ) -> SessionRecorder:
+        return SessionRecorder(
+            hub,
+            directory,
+            room=room,
+            recording_id=recording_id,
+            started_by=by,
+            retention_days=retention_days,
+        )
+
+    return make

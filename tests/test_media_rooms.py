@@ -1,0 +1,360 @@
+"""Voice and video in rooms, end to end: a real server, real aiortc peers on loopback.
+
+Members speak the signalling of SPEC.md ("Voice, video and recording") through
+:class:`simulator.media.RtcMedia`; what they receive is decoded and counted. Waiting is on
+conditions (frames counted, messages arrived), never on sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from aiortc import RTCSessionDescription
+
+from protocol import messages as m
+from protocol.codec import encode
+from protocol.codes import ErrorCode
+from protocol.pose import AvatarPose
+from rooms.audit import MemoryAuditLog
+from rooms.roles import Role
+from server.app import WealthroomServer
+from server.media.tts import EspeakSpeaker
+from simulator.client import RoomClient
+from simulator.media import RtcMedia
+from tests.conftest import SECRET, Mint, make_settings
+from tests.test_media_hub import PatternTrack, ToneTrack
+
+DEADLINE = 20.0  # two shared cores; aiortc's DTLS handshakes take a while under load
+
+
+@pytest.fixture
+async def media_server(tmp_path: Path) -> AsyncIterator[WealthroomServer]:
+    settings = make_settings(recordings_dir=tmp_path / "recordings", media_connect_timeout_s=3.0)
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        yield srv
+
+
+@pytest.fixture
+def mint_media(media_server: WealthroomServer) -> Mint:
+    counter = iter(range(1, 10_000))
+
+    def _mint(room: str = "demo", role: Role = Role.CUSTOMER, **kw: Any) -> str:
+        kw.setdefault("subject", f"user-{next(counter)}")
+        return media_server.tokens.mint(room=room, role=role, **kw)
+
+    return _mint
+
+
+class Session:
+    """Clients and peers of one test, closed at the end whatever happened."""
+
+    def __init__(self, server: WealthroomServer, mint: Mint) -> None:
+        self.server, self.mint = server, mint
+        self.clients: list[RoomClient] = []
+        self.peers: list[RtcMedia] = []
+
+    async def join(self, role: Role, name: str, **token: Any) -> RoomClient:
+        client = await RoomClient.join(
+            self.server.room_url("demo"), self.mint(role=role, **token), name
+        )
+        self.clients.append(client)
+        return client
+
+    async def media(self, client: RoomClient, **kw: Any) -> RtcMedia:
+        peer = RtcMedia(client, **kw)
+        self.peers.append(peer)
+        await peer.open()
+        return peer
+
+    async def close(self) -> None:
+        for peer in self.peers:
+            await peer.close()
+        for client in self.clients:
+            await client.close()
+
+
+@pytest.fixture
+async def session(media_server: WealthroomServer, mint_media: Mint) -> AsyncIterator[Session]:
+    s = Session(media_server, mint_media)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def _entity(client: RoomClient, member: int) -> m.Ent | None:
+    return client.replica.by_member(member)
+
+
+async def test_advisor_camera_and_voice_reach_the_customer_and_state_shows(
+    session: Session,
+) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    advisor = await session.join(Role.ADVISOR, "Ada")
+    watching = await session.media(customer)
+    await session.media(advisor, audio=ToneTrack(), video=PatternTrack())
+    cam, mic = f"m{advisor.member}.v", f"m{advisor.member}.a"
+
+    await watching.wait_for(lambda p: p.frames(cam) >= 10 and p.frames(mic) >= 25, DEADLINE)
+    reading = watching.readings[mic]
+    assert reading.loud > 0, "the advisor's tone arrives as sound, not silence"
+    assert watching.readings[cam].sizes == {(160, 120)}
+    offer = customer.of(m.RtcOffer)[-1]
+    advisor_avatar = _entity(customer, advisor.member)
+    assert advisor_avatar is not None
+    assert {(t.src, t.ent) for t in offer.tracks} >= {
+        (cam, advisor_avatar.i),
+        (mic, advisor_avatar.i),
+    }
+    # Everyone sees the advisor's microphone and camera on; the sender gets nothing of its own.
+    await customer.wait_for(
+        lambda c: (e := _entity(c, advisor.member)) is not None and (e.mic, e.cam) == ("on", "on")
+    )
+    assert not any(
+        t.src.startswith(f"m{advisor.member}.") for t in advisor.of(m.RtcOffer)[-1].tracks
+    )
+
+    await advisor.send(m.Mute(cam="off"))
+    await customer.wait_for(
+        lambda c: (e := _entity(c, advisor.member)) is not None and e.cam == "off"
+    )
+    await advisor.send(m.Mute(mic="off"))
+    await customer.wait_for(
+        lambda c: (e := _entity(c, advisor.member)) is not None and e.mic == "off"
+    )
+    muted_from = watching.readings[mic].frames
+    loud_before = watching.readings[mic].loud
+    await watching.wait_for(lambda p: p.frames(mic) >= muted_from + 25, DEADLINE)
+    # A few packets were on their way when the switch flipped; then silence.
+    assert watching.readings[mic].loud - loud_before < 10
+
+
+async def test_a_member_who_leaves_is_renegotiated_away(session: Session) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    advisor = await session.join(Role.ADVISOR, "Ada")
+    watching = await session.media(customer)
+    await session.media(advisor, audio=ToneTrack())
+    mic = f"m{advisor.member}.a"
+    await watching.wait_for(lambda p: p.frames(mic) >= 5, DEADLINE)
+    offers = len(customer.of(m.RtcOffer))
+    await advisor.leave()
+    await customer.wait_for(lambda c: len(c.of(m.RtcOffer)) > offers)
+    assert all(t.src != mic for t in customer.of(m.RtcOffer)[-1].tracks)
+
+
+async def test_a_guest_may_not_send_a_camera(session: Session) -> None:
+    await session.join(Role.CUSTOMER, "Ann")
+    guest = await session.join(Role.GUEST, "Bo")
+    await guest.send(m.StartMedia(["audio", "video"]))
+    await guest.wait_for(lambda c: bool(c.errors))
+    assert guest.errors[-1].code == ErrorCode.FORBIDDEN
+    assert not guest.of(m.RtcOffer), "nothing starts"
+
+
+async def test_a_camera_smuggled_into_the_answer_is_refused(session: Session) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    guest = await session.join(Role.GUEST, "Bo")
+    await session.media(customer, video=PatternTrack())
+    # Once the customer's camera is live, the guest asks to send audio only, then answers
+    # with its own camera on the m-line that carries the customer's camera to it.
+    await guest.wait_for(lambda c: (e := _entity(c, customer.member)) is not None and e.cam == "on")
+    peer = RtcMedia(guest, audio=ToneTrack())
+    session.peers.append(peer)
+    await guest.send(m.StartMedia(["audio"]))
+    cam = f"m{customer.member}.v"
+    await guest.wait_for(lambda c: any(t.src == cam for o in c.of(m.RtcOffer) for t in o.tracks))
+    offer = next(o for o in guest.of(m.RtcOffer) if any(t.src == cam for t in o.tracks))
+    await peer.pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+    peer.pc.addTrack(ToneTrack())
+    answer = await peer.pc.createAnswer()
+    await peer.pc.setLocalDescription(answer)
+    # aiortc would never answer a sendonly m-line with sendrecv: a hostile client edits it.
+    mid = next(t.mid for t in offer.tracks if t.src == cam)
+    errors = len(guest.errors)
+    await guest.send(m.RtcAnswer(offer.n, _send_on(peer.pc.localDescription.sdp, mid)))
+    await guest.wait_for(lambda c: len(c.errors) > errors)
+    assert guest.errors[-1].code == ErrorCode.FORBIDDEN
+    assert "camera" in guest.errors[-1].msg
+    # No source from the guest's camera exists on the server.
+    assert not any(s.source_id.endswith(f"m{guest.member}.v") for s in _hub(session).sources())
+
+
+def _send_on(sdp: str, mid: str) -> str:
+    """``sdp`` with the m-section of ``mid`` turned to sendrecv."""
+    sections = sdp.split("\r\nm=")
+    for i, section in enumerate(sections):
+        if f"\r\na=mid:{mid}\r\n" in section + "\r\n":
+            sections[i] = section.replace("a=recvonly", "a=sendrecv")
+    return "\r\nm=".join(sections)
+
+
+def _hub(session: Session) -> Any:
+    assert session.server.media is not None
+    return session.server.media.hub
+
+
+async def test_signalling_mistakes_get_clear_errors_and_harm_nobody(session: Session) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    other = await session.join(Role.GUEST, "Bo")
+
+    async def refused(message: m.Message, code: ErrorCode) -> None:
+        before = len(customer.errors)
+        await customer.send(message)
+        await customer.wait_for(lambda c: any(e.code == code for e in c.errors[before:]))
+
+    # Before media is started there is nothing to answer.
+    await refused(m.RtcAnswer(1, "v=0\r\n"), ErrorCode.NO_MEDIA_SESSION)
+    await refused(
+        m.IceCandidate(1, "candidate:1 1 udp 1 192.0.2.1 9 typ host"), ErrorCode.NO_MEDIA_SESSION
+    )
+    await customer.send(m.StartMedia(["audio"]))
+    await customer.wait_for(lambda c: bool(c.of(m.RtcOffer)))
+    n = customer.of(m.RtcOffer)[-1].n
+    await refused(m.RtcAnswer(n + 5, "v=0\r\n"), ErrorCode.NO_MEDIA_SESSION)
+    await refused(m.RtcAnswer(n, "this is not an SDP"), ErrorCode.MALFORMED_SDP)
+    await refused(
+        m.RtcAnswer(n, "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"), ErrorCode.MALFORMED_SDP
+    )
+    await refused(m.IceCandidate(n, "candidate:garbage"), ErrorCode.MALFORMED_SDP)
+    # A flood of candidates is cut off at the limit.
+    limit = 32
+    for i in range(limit + 1):
+        await customer.send(
+            m.IceCandidate(n, f"candidate:{i} 1 udp 1 192.0.2.1 {9000 + i} typ host", "0")
+        )
+    await customer.wait_for(lambda c: any(e.code == ErrorCode.RATE_LIMITED for e in c.errors))
+    # The other member's session is untouched and the room still works for everyone.
+    await other.chat("still here")
+    await customer.wait_for(lambda c: any(x.text == "still here" for x in c.chats))
+    assert not customer.closed
+    assert not other.closed
+    assert other.errors == []
+
+
+async def test_a_member_that_never_completes_ice_is_timed_out_cleanly(session: Session) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    await customer.send(m.StartMedia(["audio"]))
+    await customer.wait_for(lambda c: bool(c.of(m.RtcOffer)))
+    # No answer: after media_connect_timeout_s (3 s here) the server gives up on the peer.
+    await customer.wait_for(
+        lambda c: any(e.code == ErrorCode.MEDIA_TIMEOUT for e in c.errors), DEADLINE
+    )
+    assert not customer.closed, "the member stays in the room; only its media stopped"
+    assert session.server.media is not None
+    assert session.server.media.peers == 0
+    # It may start again.
+    before = len(customer.of(m.RtcOffer))
+    await customer.send(m.StartMedia(["audio"]))
+    await customer.wait_for(lambda c: len(c.of(m.RtcOffer)) > before)
+
+
+async def test_poses_over_the_data_channel_move_the_avatar_and_late_ones_are_dropped(
+    session: Session,
+) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    watcher = await session.join(Role.GUEST, "Bo")
+    peer = await session.media(customer, dc=True)
+    await peer.wait_for(
+        lambda p: p.channel is not None and p.channel.readyState == "open", DEADLINE
+    )
+    me = _entity(watcher, customer.member)
+    assert me is not None
+    assert me.x is not None
+    head = AvatarPose.unpack(me.x).head.pos
+    x, y, z = (v / 1000 for v in head)
+    assert peer.channel is not None
+    peer.channel.send(encode_pose(x + 0.05, y, z, n=10))
+    await watcher.wait_for(lambda c: _head_x(c, customer.member) == round((x + 0.05) * 1000))
+    peer.channel.send(encode_pose(x + 0.10, y, z, n=9))  # older than 10: dropped
+    peer.channel.send(encode_pose(x + 0.02, y, z, n=11))
+    await watcher.wait_for(lambda c: _head_x(c, customer.member) == round((x + 0.02) * 1000))
+    # Anything but a pose on the channel is refused, on the WebSocket.
+    peer.channel.send(encode(m.Chat("hi")))
+    await customer.wait_for(lambda c: any(e.code == ErrorCode.WRONG_ENDPOINT for e in c.errors))
+
+
+def encode_pose(x: float, y: float, z: float, *, n: int) -> bytes:
+    return encode(m.Pose((x, y, z), (0.0, 0.0, 0.0, 1.0), n=n))
+
+
+def _head_x(client: RoomClient, member: int) -> int | None:
+    ent = client.replica.by_member(member)
+    if ent is None or ent.x is None:
+        return None
+    return AvatarPose.unpack(ent.x).head.pos[0]
+
+
+@pytest.mark.skipif(
+    not EspeakSpeaker.available(), reason="needs espeak-ng (scripts/system-packages)"
+)
+async def test_an_expert_answers_aloud_and_its_mouth_moves(session: Session) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    peer = await session.media(customer)
+    await peer.wait_for(lambda p: p.pc.connectionState == "connected", DEADLINE)
+    await customer.send(m.Ask("Tell me about government bonds"))
+    await customer.wait_for(lambda c: bool(c.of(m.Answer)), DEADLINE)
+    expert = customer.of(m.Answer)[-1].e
+    assert expert is not None
+    voice = f"e{expert}.a"
+    await peer.wait_for(lambda p: voice in p.readings and p.readings[voice].loud >= 10, DEADLINE)
+    await customer.wait_for(
+        lambda c: (e := c.replica.entities.get(expert)) is not None and (e.mo or 0) > 0, DEADLINE
+    )
+
+
+async def test_recording_shows_the_notice_first_and_writes_files_with_a_manifest(
+    session: Session, tmp_path: Path
+) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    advisor = await session.join(Role.ADVISOR, "Ada")
+    await session.media(customer, audio=ToneTrack())
+    sending = await session.media(advisor, audio=ToneTrack(), video=PatternTrack())
+    await sending.wait_for(lambda p: p.pc.connectionState == "connected", DEADLINE)
+
+    await customer.send(m.Record(True))
+    await customer.wait_for(lambda c: bool(c.errors))
+    assert customer.errors[-1].code == ErrorCode.FORBIDDEN, "only an advisor records"
+
+    await advisor.send(m.Record(True))
+    await customer.wait_for(lambda c: bool(c.of(m.Recording)))
+    notice = customer.of(m.Recording)[-1]
+    assert notice.on
+    assert notice.notice
+    assert notice.days == 2555
+    await customer.send(m.NoticeSeen(notice.rec))
+    # Let the recorder take some media: the advisor's camera frames flow meanwhile.
+    target = sending.readings  # the advisor receives the customer's microphone
+    mic = f"m{customer.member}.a"
+    await sending.wait_for(lambda p: p.frames(mic) >= 50, DEADLINE)
+    assert target[mic].frames >= 50
+    await advisor.send(m.Record(False))
+    await customer.wait_for(lambda c: len(c.of(m.Recording)) >= 2)
+    assert not customer.of(m.Recording)[-1].on
+
+    assert session.server.media is not None
+    manifest_path = await asyncio.wait_for(
+        session.server.media.rooms["demo"].saved[notice.rec], DEADLINE
+    )
+    folder = tmp_path / "recordings" / notice.rec
+    assert manifest_path == folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["room"] == "demo"
+    assert manifest["retention_days"] == 2555
+    kinds = sorted(f["kind"] for f in manifest["files"] if f["file"])
+    assert kinds == ["audio", "audio", "video"]
+    for entry in manifest["files"]:
+        if entry["file"]:
+            with av.open(str(folder / entry["file"])) as container:
+                assert sum(1 for _ in container.decode(container.streams[0])) > 0
+    audit = session.server.audit
+    assert isinstance(audit, MemoryAuditLog)
+    actions = [e["action"] for e in audit.entries]
+    assert actions.index("recording.notice") < actions.index("recording.start")
+    assert "recording.seen" in actions
+    assert "recording.saved" in actions
