@@ -1,0 +1,360 @@
+"""Voice, video and recording in a real browser: Debian's Chromium (fake camera and microphone)
+driven by Playwright, against a real server on a loopback port whose WebRTC peers forward
+what each page sends to the others.
+
+What a page receives is read from the page itself: the advisor's ``<video>`` element (decoded
+frames, size, play position) and each incoming track's ``inbound-rtp`` statistics (packets,
+samples, audio energy). Waiting is always on a condition in the page, never a sleep; any
+console error or uncaught exception in any page fails the test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from avatars.specialties import Specialty
+from rooms.audit import MemoryAuditLog
+from rooms.roles import Role
+from server.app import WealthroomServer
+from tests.conftest import SECRET, Mint, make_settings
+from tests.test_browser import ARGS, CHROMIUM, VIEWPORT, Watch, open_room, room_link
+
+# WebRTC over loopback with DTLS in Python and software video decoding in the browser: give
+# the first frames time on a small machine.
+MEDIA_WAIT_MS = 45_000
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (scripts/system-packages)"
+)
+
+# Source of the advisor's camera as the customer's page received it, and its <video>.
+ADVISOR_VIDEO = "document.querySelector('[data-testid=advisor-video]')"
+
+# Inbound statistics of the page's incoming tracks whose source matches `pattern`.
+INBOUND = """async (pattern) => {
+  const rows = await window.wealthroom.media.inbound();
+  return rows.filter((r) => new RegExp(pattern).test(r.src));
+}"""
+
+
+@pytest.fixture
+async def media_server(tmp_path: Path) -> AsyncIterator[WealthroomServer]:
+    settings = make_settings(recordings_dir=tmp_path / "recordings")
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        yield srv
+
+
+@pytest.fixture
+def mint_media(media_server: WealthroomServer) -> Mint:
+    counter = iter(range(1, 10_000))
+
+    def _mint(room: str = "demo", role: Role = Role.CUSTOMER, **kw: Any) -> str:
+        kw.setdefault("subject", f"user-{next(counter)}")
+        return media_server.tokens.mint(room=room, role=role, **kw)
+
+    return _mint
+
+
+@pytest.fixture
+async def media_context() -> AsyncIterator[BrowserContext]:
+    async with async_playwright() as pw:
+        browser: Browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        ctx = await browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+        await ctx.grant_permissions(["microphone", "camera"])
+        ctx.set_default_timeout(MEDIA_WAIT_MS)
+        yield ctx
+        await ctx.close()
+        await browser.close()
+
+
+@pytest.fixture
+def watch() -> Watch:
+    return Watch()
+
+
+async def join_media(page: Page, button: str) -> None:
+    """Press "Join with microphone" or "Join with camera" and wait for the server's offer to
+    be answered and the peer connected."""
+    await page.click(button)
+    await page.wait_for_function(
+        "() => { const m = window.wealthroom.state.media;"
+        " return m && m.offers > 0 && m.connection === 'connected'; }",
+        timeout=MEDIA_WAIT_MS,
+    )
+
+
+async def inbound(page: Page, pattern: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await page.evaluate(INBOUND, pattern)
+    return rows
+
+
+async def wait_inbound(page: Page, pattern: str, condition: str) -> list[dict[str, Any]]:
+    """Wait until an incoming track whose source matches ``pattern`` has statistics ``s`` for
+    which ``condition`` (JavaScript) holds."""
+    await page.wait_for_function(
+        f"""async (pattern) => {{
+          const rows = await window.wealthroom.media.inbound();
+          return rows.some((s) => new RegExp(pattern).test(s.src) && ({condition}));
+        }}""",
+        arg=pattern,
+        timeout=MEDIA_WAIT_MS,
+        polling=250,
+    )
+    return await inbound(page, pattern)
+
+
+async def person(page: Page, name: str) -> dict[str, Any]:
+    people: list[dict[str, Any]] = await page.evaluate("() => window.wealthroom.state.people")
+    return next(p for p in people if p["name"] == name)
+
+
+async def test_the_customer_sees_and_hears_the_advisor_through_the_server(
+    media_server: WealthroomServer, mint_media: Mint, media_context: BrowserContext, watch: Watch
+) -> None:
+    link = room_link(media_server, mint_media(name="Ann", risk=3))
+    customer = await open_room(media_context, watch, link, "Ann")
+    # Before media: the two large buttons, labelled; a customer may send both.
+    assert await customer.locator("#mic-button").inner_text() == "Join with microphone"
+    assert await customer.locator("#cam-button").inner_text() == "Join with camera"
+    await join_media(customer, "#cam-button")
+    assert await customer.locator("#mic-button").get_attribute("aria-pressed") == "true"
+    assert await customer.locator("#mic-button").inner_text() == "Microphone on"
+
+    # The advisor's link joins with camera and microphone by itself.
+    advisor_token = mint_media(role=Role.ADVISOR, name="Ms Chan")
+    advisor = await open_room(
+        media_context, watch, room_link(media_server, advisor_token) + "&media=1", "advisor"
+    )
+    await advisor.wait_for_function(
+        "() => window.wealthroom.state.media?.connection === 'connected'", timeout=MEDIA_WAIT_MS
+    )
+
+    # The customer's page plays the advisor's camera: decoded frames keep coming.
+    await customer.wait_for_function(
+        f"() => {{ const v = {ADVISOR_VIDEO}; return v && v.videoWidth > 0"
+        " && v.getVideoPlaybackQuality().totalVideoFrames > 0; }",
+        timeout=MEDIA_WAIT_MS,
+    )
+    first = await customer.evaluate(
+        f"() => {{ const v = {ADVISOR_VIDEO}; const q = v.getVideoPlaybackQuality();"
+        " return {frames: q.totalVideoFrames, dropped: q.droppedVideoFrames, t: v.currentTime,"
+        " w: v.videoWidth, h: v.videoHeight, src: v.dataset.src}; }"
+    )
+    await customer.wait_for_function(
+        f"(n) => {ADVISOR_VIDEO}.getVideoPlaybackQuality().totalVideoFrames >= n",
+        arg=first["frames"] + 30,
+        timeout=MEDIA_WAIT_MS,
+    )
+    later = await customer.evaluate(
+        f"() => {{ const v = {ADVISOR_VIDEO};"
+        " return {frames: v.getVideoPlaybackQuality().totalVideoFrames, t: v.currentTime}; }"
+    )
+    assert first["w"] > 0
+    assert first["h"] > 0
+    assert later["t"] > first["t"]
+    advisor_member = await advisor.evaluate("() => window.wealthroom.state.member")
+    assert first["src"] == f"m{advisor_member}.v"
+    print(
+        f"advisor video at the customer: {first['w']}x{first['h']},"
+        f" frames {first['frames']} -> {later['frames']},"
+        f" t {first['t']:.2f} -> {later['t']:.2f} s"
+    )
+    # ... and on a panel above the advisor's head in the room.
+    await customer.wait_for_function(
+        "() => window.wealthroom.videos().some(v => v.drawn && v.width > 0)"
+    )
+
+    # The advisor's voice arrives: samples decoded, with energy (the fake microphone beeps).
+    audio = await wait_inbound(
+        customer,
+        rf"^m{advisor_member}\.a$",
+        "s.packetsReceived > 50 && s.totalSamplesReceived > 0 && s.totalAudioEnergy > 0",
+    )
+    print(f"advisor audio at the customer: {audio[0]}")
+
+    # Both ways: the advisor receives the customer's camera and voice.
+    customer_member = await customer.evaluate("() => window.wealthroom.state.member")
+    await wait_inbound(advisor, rf"^m{customer_member}\.v$", "s.framesDecoded > 10")
+    await wait_inbound(advisor, rf"^m{customer_member}\.a$", "s.totalSamplesReceived > 0")
+
+    # Everyone sees who has a microphone and camera on; muting shows at once.
+    await customer.wait_for_function(
+        "() => window.wealthroom.state.people.some("
+        "p => p.name === 'Ms Chan' && p.mic === 'on' && p.cam === 'on')"
+    )
+    await customer.click("#mic-button")
+    assert await customer.locator("#mic-button").get_attribute("aria-pressed") == "false"
+    assert await customer.locator("#mic-button").inner_text() == "Microphone off"
+    await advisor.wait_for_function(
+        "() => window.wealthroom.state.people.some(p => p.name === 'Ann' && p.mic === 'off')"
+    )
+    assert (await person(advisor, "Ann"))["cam"] == "on"
+    await customer.click("#cam-button")
+    await advisor.wait_for_function(
+        "() => window.wealthroom.state.people.some(p => p.name === 'Ann' && p.cam === 'off')"
+    )
+
+    # A dropped connection kills the peer; the page starts media again by itself, and the
+    # advisor's picture comes back.
+    offers = await customer.evaluate("() => window.wealthroom.state.media.offers")
+    await customer.evaluate("() => window.wealthroom.debug.cut()")
+    await customer.wait_for_function("() => window.wealthroom.state.status === 'reconnecting'")
+    await customer.wait_for_function("() => window.wealthroom.joined")
+    await customer.wait_for_function(
+        "(n) => { const m = window.wealthroom.state.media;"
+        " return m.offers >= 1 && m.connection === 'connected' && m.offers !== n; }",
+        arg=offers,
+        timeout=MEDIA_WAIT_MS,
+    )
+    frames = await customer.evaluate(
+        f"() => {ADVISOR_VIDEO}?.getVideoPlaybackQuality().totalVideoFrames ?? 0"
+    )
+    await customer.wait_for_function(
+        f"(n) => {{ const v = {ADVISOR_VIDEO};"
+        " return v && v.getVideoPlaybackQuality().totalVideoFrames > n + 10; }",
+        arg=frames,
+        timeout=MEDIA_WAIT_MS,
+    )
+    # Still muted after the reconnect: the new peer was told.
+    new_member = await customer.evaluate("() => window.wealthroom.state.member")
+    await advisor.wait_for_function(
+        "(m) => window.wealthroom.state.people.some("
+        "p => p.member === m && p.mic === 'off' && p.cam === 'off')",
+        arg=new_member,
+    )
+    watch.assert_clean()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="experts speak with espeak-ng")
+async def test_the_customer_hears_the_expert_answer_and_sees_its_mouth_move(
+    media_server: WealthroomServer, mint_media: Mint, media_context: BrowserContext, watch: Watch
+) -> None:
+    customer = await open_room(
+        media_context, watch, room_link(media_server, mint_media(name="Ann", risk=3)), "Ann"
+    )
+    await join_media(customer, "#mic-button")
+    # A guest may speak but has no camera button.
+    guest_link = room_link(media_server, mint_media(role=Role.GUEST, name="Bo"))
+    guest = await open_room(media_context, watch, guest_link, "Bo")
+    assert await guest.locator("#mic-button").is_visible()
+    assert not await guest.locator("#cam-button").is_visible()
+    await guest.close()
+
+    await customer.fill("#message", "What about my bonds?")
+    await customer.click("#send-ask")
+    await customer.locator("#log li.answer").first.wait_for(state="visible")
+    expert = await customer.evaluate(
+        "() => window.wealthroom.state.experts.find(e => e.sp === 'bonds').id"
+    )
+    # The expert's voice is an incoming track of its own; it carries the spoken answer.
+    rows = await wait_inbound(
+        customer, rf"^e{expert}\.a$", "s.totalSamplesReceived > 0 && s.totalAudioEnergy > 0.001"
+    )
+    assert rows[0]["ent"] == expert
+    # While it speaks, its mouth opens (mo from the server) and the figure's mouth follows.
+    await customer.wait_for_function(
+        "(e) => window.wealthroom.mouths().some(m => m.entity === e && m.mo > 0 && m.open > 0)",
+        arg=expert,
+        timeout=MEDIA_WAIT_MS,
+    )
+    energy = rows[0]["totalAudioEnergy"]
+    rows = await wait_inbound(customer, rf"^e{expert}\.a$", f"s.totalAudioEnergy > {energy}")
+    print(f"expert voice at the customer: {rows[0]}")
+    watch.assert_clean()
+
+
+async def test_the_advisor_records_and_the_customer_acknowledges_the_notice(
+    media_server: WealthroomServer, mint_media: Mint, media_context: BrowserContext, watch: Watch
+) -> None:
+    console_token = media_server.tokens.mint_console(
+        subject="adv-chan", name="Ms Chan", skills=list(Specialty), languages=["en", "zh"]
+    )
+    console = watch.attach(await media_context.new_page(), "console")
+    await console.goto(f"{media_server.base_url}/console.html#token={console_token}")
+    await console.wait_for_function("() => window.wealthroomConsole.state.name === 'Ms Chan'")
+    assert await console.locator("#join-media").is_checked()
+    await console.locator('input[name="presence"][value="busy"]').check()
+    await console.locator('input[name="presence"][value="available"]').check()
+
+    link = room_link(media_server, mint_media(name="Ann", risk=2))
+    customer = await open_room(media_context, watch, link, "Ann")
+    await join_media(customer, "#mic-button")
+    await customer.click("#help-button")
+
+    card = console.locator(".page-card", has=console.locator(".accept"))
+    async with media_context.expect_page() as opened:
+        await card.locator(".accept").click()
+    advisor = watch.attach(await opened.value, "advisor")
+    await advisor.wait_for_function("() => window.wealthroom && window.wealthroom.joined")
+    # From the console the advisor arrives with camera and microphone.
+    await advisor.wait_for_function(
+        "() => { const m = window.wealthroom.state.media;"
+        " return m && m.connection === 'connected' && m.send.length === 2; }",
+        timeout=MEDIA_WAIT_MS,
+    )
+    record = advisor.locator("#record-button")
+    assert await record.inner_text() == "Record"
+    await record.click()
+
+    # The customer is told before anything is kept, and acknowledges.
+    dialog = customer.locator("#consent-dialog")
+    await dialog.wait_for(state="visible")
+    notice = await customer.locator("#consent-notice").inner_text()
+    assert "recorded" in notice
+    assert "days" in await customer.locator("#consent-days").inner_text()
+    indicator = customer.locator("#rec-indicator")
+    assert await indicator.is_visible()
+    assert await indicator.inner_text() == "Recording"
+    await customer.click("#consent-ok")
+    await dialog.wait_for(state="hidden")
+    assert await indicator.is_visible()
+    rec = await customer.evaluate("() => window.wealthroom.state.recording")
+    assert rec["seen"] is True
+    # A line said after the acknowledgement comes back only once the room has read both.
+    await customer.fill("#message", "noted")
+    await customer.press("#message", "Enter")
+    await customer.locator("#log li.chat", has_text="noted").wait_for()
+
+    # The advisor's page shows it too, and the button stops it.
+    await advisor.locator("#rec-indicator").wait_for(state="visible")
+    assert await record.inner_text() == "Stop recording"
+    assert await record.get_attribute("aria-pressed") == "true"
+    audit = media_server.audit
+    assert isinstance(audit, MemoryAuditLog)
+    seen = [e for e in audit.entries if e["action"] == "recording.seen"]
+    assert any(e["detail"].get("rec") == rec["rec"] for e in seen), seen
+    await record.click()
+    await indicator.wait_for(state="hidden")
+    await customer.locator("#log li.recording", has_text="Recording stopped").wait_for()
+    assert await record.inner_text() == "Record"
+
+    # The customer, who came with the microphone alone, adds the camera: the server offers
+    # again, the page attaches the camera without adding its microphone a second time, and
+    # the advisor sees the customer.
+    assert await customer.locator("#cam-button").inner_text() == "Join with camera"
+    offers = await customer.evaluate("() => window.wealthroom.state.media.offers")
+    await customer.click("#cam-button")
+    await customer.wait_for_function(
+        "(n) => { const m = window.wealthroom.state.media;"
+        " return m.offers > n && m.sending.video !== undefined; }",
+        arg=offers,
+        timeout=MEDIA_WAIT_MS,
+    )
+    sending = await customer.evaluate(
+        "() => window.wealthroom.media.pc.getSenders().filter(s => s.track).map(s => s.track.kind)"
+    )
+    assert sorted(sending) == ["audio", "video"]
+    customer_member = await customer.evaluate("() => window.wealthroom.state.member")
+    await wait_inbound(advisor, rf"^m{customer_member}\.v$", "s.framesDecoded > 10")
+
+    # In Chinese, the same controls.
+    await customer.click("#lang-toggle")
+    assert await customer.locator("#mic-button").inner_text() == "麦克风已开"
+    assert await customer.locator("#cam-button").inner_text() == "摄像头已开"
+    watch.assert_clean()
