@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from avatars.appearance import DEFAULT_LOOK, restyle
 from avatars.placement import EYE_SEATED_MM, EYE_STANDING_MM
-from protocol.messages import Ent
+from protocol.messages import MOUTH_LEVELS, Ent
 from protocol.pose import AvatarPose
 from protocol.quantise import unpack_quat
 from scenes.render import RGB, Figure
@@ -34,6 +34,7 @@ def figures_from_state(ents: Iterable[Ent]) -> list[Figure]:
                 ent.n or "",
                 skin=_rgb(look.skin),
                 hair=_rgb(look.skin if look.hair == "none" else look.hair_color),
+                mouth=(ent.mo or 0) / MOUTH_LEVELS,
             )
         )
     return figures

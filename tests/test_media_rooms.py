@@ -60,10 +60,23 @@ class Session:
         self.peers: list[RtcMedia] = []
 
     async def join(self, role: Role, name: str, **token: Any) -> RoomClient:
+        if role is Role.OBSERVER:
+            return await self._observe(name, **token)
         client = await RoomClient.join(
             self.server.room_url("demo"), self.mint(role=role, **token), name
         )
         self.clients.append(client)
+        return client
+
+    async def _observe(self, name: str, **token: Any) -> RoomClient:
+        """Observers are invisible: no ``joined`` tells them they are in; the first state does."""
+        url, minted = self.server.room_url("demo"), self.mint(role=Role.OBSERVER, **token)
+        client = await RoomClient.open(url, minted)
+        self.clients.append(client)
+        await client.send(m.Hello(1))
+        await client.wait_for(lambda c: c.welcome is not None)
+        await client.send(m.Join(name))
+        await client.wait_for(lambda c: c.state_frames > 0)
         return client
 
     async def media(self, client: RoomClient, **kw: Any) -> RtcMedia:
@@ -167,11 +180,12 @@ async def test_a_camera_smuggled_into_the_answer_is_refused(session: Session) ->
     peer = RtcMedia(guest, audio=ToneTrack())
     session.peers.append(peer)
     await guest.send(m.StartMedia(["audio"]))
+    await guest.wait_for(lambda c: bool(c.of(m.RtcOffer)))
+    await peer.answer(guest.of(m.RtcOffer)[0])  # the first offer, honestly
     cam = f"m{customer.member}.v"
     await guest.wait_for(lambda c: any(t.src == cam for o in c.of(m.RtcOffer) for t in o.tracks))
     offer = next(o for o in guest.of(m.RtcOffer) if any(t.src == cam for t in o.tracks))
     await peer.pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
-    peer.pc.addTrack(ToneTrack())
     answer = await peer.pc.createAnswer()
     await peer.pc.setLocalDescription(answer)
     # aiortc would never answer a sendonly m-line with sendrecv: a hostile client edits it.
@@ -358,3 +372,39 @@ async def test_recording_shows_the_notice_first_and_writes_files_with_a_manifest
     assert actions.index("recording.notice") < actions.index("recording.start")
     assert "recording.seen" in actions
     assert "recording.saved" in actions
+
+
+async def test_a_flat_client_receives_each_expert_drawn_by_the_server(session: Session) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    flat = await session.media(customer, view="video")
+    await customer.send(m.Summon("bonds"))
+    await customer.wait_for(lambda c: bool(c.of(m.ExpertCame)), DEADLINE)
+    picture = f"e{customer.of(m.ExpertCame)[-1].e}.v"
+    await flat.wait_for(lambda p: p.frames(picture) >= 5, DEADLINE)
+    assert flat.readings[picture].sizes == {(320, 240)}
+    offered = {t.src: t.ent for t in customer.of(m.RtcOffer)[-1].tracks}
+    assert offered[picture] == customer.of(m.ExpertCame)[-1].e
+
+
+async def test_a_thin_client_receives_its_own_view_and_sends_poses_on_the_channel(
+    session: Session,
+) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    thin = await session.media(customer, view="thin")
+    await thin.wait_for(lambda p: p.frames("view") >= 5, DEADLINE)
+    assert thin.readings["view"].sizes == {(640, 360)}
+    assert customer.of(m.RtcOffer)[-1].tracks[-1].src == "view"
+    # Others' cameras are not sent to a thin client: it draws nothing itself.
+    assert all(not t.src.endswith(".v") for t in customer.of(m.RtcOffer)[-1].tracks)
+
+
+async def test_an_observer_without_an_avatar_may_listen_but_not_send(session: Session) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    observer = await session.join(Role.OBSERVER, "Compliance")
+    await observer.send(m.StartMedia(["audio"]))
+    await observer.wait_for(lambda c: bool(c.errors))
+    assert observer.errors[-1].code == ErrorCode.FORBIDDEN
+    listening = await session.media(observer)
+    await session.media(customer, audio=ToneTrack())
+    mic = f"m{customer.member}.a"
+    await listening.wait_for(lambda p: p.frames(mic) >= 10, DEADLINE)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from server.config import Settings
 from server.media.hub import MediaHub
+from server.media.pictures import RoomPictures
 from server.media.recorder import SessionRecorder
 from server.media.room_media import MediaNode, MediaSettings, RecorderFactory
 from server.media.tts import EspeakSpeaker
@@ -28,6 +29,7 @@ def media_node(settings: Settings) -> MediaNode:
             ice_servers=settings.ice_servers,
         ),
         speaker=speaker,
+        video=RoomPictures(),
         recorder=recorders(settings.recordings_dir),
     )
 

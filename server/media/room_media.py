@@ -75,6 +75,8 @@ class VideoMaker(Protocol):
 
     def thin_view(self, room: Room, member: int) -> MediaStreamTrack: ...
 
+    def close(self) -> None: ...
+
 
 class RecorderFactory(Protocol):
     def __call__(
@@ -124,6 +126,8 @@ class MediaNode:
         for room in list(self.rooms.values()):
             await room.close()
         await self.hub.close()
+        if self.video is not None:
+            self.video.close()
 
 
 class RoomMedia:
@@ -266,8 +270,8 @@ class RoomMedia:
         except SignalError as exc:
             self._refuse(out.member, exc.code, exc.detail, msg.TYPE)
             return
-        if isinstance(msg, m.RtcAnswer) and peer.dirty:
-            await self._offer(peer)
+        if isinstance(msg, m.RtcAnswer):
+            self.reconcile()  # after the first answer, or what changed while it was out
 
     def _refuse(self, member: int, code: ErrorCode, detail: str, ref: str = "media") -> None:
         self._dispatch(self.room.media.refuse(member, code, detail, ref, time.time()))
@@ -299,6 +303,14 @@ class RoomMedia:
             if peer.closed:
                 continue
             changed = want_receiving(peer, peer.send)
+            if peer.offer_n == 0:
+                # The first offer carries only the member's own m-lines and the data
+                # channel; what it receives follows in the next. Sendonly m-lines in a very
+                # first offer whose bundle leads with an inactive m-line never reached an
+                # aiortc answerer in our tests, while the same m-lines added by a
+                # renegotiation do; one more round trip at the start buys that.
+                self._chore(self._offer(peer), f"offer:{peer.member}")
+                continue
             wanted = self._wanted(peer, live)
             for source_id in list(peer.sending):
                 if source_id not in wanted:
@@ -308,7 +320,7 @@ class RoomMedia:
                     track = self.hub.subscribe(source_id, f"p{peer.member}")
                     start_sending(peer, source_id, src, ent, track)
                     changed = True
-            if changed or peer.offer_n == 0:
+            if changed or (peer.dirty and peer.awaiting is None):
                 self._chore(self._offer(peer), f"offer:{peer.member}")
 
     def _wanted(self, peer: Peer, live: set[str]) -> dict[str, tuple[str, int | None]]:
