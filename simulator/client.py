@@ -47,7 +47,8 @@ class RoomClient:
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self._changed = asyncio.Condition()
-        # Called with each direct message as it arrives (media signalling answers at once).
+        # Called with each state frame and direct message as it arrives (media signalling is
+        # answered at once; benchmarks time what they see).
         self.listeners: list[Callable[[Any], None]] = []
         self._reader = asyncio.get_running_loop().create_task(self._read(), name="client-reader")
 
@@ -187,6 +188,8 @@ class RoomClient:
     async def _on_frame(self, msg: Any) -> None:
         if isinstance(msg, m.Snapshot | m.Delta):
             self.state_frames += 1
+            for listener in list(self.listeners):
+                listener(msg)
             if self.replica.apply(msg) and self.auto_ack:
                 with contextlib.suppress(ConnectionClosed):
                     await self.send(m.Ack(msg.tick))

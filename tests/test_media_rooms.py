@@ -323,7 +323,7 @@ async def test_an_expert_answers_aloud_and_its_mouth_moves(session: Session) -> 
 
 
 async def test_recording_shows_the_notice_first_and_writes_files_with_a_manifest(
-    session: Session, tmp_path: Path
+    session: Session, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     customer = await session.join(Role.CUSTOMER, "Ann")
     advisor = await session.join(Role.ADVISOR, "Ada")
@@ -347,6 +347,15 @@ async def test_recording_shows_the_notice_first_and_writes_files_with_a_manifest
     mic = f"m{customer.member}.a"
     await sending.wait_for(lambda p: p.frames(mic) >= 50, DEADLINE)
     assert target[mic].frames >= 50
+    # Switching a microphone off and on while recording keeps its one file going.
+    await customer.send(m.Mute(mic="off"))
+    await advisor.wait_for(
+        lambda c: (e := _entity(c, customer.member)) is not None and e.mic == "off"
+    )
+    await customer.send(m.Mute(mic="on"))
+    await advisor.wait_for(
+        lambda c: (e := _entity(c, customer.member)) is not None and e.mic == "on"
+    )
     await advisor.send(m.Record(False))
     await customer.wait_for(lambda c: len(c.of(m.Recording)) >= 2)
     assert not customer.of(m.Recording)[-1].on
@@ -372,6 +381,7 @@ async def test_recording_shows_the_notice_first_and_writes_files_with_a_manifest
     assert actions.index("recording.notice") < actions.index("recording.start")
     assert "recording.seen" in actions
     assert "recording.saved" in actions
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
 
 
 async def test_a_flat_client_receives_each_expert_drawn_by_the_server(session: Session) -> None:

@@ -155,6 +155,7 @@ class RoomMedia:
         self._recorder: Recorder | None = None
         self._recording: str | None = None
         self._recorded: set[int] = set()  # members whose media may be recorded
+        self._in_recording: set[str] = set()  # hub sources the recorder takes
         self.saved: dict[str, asyncio.Future[Path]] = {}  # recording id -> its manifest
         self._reconcile_due = False
         self.speech_started: dict[int, float] = {}  # entity -> wall time of its latest clip
@@ -285,8 +286,10 @@ class RoomMedia:
             member = int(src[1 : src.index(".")])
             kind = "audio" if src.endswith(".a") else "video"
             self.room.media.track_live(member, kind, state.live)
-            if state.live and member in self._recorded and self._recorder is not None:
-                self._recorder.add(state.source_id, self._label(member, kind))
+            if not state.live:
+                self._in_recording.discard(state.source_id)  # a new track is a new file
+            elif member in self._recorded:
+                self._record(state.source_id, self._label(member, kind))
         self.reconcile()
 
     def reconcile(self) -> None:
@@ -366,9 +369,12 @@ class RoomMedia:
             try:
                 offer = await make_offer(peer)
             except InvalidStateError:
-                if peer.closed:
-                    return  # closed while the offer was being made
-                raise
+                # Closed under us (the member left, or its connection failed and aiortc
+                # shut it): the member's next ``media`` starts afresh.
+                log.info(
+                    "room %s: member %d's peer closed before an offer", self.room.id, peer.member
+                )
+                return
         if not peer.closed and self.peers.get(peer.member) is peer:
             self._send(peer.member, encode(offer))
 
@@ -410,8 +416,7 @@ class RoomMedia:
             voice = SpeechTrack(on_clip_start=started)
             self._voices[entity] = voice
             self.hub.add_source(self.sid(f"e{entity}.a"), voice)
-            if self._recorder is not None:
-                self._recorder.add(self.sid(f"e{entity}.a"), f"expert {entity} voice")
+            self._record(self.sid(f"e{entity}.a"), f"expert {entity} voice")
         return voice
 
     def _ensure_thin(self, member: int) -> None:
@@ -476,12 +481,13 @@ class RoomMedia:
             return
         self._recorder = make(self.hub, self.room.id, out.id, out.by, out.retention_days)
         self._recording = out.id
+        self._in_recording = set()
         self.saved[out.id] = asyncio.get_running_loop().create_future()
         self._recorded = set()
         for member in out.members:
             self._admit(out.id, member)
         for entity in self._voices:
-            self._recorder.add(self.sid(f"e{entity}.a"), f"expert {entity} voice")
+            self._record(self.sid(f"e{entity}.a"), f"expert {entity} voice")
 
     def _admit(self, recording: str, member: int) -> None:
         if recording != self._recording or self._recorder is None:
@@ -491,7 +497,14 @@ class RoomMedia:
         for suffix, kind in (("a", "audio"), ("v", "video")):
             source = self.sid(f"m{member}.{suffix}")
             if source in live:
-                self._recorder.add(source, self._label(member, kind))
+                self._record(source, self._label(member, kind))
+
+    def _record(self, source_id: str, label: str) -> None:
+        """Into the recording, once: a source switched off and on again is the same file."""
+        if self._recorder is None or source_id in self._in_recording:
+            return
+        self._in_recording.add(source_id)
+        self._recorder.add(source_id, label)
 
     def _label(self, member: int, kind: str) -> str:
         mb = self.room.members.get(member)
