@@ -201,7 +201,7 @@ def main() -> None:
             "target < 500",
         )
     )
-    print(_line("lip-sync: audio after mouth, ms", result["lip_offset_ms"], "|x| < 100 ideal"))
+    print(_line("lip-sync: audio after mouth, ms", result["lip_offset_ms"], "under 125: unnoticed"))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
 
