@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from protocol import messages as m
+from protocol.codec import decode
 from protocol.codes import ErrorCode
+from protocol.messages import Direction
 from rooms.audit import Detail, text_digest
 from rooms.members import Member
 from rooms.outputs import (
@@ -83,6 +85,7 @@ class Media:
     _speech: dict[int, _Speech] = field(default_factory=dict)
     _recording: _Recording | None = None
     _recordings: int = 0
+    _queued: list[Output] = field(default_factory=list)  # for the next tick
 
     # --- members' media ------------------------------------------------------------------------
 
@@ -247,8 +250,9 @@ class Media:
         top = m.MOUTH_LEVELS
         self._speech[entity] = _Speech(bytes(min(top, max(0, v)) for v in levels), hz, start)
 
-    def advance(self, now: float) -> None:
+    def advance(self, now: float) -> list[Output]:
         """Mouths follow the audio clock: the level shown at ``now`` is the clip's at ``now``."""
+        out, self._queued = self._queued, []
         scene = self.room.scene
         for entity, speech in list(self._speech.items()):
             if entity not in scene.entities:
@@ -260,6 +264,7 @@ class Media:
                 scene.set_mouth(entity, 0)
             else:
                 scene.set_mouth(entity, speech.levels[index] if index >= 0 else 0)
+        return out
 
     # --- recording -----------------------------------------------------------------------------
 
@@ -344,6 +349,26 @@ class Media:
         return self._recording.id if self._recording is not None else None
 
     # --- room life -----------------------------------------------------------------------------
+
+    def restored(self, now: float) -> None:
+        """The room came back on another node (rooms/persist.py): a recording that was on
+        ended with the node that made it, so members are told it stopped (their replay
+        carries it) and the audit says why."""
+        last: m.Recording | None = None
+        for _, data in self.room._log:
+            if b"recording" not in data:
+                continue
+            msg = decode(data, Direction.SERVER)
+            if isinstance(msg, m.Recording):
+                last = msg
+        if last is None or not last.on:
+            return
+        days = last.days
+        self.room._broadcast_reliable(
+            lambda seq: m.Recording(seq, False, last.rec, last.by, "", days, _ms(now))
+        )
+        detail: Detail = {"rec": last.rec, "seen": 0}
+        self._queued.append(self.room._audit(None, now, "recording.stop", "node lost", detail))
 
     def resume(self, member: Member, since: int | None, floor: int, now: float) -> list[Output]:
         """A member joining while recording is shown the notice (if the replay does not already

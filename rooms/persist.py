@@ -127,6 +127,7 @@ def _load(room: Room, state: dict[str, Any], now: float) -> None:
     consulting._contents = int(state["contents"])
     for subject, (failures, locked, verified) in state["stepup"].items():
         room.stepup._subjects[str(subject)] = _Factor(int(failures), _inf(locked), _inf(verified))
+    room.media.restored(now)
 
 
 def _finite(t: float) -> float | None:

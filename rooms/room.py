@@ -212,7 +212,7 @@ class Room:
                 out += self._depart(member, now, "idle")
 
         out += self.consulting.advance(now)
-        self.media.advance(now)
+        out += self.media.advance(now)
         return out + self._publish(self.scene.advance())
 
     def _publish(self, tick: int) -> list[Output]:

@@ -107,3 +107,19 @@ def test_state_goes_only_into_an_empty_room() -> None:
     h.join()
     with pytest.raises(StateError):
         load(h.room, dump(h.room), h.now)
+
+
+def test_a_recording_under_way_is_reported_stopped_after_failover() -> None:
+    h = Harness(limits=RoomLimits(idle_timeout_s=10_000))
+    ann = h.join(Role.CUSTOMER, "Ann")
+    adv = h.join(Role.ADVISOR, "Ms Chan")
+    h.send(adv, m.Record(True))
+    seen = h.room.seq
+    rec = h.inbox[ann].of(m.Recording)[-1].rec
+    fresh, _ = _failover(h)
+    again = fresh.join(Role.CUSTOMER, "Ann", since=seen)
+    stopped = fresh.inbox[again].of(m.Recording)
+    assert [(r.rec, r.on) for r in stopped] == [(rec, False)]
+    assert fresh.room.media.recording is None
+    fresh.tick()
+    assert [e.outcome for e in fresh.actions("recording.stop")] == ["node lost"]
