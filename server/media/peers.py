@@ -77,6 +77,7 @@ class Peer:
     sending: dict[str, Sending] = field(default_factory=dict)  # hub source id -> m-line
     channel: RTCDataChannel | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # closed by us
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     closed: bool = False
 
@@ -225,6 +226,7 @@ async def close_peer(peer: Peer) -> None:
     if peer.closed:
         return
     peer.closed = True
+    peer.ended.set()
     for sending in peer.sending.values():
         sending.track.stop()
     peer.sending.clear()

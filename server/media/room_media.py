@@ -229,13 +229,19 @@ class RoomMedia:
                 self._on_datagram(member, data)
 
     async def _deadline(self, peer: Peer) -> None:
+        waits = [asyncio.ensure_future(e.wait()) for e in (peer.connected, peer.ended)]
         try:
-            await asyncio.wait_for(peer.connected.wait(), self.node.settings.connect_timeout_s)
-        except TimeoutError:
-            if not peer.closed and self.peers.get(peer.member) is peer:
-                self._fail(
-                    peer.member, f"not connected after {self.node.settings.connect_timeout_s:g} s"
-                )
+            await asyncio.wait(
+                waits,
+                timeout=self.node.settings.connect_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if peer.connected.is_set() or peer.closed or self.peers.get(peer.member) is not peer:
+            return
+        self._fail(peer.member, f"not connected after {self.node.settings.connect_timeout_s:g} s")
 
     def _fail(self, member: int, why: str) -> None:
         peer = self.peers.get(member)
