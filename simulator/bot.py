@@ -6,6 +6,10 @@ the observable surface of :class:`simulator.client.RoomClient` (``replica``, ``r
 ``direct``, ``errors``, ``send``) and call ``listener`` with every message after their own
 bookkeeping. The bot keeps what must outlive a connection: the reliable ledger, every message
 by sequence number, its errors and closes, its motion and what it sent when.
+
+A thin-client bot also has a WebRTC peer (:class:`simulator.media.RtcMedia`, set up by the
+runner after each arrival): once its data channel is open, its poses go there instead of the
+WebSocket, and what the peer received is kept, connection by connection, in ``media_sessions``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from avatars.pose import quantise_pose
 from protocol import messages as m
@@ -24,7 +28,10 @@ from scenes.replica import Replica
 from scenes.scene import state_digest
 from simulator.motion import Motion, yaw_of
 from simulator.scenario import VR_HZ, BotSpec, Condition
-from simulator.verdict import Ledger, View
+from simulator.verdict import Ledger, MediaSession, View
+
+if TYPE_CHECKING:
+    from simulator.media import RtcMedia
 
 DESKTOP_HZ = 20.0  # a desktop client sends its pose while the user drags the view or walks
 SENT_MEMORY = 512  # poses remembered for latency: ~6 s at 90 Hz
@@ -94,6 +101,8 @@ class Bot:
         self.bytes_out = 0  # bytes sent on connections that have closed
         self.bytes_in_done = 0  # bytes received on connections that have closed
         self.max_speed = 0.0  # metres per second between consecutive poses sent
+        self.media: RtcMedia | None = None  # a thin bot's peer on its current connection
+        self.media_sessions: list[MediaSession] = []  # what each peer received, when it ended
         self.look = outfit(rng)
         self.join_error: str | None = None
         self.lose: set[int] = set()  # fault injection: drop the n-th reliable message received
@@ -214,7 +223,11 @@ class Bot:
     # --- sending ---------------------------------------------------------------------------
 
     def next_pose(self, now: float) -> m.Pose | None:
-        """The pose to send at ``now``, or None (not in the room, or a desktop at rest)."""
+        """The pose to send at ``now``, or None (not in the room, or a desktop at rest).
+
+        A thin bot whose data channel is open sends the pose there itself (with its ``n``
+        counter) and returns None: nothing for the WebSocket.
+        """
         link = self.link
         if link is None or link.closed or not self._own_joined or self.spec.role == "observer":
             return None
@@ -262,6 +275,9 @@ class Bot:
                 self.max_speed = max(self.max_speed, speed)
         self._last_head = (now, s.p[0], s.p[2])
         self.poses_sent += 1
+        media = self.media
+        if media is not None and not media.client.closed and media.send_pose(msg):
+            return None
         return msg
 
     def move(self, do: Callable[[Motion, float], object], now: float) -> None:

@@ -69,6 +69,9 @@ def add_parser(sub: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     # One line per probe request would bury the progress line.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Thin bots' WebRTC peers: every ICE check and DTLS step would be a line of their own.
+    for name in ("aioice", "aiortc"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     if args.load:
         return asyncio.run(_load(args))
     return asyncio.run(_scenario(args))

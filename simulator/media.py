@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fractions
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 from av.audio.frame import AudioFrame
 from av.frame import Frame
 
 from protocol import messages as m
+from protocol.codec import encode
 from simulator.client import RoomClient
+
+POSE_N_WRAP = 2**32  # the pose counter on the data channel wraps here (SPEC.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,8 @@ class TrackStats:
     first_frame_s: float | None  # from open() to the first decoded frame
     freezes: int  # gaps over 500 ms between frames
     loud_frames: int  # audio frames with sound in them (not silence)
+    longest_gap_s: float = 0.0  # the longest wait between two frames
+    last_frame_s: float | None = None  # from open() to the newest decoded frame
 
 
 @dataclass(eq=False)
@@ -47,6 +54,7 @@ class _Reading:
     freezes: int = 0
     loud: int = 0
     first_loud_at: float | None = None
+    longest_gap: float = 0.0
     sizes: set[tuple[int, int]] = field(default_factory=set)
 
 
@@ -71,6 +79,8 @@ class RtcMedia:
         self.offers = 0
         self.answered = 0  # the newest offer number answered
         self.opened_at = 0.0
+        self.poses_sent = 0  # poses sent on the data channel
+        self._pose_n = 0
         self._mids: dict[str, str] = {}  # mid -> source
         self._readers: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -142,8 +152,11 @@ class RtcMedia:
                 frame = await track.recv()
                 assert isinstance(frame, Frame)
                 now = time.monotonic()
-                if reading.last_at is not None and now - reading.last_at > 0.5:
-                    reading.freezes += 1
+                if reading.last_at is not None:
+                    gap = now - reading.last_at
+                    reading.longest_gap = max(reading.longest_gap, gap)
+                    if gap > 0.5:
+                        reading.freezes += 1
                 if reading.first_at is None:
                     reading.first_at = now
                 reading.last_at = now
@@ -183,9 +196,25 @@ class RtcMedia:
                 None if r.first_at is None else r.first_at - self.opened_at,
                 r.freezes,
                 r.loud,
+                r.longest_gap,
+                None if r.last_at is None else r.last_at - self.opened_at,
             )
             for r in self.readings.values()
         ]
+
+    @property
+    def channel_open(self) -> bool:
+        return self.channel is not None and self.channel.readyState == "open"
+
+    def send_pose(self, pose: m.Pose) -> bool:
+        """Send ``pose`` on the data channel with the next ``n``; False if it is not open."""
+        channel = self.channel
+        if channel is None or channel.readyState != "open":
+            return False
+        self._pose_n = (self._pose_n + 1) % POSE_N_WRAP
+        channel.send(encode(replace(pose, n=self._pose_n)))
+        self.poses_sent += 1
+        return True
 
     async def close(self) -> None:
         with contextlib.suppress(ValueError):
@@ -197,3 +226,39 @@ class RtcMedia:
         for task in list(self._readers):
             task.cancel()
         await asyncio.gather(*self._readers, return_exceptions=True)
+
+
+class SyntheticMicrophone(AudioStreamTrack):
+    """A member's microphone for bots: a soft two-tone hum, 20 ms frames at real time.
+
+    Loud enough to count as sound at the receiving end (:attr:`TrackStats.loud_frames`), and
+    paced by the event loop's clock so that it sends what a real microphone would.
+    """
+
+    RATE = 48_000
+    SAMPLES = 960  # 20 ms
+
+    def __init__(self, pitch_hz: float = 220.0) -> None:
+        super().__init__()
+        self.pitch_hz = pitch_hz
+        self.sent = 0
+        self._t0: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self._t0 is None:
+            self._t0 = loop.time()
+        else:
+            due = self._t0 + self.sent * self.SAMPLES / self.RATE
+            await asyncio.sleep(max(0.0, due - loop.time()))
+        t = (np.arange(self.SAMPLES) + self.sent * self.SAMPLES) / self.RATE
+        wave = np.sin(2 * math.pi * self.pitch_hz * t) + 0.5 * np.sin(
+            3 * math.pi * self.pitch_hz * t
+        )
+        pcm = (4000 * wave).astype(np.int16).reshape(1, -1)
+        frame = AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = self.RATE
+        frame.pts = self.sent * self.SAMPLES
+        frame.time_base = fractions.Fraction(1, self.RATE)
+        self.sent += 1
+        return frame

@@ -11,9 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from protocol import messages as m
 from simulator import plot
+from simulator.bot import Bot
 from simulator.runner import RunResult
 from simulator.snapshot import render_view
+from simulator.verdict import MAX_FREEZE_S, MediaSession
+from simulator.world import World
 
 LATENCY_TARGET_MS = 50.0
 
@@ -75,6 +79,8 @@ def to_json(result: RunResult, files: dict[str, str] | None = None) -> dict[str,
                 "max_speed_m_s": round(bot.max_speed, 3),
             }
         )
+        if bot.spec.thin:
+            bots[-1]["media"] = media_json(bot, world)
     return {
         "scenario": s.name,
         "title": s.title,
@@ -137,6 +143,80 @@ def to_json(result: RunResult, files: dict[str, str] | None = None) -> dict[str,
     }
 
 
+def media_json(bot: Bot, world: World) -> dict[str, Any]:
+    """A thin bot's media: totals over its connections, and each connection's peer."""
+    sessions = bot.media_sessions
+    firsts = [s.first_frame_s for s in sessions if s.first_frame_s is not None]
+    heard: dict[str, int] = {}
+    for s in sessions:
+        for src, frames in s.audio_frames.items():
+            who = _source_name(src, bot, world)
+            heard[who] = heard.get(who, 0) + frames
+    return {
+        "view_frames": sum(s.view_frames for s in sessions),
+        "first_frame_s": round(firsts[0], 3) if firsts else None,
+        "longest_freeze_s": round(max((s.longest_freeze_s for s in sessions), default=0.0), 3),
+        "freezes": sum(s.freezes for s in sessions),
+        "view_sizes": sorted({f"{w}x{h}" for s in sessions for w, h in s.view_sizes}),
+        "audio_frames": heard,
+        "poses_on_channel": sum(s.poses_on_channel for s in sessions),
+        "sends_audio": any(s.speaks for s in sessions),
+        "sessions": [_session_json(s, bot, world) for s in sessions],
+    }
+
+
+def _session_json(s: MediaSession, bot: Bot, world: World) -> dict[str, Any]:
+    return {
+        "connection": s.connection,
+        "member": s.member,
+        "opened_at_s": round(s.opened_at, 3),
+        "ended_at_s": round(s.ended_at, 3),
+        "view_frames": s.view_frames,
+        "first_frame_s": None if s.first_frame_s is None else round(s.first_frame_s, 3),
+        "longest_freeze_s": round(s.longest_freeze_s, 3),
+        "freezes": s.freezes,
+        "audio": {
+            src: {
+                "from": _source_name(src, bot, world),
+                "frames": frames,
+                "loud": s.loud_frames.get(src, 0),
+            }
+            for src, frames in s.audio_frames.items()
+        },
+        "poses_on_channel": s.poses_on_channel,
+    }
+
+
+def _source_name(src: str, bot: Bot, world: World) -> str:
+    """``m7.a`` -> the bot that was member 7; ``e40.a`` -> the expert that was entity 40."""
+    kind, number = src[:1], src[1:].partition(".")[0]
+    if not number.isdigit():
+        return src
+    if kind == "m":
+        other = world.bot_of_member(int(number))
+        return other.name if other is not None else f"member {number}"
+    if kind == "e":
+        came = next(
+            (x for x in bot.history if isinstance(x, m.ExpertCame) and x.e == int(number)), None
+        )
+        return f"{came.sp} expert {came.name}" if came is not None else f"expert {number}"
+    return src
+
+
+def media_line(b: dict[str, Any]) -> str:
+    """One line of a thin bot's media for the summary."""
+    md = b["media"]
+    first = md["first_frame_s"]
+    heard = ", ".join(f"{who} {n}" for who, n in md["audio_frames"].items()) or "nobody"
+    return (
+        f"  thin {b['name']}: view {md['view_frames']} frames "
+        f"({', '.join(md['view_sizes']) or 'none'}), first after "
+        f"{'-' if first is None else f'{first:.2f} s'}, longest freeze "
+        f"{md['longest_freeze_s']:.2f} s ({md['freezes']} over 0.5 s); audio frames from "
+        f"{heard}; {md['poses_on_channel']} poses on the data channel"
+    )
+
+
 def summary(doc: dict[str, Any]) -> str:
     """A few lines for the terminal."""
     v = doc["verdict"]
@@ -153,6 +233,9 @@ def summary(doc: dict[str, Any]) -> str:
             f"  pose-to-peer latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms "
             f"({lat['samples']} samples)"
         )
+    for b in doc["bots"]:
+        if "media" in b:
+            lines.append(media_line(b))
     for note in doc["notes"]:
         lines.append(f"  note: {note}")
     for f in v["findings"][:20]:
@@ -224,6 +307,31 @@ def to_markdown(doc: dict[str, Any]) -> str:
             f"{b['reliable_received']} | {b['poses_sent']} | {b['bytes_in'] / 1000:.1f} | "
             f"{b['bytes_out'] / 1000:.1f} | {len(b['errors'])} |"
         )
+    thin = [b for b in doc["bots"] if "media" in b]
+    if thin:
+        out += [
+            "",
+            "## Thin clients",
+            "",
+            "The room as video drawn by the server from each thin bot's head, and the voices "
+            "of the others, over WebRTC; their poses go on the data channel. A freeze is a gap "
+            "over 0.5 s between pictures (the verdict allows none over "
+            f"{MAX_FREEZE_S:g} s).",
+            "",
+            "| bot | view frames | size | first picture s | longest freeze s | freezes | "
+            "audio frames from | poses on channel |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for b in thin:
+            md = b["media"]
+            first = md["first_frame_s"]
+            heard = ", ".join(f"{who} {n}" for who, n in md["audio_frames"].items()) or "-"
+            out.append(
+                f"| {_md(b['name'])} | {md['view_frames']} | "
+                f"{', '.join(md['view_sizes']) or '-'} | "
+                f"{'-' if first is None else f'{first:.2f}'} | {md['longest_freeze_s']:.2f} | "
+                f"{md['freezes']} | {_md(heard)} | {md['poses_on_channel']} |"
+            )
     lat = doc["latency_ms"]
     out += ["", "## Latency and load", ""]
     if lat["samples"]:

@@ -4,10 +4,15 @@ Steps run one after another. A step that cannot go on (a bot that never got in, 
 never opened) stops the script, and the steps after it are reported as skipped; an expectation
 that is not met (the wrong expert came) is recorded and the script goes on. Whatever happened,
 the reliable ledgers, the errors the server sent and the bots' motion are judged at the end.
+
+Thin-client bots (sockets only) open a WebRTC peer after each arrival and wait for the first
+picture of their view before the step goes on; what each peer received is kept when the bot
+leaves or drops, or at the end, and judged with the rest (:func:`simulator.verdict.check_media`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import uuid
@@ -15,20 +20,37 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
+
 from protocol import messages as m
 from protocol.codes import CloseCode, ErrorCode
 from protocol.pose import AvatarPose
 from simulator import scenario as sc
 from simulator.bot import Bot
+from simulator.client import RoomClient
+from simulator.media import RtcMedia, SyntheticMicrophone
 from simulator.motion import ALLOWED_SPEED_M_S, Motion, wander_target
 from simulator.progress import Progress
-from simulator.verdict import Finding, Verdict, check_agreement, check_ledger, compare_views
+from simulator.verdict import (
+    FIRST_FRAME_LIMIT_S,
+    STUTTER_S,
+    Finding,
+    MediaSession,
+    Verdict,
+    check_agreement,
+    check_hearing,
+    check_ledger,
+    check_media,
+    compare_views,
+)
 from simulator.world import World
 
 QUIET_POLLS = 3  # a checkpoint wants the views equal this many ticks running
 CHAT_GAP_S = 0.25  # between repeated chat lines: well inside the chat rate limit
 PLACE_TOLERANCE_M = 0.6
 EXPECTED_CLOSES = frozenset({int(CloseCode.NORMAL), 1006})
+VIEW = "view"  # the source name of a thin client's picture in the server's offers
+PITCHES = (196.0, 247.0, 294.0)  # each speaking thin bot hums its own note
 
 
 class StepFailed(Exception):
@@ -99,6 +121,8 @@ class Runner:
         snapshot_bots: Sequence[str] = (),
         lose: dict[str, set[int]] | None = None,
     ) -> None:
+        if world.mode != "sockets":
+            sc.refuse_thin_in_process(scenario)
         self.s = scenario
         self.world = world
         self.seed = scenario.seed if seed is None else seed
@@ -118,6 +142,7 @@ class Runner:
         if unknown:
             raise sc.ScenarioError(f"--snapshot: no bot called {unknown[0]!r} in {scenario.name}")
         self._step: sc.AnyStep | None = None
+        self._ended: list[RtcMedia] = []  # peers whose stats are kept, to be closed
 
     @property
     def bots(self) -> dict[str, Bot]:
@@ -158,12 +183,18 @@ class Runner:
                         record.detail = "; ".join(f.message for f in new)
                 record.took = world.clock() - started - record.started
             self._step = None
+            for bot in self.bots.values():
+                self._media_end(bot)
             self._judge()
         finally:
             duration = world.clock() - started
             if self.progress is not None:
                 self.progress.done(duration, self.verdict.ok)
+            for bot in self.bots.values():
+                self._media_end(bot)
+            # Connections first: a peer closed under a live member could draw an error frame.
             await world.stop()
+            await self._media_close()
         return RunResult(
             self.s,
             world.mode,
@@ -223,6 +254,84 @@ class Runner:
                 f"{b.name} did not get into the room within {timeout:g} s: {why}{more}"
             )
         self._time("join", took)
+        await self._media_up([b for b in bots if b.spec.thin])
+
+    # --- thin clients' media ---------------------------------------------------------------
+
+    async def _media_up(self, bots: list[Bot]) -> None:
+        """Open each thin bot's peer (view ``thin``, its microphone if it may speak) and wait
+        for the first picture: a thin client shows nothing of the room before it."""
+        if not bots:
+            return
+        world = self.world
+        start = world.clock()
+        for bot in bots:
+            link = bot.link
+            if not isinstance(link, RoomClient):
+                raise StepFailed(f"{bot.name} is a thin client, which needs a real connection")
+            speaker = sorted(self.bots).index(bot.name) % len(PITCHES)
+            mic = SyntheticMicrophone(PITCHES[speaker]) if bot.spec.speaks else None
+            media = RtcMedia(link, audio=mic, view="thin", dc=True)
+            bot.media = media
+            with contextlib.suppress(ConnectionClosed):  # gone already: judged as no picture
+                await media.open()
+        if await self._wait(lambda: all(_picture(b) for b in bots), FIRST_FRAME_LIMIT_S):
+            self._time("media -> first picture", world.clock() - start)
+            return
+        for bot in bots:
+            if not _picture(bot):
+                media = bot.media
+                state = media.pc.connectionState if media is not None else "none"
+                channel = "open" if media is not None and media.channel_open else "not open"
+                self._find(
+                    "media",
+                    f"{bot.name} saw no picture of its view within {FIRST_FRAME_LIMIT_S:g} s "
+                    f"of asking for media (peer {state}, data channel {channel})",
+                )
+
+    def _media_end(self, bot: Bot) -> None:
+        """Keep what the bot's peer received until now; the peer is closed later."""
+        media = bot.media
+        if media is None:
+            return
+        bot.media = None
+        ended = self.world.clock()
+        if media.client.closed and bot.closes:
+            ended = min(ended, bot.closes[-1].at)  # the connection went before we knew
+        bot.media_sessions.append(self._session(bot, media, ended))
+        self._ended.append(media)
+
+    def _session(self, bot: Bot, media: RtcMedia, ended: float) -> MediaSession:
+        stats = {t.source: t for t in media.stats()}
+        view = stats.get(VIEW)
+        longest, freezes = 0.0, 0
+        if view is not None and view.last_frame_s is not None:
+            tail = max(0.0, ended - media.opened_at - view.last_frame_s)
+            longest = max(view.longest_gap_s, tail)
+            freezes = view.freezes + (tail > STUTTER_S)
+        reading = media.readings.get(VIEW)
+        audio = [t for t in stats.values() if t.kind == "audio"]
+        member = media.client.welcome.member if media.client.welcome is not None else None
+        return MediaSession(
+            connection=bot.ledger.connection,
+            member=member,
+            opened_at=media.opened_at - self.world.started_at,
+            ended_at=ended - self.world.started_at,
+            view_frames=view.frames if view is not None else 0,
+            first_frame_s=view.first_frame_s if view is not None else None,
+            longest_freeze_s=longest,
+            freezes=freezes,
+            view_sizes=tuple(sorted(reading.sizes)) if reading is not None else (),
+            audio_frames={t.source: t.frames for t in audio},
+            loud_frames={t.source: t.loud_frames for t in audio},
+            poses_on_channel=media.poses_sent,
+            speaks=media.audio is not None,
+        )
+
+    async def _media_close(self) -> None:
+        ended, self._ended = self._ended, []
+        for media in ended:
+            await media.close()
 
     async def _leave(self, step: sc.Leave) -> None:
         bots = [self.bot(b) for b in step.bots]
@@ -230,10 +339,12 @@ class Runner:
             if i and step.stagger_s:
                 await self.world.pass_time(step.stagger_s)
             bot.expect_close()
+            self._media_end(bot)
             await self.world.send(bot, m.Leave())
         if not await self._wait(lambda: all(b.link is None for b in bots), self.s.within_s):
             stuck = [b.name for b in bots if b.link is not None]
             self._find("connection", f"{', '.join(stuck)} still connected after leaving")
+        await self._media_close()
 
     async def _churn(self, step: sc.Churn) -> None:
         """Walk-ins: each arrives at a random moment, wanders a little, and goes."""
@@ -294,9 +405,11 @@ class Runner:
     async def _drop(self, step: sc.Drop) -> None:
         bots = [self.bot(b) for b in step.bots]
         for bot in bots:
+            self._media_end(bot)
             self.world.cut(bot)
         if not await self._wait(lambda: all(b.link is None for b in bots), self.s.within_s):
             raise StepFailed(f"{bots[0].name}'s connection would not drop")
+        await self._media_close()
 
     async def _delay(self, step: sc.Delay) -> None:
         for name in step.bots:
@@ -635,6 +748,9 @@ class Runner:
         for bot in self.bots.values():
             self.verdict.add(check_ledger(bot.name, bot.ledger))
         self.verdict.add(check_agreement({b.name: b.messages for b in self.bots.values()}))
+        self.verdict.add(
+            check_hearing({b.name: b.media_sessions for b in self.bots.values() if b.spec.thin})
+        )
         for bot in self.bots.values():
             for at, error in bot.errors:
                 name = _error_name(error.code)
@@ -662,6 +778,7 @@ class Runner:
                             f"{bot.name} was closed with {close.code}{reason}, not normally",
                         )
                     )
+            self.verdict.add(check_media(bot.name, bot.media_sessions))
             if bot.max_speed > ALLOWED_SPEED_M_S:
                 self.verdict.findings.append(
                     Finding(
@@ -670,6 +787,11 @@ class Runner:
                         f"{ALLOWED_SPEED_M_S:g}",
                     )
                 )
+
+
+def _picture(bot: Bot) -> bool:
+    media = bot.media
+    return media is not None and media.frames(VIEW) > 0 and media.channel_open
 
 
 def _standing(bot: Bot) -> Callable[[], bool]:

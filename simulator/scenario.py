@@ -44,11 +44,18 @@ SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 LAYOUTS_DIR = Path(__file__).resolve().parent.parent / "scenes" / "layouts"
 
 ROLES = ("customer", "guest", "advisor", "observer", "bot")
-DEVICES = ("desktop", "vr")
-NOT_YET = (
-    "thin-client bots are not in the simulator yet: rooms carry WebRTC media and"
-    " simulator/media.py has the peer, but the bot runner does not drive it"
+DEVICES = ("desktop", "vr", "thin")
+# A thin client receives the room as video drawn by the server and sends its poses on a WebRTC
+# data channel: only over real sockets, and only members with an avatar (not observers).
+IN_PROCESS_THIN = (
+    "{names}: thin-client bots receive the room as WebRTC video drawn by the server, which an "
+    "in-process run (no sockets, no server) cannot carry; run the scenario over sockets "
+    "(without --in-process) or make them desktop bots"
 )
+# Each thin view costs the server about a quarter of a core with its software renderer (640x360
+# at 15 fps), all of them drawn in one render thread: more than three would measure the
+# renderer falling behind, not the room.
+MAX_THIN_BOTS = 3
 # Headsets refresh at 72-90 Hz; a pose per frame is what a WebXR client sends.
 VR_HZ = (72.0, 90.0)
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,48}$")  # 48: a run suffix still fits the 64 allowed
@@ -59,6 +66,7 @@ _MOVERS = frozenset({"customer", "guest", "advisor", "bot"})
 _ASKERS = frozenset({"customer", "guest", "advisor", "bot"})
 _DISMISSERS = frozenset({"customer", "advisor", "bot"})
 _PRESENTERS = frozenset({"advisor"})
+_SPEAKERS = frozenset({"customer", "guest", "advisor", "bot"})
 
 
 class ScenarioError(ValueError):
@@ -83,6 +91,16 @@ class BotSpec:
     @property
     def vr(self) -> bool:
         return self.device == "vr"
+
+    @property
+    def thin(self) -> bool:
+        """Media over WebRTC: the room as video drawn by the server, poses on a data channel."""
+        return self.device == "thin"
+
+    @property
+    def speaks(self) -> bool:
+        """May send a microphone (the room's permission table: everyone but observers)."""
+        return self.role in _SPEAKERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +346,18 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     return parse_scenario_text(text, source=path.name, layouts=known_layouts())
 
 
+def thin_bots(scenario: Scenario) -> list[str]:
+    return [b.name for b in scenario.bots if b.thin]
+
+
+def refuse_thin_in_process(scenario: Scenario) -> None:
+    """``ScenarioError`` if the scenario has thin bots: they need a server and WebRTC."""
+    names = thin_bots(scenario)
+    if names:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise ScenarioError(f"{scenario.source}: {IN_PROCESS_THIN.format(names=shown)}")
+
+
 def available() -> list[str]:
     return sorted(p.stem for p in SCENARIOS_DIR.glob("*.json"))
 
@@ -405,9 +435,12 @@ def _bots(raw: Any, source: str) -> tuple[tuple[BotSpec, ...], dict[str, tuple[s
         obj = _Obj(item, source, f"bots[{i}]")
         template = obj.text("name", max_len=MAX_NAME_CHARS)
         role = obj.choice("role", ROLES)
-        device = obj.choice("device", (*DEVICES, "thin"), default="desktop")
-        if device == "thin":
-            obj.fail("device", NOT_YET)
+        device = obj.choice("device", DEVICES, default="desktop")
+        if device == "thin" and role == "observer":
+            obj.fail(
+                "device",
+                "an observer has no avatar, so no head to draw a thin client's view from",
+            )
         count = obj.integer("count", 1, 500, default=1)
         group = obj.text("group", max_len=64, default="") or None
         risk = obj.integer("risk", 1, 5, default=None)
@@ -438,6 +471,12 @@ def _bots(raw: Any, source: str) -> tuple[tuple[BotSpec, ...], dict[str, tuple[s
             if group is not None:
                 groups.setdefault(group, []).append(name)
     names = [b.name for b in bots]
+    thin = [b.name for b in bots if b.thin]
+    if len(thin) > MAX_THIN_BOTS:
+        raise ScenarioError(
+            f"{source}: bots: {len(thin)} thin-client bots; at most {MAX_THIN_BOTS} (the server "
+            "draws each one's view in software, about a quarter of a core apiece)"
+        )
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup is not None:
         raise ScenarioError(f"{source}: bots: two bots are called {dup!r}")
@@ -698,6 +737,12 @@ def _check_story(s: Scenario) -> None:
             for b in step.bots:
                 if b in present or b in dropped:
                     fail(step, f"{b} is already in the room")
+                if isinstance(step, Churn) and s.bot(b).thin:
+                    fail(
+                        step,
+                        f"{b} is a thin client: its media is set up on each arrival, which "
+                        "churn does not wait for (use join and leave)",
+                    )
                 if role(b) == "advisor" and b in consoles:
                     fail(step, f"{b} signed in to the console: let accept_page bring them in")
             if isinstance(step, Join):

@@ -8,15 +8,36 @@
 * Two bots that received the same sequence number received the same message.
 * At a checkpoint every bot's replica hashes like the server's scene (or, without a server
   view, like every other bot's), and every bot has seen the newest sequence number.
+* Every thin-client bot received the view the server draws for it (enough pictures, the first
+  one soon, no long freeze), and heard the other thin bots that speak while both were
+  connected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-KINDS = ("reliable", "sync", "expectation", "error", "motion", "connection", "step")
+KINDS = ("reliable", "sync", "expectation", "error", "motion", "connection", "step", "media")
+
+# What a thin client's view (640x360 at 15 fps, drawn by the server's software renderer) must
+# do for the media check to hold:
+# - at least MIN_VIEW_FRAMES pictures over the bot's visit: one second's worth, so that even a
+#   short scenario shows the picture flows rather than a single keyframe getting through;
+# - the first picture within FIRST_FRAME_LIMIT_S of asking for media: ICE, DTLS and the first
+#   keyframe take one or two seconds on a loaded two-core machine; the server itself gives up
+#   on a peer that has not connected after 15 s, so 10 s still tells "slow" from "never";
+# - no freeze over MAX_FREEZE_S: a frame is due every 67 ms; the renderer skips frames rather
+#   than fall behind, so a few hundred milliseconds without a picture happen under load, while
+#   a second of frozen picture is what a person wearing the headset notices as broken.
+MIN_VIEW_FRAMES = 15
+FIRST_FRAME_LIMIT_S = 10.0
+MAX_FREEZE_S = 1.0
+STUTTER_S = 0.5  # gaps counted (not judged) as freezes in the report, as RtcMedia counts them
+# Two thin bots connected together this long must have heard each other's microphones: a new
+# source takes one renegotiation (an offer and its answer) to reach the others.
+HEARING_OVERLAP_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,3 +247,103 @@ class Verdict:
         for f in self.findings:
             counts[f.kind] = counts.get(f.kind, 0) + 1
         return counts
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSession:
+    """What one thin bot's WebRTC peer received over one connection (times in run seconds)."""
+
+    connection: int
+    member: int | None
+    opened_at: float
+    ended_at: float
+    view_frames: int
+    first_frame_s: float | None  # from asking for media to the first picture of the view
+    longest_freeze_s: float  # between pictures, or from the last picture to the end
+    freezes: int  # gaps over STUTTER_S
+    view_sizes: tuple[tuple[int, int], ...] = ()
+    audio_frames: Mapping[str, int] = field(default_factory=dict)  # source id -> frames
+    loud_frames: Mapping[str, int] = field(default_factory=dict)
+    poses_on_channel: int = 0
+    speaks: bool = False
+
+    @property
+    def connected_at(self) -> float | None:
+        """When its first picture arrived: the peer was up."""
+        return None if self.first_frame_s is None else self.opened_at + self.first_frame_s
+
+
+def check_media(bot: str, sessions: Sequence[MediaSession]) -> list[Finding]:
+    """The thin bot's view arrived, soon enough, often enough and without a long freeze."""
+    out: list[Finding] = []
+    if not sessions:
+        return out
+    total = sum(s.view_frames for s in sessions)
+    if total < MIN_VIEW_FRAMES:
+        out.append(
+            Finding(
+                "media",
+                f"{bot} received {total} pictures of its view; expected at least {MIN_VIEW_FRAMES}",
+            )
+        )
+    for s in sessions:
+        lasted = s.ended_at - s.opened_at
+        where = f"on connection {s.connection}" if len(sessions) > 1 else ""
+        if s.first_frame_s is None:
+            if lasted >= FIRST_FRAME_LIMIT_S:
+                out.append(
+                    Finding("media", _join(f"{bot} never saw its view", where, f"({lasted:.1f} s)"))
+                )
+            continue
+        if s.first_frame_s > FIRST_FRAME_LIMIT_S:
+            out.append(
+                Finding(
+                    "media",
+                    _join(
+                        f"{bot}'s first picture came {s.first_frame_s:.1f} s after asking",
+                        where,
+                        f"(limit {FIRST_FRAME_LIMIT_S:g} s)",
+                    ),
+                )
+            )
+        if s.longest_freeze_s > MAX_FREEZE_S:
+            out.append(
+                Finding(
+                    "media",
+                    _join(
+                        f"{bot}'s view froze for {s.longest_freeze_s:.2f} s",
+                        where,
+                        f"(limit {MAX_FREEZE_S:g} s)",
+                    ),
+                )
+            )
+    return out
+
+
+def check_hearing(sessions: Mapping[str, Sequence[MediaSession]]) -> list[Finding]:
+    """A thin bot heard every speaking thin bot it shared the room with for long enough."""
+    out: list[Finding] = []
+    for listener, mine in sessions.items():
+        for speaker, theirs in sessions.items():
+            if speaker == listener:
+                continue
+            for a in mine:
+                for b in theirs:
+                    if not b.speaks or b.member is None:
+                        continue
+                    if a.connected_at is None or b.connected_at is None:
+                        continue
+                    both = min(a.ended_at, b.ended_at) - max(a.connected_at, b.connected_at)
+                    if both >= HEARING_OVERLAP_S and not a.audio_frames.get(f"m{b.member}.a"):
+                        out.append(
+                            Finding(
+                                "media",
+                                f"{listener} never heard {speaker}'s microphone in "
+                                f"{both:.1f} s connected together",
+                            )
+                        )
+    return out
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)

@@ -25,6 +25,7 @@ from server.app import WealthroomServer
 from simulator import plot
 from simulator.load import disturbed, judge
 from simulator.motion import Motion, wander_target
+from simulator.report import summary, to_json, to_markdown
 from simulator.scenario import (
     SCENARIOS_DIR,
     ScenarioError,
@@ -32,9 +33,21 @@ from simulator.scenario import (
     known_layouts,
     load_scenario,
     parse_scenario,
+    thin_bots,
 )
 from simulator.simulate import run_in_process, run_over_sockets
-from simulator.verdict import Ledger, View, check_agreement, check_ledger, compare_views
+from simulator.verdict import (
+    MAX_FREEZE_S,
+    MIN_VIEW_FRAMES,
+    Ledger,
+    MediaSession,
+    View,
+    check_agreement,
+    check_hearing,
+    check_ledger,
+    check_media,
+    compare_views,
+)
 from tests.conftest import Mint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +61,11 @@ def _raw(name: str) -> dict[str, Any]:
 # --- every scenario, in-process --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", available())
+# Thin-client bots need WebRTC and a server: their scenarios run over sockets only (below).
+IN_PROCESS = [n for n in available() if not thin_bots(load_scenario(n))]
+
+
+@pytest.mark.parametrize("name", IN_PROCESS)
 async def test_each_scenario_passes_in_process(name: str) -> None:
     result = await run_in_process(load_scenario(name))
     assert result.ok, "\n".join(str(f) for f in result.verdict.findings)
@@ -127,6 +144,146 @@ async def test_simulate_starts_its_own_server_process_and_writes_a_report(tmp_pa
     image = PNMImage()
     assert image.read(Filename.from_os_specific(str(shots[-1])))
     assert (image.get_x_size(), image.get_y_size()) == (960, 540)
+
+
+# --- thin-client bots: WebRTC media over a real server ---------------------------------------
+
+
+def _thin_scenario() -> dict[str, Any]:
+    """One thin guest beside a desktop customer; it drops and comes back once."""
+    return {
+        "scenario": "thin_one",
+        "title": "One thin client",
+        "layout": "private_room",
+        "room": "sim-thin-one",
+        "seed": 5,
+        "within_s": 8,
+        "bots": [
+            {"name": "Ann Lee", "role": "customer"},
+            {"name": "Tom Lee", "role": "guest", "device": "thin"},
+        ],
+        "steps": [
+            {"do": "join", "bots": ["Ann Lee", "Tom Lee"]},
+            {"do": "look_around", "bots": ["Ann Lee", "Tom Lee"], "seconds": 2},
+            {"do": "checkpoint", "name": "arrived"},
+            {"do": "drop", "bot": "Tom Lee"},
+            {"do": "reconnect", "bot": "Tom Lee"},
+            {"do": "look_around", "bot": "Tom Lee", "seconds": 1.5},
+            {"do": "checkpoint", "name": "back"},
+            {"do": "leave", "bot": "Tom Lee"},
+            {"do": "wait_for", "bot": "Ann Lee", "until": {"gone": "Tom Lee"}},
+        ],
+    }
+
+
+async def test_a_thin_bot_sees_its_view_and_sends_poses_on_the_data_channel(
+    server: WealthroomServer,
+) -> None:
+    scenario = parse_scenario(_thin_scenario(), source="thin_one.json", layouts=known_layouts())
+    result = await run_over_sockets(scenario, url=server.base_url, tokens=server.tokens)
+    assert result.ok, "\n".join(str(f) for f in result.verdict.findings)
+    tom = result.world.bots["Tom Lee"]
+    assert tom.media is None, "every peer is closed after the run"
+    assert [s.connection for s in tom.media_sessions] == [1, 2]  # one peer per connection
+    for session in tom.media_sessions:
+        assert session.view_frames > 0
+        assert session.first_frame_s is not None
+        assert session.speaks, "a guest may speak: it sends its microphone"
+        assert session.poses_on_channel > 0
+    assert "media -> first picture" in result.timings
+    # Its poses reached the room over the data channel: the customer saw it look around.
+    assert result.world.series.latencies
+
+    doc = to_json(result)
+    bots = {b["name"]: b for b in doc["bots"]}
+    assert "media" not in bots["Ann Lee"], "a desktop bot has no media"
+    media = bots["Tom Lee"]["media"]
+    assert media["view_frames"] >= MIN_VIEW_FRAMES
+    assert media["view_sizes"] == ["640x360"]
+    assert media["first_frame_s"] > 0
+    assert media["longest_freeze_s"] <= MAX_FREEZE_S
+    assert media["poses_on_channel"] > 0
+    assert len(media["sessions"]) == 2
+    assert "  thin Tom Lee: view " in summary(doc)
+    assert "## Thin clients" in to_markdown(doc)
+
+
+async def test_the_thin_clients_scenario_passes_and_thin_bots_hear_each_other(
+    server: WealthroomServer,
+) -> None:
+    result = await run_over_sockets(
+        load_scenario("thin_clients"), url=server.base_url, tokens=server.tokens
+    )
+    assert result.ok, "\n".join(str(f) for f in result.verdict.findings)
+    mia, leo = (result.world.bots[n] for n in ("Mia Wong", "Leo Wong"))
+    (heard_by_mia,) = mia.media_sessions
+    (heard_by_leo,) = leo.media_sessions
+    assert heard_by_mia.loud_frames[f"m{heard_by_leo.member}.a"] > 0
+    assert heard_by_leo.loud_frames[f"m{heard_by_mia.member}.a"] > 0
+    experts = [src for src in heard_by_mia.audio_frames if src.startswith("e")]
+    assert experts, "the bond expert's answer is heard"
+
+
+async def test_thin_bots_are_refused_in_process_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "thin.json"
+    path.write_text(json.dumps(_thin_scenario()))
+    with pytest.raises(ScenarioError, match="Tom Lee: thin-client bots receive the room as WebRTC"):
+        await run_in_process(load_scenario(path))
+    code = await asyncio.to_thread(
+        run_server.main, ["simulate", "--scenario", str(path), "--in-process", "--quiet"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "error: thin.json: Tom Lee: thin-client bots" in err
+    assert "in-process run (no sockets, no server) cannot carry" in err
+    assert "run the scenario over sockets (without --in-process)" in err
+
+
+def _session(**kw: Any) -> MediaSession:
+    base: dict[str, Any] = {
+        "connection": 1,
+        "member": 1,
+        "opened_at": 1.0,
+        "ended_at": 20.0,
+        "view_frames": 250,
+        "first_frame_s": 0.4,
+        "longest_freeze_s": 0.2,
+        "freezes": 0,
+        "speaks": True,
+    }
+    base.update(kw)
+    return MediaSession(**base)
+
+
+def test_the_media_check_wants_pictures_soon_and_no_long_freeze() -> None:
+    assert check_media("Tom", [_session()]) == []
+    assert check_media("Tom", []) == [], "a thin bot that never got in is judged elsewhere"
+    few = check_media("Tom", [_session(view_frames=3)])
+    assert [f.message for f in few] == ["Tom received 3 pictures of its view; expected at least 15"]
+    frozen = check_media("Tom", [_session(longest_freeze_s=2.5, freezes=1)])
+    assert [f.message for f in frozen] == ["Tom's view froze for 2.50 s (limit 1 s)"]
+    assert all(f.kind == "media" for f in few + frozen)
+    never = check_media(
+        "Tom", [_session(), _session(connection=2, view_frames=0, first_frame_s=None)]
+    )
+    assert [f.message for f in never] == ["Tom never saw its view on connection 2 (19.0 s)"]
+    slow = check_media("Tom", [_session(first_frame_s=12.0)])
+    assert [f.message for f in slow] == [
+        "Tom's first picture came 12.0 s after asking (limit 10 s)"
+    ]
+    # A connection too short to have connected is not blamed for having no picture.
+    brief = _session(connection=2, ended_at=3.0, view_frames=0, first_frame_s=None)
+    assert check_media("Tom", [_session(), brief]) == []
+
+    heard = _session(member=2, audio_frames={"m1.a": 300})
+    deaf = _session(member=2, audio_frames={})
+    assert check_hearing({"Mia": [_session(audio_frames={"m2.a": 300})], "Leo": [heard]}) == []
+    (finding,) = check_hearing({"Mia": [_session(audio_frames={"m2.a": 300})], "Leo": [deaf]})
+    assert finding.message == "Leo never heard Mia's microphone in 18.6 s connected together"
+    silent = _session(speaks=False, audio_frames={"m2.a": 300})  # Mia sends no microphone
+    assert check_hearing({"Mia": [silent], "Leo": [deaf]}) == []
 
 
 # --- the verdict has teeth -------------------------------------------------------------------
@@ -236,7 +393,25 @@ def _mutated(change: Any) -> dict[str, Any]:
         (lambda r: r.update(layout="castle"), "layout: no layout 'castle'"),
         (lambda r: r.update(room="a room"), "room: a room id is 1-48 letters"),
         (lambda r: r["bots"][0].update(role="king"), "bots[0]: role: expected one of"),
-        (lambda r: r["bots"][1].update(device="thin"), "thin-client bots need media signalling"),
+        (
+            lambda r: r["bots"].append({"name": "Eve", "role": "observer", "device": "thin"}),
+            "bots[3]: device: an observer has no avatar",
+        ),
+        (
+            lambda r: (
+                r["bots"][1].update(device="thin"),
+                r["steps"].insert(
+                    2, {"do": "churn", "bot": "Ben Lee", "seconds": 2, "stay_s": [1, 2]}
+                ),
+            ),
+            'steps[2] ("churn"): Ben Lee is a thin client',
+        ),
+        (
+            lambda r: r["bots"].append(
+                {"name": "Viewer {n}", "count": 4, "group": "v", "role": "guest", "device": "thin"}
+            ),
+            "bots: 4 thin-client bots; at most 3",
+        ),
         (lambda r: r["bots"][1].update(count=3), 'with "count", the name needs "{n}"'),
         (lambda r: r["bots"][1].update(device="vr", hz=200), "hz: expected a number in 72..90"),
         (lambda r: r["steps"][5].pop("text"), 'steps[5] ("ask"): text: missing'),
