@@ -3,36 +3,45 @@ body imposes: hands within reach of the head, a head inside the room, no telepor
 
 from __future__ import annotations
 
-import math
-
 from protocol import messages as m
 from protocol.errors import BadValue
 from protocol.pose import AvatarPose, HandMode, Part
-from protocol.quantise import Vec3mm, pack_quat, pos_to_mm
+from protocol.quantise import POS_SCALE, Vec3mm, pack_quat
 
 # Generous arm's reach from the head: controllers held out at full stretch.
 MAX_REACH_MM = 1200
 
 
+_MODES = (HandMode.NONE, HandMode.CONTROLLERS, HandMode.TRACKED)  # by wire value (0..2)
+_REACH2 = MAX_REACH_MM * MAX_REACH_MM
+
+
 def quantise_pose(msg: m.Pose) -> AvatarPose:
     """Validate and quantise; raises ``BadValue`` for a pose no body could take."""
-    head = Part(pos_to_mm(msg.p), pack_quat(msg.q))
-    mode = HandMode(msg.hm or 0)
+    # Runs for every pose: positions are rounded inline rather than through pos_to_mm, and the
+    # hand mode (the schema admits 0..2) is looked up rather than built by the Enum.
+    x, y, z = msg.p
+    head_pos = (round(x * POS_SCALE), round(y * POS_SCALE), round(z * POS_SCALE))
+    head = Part(head_pos, pack_quat(msg.q))
+    mode = _MODES[msg.hm or 0]
     if mode is HandMode.NONE:
         if msg.lh is not None or msg.rh is not None:
             raise BadValue("pose: hands sent with hand mode 0", msg_type="pose")
         return AvatarPose(head)
     if msg.lh is None or msg.rh is None:
         raise BadValue("pose: hand mode needs both lh and rh", msg_type="pose")
-    left, right = _hand(msg.lh, head.pos, "lh"), _hand(msg.rh, head.pos, "rh")
+    left, right = _hand(msg.lh, head_pos, "lh"), _hand(msg.rh, head_pos, "rh")
     return AvatarPose(head, mode, left, right)
 
 
 def _hand(values: tuple[float, ...], head: Vec3mm, key: str) -> Part:
-    pos = pos_to_mm((values[0], values[1], values[2]))
-    if math.dist(pos, head) > MAX_REACH_MM:
+    x, y, z, qx, qy, qz, qw = values
+    pos = (round(x * POS_SCALE), round(y * POS_SCALE), round(z * POS_SCALE))
+    dx, dy, dz = pos[0] - head[0], pos[1] - head[1], pos[2] - head[2]
+    # Integer millimetres: the squared distance is exact, so this is math.dist(...) > reach.
+    if dx * dx + dy * dy + dz * dz > _REACH2:
         raise BadValue(f"pose.{key}: hand out of reach of the head", msg_type="pose")
-    return Part(pos, pack_quat((values[3], values[4], values[5], values[6])))
+    return Part(pos, pack_quat((qx, qy, qz, qw)))
 
 
 def moved_by(pose: AvatarPose, delta: Vec3mm) -> AvatarPose:

@@ -26,6 +26,8 @@ from protocol.quantise import Vec3mm
 
 _PART = struct.Struct("<hhhI")
 _FLAGS = struct.Struct("<B")
+_HEAD_ONLY = struct.Struct("<BhhhI")
+_WITH_HANDS = struct.Struct("<BhhhIhhhIhhhI")
 I16 = 32767
 SIZE_HEAD_ONLY = _FLAGS.size + _PART.size
 SIZE_WITH_HANDS = _FLAGS.size + 3 * _PART.size
@@ -53,12 +55,33 @@ class AvatarPose:
     right: Part | None = None
 
     def pack(self) -> bytes:
-        out = _FLAGS.pack(int(self.hands)) + _pack_part(self.head)
-        if self.hands is not HandMode.NONE:
-            if self.left is None or self.right is None:
-                raise BadValue("pose: a hand mode needs both hands")
-            out += _pack_part(self.left) + _pack_part(self.right)
-        return out
+        # One struct call for the whole record: this runs for every pose the server accepts.
+        (x, y, z), rot = self.head.pos, self.head.rot
+        x = -I16 if x < -I16 else I16 if x > I16 else x
+        y = -I16 if y < -I16 else I16 if y > I16 else y
+        z = -I16 if z < -I16 else I16 if z > I16 else z
+        if self.hands is HandMode.NONE:
+            return _HEAD_ONLY.pack(0, x, y, z, rot)
+        left, right = self.left, self.right
+        if left is None or right is None:
+            raise BadValue("pose: a hand mode needs both hands")
+        lx, ly, lz = left.pos
+        rx, ry, rz = right.pos
+        return _WITH_HANDS.pack(
+            int(self.hands),
+            x,
+            y,
+            z,
+            rot,
+            -I16 if lx < -I16 else I16 if lx > I16 else lx,
+            -I16 if ly < -I16 else I16 if ly > I16 else ly,
+            -I16 if lz < -I16 else I16 if lz > I16 else lz,
+            left.rot,
+            -I16 if rx < -I16 else I16 if rx > I16 else rx,
+            -I16 if ry < -I16 else I16 if ry > I16 else ry,
+            -I16 if rz < -I16 else I16 if rz > I16 else rz,
+            right.rot,
+        )
 
     @classmethod
     def unpack(cls, data: bytes) -> AvatarPose:

@@ -20,6 +20,9 @@ _ROT_MASK = (1 << ROT_BITS) - 1
 _ROT_MAX = _ROT_MASK - 1
 _ROT_RANGE = 1.0 / math.sqrt(2.0)
 _MIN_NORM = 0.5
+_MIN_NORM2 = _MIN_NORM * _MIN_NORM
+_ROT_SCALE = _ROT_MAX / (2 * _ROT_RANGE)
+_ROT_STEP = 2 * _ROT_RANGE / _ROT_MAX
 
 Vec3 = tuple[float, float, float]
 Quat = tuple[float, float, float, float]  # x, y, z, w
@@ -45,12 +48,16 @@ def normalise(q: Quat) -> Quat:
 
 def pack_quat(q: Quat) -> int:
     """Quantise a rotation (x, y, z, w), normalising it first, into one uint32."""
-    # Unrolled: this runs three times for every VR pose the server receives.
+    # Unrolled, with comparisons instead of abs/min/max calls: this runs three times for every
+    # VR pose the server receives.
     x, y, z, w = q
     n2 = x * x + y * y + z * z + w * w
-    if not n2 >= _MIN_NORM * _MIN_NORM:  # also rejects NaN
+    if not n2 >= _MIN_NORM2:  # also rejects NaN
         raise BadValue("rotation is not a unit quaternion")
-    ax, ay, az, aw = abs(x), abs(y), abs(z), abs(w)
+    ax = x if x >= 0.0 else -x
+    ay = y if y >= 0.0 else -y
+    az = z if z >= 0.0 else -z
+    aw = w if w >= 0.0 else -w
     # The first component of largest magnitude is left out (ties go to the lower index).
     if ax >= ay and ax >= az and ax >= aw:
         largest, big, a, b, c = 0, x, y, z, w
@@ -62,20 +69,31 @@ def pack_quat(q: Quat) -> int:
         largest, big, a, b, c = 3, w, x, y, z
     # q and -q are the same rotation: make the implied component positive.
     k = (1.0 if big >= 0 else -1.0) / math.sqrt(n2)
-    r, scale = _ROT_RANGE, _ROT_MAX / (2 * _ROT_RANGE)
-    qa = round((min(max(a * k, -r), r) + r) * scale)
-    qb = round((min(max(b * k, -r), r) + r) * scale)
-    qc = round((min(max(c * k, -r), r) + r) * scale)
-    return (largest << 30) | (qa << 20) | (qb << 10) | qc
+    r = _ROT_RANGE
+    a, b, c = a * k, b * k, c * k
+    a = -r if a < -r else r if a > r else a
+    b = -r if b < -r else r if b > r else b
+    c = -r if c < -r else r if c > r else c
+    return (
+        (largest << 30)
+        | (round((a + r) * _ROT_SCALE) << 20)
+        | (round((b + r) * _ROT_SCALE) << 10)
+        | round((c + r) * _ROT_SCALE)
+    )
 
 
 def unpack_quat(packed: int) -> Quat:
     largest = (packed >> 30) & 0b11
-    r, step = _ROT_RANGE, 2 * _ROT_RANGE / _ROT_MAX
-    a = min((packed >> 20) & _ROT_MASK, _ROT_MAX) * step - r
-    b = min((packed >> 10) & _ROT_MASK, _ROT_MAX) * step - r
-    c = min(packed & _ROT_MASK, _ROT_MAX) * step - r
-    implied = math.sqrt(max(0.0, 1.0 - a * a - b * b - c * c))
+    ia = (packed >> 20) & _ROT_MASK
+    ib = (packed >> 10) & _ROT_MASK
+    ic = packed & _ROT_MASK
+    # 1023 is not a level a packer writes; read it as the top level, as min(v, 1022) would.
+    r, step = _ROT_RANGE, _ROT_STEP
+    a = (_ROT_MAX if ia > _ROT_MAX else ia) * step - r
+    b = (_ROT_MAX if ib > _ROT_MAX else ib) * step - r
+    c = (_ROT_MAX if ic > _ROT_MAX else ic) * step - r
+    rest = 1.0 - a * a - b * b - c * c
+    implied = math.sqrt(rest) if rest > 0.0 else 0.0
     if largest == 0:
         return (implied, a, b, c)
     if largest == 1:

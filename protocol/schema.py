@@ -17,6 +17,7 @@ from protocol.errors import BadValue, MissingField, TooLong, UnknownField, Wrong
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 INT64_MIN = -(2**63)
 UINT64_MAX = 2**64 - 1
+_MAX_PATHS = 256
 
 
 class Kind(Protocol):
@@ -213,13 +214,17 @@ class Field:
 class Struct:
     """A msgpack map with declared string keys, built into ``build(**fields)``."""
 
-    __slots__ = ("_by_key", "build", "fields", "name")
+    __slots__ = ("_allowed", "_by_key", "_paths", "build", "fields", "name")
 
     def __init__(self, name: str, build: Callable[..., Any], fields: tuple[Field, ...]) -> None:
         self.name = name
         self.build = build
         self.fields = fields
         self._by_key = {f.key: f for f in fields}
+        # Per (skip): the keys a map may carry. Per path: each field's (key, kind, required,
+        # path), so that a valid message builds no error path strings.
+        self._allowed: dict[str, frozenset[str]] = {}
+        self._paths: dict[str, tuple[tuple[str, Kind, bool, str], ...]] = {}
 
     def check(self, value: object, path: str) -> Any:
         if type(value) is not dict:
@@ -227,17 +232,27 @@ class Struct:
         return self.check_map(value, path, skip="")
 
     def check_map(self, value: Mapping[Any, Any], path: str, *, skip: str) -> Any:
-        by_key = self._by_key
-        for key in value:
-            if key not in by_key and key != skip:
-                shown = key if isinstance(key, str) else _type_name(key)
-                raise UnknownField(f"{path}: unknown field {shown!r}")
+        allowed = self._allowed.get(skip)
+        if allowed is None:
+            allowed = self._allowed[skip] = frozenset(self._by_key) | {skip} - {""}
+        if not value.keys() <= allowed:
+            by_key = self._by_key
+            for key in value:
+                if key not in by_key and key != skip:
+                    shown = key if isinstance(key, str) else _type_name(key)
+                    raise UnknownField(f"{path}: unknown field {shown!r}")
+        fields = self._paths.get(path)
+        if fields is None:
+            if len(self._paths) >= _MAX_PATHS:
+                self._paths.clear()  # list items name their index: bound the cache
+            fields = tuple((f.key, f.kind, f.required, f"{path}.{f.key}") for f in self.fields)
+            self._paths[path] = fields
         kwargs: dict[str, Any] = {}
-        for f in self.fields:
-            if f.key in value:
-                kwargs[f.key] = f.kind.check(value[f.key], f"{path}.{f.key}")
-            elif f.required:
-                raise MissingField(f"{path}: missing field {f.key!r}")
+        for key, kind, required, field_path in fields:
+            if key in value:
+                kwargs[key] = kind.check(value[key], field_path)
+            elif required:
+                raise MissingField(f"{path}: missing field {key!r}")
         return self.build(**kwargs)
 
     def describe(self) -> str:
