@@ -22,7 +22,7 @@ from panda3d.core import Quat as PandaQuat
 from protocol.codec import look_to_wire
 from protocol.messages import Ent, Look
 from protocol.pose import AvatarPose, Part
-from protocol.quantise import Vec3mm, mm_to_pos, unpack_quat
+from protocol.quantise import POS_SCALE, Vec3mm, mm_to_pos, unpack_quat
 from scenes.assets import room_model
 from scenes.errors import NoSuchEntity
 from scenes.layout import Layout
@@ -214,7 +214,28 @@ class Scene:
             return False
         ent.pose, ent.packed = pose, packed
         ent.moved = self._last_change = self._pending
-        self._place(ent)
+        # What _place does, in fewer Panda3D calls (this runs for every pose): one transform
+        # per node, the hands' made relative to the head's by one compose. The entities node
+        # sits at the Y-up frame's origin, so the head's transform is the one in that frame.
+        one = (1.0, 1.0, 1.0)
+        head, (left_np, right_np) = pose.head, ent.hand_nodes
+        x, y, z, w = unpack_quat(head.rot)
+        hx, hy, hz = head.pos
+        head_ts = TransformState.make_pos_quat_scale(
+            (hx / POS_SCALE, hy / POS_SCALE, hz / POS_SCALE), PandaQuat(w, x, y, z), one
+        )
+        ent.node.set_transform(head_ts)
+        for part, hand in ((pose.left, left_np), (pose.right, right_np)):
+            if part is None:
+                hand.hide()
+                continue
+            hand.show()
+            x, y, z, w = unpack_quat(part.rot)
+            px, py, pz = part.pos
+            hand_ts = TransformState.make_pos_quat_scale(
+                (px / POS_SCALE, py / POS_SCALE, pz / POS_SCALE), PandaQuat(w, x, y, z), one
+            )
+            hand.set_transform(head_ts.invert_compose(hand_ts))
         return True
 
     def rename(self, eid: int, name: str) -> None:
