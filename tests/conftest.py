@@ -32,8 +32,8 @@ async def server() -> AsyncIterator[WealthroomServer]:
         yield srv
 
 
-@pytest.fixture
-def mint(server: WealthroomServer) -> Mint:
+def minter(server: WealthroomServer) -> Mint:
+    """Room tokens signed by ``server``, each for a new subject unless one is given."""
     counter = iter(range(1, 10_000))
 
     def _mint(room: str = "demo", role: Role = Role.CUSTOMER, **kw: Any) -> str:
@@ -41,3 +41,8 @@ def mint(server: WealthroomServer) -> Mint:
         return server.tokens.mint(room=room, role=role, **kw)
 
     return _mint
+
+
+@pytest.fixture
+def mint(server: WealthroomServer) -> Mint:
+    return minter(server)

@@ -22,7 +22,7 @@ from avatars.specialties import Specialty
 from rooms.audit import MemoryAuditLog
 from rooms.roles import Role
 from server.app import WealthroomServer
-from tests.conftest import SECRET, Mint, make_settings
+from tests.conftest import SECRET, Mint, make_settings, minter
 from tests.test_browser import ARGS, CHROMIUM, VIEWPORT, Watch, open_room, room_link
 
 # WebRTC over loopback with DTLS in Python and software video decoding in the browser: give
@@ -52,13 +52,7 @@ async def media_server(tmp_path: Path) -> AsyncIterator[WealthroomServer]:
 
 @pytest.fixture
 def mint_media(media_server: WealthroomServer) -> Mint:
-    counter = iter(range(1, 10_000))
-
-    def _mint(room: str = "demo", role: Role = Role.CUSTOMER, **kw: Any) -> str:
-        kw.setdefault("subject", f"user-{next(counter)}")
-        return media_server.tokens.mint(room=room, role=role, **kw)
-
-    return _mint
+    return minter(media_server)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from server.app import WealthroomServer
 from server.media.tts import EspeakSpeaker
 from simulator.client import RoomClient
 from simulator.media import RtcMedia
-from tests.conftest import SECRET, Mint, make_settings
+from tests.conftest import SECRET, Mint, make_settings, minter
 from tests.test_media_hub import PatternTrack, ToneTrack
 
 DEADLINE = 20.0  # two shared cores; aiortc's DTLS handshakes take a while under load
@@ -42,13 +42,7 @@ async def media_server(tmp_path: Path) -> AsyncIterator[WealthroomServer]:
 
 @pytest.fixture
 def mint_media(media_server: WealthroomServer) -> Mint:
-    counter = iter(range(1, 10_000))
-
-    def _mint(room: str = "demo", role: Role = Role.CUSTOMER, **kw: Any) -> str:
-        kw.setdefault("subject", f"user-{next(counter)}")
-        return media_server.tokens.mint(room=room, role=role, **kw)
-
-    return _mint
+    return minter(media_server)
 
 
 class Session:
@@ -105,6 +99,16 @@ def _entity(client: RoomClient, member: int) -> m.Ent | None:
     return client.replica.by_member(member)
 
 
+async def _device(client: RoomClient, member: int, **state: str) -> None:
+    """Until ``client`` sees ``member``'s microphone or camera in ``state`` (mic="off")."""
+
+    def shows(c: RoomClient) -> bool:
+        ent = _entity(c, member)
+        return ent is not None and all(getattr(ent, k) == v for k, v in state.items())
+
+    await client.wait_for(shows)
+
+
 async def test_advisor_camera_and_voice_reach_the_customer_and_state_shows(
     session: Session,
 ) -> None:
@@ -126,21 +130,15 @@ async def test_advisor_camera_and_voice_reach_the_customer_and_state_shows(
         (mic, advisor_avatar.i),
     }
     # Everyone sees the advisor's microphone and camera on; the sender gets nothing of its own.
-    await customer.wait_for(
-        lambda c: (e := _entity(c, advisor.member)) is not None and (e.mic, e.cam) == ("on", "on")
-    )
+    await _device(customer, advisor.member, mic="on", cam="on")
     assert not any(
         t.src.startswith(f"m{advisor.member}.") for t in advisor.of(m.RtcOffer)[-1].tracks
     )
 
     await advisor.send(m.Mute(cam="off"))
-    await customer.wait_for(
-        lambda c: (e := _entity(c, advisor.member)) is not None and e.cam == "off"
-    )
+    await _device(customer, advisor.member, cam="off")
     await advisor.send(m.Mute(mic="off"))
-    await customer.wait_for(
-        lambda c: (e := _entity(c, advisor.member)) is not None and e.mic == "off"
-    )
+    await _device(customer, advisor.member, mic="off")
     muted_from = watching.readings[mic].frames
     loud_before = watching.readings[mic].loud
     await watching.wait_for(lambda p: p.frames(mic) >= muted_from + 25, DEADLINE)
@@ -176,7 +174,7 @@ async def test_a_camera_smuggled_into_the_answer_is_refused(session: Session) ->
     await session.media(customer, video=PatternTrack())
     # Once the customer's camera is live, the guest asks to send audio only, then answers
     # with its own camera on the m-line that carries the customer's camera to it.
-    await guest.wait_for(lambda c: (e := _entity(c, customer.member)) is not None and e.cam == "on")
+    await _device(guest, customer.member, cam="on")
     peer = RtcMedia(guest, audio=ToneTrack())
     session.peers.append(peer)
     await guest.send(m.StartMedia(["audio"]))
@@ -349,13 +347,9 @@ async def test_recording_shows_the_notice_first_and_writes_files_with_a_manifest
     assert target[mic].frames >= 50
     # Switching a microphone off and on while recording keeps its one file going.
     await customer.send(m.Mute(mic="off"))
-    await advisor.wait_for(
-        lambda c: (e := _entity(c, customer.member)) is not None and e.mic == "off"
-    )
+    await _device(advisor, customer.member, mic="off")
     await customer.send(m.Mute(mic="on"))
-    await advisor.wait_for(
-        lambda c: (e := _entity(c, customer.member)) is not None and e.mic == "on"
-    )
+    await _device(advisor, customer.member, mic="on")
     await advisor.send(m.Record(False))
     await customer.wait_for(lambda c: len(c.of(m.Recording)) >= 2)
     assert not customer.of(m.Recording)[-1].on

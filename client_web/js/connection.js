@@ -8,33 +8,13 @@
 import { CloseCode, Direction, FINAL_CLOSES, PROTOCOL_VERSION, RELIABLE, SUBPROTOCOL, decode, encode } from "./codec.js";
 import { CLIENT_NAME } from "./protocol.js";
 import { Replica } from "./replica.js";
+import { Emitter } from "./emitter.js";
 
 const BACKOFF_FIRST_MS = 400;
 const BACKOFF_MAX_MS = 5000;
 const PING_EVERY_MS = 5000;
 /** Nothing heard for this long (pongs included) means the link is dead even if TCP says not. */
 const SILENCE_LIMIT_MS = 15000;
-
-class Emitter {
-  constructor() {
-    this.handlers = new Map();
-  }
-  on(type, fn) {
-    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
-    this.handlers.get(type).add(fn);
-    return this;
-  }
-  emit(type, detail) {
-    for (const fn of this.handlers.get(type) ?? []) {
-      try {
-        fn(detail);
-      } catch (err) {
-        // One broken view must not take the session down; show it where developers look.
-        console.error(`${type} handler failed`, err);
-      }
-    }
-  }
-}
 
 /** One WebSocket at a time to `url`, reopened after drops. Subclasses speak the protocol. */
 class Session extends Emitter {

@@ -8,6 +8,7 @@
 // the browser's RTCPeerConnection and getUserMedia, on top of a `RoomSession`.
 
 import { ErrorCode, Limits } from "./protocol.js";
+import { Emitter } from "./emitter.js";
 
 /** What each role may send, as in the permission table (speak, camera). */
 const ROLE_SENDS = {
@@ -157,26 +158,6 @@ export function muteMessage(kind, muted) {
 }
 
 // --- the browser side ------------------------------------------------------------------------------
-
-class Emitter {
-  constructor() {
-    this.handlers = new Map();
-  }
-  on(type, fn) {
-    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
-    this.handlers.get(type).add(fn);
-    return this;
-  }
-  emit(type, detail) {
-    for (const fn of this.handlers.get(type) ?? []) {
-      try {
-        fn(detail);
-      } catch (err) {
-        console.error(`${type} handler failed`, err);
-      }
-    }
-  }
-}
 
 /**
  * A member's voice and video over the room's session. Events: "state" (what runs, for the
