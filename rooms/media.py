@@ -31,7 +31,7 @@ from rooms.outputs import (
     RecordStart,
     RecordStop,
 )
-from rooms.roles import Action, Role, allowed
+from rooms.roles import Action, Role
 
 if TYPE_CHECKING:
     from rooms.room import Room
@@ -404,10 +404,6 @@ class Media:
             out.append(RecordStop(self._recording.id))
             self._recording = None
         return out
-
-
-def can_send(role: Role, kind: str) -> bool:
-    return kind in NEEDS and allowed(role, NEEDS[kind])
 
 
 def _ms(now: float) -> int:

@@ -2,6 +2,10 @@
 
     ServerError
     ├── ConfigError           settings that cannot work (bad secret, bad layout name)
+    ├── MediaError            voice and video (server/media/)
+    │   ├── SignalError           a member's answer or ICE candidate refused (its code)
+    │   ├── SpeechError           synthesis failed (engine missing, bad voice, timeout)
+    │   └── RecordingError        a recording could not be made or finished
     └── Refused               a connection that is upgraded only to be closed with a code
         ├── AuthError         a token or handshake that does not admit the client
         │   ├── TokenExpired      signature fine, ``exp`` passed              close 4401
@@ -24,6 +28,10 @@ class ServerError(Exception):
 
 class ConfigError(ServerError):
     pass
+
+
+class MediaError(ServerError):
+    """Voice and video: the subclasses live beside the code that raises them."""
 
 
 class Refused(ServerError):

@@ -30,6 +30,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from protocol import messages as m
 from protocol.codes import ErrorCode
+from server.errors import MediaError
 from server.media.hub import ViewerTrack
 from server.media.rtc import attach_viewer
 
@@ -44,7 +45,7 @@ _CANDIDATE = re.compile(
 POSE_CHANNEL = "poses"
 
 
-class SignalError(Exception):
+class SignalError(MediaError):
     """A member's answer or candidate was refused; ``code`` goes back in the error frame."""
 
     def __init__(self, code: ErrorCode, detail: str) -> None:

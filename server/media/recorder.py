@@ -40,6 +40,7 @@ from aiortc.mediastreams import MediaStreamError
 from av.container.output import OutputContainer
 from av.stream import Stream
 
+from server.errors import MediaError
 from server.media.codecs import AUDIO_FRAME_SAMPLES, AUDIO_RATE
 from server.media.hub import Kind, MediaHub, ViewerTrack
 
@@ -61,7 +62,7 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class RecordingError(Exception):
+class RecordingError(MediaError):
     """Root of the recorder's failures (the media package has no common root yet)."""
 
 

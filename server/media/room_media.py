@@ -458,19 +458,13 @@ class RoomMedia:
         """Until every listener's sender for ``source_id`` runs (an expert who has just
         arrived is still being negotiated), up to ``SPEECH_WAIT_S``: the first words of an
         answer must not be lost to the renegotiation they caused."""
+        if any(source_id not in p.sending for p in self.peers.values() if not p.closed):
+            self._reconcile_now()  # the voice has just been made: offer it now
         listeners = [
             p.sending[source_id].track.started.wait()
             for p in self.peers.values()
             if source_id in p.sending and p.connected.is_set()
         ]
-        waiting = [p for p in self.peers.values() if source_id not in p.sending]
-        if waiting:
-            self._reconcile_now()  # the voice has just been made: offer it now
-            listeners += [
-                p.sending[source_id].track.started.wait()
-                for p in waiting
-                if source_id in p.sending and p.connected.is_set()
-            ]
         if listeners:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SPEECH_WAIT_S):

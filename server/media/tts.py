@@ -22,6 +22,8 @@ import numpy.typing as npt
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 
+from server.errors import MediaError
+
 SAMPLE_RATE = 48_000
 ENVELOPE_HZ = 30  # one mouth value per rendered frame at the avatars' 30 Hz tick
 # Mouth fully closed at or below FLOOR, fully open at or above CEIL (dB relative to full
@@ -41,7 +43,7 @@ Pcm = npt.NDArray[np.int16]
 Envelope = npt.NDArray[np.float32]
 
 
-class SpeechError(Exception):
+class SpeechError(MediaError):
     """Synthesis failed (missing engine, bad voice, engine error or timeout)."""
 
 
