@@ -163,6 +163,11 @@ class RoomHost:
         if media is not None:
             await media.close()
 
+    async def settled(self) -> None:
+        """Until the work started outside the room (brains, paging, media) has finished."""
+        while self._chores:
+            await asyncio.gather(*self._chores, return_exceptions=True)
+
     async def _settle(self) -> None:
         if self._chores:
             await asyncio.gather(*self._chores, return_exceptions=True)
@@ -443,3 +448,7 @@ class RoomHost:
             # Synchronous with the emptiness check above: no member can attach in between.
             self._on_dispose(self)
             self.disposed.set()
+            if self._media is not None:
+                # The experts' voices (and any picture the server draws) must not go on as
+                # hub sources of a room that is gone; closed after the room let go.
+                self._chore(self._close_media(), "media-close")

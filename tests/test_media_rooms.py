@@ -412,3 +412,25 @@ async def test_an_observer_without_an_avatar_may_listen_but_not_send(session: Se
     await session.media(customer, audio=ToneTrack())
     mic = f"m{customer.member}.a"
     await listening.wait_for(lambda p: p.frames(mic) >= 10, DEADLINE)
+
+
+async def test_a_room_disposed_when_empty_takes_its_media_with_it(tmp_path: Path) -> None:
+    settings = make_settings(recordings_dir=tmp_path / "rec", empty_room_ttl_s=0.2)
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        mint = minter(srv)
+        customer = await RoomClient.join(srv.room_url("brief"), mint("brief"), "Ann")
+        peer = RtcMedia(customer)
+        await peer.open()
+        await customer.send(m.Summon("bonds"))
+        await customer.wait_for(lambda c: bool(c.of(m.ExpertCame)), DEADLINE)
+        voice = f"brief/e{customer.of(m.ExpertCame)[-1].e}.a"
+        assert srv.media is not None
+        node = srv.media
+        await peer.wait_for(lambda p: any(s.endswith(voice[6:]) for s in p.readings), DEADLINE)
+        host = srv.rooms["brief"]
+        await peer.close()
+        await customer.close()
+        await asyncio.wait_for(host.disposed.wait(), DEADLINE)
+        await asyncio.wait_for(host.settled(), DEADLINE)
+        assert "brief" not in node.rooms
+        assert all(not s.source_id.startswith("brief/") for s in node.hub.sources())
