@@ -10,6 +10,10 @@
   process on this machine (no STUN, host candidates), median of several.
 - Speech: from text to the first Opus packet of that speech leaving the hub for a listener,
   espeak-ng synthesis included.
+- Thin client: CPU per server-drawn 640x360 stream at 15 fps, drawing and VP8 encoding
+  (``bench/bench_render.py`` compares it with a naive renderer).
+- The same setup and speech through a whole room, and the lip-sync offset
+  (``bench/bench_room_media.py``).
 
     .venv/bin/python -m bench.bench_media [--seconds 8] [--json out.json]
 """
@@ -43,6 +47,9 @@ from av.packet import Packet
 from av.stream import Stream
 from av.video.frame import VideoFrame
 
+from bench.bench_render import LAYOUT, Case, live, thin_scene
+from bench.bench_room_media import run as run_room
+from scenes.layout import load_layout
 from server.media.codecs import VIDEO_MIME, Quality
 from server.media.hub import MediaHub
 from server.media.rtc import attach_viewer, codec_preferences
@@ -469,6 +476,22 @@ def main() -> None:
             f" {statistics.median(s.audio_s for s in mine):8.2f}"
         )
     print("(medians; to packet = synthesis + waiting for the next 20 ms frame + Opus encode)")
+    thin = asyncio.run(live(Case("thin", 640, 360, "high", thin_scene(load_layout(LAYOUT))), 1, 8))
+    per_frame = thin.cpu_s * 1000 / max(thin.delivered, 1)
+    print(
+        f"\nthin-client stream, 640x360 at 15 fps (drawn and VP8-encoded):"
+        f" {per_frame:.1f} ms CPU per frame, {per_frame * 15 / 10:.0f}% of a core"
+        f" ({thin.delivered / thin.wall_s:.1f} fps, {thin.skipped} skipped)"
+    )
+    room = asyncio.run(run_room(3))
+    print("\nthrough a room's signalling (bench/bench_room_media.py):")
+    for key, label in (
+        ("setup_ms", "media -> first decoded frame"),
+        ("speech_arriving_ms", "ask -> expert heard (expert arriving)"),
+        ("speech_present_ms", "ask -> expert heard (expert present)"),
+        ("lip_offset_ms", "audio after mouth"),
+    ):
+        print(f"  {label:<40} median {statistics.median(room[key]):6.0f} ms")
     print(f"\ntotal run time {time.perf_counter() - started:.0f} s")
     if args.json:
         with open(args.json, "w") as fh:
