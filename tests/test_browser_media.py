@@ -10,6 +10,7 @@ console error or uncaught exception in any page fails the test.
 
 from __future__ import annotations
 
+import base64
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -103,6 +104,58 @@ async def wait_inbound(page: Page, pattern: str, condition: str) -> list[dict[st
     return await inbound(page, pattern)
 
 
+# Pixels of a screenshot of the 3D view (the page's own PNG, decoded by the page) that are
+# near black: the stage's background, which only shows where the compositor left the WebGL
+# canvas undrawn. For each camera tile over the canvas, the fraction of such pixels in the
+# rectangle the tile mirrors to across the canvas's horizontal midline (a WebGL canvas is
+# upside down until composited: a hole punched for an opaque overlay but cut from the
+# unflipped picture lands there), and over the whole canvas outside the tiles.
+SCENE_BLACK = """async ([png, box]) => {
+  const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+  const image = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+  const g = new OffscreenCanvas(image.width, image.height).getContext("2d");
+  g.drawImage(image, 0, 0);
+  const px = g.getImageData(0, 0, image.width, image.height).data;
+  const sx = image.width / box.width;
+  const sy = image.height / box.height;
+  const tiles = [...document.querySelectorAll(".video-tile:not([hidden]) video")]
+    .map((v) => v.getBoundingClientRect())
+    .map((r) => ({ x0: r.left - box.x, x1: r.right - box.x,
+                   y0: r.top - box.y, y1: r.bottom - box.y }))
+    .filter((r) => r.x1 > 0 && r.x0 < box.width && r.y1 > 0 && r.y0 < box.height);
+  const black = (i) => px[i] <= 6 && px[i + 1] <= 6 && px[i + 2] <= 6;
+  const inside = (r, x, y) => x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1;
+  const count = (test) => {
+    let n = 0, dark = 0;
+    for (let y = 0; y < image.height; y += 2)
+      for (let x = 0; x < image.width; x += 2) {
+        if (!test(x / sx, y / sy)) continue;
+        n++;
+        if (black((y * image.width + x) * 4)) dark++;
+      }
+    return n ? dark / n : 0;
+  };
+  const mirrored = tiles.map((r) => {
+    const m = { x0: r.x0 + 4, x1: r.x1 - 4, y0: box.height - r.y1 + 4, y1: box.height - r.y0 - 4 };
+    return count((x, y) => inside(m, x, y) && !tiles.some((t) => inside(t, x, y)));
+  });
+  const outside = count((x, y) => !tiles.some((t) => inside(t, x, y)));
+  return { tiles: tiles.length, mirrored, outside };
+}"""
+
+
+async def scene_black(page: Page) -> dict[str, Any]:
+    """Near-black fractions of the 3D view as the screen shows it (see SCENE_BLACK)."""
+    canvas = page.locator("#scene")
+    box = await canvas.bounding_box()
+    assert box is not None
+    png = await page.screenshot(clip=box)
+    result: dict[str, Any] = await page.evaluate(
+        SCENE_BLACK, [base64.b64encode(png).decode("ascii"), box]
+    )
+    return result
+
+
 async def person(page: Page, name: str) -> dict[str, Any]:
     people: list[dict[str, Any]] = await page.evaluate("() => window.wealthroom.state.people")
     return next(p for p in people if p["name"] == name)
@@ -163,6 +216,13 @@ async def test_the_customer_sees_and_hears_the_advisor_through_the_server(
     await customer.wait_for_function(
         "() => window.wealthroom.videos().some(v => v.drawn && v.width > 0)"
     )
+    # The camera tiles over the room leave the room drawn everywhere: no black hole in the 3D
+    # view (the stage's background) where the compositor culled the canvas under a tile.
+    black = await scene_black(customer)
+    print(f"near-black in the 3D view: {black}")
+    assert black["tiles"] >= 1
+    assert all(f < 0.05 for f in black["mirrored"]), black
+    assert black["outside"] < 0.002, black
 
     # The advisor's voice arrives: samples decoded, with energy (the fake microphone beeps).
     audio = await wait_inbound(
