@@ -25,6 +25,7 @@ from av.frame import Frame
 
 from protocol import messages as m
 from protocol.codec import encode
+from server.media.pulse import Pulse
 from simulator.client import RoomClient
 
 POSE_N_WRAP = 2**32  # the pose counter on the data channel wraps here (SPEC.md)
@@ -85,7 +86,7 @@ class RtcMedia:
         self._readers: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._offers: asyncio.Queue[m.RtcOffer] = asyncio.Queue()
-        self._changed = asyncio.Event()  # replaced on each change: waiters re-check
+        self._changed = Pulse()
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("connectionstatechange", self._poke)
@@ -143,8 +144,7 @@ class RtcMedia:
         self._poke()
 
     def _poke(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        self._changed.fire()
 
     async def _read(self, track: MediaStreamTrack, reading: _Reading) -> None:
         with contextlib.suppress(MediaStreamError):
@@ -175,12 +175,7 @@ class RtcMedia:
 
     async def wait_for(self, predicate: Callable[[RtcMedia], bool], timeout: float = 15.0) -> None:
         """Wait until ``predicate(self)`` holds (frames arrived, a source appeared...)."""
-
-        async def until() -> None:
-            while not predicate(self):
-                await self._changed.wait()
-
-        await asyncio.wait_for(until(), timeout)
+        await self._changed.until(lambda: predicate(self), timeout)
 
     def frames(self, source: str) -> int:
         reading = self.readings.get(source)

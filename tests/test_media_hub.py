@@ -33,31 +33,11 @@ from av.video.frame import VideoFrame
 
 from server.media.codecs import Quality
 from server.media.hub import VIDEO_QUEUE, MediaHub, SourceState, ViewerTrack
+from server.media.pulse import Pulse
 from server.media.rtc import AIORTC_CHECKED, attach_viewer, bind_keyframe_requests, bind_viewer
 
 DEADLINE = 10.0  # generous: two shared cores, other suites running beside this one
 W, H = 160, 120
-
-
-class Pulse:
-    """Fires on every frame; tests wait until a condition holds after some firing."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def fire(self) -> None:
-        event, self._event = self._event, asyncio.Event()
-        event.set()
-
-    async def until(self, condition: Callable[[], bool], timeout: float = DEADLINE) -> None:
-        async def wait() -> None:
-            while True:
-                event = self._event
-                if condition():
-                    return
-                await event.wait()
-
-        await asyncio.wait_for(wait(), timeout)
 
 
 class PatternTrack(VideoStreamTrack):

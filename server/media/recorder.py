@@ -43,6 +43,7 @@ from av.stream import Stream
 from server.errors import MediaError
 from server.media.codecs import AUDIO_FRAME_SAMPLES, AUDIO_RATE
 from server.media.hub import Kind, MediaHub, ViewerTrack
+from server.media.pulse import Pulse
 
 log = logging.getLogger(__name__)
 
@@ -349,7 +350,7 @@ class _TrackWriter:
         self.state: TrackState = "recording"
         self.error: str | None = None
         self.written = 0
-        self.progress = _Pulse()
+        self.progress = Pulse()
         self.first_at: float | None = None
         self._pending: list[av.Packet[Stream]] = []
         self._flush: asyncio.Future[int] | None = None
@@ -622,20 +623,6 @@ def _write_manifest(directory: Path, manifest: RecordingManifest) -> Path:
     os.replace(tmp, final)
     _fsync(directory)
     return final
-
-
-class _Pulse:
-    """An event that wakes everyone waiting and is ready for the next round."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def fire(self) -> None:
-        event, self._event = self._event, asyncio.Event()
-        event.set()
-
-    async def wait(self) -> None:
-        await self._event.wait()
 
 
 def _utc(t: float) -> datetime:
