@@ -434,3 +434,29 @@ async def test_a_room_disposed_when_empty_takes_its_media_with_it(tmp_path: Path
         await asyncio.wait_for(host.settled(), DEADLINE)
         assert "brief" not in node.rooms
         assert all(not s.source_id.startswith("brief/") for s in node.hub.sources())
+
+
+@pytest.mark.parametrize("overrides", [{"max_media_peers": 1}, {"media": False}])
+async def test_a_server_without_room_for_media_says_so(
+    tmp_path: Path, overrides: dict[str, Any]
+) -> None:
+    settings = make_settings(recordings_dir=tmp_path / "rec", **overrides)
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        mint = minter(srv)
+        ann = await RoomClient.join(srv.room_url("demo"), mint(), "Ann")
+        bo = await RoomClient.join(srv.room_url("demo"), mint(role=Role.GUEST), "Bo")
+        try:
+            await ann.send(m.StartMedia([]))
+            if settings.media:
+                await ann.wait_for(lambda c: bool(c.of(m.RtcOffer)))
+            await bo.send(m.StartMedia(["audio"]))
+            await bo.wait_for(lambda c: bool(c.errors))
+            assert [e.code for e in bo.errors] == [ErrorCode.MEDIA_UNAVAILABLE]
+            assert not bo.closed
+            # Nothing was started for it: a mute has no microphone to switch.
+            await bo.send(m.Mute(mic="off"))
+            await bo.wait_for(lambda c: len(c.errors) > 1)
+            assert bo.errors[-1].code == ErrorCode.NO_MEDIA_SESSION
+        finally:
+            await ann.close()
+            await bo.close()

@@ -158,7 +158,6 @@ class RoomMedia:
         self._in_recording: set[str] = set()  # hub sources the recorder takes
         self.saved: dict[str, asyncio.Future[Path]] = {}  # recording id -> its manifest
         self._reconcile_due = False
-        self.speech_started: dict[int, float] = {}  # entity -> wall time of its latest clip
         node.rooms[room.id] = self
 
     def sid(self, src: str) -> str:
@@ -190,8 +189,7 @@ class RoomMedia:
         peer = self.peers.get(out.member)
         if peer is None:
             if self.node.peers >= self.node.settings.max_peers:
-                self._refuse(out.member, ErrorCode.MEDIA_UNAVAILABLE, "no room for more media")
-                self._dispatch(self.room.media.media_failed(out.member, time.time(), "full"))
+                self._dispatch(self.room.media.unavailable(out.member, time.time()))
                 return
             peer = new_peer(out.member, self.node.settings.ice_servers)
             self.peers[out.member] = peer
@@ -395,7 +393,6 @@ class RoomMedia:
             self._ensure_voice(entity)
         for entity in set(self._voices) - experts:
             self._voices.pop(entity).stop()
-            self.speech_started.pop(entity, None)
         wants_pictures = self.node.video is not None and any(
             p.view == "video" for p in self.peers.values()
         )
@@ -417,7 +414,6 @@ class RoomMedia:
             def started(playback: Playback, start: ClipStart) -> None:
                 levels = [round(float(v) * m.MOUTH_LEVELS) for v in playback.clip.envelope]
                 self.room.media.speaking(entity, levels, ENVELOPE_HZ, start.wall_time)
-                self.speech_started[entity] = start.wall_time
 
             voice = SpeechTrack(on_clip_start=started)
             self._voices[entity] = voice
