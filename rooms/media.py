@@ -199,9 +199,10 @@ class Media:
             peer.live.discard(kind)
         self._show(member)
 
-    def view_of(self, member_id: int) -> str | None:
+    def is_muted(self, member_id: int, kind: str) -> bool:
+        """Switched off by the member (possibly before its track arrived)."""
         peer = self._peers.get(member_id)
-        return peer.view if peer is not None else None
+        return peer is not None and kind in peer.muted
 
     def _show(self, member: Member) -> None:
         if member.entity is None:

@@ -460,3 +460,19 @@ async def test_a_server_without_room_for_media_says_so(
         finally:
             await ann.close()
             await bo.close()
+
+
+async def test_a_microphone_switched_off_before_its_track_arrives_stays_silent(
+    session: Session,
+) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    advisor = await session.join(Role.ADVISOR, "Ada")
+    listening = await session.media(customer)
+    peer = RtcMedia(advisor, audio=ToneTrack())
+    session.peers.append(peer)
+    await peer.open()
+    await advisor.send(m.Mute(mic="off"))  # the track takes two offers to arrive
+    mic = f"m{advisor.member}.a"
+    await _device(customer, advisor.member, mic="off")
+    await listening.wait_for(lambda p: p.frames(mic) >= 50, DEADLINE)
+    assert listening.readings[mic].loud == 0

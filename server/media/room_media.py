@@ -214,6 +214,8 @@ class RoomMedia:
             if any(s.source_id == source for s in self.hub.sources()):
                 return  # the same m-line after a renegotiation: already forwarded
             self.hub.add_source(source, track)
+            if self.room.media.is_muted(member, kind):
+                self.hub.set_enabled(source, False)  # switched off before it arrived
 
         watch_connection(peer, lambda why: self._fail(member, why))
         self._chore(self._deadline(peer), f"media-deadline:{member}")
