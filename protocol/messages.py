@@ -67,6 +67,7 @@ MEDIA_KINDS = frozenset({"audio", "video"})
 # thin: one video of the room drawn from the member's viewpoint, and all audio; none: stop.
 MEDIA_VIEWS = frozenset({"3d", "video", "thin", "none"})
 DEVICE_STATES = frozenset({"on", "off"})
+VIDEO_QUALITIES = frozenset({"high", "low"})
 MOUTH_LEVELS = 15
 
 
@@ -371,12 +372,14 @@ class Accept(Message):
     Field("send", ListOf(OneOf(MEDIA_KINDS), 2), doc="what the member sends: audio, video"),
     Field("view", OneOf(MEDIA_VIEWS), False, "what the member receives (default 3d)"),
     Field("dc", Bool(), False, "open the unreliable pose data channel (always on for thin)"),
+    Field("q", OneOf(VIDEO_QUALITIES), False, "video received: high (default) or low (weak links)"),
 )
 @dataclass(frozen=True, slots=True)
 class StartMedia(Message):
     send: list[str]
     view: str | None = None
     dc: bool | None = None
+    q: str | None = None
 
 
 @_message(

@@ -241,6 +241,7 @@ VALID: list[tuple[str, m.Message]] = [
     ),
     ("media-start", m.StartMedia(["audio", "video"], "3d", True)),
     ("media-thin", m.StartMedia(["audio"], "thin")),
+    ("media-low-video", m.StartMedia(["audio"], "3d", None, "low")),
     ("media-stop", m.StartMedia([], "none")),
     ("rtc-answer", m.RtcAnswer(1, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n")),
     (
@@ -470,6 +471,12 @@ def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
             ErrorCode.WRONG_TYPE,
         ),
         ("mute-unknown-state", "client", pack({"t": "mute", "mic": "maybe"}), ErrorCode.BAD_VALUE),
+        (
+            "media-unknown-quality",
+            "client",
+            pack({"t": "media", "send": [], "q": "ultra"}),
+            ErrorCode.BAD_VALUE,
+        ),
         ("record-not-bool", "client", pack({"t": "record", "on": 1}), ErrorCode.WRONG_TYPE),
         ("offer-from-client", "client", pack({"t": "rtc_offer", "n": 1}), ErrorCode.UNKNOWN_TYPE),
     ]

@@ -118,9 +118,14 @@ class Media:
             peer.live = old.live & send
         self._peers[member.id] = peer
         self._show(member)
-        detail: Detail = {"send": ",".join(sorted(send)) or "-", "view": view, "dc": dc}
+        detail: Detail = {
+            "send": ",".join(sorted(send)) or "-",
+            "view": view,
+            "dc": dc,
+            "quality": msg.q or "high",
+        }
         out: list[Output] = [
-            MediaStart(member.id, send, view, dc),
+            MediaStart(member.id, send, view, dc, msg.q or "high"),
             room._audit(member, now, "media.start", "ok", detail),
         ]
         recording = self._recording

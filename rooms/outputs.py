@@ -97,6 +97,7 @@ class MediaStart:
     send: frozenset[str]
     view: str
     dc: bool
+    quality: str = "high"  # of the video it receives
 
 
 @dataclass(frozen=True, slots=True)

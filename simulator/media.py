@@ -70,10 +70,11 @@ class RtcMedia:
         video: MediaStreamTrack | None = None,
         view: str = "3d",
         dc: bool = False,
+        quality: str | None = None,
     ) -> None:
         self.client = client
         self.audio, self.video = audio, video
-        self.view, self.dc = view, dc
+        self.view, self.dc, self.quality = view, dc, quality
         self.pc = RTCPeerConnection()
         self.channel: RTCDataChannel | None = None
         self.readings: dict[str, _Reading] = {}
@@ -99,7 +100,7 @@ class RtcMedia:
         self.opened_at = time.monotonic()
         self.client.listeners.append(self._on_message)
         self._task = asyncio.get_running_loop().create_task(self._answer_offers())
-        await self.client.send(m.StartMedia(self.send, self.view, self.dc or None))
+        await self.client.send(m.StartMedia(self.send, self.view, self.dc or None, self.quality))
 
     def _on_message(self, msg: object) -> None:
         if isinstance(msg, m.RtcOffer):

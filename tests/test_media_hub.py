@@ -41,18 +41,20 @@ W, H = 160, 120
 
 
 class PatternTrack(VideoStreamTrack):
-    """A moving bar on a small picture, 30 fps, counting what it produced."""
+    """A moving bar on a picture (small unless asked), 30 fps, counting what it produced."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = W, height: int = H) -> None:
         super().__init__()
+        self.width, self.height = width, height
         self.produced = 0
         self.pulse = Pulse()
 
     async def recv(self) -> VideoFrame:
         pts, time_base = await self.next_timestamp()
-        image = np.full((H * 3 // 2, W), 16, dtype=np.uint8)
-        x = (self.produced * 4) % (W - 16)
-        image[:H, x : x + 16] = 235
+        w, h = self.width, self.height
+        image = np.full((h * 3 // 2, w), 16, dtype=np.uint8)
+        x = (self.produced * 4) % (w - 16)
+        image[:h, x : x + 16] = 235
         frame = VideoFrame.from_ndarray(image, format="yuv420p")
         frame.pts = pts
         frame.time_base = time_base

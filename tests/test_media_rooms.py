@@ -476,3 +476,21 @@ async def test_a_microphone_switched_off_before_its_track_arrives_stays_silent(
     await _device(customer, advisor.member, mic="off")
     await listening.wait_for(lambda p: p.frames(mic) >= 50, DEADLINE)
     assert listening.readings[mic].loud == 0
+
+
+async def test_a_weak_link_takes_the_low_video_and_can_switch_without_a_new_offer(
+    session: Session,
+) -> None:
+    customer = await session.join(Role.CUSTOMER, "Ann")
+    advisor = await session.join(Role.ADVISOR, "Ada")
+    await session.media(advisor, video=PatternTrack(width=640, height=360))
+    weak = RtcMedia(customer, quality="low")
+    session.peers.append(weak)
+    await weak.open()
+    cam = f"m{advisor.member}.v"
+    await weak.wait_for(lambda p: p.frames(cam) >= 5, DEADLINE)
+    assert {h for _, h in weak.readings[cam].sizes} == {240}
+    offers = len(customer.of(m.RtcOffer))
+    await customer.send(m.StartMedia([], "3d", None, "high"))
+    await weak.wait_for(lambda p: (640, 360) in p.readings[cam].sizes, DEADLINE)
+    assert len(customer.of(m.RtcOffer)) == offers, "same m-line, no renegotiation"

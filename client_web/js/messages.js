@@ -20,6 +20,7 @@ export const HAIRSTYLES = ["none", "short", "bob", "long", "bun", "curly", "pony
 export const MEDIA_KINDS = ["audio", "video"];
 export const MEDIA_VIEWS = ["3d", "video", "thin", "none"];
 export const DEVICE_STATES = ["on", "off"];
+export const VIDEO_QUALITIES = ["high", "low"];
 export const MOUTH_LEVELS = 15;
 
 export const LOOK = new Struct("look", [
@@ -158,6 +159,7 @@ client(
   field("send", new ListOf(new OneOf(MEDIA_KINDS), 2)),
   field("view", new OneOf(MEDIA_VIEWS), false),
   field("dc", new Bool(), false),
+  field("q", new OneOf(VIDEO_QUALITIES), false),
 );
 client("rtc_answer", field("n", U32), field("sdp", new Str(L.MAX_SDP_CHARS, 1)));
 client(

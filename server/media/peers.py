@@ -71,6 +71,7 @@ class Peer:
     send: frozenset[str] = frozenset()
     view: str = "3d"
     dc: bool = False
+    quality: str = "high"  # of the video it receives (the hub's lanes)
     offer_n: int = 0
     awaiting: int | None = None  # the offer number an answer must quote
     dirty: bool = False  # changed while an offer was out: offer again after the answer

@@ -195,6 +195,12 @@ class RoomMedia:
             self.peers[out.member] = peer
             self._wire(peer)
         peer.send, peer.view, peer.dc = out.send, out.view, out.dc
+        if out.quality != peer.quality:
+            peer.quality = out.quality
+            for source_id, sending in peer.sending.items():
+                if sending.track.kind == "video":
+                    # The same track (and so the same sender and m-line) on the other lane.
+                    self.hub.set_quality(source_id, f"p{peer.member}", out.quality)
         if out.view == "thin":
             self._ensure_thin(out.member)
         self.reconcile()
@@ -326,7 +332,7 @@ class RoomMedia:
                     changed = stop_sending(peer, source_id) or changed
             for source_id, (src, ent) in wanted.items():
                 if source_id not in peer.sending:
-                    track = self.hub.subscribe(source_id, f"p{peer.member}")
+                    track = self.hub.subscribe(source_id, f"p{peer.member}", peer.quality)
                     start_sending(peer, source_id, src, ent, track)
                     changed = True
             if changed or (peer.dirty and peer.awaiting is None):
