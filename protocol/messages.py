@@ -862,6 +862,36 @@ class RtcOffer(Message):
     tracks: list[OfferedTrack] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class IceServer:
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+ICE_SERVER = Struct(
+    "ice_server",
+    IceServer,
+    (
+        Field("urls", ListOf(Str(limits.MAX_ICE_CHARS, 1), 8), doc="stun:, turn: or turns: URLs"),
+        Field("username", Str(limits.MAX_ICE_CHARS), False, "TURN: time-limited user name"),
+        Field("credential", Str(limits.MAX_ICE_CHARS), False, "TURN: its password"),
+    ),
+)
+
+
+@_message(
+    "ice_servers",
+    S,
+    Field("servers", ListOf(ICE_SERVER, 8), doc="give them to the RTCPeerConnection"),
+    Field("until", U53, doc="the TURN credentials expire then, Unix milliseconds"),
+)
+@dataclass(frozen=True, slots=True)
+class IceServers(Message):
+    servers: list[IceServer]
+    until: int
+
+
 @_message(
     "recording",
     S,
@@ -935,5 +965,6 @@ ServerMessage = (
     | Pages
     | Accepted
     | RtcOffer
+    | IceServers
     | Recording
 )

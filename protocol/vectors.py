@@ -262,6 +262,20 @@ VALID: list[tuple[str, m.Message]] = [
         ),
     ),
     (
+        "ice-servers",
+        m.IceServers(
+            [
+                m.IceServer(["stun:turn.bank.example:3478"]),
+                m.IceServer(
+                    ["turn:turn.bank.example:3478?transport=udp"],
+                    "1795433600:cust-4711",
+                    "q0Jx8m7mV3Tn2mQ1b6Hk5W2cY0E=",
+                ),
+            ],
+            1795433600000,
+        ),
+    ),
+    (
         "recording-on",
         m.Recording(
             77,

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     ice_servers: tuple[str, ...] = Field(
         (), description="stun:/turn: URLs for the server's peers (none needed on a LAN)"
     )
+    member_ice_urls: tuple[str, ...] = Field(
+        (), description="stun:/turn: URLs handed to members (turn: needs turn_secret)"
+    )
+    turn_secret: SecretStr | None = Field(
+        None, description="the TURN relay's static-auth-secret: members get time-limited logins"
+    )
+    turn_ttl_s: int = Field(3600, ge=60, description="how long a member's TURN login lasts")
     speech: bool = Field(True, description="experts speak (espeak-ng) when it is installed")
     recordings_dir: Path = Field(Path("var/recordings"), description="where recordings go")
     retention_days: int = Field(

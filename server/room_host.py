@@ -21,6 +21,7 @@ from websockets.asyncio.server import ServerConnection
 
 from avatars.advice import Brain
 from avatars.local_brain import LocalBrain
+from protocol.codec import encode
 from protocol.codes import CloseCode
 from rooms import persist
 from rooms.audit import AuditLog
@@ -189,6 +190,10 @@ class RoomHost:
         outbox.start()
         att = Attachment(member, grant, outbox)
         self._attached[member] = att
+        ice = self._s.media.settings.member_ice if self._s.media is not None else None
+        if ice is not None:
+            # First of all: a member's peer is made with these, before any offer comes.
+            outbox.push(encode(ice.servers_for(grant.subject, time.time())), reliable=True)
         return att
 
     def receive(self, att: Attachment, data: bytes | str) -> None:

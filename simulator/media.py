@@ -18,7 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 from av.audio.frame import AudioFrame
 from av.frame import Frame
@@ -42,6 +49,18 @@ class TrackStats:
     loud_frames: int  # audio frames with sound in them (not silence)
     longest_gap_s: float = 0.0  # the longest wait between two frames
     last_frame_s: float | None = None  # from open() to the newest decoded frame
+
+
+def _configuration(client: RoomClient, relay_only: bool) -> RTCConfiguration:
+    """The ICE servers the server handed this member (``ice_servers``, sent on connecting);
+    ``relay_only``: reach the server through TURN alone, as a member behind a strict NAT."""
+    given = client.of(m.IceServers)
+    servers = [
+        RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+        for s in (given[-1].servers if given else [])
+    ]
+    policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
+    return RTCConfiguration(iceServers=servers or None, iceTransportPolicy=policy)
 
 
 @dataclass(eq=False)
@@ -71,11 +90,12 @@ class RtcMedia:
         view: str = "3d",
         dc: bool = False,
         quality: str | None = None,
+        relay_only: bool = False,
     ) -> None:
         self.client = client
         self.audio, self.video = audio, video
         self.view, self.dc, self.quality = view, dc, quality
-        self.pc = RTCPeerConnection()
+        self.pc = RTCPeerConnection(_configuration(client, relay_only))
         self.channel: RTCDataChannel | None = None
         self.readings: dict[str, _Reading] = {}
         self.offers = 0

@@ -29,6 +29,9 @@ from simulator.client import RoomClient
 from simulator.media import RtcMedia
 from tests.conftest import SECRET, Mint, make_settings, minter
 from tests.test_media_hub import PatternTrack, ToneTrack
+from tests.turn_fixture import TurnServer, turn_server
+
+__all__ = ["turn_server"]  # fixture, used by name
 
 DEADLINE = 20.0  # two shared cores; aiortc's DTLS handshakes take a while under load
 
@@ -494,3 +497,61 @@ async def test_a_weak_link_takes_the_low_video_and_can_switch_without_a_new_offe
     await customer.send(m.StartMedia([], "3d", None, "high"))
     await weak.wait_for(lambda p: (640, 360) in p.readings[cam].sizes, DEADLINE)
     assert len(customer.of(m.RtcOffer)) == offers, "same m-line, no renegotiation"
+
+
+async def test_a_member_behind_a_strict_nat_is_relayed_by_turn_with_its_own_login(
+    tmp_path: Path, turn_server: TurnServer
+) -> None:
+    settings = make_settings(
+        recordings_dir=tmp_path / "rec",
+        media_connect_timeout_s=4.0,
+        member_ice_urls=(f"stun:127.0.0.1:{turn_server.port}", turn_server.url),
+        turn_secret=turn_server.secret,
+    )
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        s = Session(srv, minter(srv))
+        try:
+            customer = await s.join(Role.CUSTOMER, "Ann", subject="cust-4711")
+            advisor = await s.join(Role.ADVISOR, "Ada")
+            given = customer.of(m.IceServers)[-1]
+            turn = next(x for x in given.servers if x.username is not None)
+            expiry, _, subject = (turn.username or "").partition(":")
+            assert subject == "cust-4711"
+            assert given.until == int(expiry) * 1000
+            await s.media(advisor, video=PatternTrack())
+            relayed = RtcMedia(customer, relay_only=True)  # TURN or nothing
+            s.peers.append(relayed)
+            await relayed.open()
+            cam = f"m{advisor.member}.v"
+            await relayed.wait_for(lambda p: p.frames(cam) >= 10, DEADLINE)
+            kinds = {
+                c.type
+                for c in relayed.pc.getTransceivers()[
+                    0
+                ].sender.transport.transport.iceGatherer.getLocalCandidates()
+            }
+            assert kinds == {"relay"}
+        finally:
+            await s.close()
+
+
+async def test_a_forged_turn_login_gets_no_relay(tmp_path: Path, turn_server: TurnServer) -> None:
+    settings = make_settings(
+        recordings_dir=tmp_path / "rec",
+        media_connect_timeout_s=4.0,
+        member_ice_urls=(turn_server.url,),
+        turn_secret="not-the-relay's-secret-0123456789",
+    )
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        s = Session(srv, minter(srv))
+        try:
+            customer = await s.join(Role.CUSTOMER, "Ann")
+            relayed = RtcMedia(customer, relay_only=True)
+            s.peers.append(relayed)
+            await relayed.open()
+            await customer.wait_for(
+                lambda c: any(e.code == ErrorCode.MEDIA_TIMEOUT for e in c.errors), DEADLINE
+            )
+            assert relayed.pc.connectionState != "connected"
+        finally:
+            await s.close()

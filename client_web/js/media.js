@@ -153,6 +153,13 @@ export function deviceButton(kind, { role, running = false, sending = [], muted 
 }
 
 /** The `mute` message for a kind: `{t: "mute", mic: "off"}` and the like. */
+/** RTCIceServer dictionaries from an `ice_servers` message (TURN logins are time-limited). */
+export function iceServersOf(msg) {
+  return msg.servers.map(({ urls, username, credential }) =>
+    username === undefined ? { urls } : { urls, username, credential },
+  );
+}
+
 export function muteMessage(kind, muted) {
   return { t: "mute", [kind === "audio" ? "mic" : "cam"]: muted ? "off" : "on" };
 }
@@ -190,8 +197,10 @@ export class RoomMedia extends Emitter {
     this.offers = 0;
     this.mediaSent = false;
 
+    this.iceServers = []; // from the server's `ice_servers`, sent before anything else
     session.on("direct", (msg) => {
       if (msg.t === "rtc_offer") this.enqueue(() => this.onOffer(msg));
+      else if (msg.t === "ice_servers") this.iceServers = iceServersOf(msg);
     });
     session.on("reliable", (msg) => {
       if (msg.t === "recording") this.onRecording(msg);
@@ -326,7 +335,7 @@ export class RoomMedia extends Emitter {
 
   newPeer() {
     this.closePeer();
-    const pc = new this.Peer({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    const pc = new this.Peer({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", iceServers: this.iceServers });
     pc.addEventListener("icecandidate", (e) => {
       if (pc !== this.pc) return;
       const msg = iceMessage(this.offerN, e.candidate);

@@ -318,6 +318,12 @@ server(
   field("sdp", new Str(L.MAX_SDP_CHARS, 1)),
   field("tracks", new ListOf(OFFERED_TRACK, 64)),
 );
+export const ICE_SERVER = new Struct("ice_server", [
+  field("urls", new ListOf(new Str(L.MAX_ICE_CHARS, 1), 8)),
+  field("username", new Str(L.MAX_ICE_CHARS), false),
+  field("credential", new Str(L.MAX_ICE_CHARS), false),
+]);
+server("ice_servers", field("servers", new ListOf(ICE_SERVER, 8)), field("until", U53));
 reliable(
   "recording",
   field("seq", U53),

@@ -12,6 +12,7 @@ import {
   deviceButton,
   fingerprint,
   iceMessage,
+  iceServersOf,
   incomingSources,
   mediaSections,
   muteMessage,
@@ -30,6 +31,23 @@ function offer(lines) {
   ]);
   return [...head, ...body, ""].join("\r\n");
 }
+
+describe("ice servers", () => {
+  test("STUN has no login; TURN keeps its time-limited one", () => {
+    const msg = {
+      t: "ice_servers",
+      servers: [
+        { urls: ["stun:turn.bank.example:3478"] },
+        { urls: ["turn:turn.bank.example:3478?transport=udp"], username: "1795433600:c-1", credential: "pw=" },
+      ],
+      until: 1795433600000,
+    };
+    assert.deepEqual(iceServersOf(msg), [
+      { urls: ["stun:turn.bank.example:3478"] },
+      { urls: ["turn:turn.bank.example:3478?transport=udp"], username: "1795433600:c-1", credential: "pw=" },
+    ]);
+  });
+});
 
 describe("sources", () => {
   test("a member's microphone and camera, an expert's voice and picture, the thin view", () => {

@@ -11,6 +11,7 @@ from server.media.pictures import RoomPictures
 from server.media.recorder import SessionRecorder
 from server.media.room_media import MediaNode, MediaSettings, RecorderFactory
 from server.media.tts import EspeakSpeaker
+from server.media.turn import IceConfig
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,22 @@ def media_node(settings: Settings) -> MediaNode:
             connect_timeout_s=settings.media_connect_timeout_s,
             max_peers=settings.max_media_peers,
             ice_servers=settings.ice_servers,
+            member_ice=member_ice(settings),
         ),
         speaker=speaker,
         video=RoomPictures(),
         recorder=recorders(settings.recordings_dir),
     )
+
+
+def member_ice(settings: Settings) -> IceConfig | None:
+    if not settings.member_ice_urls:
+        return None
+    secret = settings.turn_secret.get_secret_value().encode() if settings.turn_secret else None
+    config = IceConfig(settings.member_ice_urls, secret, settings.turn_ttl_s)
+    if config.turn and secret is None:
+        log.warning("turn: URLs are set but no turn_secret: members get STUN only")
+    return config
 
 
 def recorders(directory: Path) -> RecorderFactory:

@@ -61,6 +61,7 @@ from server.media.peers import (
 )
 from server.media.speech_track import ClipStart, Playback, SpeechTrack
 from server.media.tts import ENVELOPE_HZ, Speaker, SpeechError
+from server.media.turn import IceConfig
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ class Recorder(Protocol):
 class MediaSettings:
     connect_timeout_s: float = 15.0
     max_peers: int = 64
-    ice_servers: tuple[str, ...] = ()
+    ice_servers: tuple[str, ...] = ()  # for the server's own peers
+    member_ice: IceConfig | None = None  # handed to members as they connect
 
 
 @dataclass(eq=False)
