@@ -7,8 +7,6 @@ message, instead of skipping them: a skipped suite reads as a passing one.
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +19,8 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from tests.processes import free_port, require, stop
 
 START_DEADLINE_S = 10.0
 START_ATTEMPTS = 5
@@ -37,24 +37,13 @@ class RedisServer:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail(
-            "redis-server is not on PATH; the Redis cluster tests need it "
-            "(Debian/Ubuntu: apt-get install redis-server)",
-            pytrace=False,
-        )
+    exe = require("redis-server", "the Redis cluster tests", "redis-server")
     workdir = tmp_path_factory.mktemp("redis")
     proc, port = _start(exe, workdir)
     try:
         yield RedisServer("127.0.0.1", port)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @asynccontextmanager
@@ -107,11 +96,7 @@ def _start(exe: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+_free_port = free_port  # the scale-out tests start redis-servers of their own
 
 
 def _ready(proc: subprocess.Popen[bytes], port: int) -> bool:

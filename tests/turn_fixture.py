@@ -7,7 +7,6 @@ A missing ``turnserver`` fails the tests that need it, with a message, rather th
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.processes import free_port, require, stop
 
 START_DEADLINE_S = 10.0
 START_ATTEMPTS = 5
@@ -33,18 +34,12 @@ class TurnServer:
 
 @pytest.fixture(scope="session")
 def turn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer]:
-    exe = shutil.which("turnserver")
-    if exe is None:
-        pytest.fail(
-            "turnserver is not on PATH; the TURN tests need it (apt-get install coturn,"
-            " or scripts/system-packages)",
-            pytrace=False,
-        )
+    exe = require("turnserver", "the TURN relay tests", "coturn")
     workdir = tmp_path_factory.mktemp("turn")
     secret = "turn-secret-for-the-tests-0123456789"
     logs: list[str] = []
     for attempt in range(START_ATTEMPTS):
-        port = _free_port()
+        port = free_port()
         logfile = workdir / f"turn-{attempt}.log"
         proc = subprocess.Popen(
             [
@@ -64,25 +59,13 @@ def turn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer
             try:
                 yield TurnServer(port, secret)
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                stop(proc)
             return
         if proc.poll() is None:
             proc.kill()
         proc.wait()
         logs.append(_tail(logfile))
     pytest.fail(f"turnserver did not start; last log:\n{logs[-1]}", pytrace=False)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _ready(proc: subprocess.Popen[bytes], port: int) -> bool:
