@@ -88,6 +88,17 @@ async def open_room(context: BrowserContext, watch: Watch, link: str, tag: str) 
     return page
 
 
+async def open_console(server: WealthroomServer, context: BrowserContext, watch: Watch) -> Page:
+    """The advisor console of Ms Chan (every skill, English and Chinese), signed in."""
+    token = server.tokens.mint_console(
+        subject="adv-chan", name="Ms Chan", skills=list(Specialty), languages=["en", "zh"]
+    )
+    console = watch.attach(await context.new_page(), "console")
+    await console.goto(f"{server.base_url}/console.html#token={token}")
+    await console.wait_for_function("() => window.wealthroomConsole.state.name === 'Ms Chan'")
+    return console
+
+
 def png_pixels(png: bytes) -> np.ndarray:
     """RGB pixels of a PNG (Panda3D reads it; the project has no other image library)."""
     image = PNMImage()
@@ -153,12 +164,7 @@ async def test_a_customer_sees_the_room_asks_about_bonds_and_an_expert_answers(
 async def test_an_advisor_takes_the_page_joins_and_presents_a_chart(
     server: WealthroomServer, mint: Mint, context: BrowserContext, watch: Watch
 ) -> None:
-    console_token = server.tokens.mint_console(
-        subject="adv-chan", name="Ms Chan", skills=list(Specialty), languages=["en", "zh"]
-    )
-    console = watch.attach(await context.new_page(), "console")
-    await console.goto(f"{server.base_url}/console.html#token={console_token}")
-    await console.wait_for_function("() => window.wealthroomConsole.state.name === 'Ms Chan'")
+    console = await open_console(server, context, watch)
     await console.locator('input[name="presence"][value="busy"]').check()
     await console.locator('input[name="presence"][value="available"]').check()
 

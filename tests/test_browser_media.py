@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from avatars.specialties import Specialty
 from rooms.audit import MemoryAuditLog
 from rooms.roles import Role
 from server.app import WealthroomServer
 from tests.conftest import SECRET, Mint, make_settings, minter
-from tests.test_browser import ARGS, CHROMIUM, VIEWPORT, Watch, open_room, room_link
+from tests.test_browser import ARGS, CHROMIUM, VIEWPORT, Watch, open_console, open_room, room_link
 
 # WebRTC over loopback with DTLS in Python and software video decoding in the browser: give
 # the first frames time on a small machine.
@@ -326,12 +325,7 @@ async def test_the_customer_hears_the_expert_answer_and_sees_its_mouth_move(
 async def test_the_advisor_records_and_the_customer_acknowledges_the_notice(
     media_server: WealthroomServer, mint_media: Mint, media_context: BrowserContext, watch: Watch
 ) -> None:
-    console_token = media_server.tokens.mint_console(
-        subject="adv-chan", name="Ms Chan", skills=list(Specialty), languages=["en", "zh"]
-    )
-    console = watch.attach(await media_context.new_page(), "console")
-    await console.goto(f"{media_server.base_url}/console.html#token={console_token}")
-    await console.wait_for_function("() => window.wealthroomConsole.state.name === 'Ms Chan'")
+    console = await open_console(media_server, media_context, watch)
     assert await console.locator("#join-media").is_checked()
     await console.locator('input[name="presence"][value="busy"]').check()
     await console.locator('input[name="presence"][value="available"]').check()
