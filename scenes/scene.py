@@ -7,6 +7,11 @@ per-tick copies of the world are kept, only a short log of removals.
 
 Ticks: ``tick`` is the newest published state. Changes made between ticks belong to
 ``tick + 1`` and become visible when the room calls :meth:`Scene.advance`.
+
+Moving marks an entity's nodes stale instead of updating them: poses arrive tens of thousands
+of times a second on a busy node and sync reads the packed pose, not the graph. Whoever reads
+the graph goes through :attr:`Scene.root`, which brings every stale node up to date first, so
+a reader never sees it behind the entities.
 """
 
 from __future__ import annotations
@@ -129,10 +134,10 @@ class Entity:
 class Scene:
     def __init__(self, layout: Layout, *, history_ticks: int = 300) -> None:
         self.layout = layout
-        self.root = NodePath(f"room:{layout.name}")
+        self._root = NodePath(f"room:{layout.name}")
         if layout.asset is not None:
-            room_model(layout.name).instance_to(self.root)
-        yup = self.root.attach_new_node("y-up")
+            room_model(layout.name).instance_to(self._root)
+        yup = self._root.attach_new_node("y-up")
         yup.set_p(90)  # maps glTF's (x, y, z) to Panda3D's (x, -z, y)
         self._yup = yup
         self._entities_np = yup.attach_new_node("entities")
@@ -148,6 +153,16 @@ class Scene:
         self._next_id = 1
         self._removed: deque[tuple[int, int]] = deque()  # (tick, entity id)
         self._last_change = 0
+        self._stale: set[int] = set()  # moved entities whose nodes are not yet placed
+
+    @property
+    def root(self) -> NodePath:
+        """The scene graph, every entity's nodes where its pose says."""
+        if self._stale:
+            for eid in self._stale:
+                self._place_moved(self.entities[eid])
+            self._stale.clear()
+        return self._root
 
     # --- changes -------------------------------------------------------------------------
 
@@ -214,10 +229,15 @@ class Scene:
             return False
         ent.pose, ent.packed = pose, packed
         ent.moved = self._last_change = self._pending
-        # What _place does, in fewer Panda3D calls (this runs for every pose): one transform
-        # per node, the hands' made relative to the head's by one compose. The entities node
-        # sits at the Y-up frame's origin, so the head's transform is the one in that frame.
+        self._stale.add(eid)
+        return True
+
+    def _place_moved(self, ent: Entity) -> None:
+        # What _place does, in fewer Panda3D calls: one transform per node, the hands' made
+        # relative to the head's by one compose. The entities node sits at the Y-up frame's
+        # origin, so the head's transform is the one in that frame.
         one = (1.0, 1.0, 1.0)
+        pose = ent.pose
         head, (left_np, right_np) = pose.head, ent.hand_nodes
         x, y, z, w = unpack_quat(head.rot)
         hx, hy, hz = head.pos
@@ -236,7 +256,6 @@ class Scene:
                 (px / POS_SCALE, py / POS_SCALE, pz / POS_SCALE), PandaQuat(w, x, y, z), one
             )
             hand.set_transform(head_ts.invert_compose(hand_ts))
-        return True
 
     def rename(self, eid: int, name: str) -> None:
         ent = self._get(eid)
@@ -290,6 +309,7 @@ class Scene:
         if ent is None:
             raise NoSuchEntity(eid)
         ent.node.remove_node()
+        self._stale.discard(eid)
         self._removed.append((self._pending, eid))
         self._last_change = self._pending
 

@@ -58,6 +58,33 @@ def test_scene_graph_holds_entities_under_a_y_up_frame() -> None:
     assert ent.node.is_empty()
 
 
+def test_scene_graph_read_through_root_follows_every_move() -> None:
+    scene = _scene()
+    ident = pack_quat((0, 0, 0, 1))
+    ent = scene.entities[_spawn(scene, 1, "Ann")]
+    for x in (500, 1500, 2500):
+        scene.move(
+            ent.id,
+            AvatarPose(
+                Part((x, 1600, -1000), pack_quat((0.0, 0.7071, 0.0, 0.7071))),
+                HandMode.TRACKED,
+                Part((x - 300, 1200, -1000), ident),
+                Part((x + 300, 1200, -1000), ident),
+            ),
+        )
+    root = scene.root
+    head = ent.node.get_pos(root)
+    assert (round(head.x, 3), round(head.y, 3), round(head.z, 3)) == (2.5, 1.0, 1.6)
+    # Hands are placed in room coordinates even though the head turned 90 degrees.
+    right = ent.hand_nodes[1].get_pos(root)
+    assert (round(right.x, 3), round(right.y, 3), round(right.z, 3)) == (2.8, 1.0, 1.2)
+    # A moved entity removed before anyone read the graph is simply gone.
+    other = _spawn(scene, 2, "Bo")
+    scene.move(other, _pose(900))
+    scene.remove(other)
+    assert scene.root.find(f"**/avatar:{other}").is_empty()
+
+
 def test_delta_carries_only_what_changed_after_base() -> None:
     scene = _scene()
     a = _spawn(scene, 1, "Ann")
