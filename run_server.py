@@ -53,6 +53,7 @@ from server.auth import TokenAuthority
 from server.cluster.redis_audit import RedisAuditLog, verify_stream
 from server.config import Settings
 from server.errors import ServerError
+from server.event_loop import loop_name, run_loop
 from server.keys import load_secret
 from server.second_factor import FileEnrolments, provisioning_uri
 from simulator import cli as simulate_cli
@@ -83,8 +84,7 @@ def _authority(settings: Settings) -> TokenAuthority:
     return TokenAuthority(load_secret(settings))
 
 
-async def _serve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+async def _serve(settings: Settings) -> int:
     server = WealthroomServer(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -97,7 +97,7 @@ async def _serve(args: argparse.Namespace) -> int:
             if settings.redis_url
             else "embedded mode: in-memory, no Redis"
         )
-        print(f"Wealthroom is serving on {server.base_url} ({mode})")
+        print(f"Wealthroom is serving on {server.base_url} ({mode}, {loop_name()} event loop)")
         print(f"  health:  {server.base_url}/healthz    metrics: {server.base_url}/metrics")
         if room:
             token = server.tokens.mint(
@@ -413,7 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("websockets").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         if args.command == "serve":
-            return asyncio.run(_serve(args))
+            settings = _settings(args)
+            return run_loop(_serve(settings), settings.event_loop)
         if args.command == "token":
             return _token(args)
         if args.command == "advisor-token":

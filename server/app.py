@@ -19,7 +19,6 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from avatars.advice import Brain
@@ -36,6 +35,7 @@ from scenes.layout import load_layout
 from server.auth import ROOM_ID, ConsoleGrant, TokenAuthority
 from server.cluster.wiring import for_settings
 from server.config import Settings
+from server.connection import MemberConnection
 from server.console import ConsoleSession
 from server.errors import AuthError, ConfigError, Refused, RoomElsewhere, TokenInvalid, TryLater
 from server.http import json_response, landing_page, text_response
@@ -149,6 +149,7 @@ class WealthroomServer:
             compression=None,  # deflate costs CPU per frame and opens compression-bomb attacks
             max_size=s.hard_frame_bytes,
             max_queue=64,
+            create_connection=MemberConnection,
             server_header=None,
             ssl=self._tls,
         )
@@ -473,6 +474,8 @@ class WealthroomServer:
                 await self.host_for(room, placed=placed)
             except (RoomElsewhere, TryLater) as exc:
                 admission = exc
+        if isinstance(admission, Grant) and isinstance(conn, MemberConnection):
+            conn.hold_messages()  # for the room, which takes them in the read callback
         self._admission[conn] = admission
         return None
 
@@ -566,15 +569,19 @@ class WealthroomServer:
             await ws.close(int(exc.close_code), exc.public)
             return
         att = host.attach(ws, grant)
+        frames_in = self.metrics.frames_in
+
+        def receive(data: bytes | str) -> None:
+            # After the room let the member go, frames are read and dropped until the close
+            # handshake completes: a peer blocked mid-send must see our close frame, and it
+            # cannot if we stop reading.
+            frames_in.inc()
+            host.receive(att, data)
+
         try:
-            async for data in ws:
-                # After the room let the member go, frames are read and dropped until the
-                # close handshake completes: a peer blocked mid-send must see our close frame,
-                # and it cannot if we stop reading.
-                self.metrics.frames_in.inc()
-                host.receive(att, data)
-        except ConnectionClosed:
-            pass
+            assert isinstance(ws, MemberConnection)
+            ws.deliver_to(receive)
+            await ws.wait_closed()
         finally:
             host.detach(att)
             await att.outbox.finish()

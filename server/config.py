@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.limits import MAX_FRAME_BYTES
 from rooms.limits import RoomLimits
+from server.event_loop import LoopChoice
 
 
 class Settings(BaseSettings):
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
         None, description="base URL clients use, if not http://host:port (behind a proxy)"
     )
     tick_hz: int = Field(30, ge=1, le=240)
+    event_loop: LoopChoice = Field(
+        "auto", description="auto: uvloop where it is installed (a busy node's I/O is cheaper)"
+    )
     tls_cert: Path | None = Field(None, description="PEM certificate chain: serve https and wss")
     tls_key: Path | None = Field(None, description="PEM private key for tls_cert")
 

@@ -86,6 +86,7 @@ async def test_serve_opens_the_demo_room_and_a_visitor_can_chat_in_it() -> None:
         base = re.search(r"serving on (http://\S+)", text)
         assert base is not None
         assert "Demo room 'demo' is open" in text
+        assert "uvloop event loop" in text  # a dependency, so "auto" finds it
         port = base.group(1).rsplit(":", 1)[1]
 
         def health() -> dict[str, object]:
