@@ -14,7 +14,9 @@ For each N it reports, over a measured window after a warm-up:
   head, in millimetres (dx = k mod 1000 - 500, dy = -(k div 1000)), which the server passes
   through unchanged (the head stays where the bot arrived, so no walking rule corrects it);
   a peer that sees the hand in an applied snapshot/delta looks up when the pose was sent
-  (one process, one monotonic clock);
+  (one process, one monotonic clock). Two bots per room (the observers) read every peer's
+  pose; the others apply and ack every frame but skip that per-peer work, so that one core
+  carries enough bots to load the server's;
 * payload bytes received per client per second, against a naive baseline for the same room
   states: a full msgpack snapshot of every avatar, float64 position and float64 quaternion,
   sent every tick to every member;
@@ -37,6 +39,7 @@ import platform
 import secrets
 import signal
 import socket
+import struct
 import sys
 import time
 from array import array
@@ -56,10 +59,11 @@ from websockets.uri import parse_uri
 
 from protocol.codec import pack, unpack
 from protocol.limits import PROTOCOL_VERSION, SUBPROTOCOL
-from protocol.pose import AvatarPose, Part
+from protocol.pose import SIZE_WITH_HANDS, AvatarPose, Part
 from protocol.quantise import unpack_quat, yaw_quat
 from rooms.roles import Role
 from server.auth import TokenAuthority
+from server.event_loop import run_loop
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -67,6 +71,9 @@ HOST = "127.0.0.1"
 # Pose identity: the left hand's offset from the head, in millimetres, within arm's reach.
 KSPAN, KROWS = 1000, 700
 MAX_POSES = KSPAN * KROWS
+OBSERVERS_PER_ROOM = 2
+# Head position, the head's rotation skipped, left hand position: after the flags byte.
+_BENCH_FIELDS = struct.Struct("<hhh4xhhh")
 QUATS = [list(yaw_quat(2 * math.pi * j / 72)) for j in range(72)]
 BACKPRESSURE_BYTES = 64 * 1024  # skip a pose (as a browser would) while this much is unsent
 TICK_HZ = 30  # the server's default tick rate (Settings.tick_hz)
@@ -121,6 +128,11 @@ class BenchClient(asyncio.Protocol):
         self.run = run
         self.idx = idx
         self.room = room
+        # Two bots per room read every peer's pose out of the state frames (latency, loss,
+        # garbling); the rest check each frame's tick and ack it, as a client must, but skip
+        # the per-peer work. Two, so that every bot's poses have a reader other than itself:
+        # the load generator then carries about twice as many bots on its one core.
+        self.observer = seat < OBSERVERS_PER_ROOM
         self.head: tuple[int, int, int] | None = None  # where the server put us, mm
         self.pending_ack: int | None = None
         self.token = token
@@ -250,6 +262,8 @@ class BenchClient(asyncio.Protocol):
         run, room, clients = self.run, self.room, self.run.clients
         if tick > room.tick:
             room.tick = tick
+        if not self.observer and self.head is not None:
+            return
         ents = room.ents
         if snapshot:
             ents.clear()
@@ -273,21 +287,22 @@ class BenchClient(asyncio.Protocol):
                 if member is None or member not in room.member_client:
                     continue
                 owner = room.ent_owner[i] = room.member_client[member]
-            pose = AvatarPose.unpack(x)
+            # Only the few fields the bench reads, straight from the packed record: this runs
+            # for every peer in every state frame at every bot, and the load generator has
+            # one core to carry hundreds of bots.
             if owner == self.idx:
                 if self.head is None:
-                    self.head = pose.head.pos
+                    self.head = AvatarPose.unpack(x).head.pos
                 continue
-            if pose.left is None:
+            if len(x) != SIZE_WITH_HANDS:
                 continue  # still as it arrived: no bench pose yet
-            dx = pose.left.pos[0] - pose.head.pos[0]
-            dy = pose.left.pos[1] - pose.head.pos[1]
-            k = (dx + KSPAN // 2) + KSPAN * -dy
+            hx, hy, hz, lx, ly, lz = _BENCH_FIELDS.unpack_from(x, 1)
+            k = (lx - hx + KSPAN // 2) + KSPAN * (hy - ly)
             if k <= self.last_k.get(owner, -1):
                 continue  # seen already (a resent delta), not a new pose
             self.last_k[owner] = k
             sender = clients[owner]
-            if not 0 <= k < len(sender.sent_at) or pose.left.pos[2] != pose.head.pos[2]:
+            if not 0 <= k < len(sender.sent_at) or lz != hz:
                 run.undecodable += 1
                 continue
             sender.seen[k] = 1
@@ -386,7 +401,9 @@ class ServerProcess:
         profile: Path | None,
         cpu: int | None,
         env: dict[str, str] | None = None,
+        tree: Path = REPO,
     ):
+        self.tree = tree
         self.port = free_port()
         self.env = env or {}
         self.secret = secrets.token_urlsafe(48)
@@ -411,12 +428,12 @@ class ServerProcess:
         cmd = [sys.executable]
         if self.profile is not None:
             cmd += ["-m", "cProfile", "-o", str(self.profile)]
-        cmd += [str(REPO / "run_server.py"), "--log-level", self.log_level]
+        cmd += [str(self.tree / "run_server.py"), "--log-level", self.log_level]
         cmd += ["serve", "--host", HOST, "--port", str(self.port)]
         with self.log_path.open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 *cmd,
-                cwd=REPO,
+                cwd=self.tree,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
@@ -683,7 +700,9 @@ async def measure(n: int, args: argparse.Namespace, cpus: tuple[int, int] | None
     result = Result(clients=n, rooms=len(rooms))
     log_path = Path(args.log_dir) / f"server-{n}.log"
     profile = Path(f"{args.profile_server}.{n}.prof") if args.profile_server else None
-    server = ServerProcess(log_path, args.server_log_level, profile, cpus[0] if cpus else None)
+    server = ServerProcess(
+        log_path, args.server_log_level, profile, cpus[0] if cpus else None, tree=args.server_tree
+    )
     run = Run(separate_acks=args.separate_acks)
     try:
         async with asyncio.timeout(
@@ -937,6 +956,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="send an ack frame for every state frame instead of the pose's ack field",
     )
     p.add_argument("--no-pin", action="store_true", help="do not pin server and bench to CPUs")
+    p.add_argument(
+        "--server-tree",
+        type=Path,
+        default=REPO,
+        help="measure the server of another checkout (a git worktree of an older revision)",
+    )
     p.add_argument("--server-log-level", default="WARNING")
     p.add_argument("--log-dir", default="/tmp", help="where server-<N>.log files go")
     p.add_argument(
@@ -989,7 +1014,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     print(table(results))
     print(
         "\nus/msg: server CPU (utime+stime) per frame the clients received in the window. "
-        "p50/p99: pose sent -> first applied state frame at a peer containing it. "
+        "p50/p99: pose sent -> first applied state frame at a peer (one of the room's two "
+        "observers) containing it. "
         "B/client/s: msgpack payload received. naive: full float64 snapshot of every avatar, "
         "every tick, to every member. coalesced: poses no peer ever saw (latest pose per tick "
         "wins). stale: state frames the client could not apply (delta base newer than its tick, "
@@ -1011,7 +1037,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    doc = asyncio.run(amain(args))
+    doc = run_loop(amain(args))  # the bots on uvloop too: one core carries hundreds of them
     if args.json:
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
         print(f"wrote {args.json}")
