@@ -14,9 +14,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from protocol import messages as m
-from protocol.codec import encode, pack
+from protocol.codec import decode, encode, pack
 from protocol.codes import CloseCode, ErrorCode
 from protocol.limits import MAX_FRAME_BYTES, SUBPROTOCOL
+from protocol.messages import Direction
+from protocol.quantise import mm_to_pos, yaw_quat
 from rooms.roles import Role
 from server.app import WealthroomServer
 from server.auth import TokenAuthority
@@ -362,6 +364,96 @@ def has_chats(n: int) -> Callable[[RoomClient], bool]:
 async def _read_until_closed(ws: ClientConnection) -> None:
     while True:
         await ws.recv()
+
+
+def _ticked_past(tick: int, chats: int) -> Callable[[RoomClient], bool]:
+    return lambda c: c.replica.tick > tick and len(c.chats) >= chats
+
+
+async def test_a_member_that_falls_behind_and_catches_up_gets_everything_in_order() -> None:
+    """Frames written at once and frames the writer queued while the member was behind must
+    interleave in the room's order: every chat exactly once and in order, and state frames
+    only ever newer (an unsent one replaced by the next, never sent after it)."""
+    settings = make_settings(chat_rate=100_000.0, rate=100_000.0, burst=100_000.0)
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        url = srv.room_url("demo")
+
+        def token(subject: str) -> str:
+            return srv.tokens.mint(room="demo", role=Role.GUEST, subject=subject)
+
+        fast = await RoomClient.join(url, token("fast"), "Fast")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small window
+        sock.connect(("127.0.0.1", srv.port))
+        slow = await connect(
+            url,
+            sock=sock,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Bearer {token('slow')}"},
+            compression=None,
+            max_queue=1,
+        )
+        await slow.send(encode(m.Hello(1)))
+        await slow.send(encode(m.Join("Slow")))
+        await fast.wait_for(lambda c: sum(isinstance(r, m.Joined) for r in c.reliable) == 2)
+        slow_id = next(
+            r.member for r in fast.reliable if isinstance(r, m.Joined) and r.name == "Slow"
+        )
+        slow_box = srv.rooms["demo"].outbox_of(slow_id)
+        assert slow_box is not None
+
+        def superseded() -> float:
+            value = srv.metrics.registry.get_sample_value("wealthroom_state_superseded_total")
+            return value or 0.0
+
+        before = superseded()
+
+        # Chat until the slow member's frames queue behind its full socket, turning all along
+        # so that state frames are due every tick too.
+        await fast.wait_for(lambda c: c.replica.pose_of(c.member) is not None)
+        start = fast.replica.pose_of(fast.member)
+        assert start is not None
+        here = mm_to_pos(start.head.pos)
+        text = "x" * 990
+        sent = 0
+        while slow_box.backlog < 20:
+            await fast.pose(here, yaw_quat(0.01 * sent))
+            for _ in range(50):
+                await fast.chat(f"{sent} {text}")
+                sent += 1
+            await fast.wait_for(has_chats(sent))
+        for _ in range(10):  # ticks with the member behind: state frames replace each other
+            tick = fast.replica.tick
+            await fast.pose(here, yaw_quat(0.01 * tick))
+            await fast.chat(f"{sent} {text}")
+            sent += 1
+            await fast.wait_for(_ticked_past(tick, sent))
+        assert superseded() > before
+
+        async def keep_chatting(first: int, count: int) -> None:
+            # While the slow member catches up, so that new frames arrive just as the writer
+            # is emptying its queue: they must go behind it, not ahead.
+            for i in range(first, first + count):
+                await fast.chat(f"{i} {text}")
+                if i % 10 == 0:
+                    await fast.wait_for(has_chats(i + 1))
+
+        more = asyncio.create_task(keep_chatting(sent, 300))
+        sent += 300
+        chats: list[int] = []
+        ticks: list[int] = []
+        async with asyncio.timeout(20):
+            while len(chats) < sent:
+                message = decode(await slow.recv(), Direction.SERVER)
+                if isinstance(message, m.ChatPosted):
+                    chats.append(int(message.text.split()[0]))
+                elif isinstance(message, m.Snapshot | m.Delta):
+                    ticks.append(message.tick)
+        await more
+        assert chats == list(range(sent))
+        assert ticks == sorted(set(ticks))
+        assert not slow_box.closing
+        slow.transport.abort()  # its reader is gone: a close handshake would wait it out
 
 
 async def test_member_that_stops_reading_is_cut_off_without_slowing_others() -> None:
