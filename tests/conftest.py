@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import pytest
+import uvloop
 
 from rooms.roles import Role
 from server.app import WealthroomServer
@@ -12,6 +14,18 @@ from server.config import Settings
 SECRET = b"test-secret-for-wealthroom-tests-0123456789"
 
 Mint = Callable[..., str]
+BOTH_LOOPS = ["asyncio", "uvloop"]
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """A test marked ``asyncio(loop_factories=BOTH_LOOPS)`` runs on asyncio's loop and on
+    uvloop (the served loop, server/event_loop.py); every other test on asyncio's alone."""
+    marker = item.get_closest_marker("asyncio")
+    if marker is None or "loop_factories" not in marker.kwargs:
+        return {"asyncio": asyncio.new_event_loop}
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
 def make_settings(**overrides: Any) -> Settings:

@@ -37,3 +37,9 @@ def test_an_unknown_loop_is_refused_by_the_settings(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("WEALTHROOM_EVENT_LOOP", "trio")
     with pytest.raises(ValidationError, match="event_loop"):
         Settings()
+
+
+@pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])
+async def test_tests_marked_for_both_loops_run_on_each(request: pytest.FixtureRequest) -> None:
+    # The media tests that carry this mark are what shows aiortc works on the served loop.
+    assert loop_name() == request.node.callspec.id

@@ -27,7 +27,7 @@ from server.app import WealthroomServer
 from server.media.tts import EspeakSpeaker
 from simulator.client import RoomClient
 from simulator.media import RtcMedia
-from tests.conftest import SECRET, Mint, make_settings, minter
+from tests.conftest import BOTH_LOOPS, SECRET, Mint, make_settings, minter
 from tests.test_media_hub import PatternTrack, ToneTrack
 from tests.turn_fixture import TurnServer, turn_server
 
@@ -112,6 +112,7 @@ async def _device(client: RoomClient, member: int, **state: str) -> None:
     await client.wait_for(shows)
 
 
+@pytest.mark.asyncio(loop_factories=BOTH_LOOPS)
 async def test_advisor_camera_and_voice_reach_the_customer_and_state_shows(
     session: Session,
 ) -> None:
@@ -269,6 +270,7 @@ async def test_a_member_that_never_completes_ice_is_timed_out_cleanly(session: S
     await customer.wait_for(lambda c: len(c.of(m.RtcOffer)) > before)
 
 
+@pytest.mark.asyncio(loop_factories=BOTH_LOOPS)
 async def test_poses_over_the_data_channel_move_the_avatar_and_late_ones_are_dropped(
     session: Session,
 ) -> None:
@@ -308,6 +310,7 @@ def _head_x(client: RoomClient, member: int) -> int | None:
 @pytest.mark.skipif(
     not EspeakSpeaker.available(), reason="needs espeak-ng (scripts/system-packages)"
 )
+@pytest.mark.asyncio(loop_factories=BOTH_LOOPS)
 async def test_an_expert_answers_aloud_and_its_mouth_moves(session: Session) -> None:
     customer = await session.join(Role.CUSTOMER, "Ann")
     peer = await session.media(customer)
@@ -499,6 +502,7 @@ async def test_a_weak_link_takes_the_low_video_and_can_switch_without_a_new_offe
     assert len(customer.of(m.RtcOffer)) == offers, "same m-line, no renegotiation"
 
 
+@pytest.mark.asyncio(loop_factories=BOTH_LOOPS)
 async def test_a_member_behind_a_strict_nat_is_relayed_by_turn_with_its_own_login(
     tmp_path: Path, turn_server: TurnServer
 ) -> None:

@@ -16,6 +16,10 @@ from websockets.http11 import Request
 from websockets.protocol import Event
 
 from server.connection import MemberConnection
+from tests.conftest import BOTH_LOOPS
+
+# The served loop is uvloop (server/event_loop.py); pausing and resuming reads must work on it.
+pytestmark = pytest.mark.asyncio(loop_factories=BOTH_LOOPS)
 
 Sink = Callable[[bytes | str], None]
 
