@@ -50,7 +50,8 @@ class MemberConnection(ServerConnection):
         assert self._direct, "hold_messages() first"
         while self._held and self._sink is None:
             self._call(sink, self._held.popleft())
-        self._sink = sink
+        if self._sink is None:  # else a held message failed and the member is being closed
+            self._sink = sink
         if self._paused:
             self._paused = False
             self.transport.resume_reading()

@@ -161,3 +161,17 @@ async def test_a_failing_sink_closes_only_that_member_with_1011() -> None:
         assert await _closed_with(bad) == CloseCode.INTERNAL_ERROR
         await good.send(b"still here")
         assert await sink.wait_for(2) == [b"one", b"still here"]
+
+
+async def test_a_held_message_that_fails_stops_delivery_to_that_member() -> None:
+    sink = Collector(fail_on=b"boom")
+    gate = Gate(sink)
+    async with member_server(gate, ShortHold) as url, connect(url) as client:
+        ws = await gate.connected
+        for data in (b"one", b"boom", b"held after", *[b"x"] * 8):
+            await client.send(data)
+        async with asyncio.timeout(5):
+            await ws.stopped_reading.wait()
+        gate.attach.set()
+        assert await _closed_with(client) == CloseCode.INTERNAL_ERROR
+    assert sink.got == [b"one"]
