@@ -366,6 +366,32 @@ async def _read_until_closed(ws: ClientConnection) -> None:
         await ws.recv()
 
 
+async def _join_without_reading(
+    srv: WealthroomServer, token: str, peer: RoomClient
+) -> tuple[ClientConnection, int]:
+    """A member "Slow" on a tiny receive window that stops reading once it has joined: the
+    WebSocket layer stops taking data from the socket once one frame waits, and the window
+    fills. Returns its connection and member id, as ``peer`` saw it join."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small window
+    sock.connect(("127.0.0.1", srv.port))
+    slow = await connect(
+        srv.room_url("demo"),
+        sock=sock,
+        subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+        additional_headers={"Authorization": f"Bearer {token}"},
+        compression=None,
+        max_queue=1,
+    )
+    await slow.send(encode(m.Hello(1)))
+    await slow.send(encode(m.Join("Slow")))
+    await peer.wait_for(
+        lambda c: any(isinstance(r, m.Joined) and r.name == "Slow" for r in c.reliable)
+    )
+    slow_id = next(r.member for r in peer.reliable if isinstance(r, m.Joined) and r.name == "Slow")
+    return slow, slow_id
+
+
 def _ticked_past(tick: int, chats: int) -> Callable[[RoomClient], bool]:
     return lambda c: c.replica.tick > tick and len(c.chats) >= chats
 
@@ -382,23 +408,7 @@ async def test_a_member_that_falls_behind_and_catches_up_gets_everything_in_orde
             return srv.tokens.mint(room="demo", role=Role.GUEST, subject=subject)
 
         fast = await RoomClient.join(url, token("fast"), "Fast")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small window
-        sock.connect(("127.0.0.1", srv.port))
-        slow = await connect(
-            url,
-            sock=sock,
-            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-            additional_headers={"Authorization": f"Bearer {token('slow')}"},
-            compression=None,
-            max_queue=1,
-        )
-        await slow.send(encode(m.Hello(1)))
-        await slow.send(encode(m.Join("Slow")))
-        await fast.wait_for(lambda c: sum(isinstance(r, m.Joined) for r in c.reliable) == 2)
-        slow_id = next(
-            r.member for r in fast.reliable if isinstance(r, m.Joined) and r.name == "Slow"
-        )
+        slow, slow_id = await _join_without_reading(srv, token("slow"), fast)
         slow_box = srv.rooms["demo"].outbox_of(slow_id)
         assert slow_box is not None
 
@@ -467,25 +477,7 @@ async def test_member_that_stops_reading_is_cut_off_without_slowing_others() -> 
             return srv.tokens.mint(room="demo", role=Role.GUEST, subject=subject)
 
         fast = await RoomClient.join(url, token("fast"), "Fast")
-        # A member on a tiny receive window that never reads: the WebSocket layer stops
-        # taking data from the socket once one frame waits, and the window fills.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small window
-        sock.connect(("127.0.0.1", srv.port))
-        slow = await connect(
-            url,
-            sock=sock,
-            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-            additional_headers={"Authorization": f"Bearer {token('slow')}"},
-            compression=None,
-            max_queue=1,
-        )
-        await slow.send(encode(m.Hello(1)))
-        await slow.send(encode(m.Join("Slow")))
-        await fast.wait_for(lambda c: sum(isinstance(r, m.Joined) for r in c.reliable) == 2)
-        slow_id = next(
-            r.member for r in fast.reliable if isinstance(r, m.Joined) and r.name == "Slow"
-        )
+        slow, slow_id = await _join_without_reading(srv, token("slow"), fast)
         host = srv.rooms["demo"]
         slow_box = host.outbox_of(slow_id)
         assert slow_box is not None
