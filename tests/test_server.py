@@ -23,7 +23,7 @@ from rooms.roles import Role
 from server.app import WealthroomServer
 from server.auth import TokenAuthority
 from simulator.client import ClientError, RoomClient
-from tests.conftest import SECRET, Mint, make_settings
+from tests.conftest import SECRET, Mint, make_settings, minter
 
 POSE_Q = (0.0, 0.0, 0.0, 1.0)
 
@@ -402,13 +402,9 @@ async def test_a_member_that_falls_behind_and_catches_up_gets_everything_in_orde
     only ever newer (an unsent one replaced by the next, never sent after it)."""
     settings = make_settings(chat_rate=100_000.0, rate=100_000.0, burst=100_000.0)
     async with WealthroomServer(settings, secret=SECRET) as srv:
-        url = srv.room_url("demo")
-
-        def token(subject: str) -> str:
-            return srv.tokens.mint(room="demo", role=Role.GUEST, subject=subject)
-
-        fast = await RoomClient.join(url, token("fast"), "Fast")
-        slow, slow_id = await _join_without_reading(srv, token("slow"), fast)
+        mint = minter(srv)
+        fast = await RoomClient.join(srv.room_url("demo"), mint(role=Role.GUEST), "Fast")
+        slow, slow_id = await _join_without_reading(srv, mint(role=Role.GUEST), fast)
         slow_box = srv.rooms["demo"].outbox_of(slow_id)
         assert slow_box is not None
 
@@ -471,13 +467,9 @@ async def test_member_that_stops_reading_is_cut_off_without_slowing_others() -> 
         max_reliable_backlog=64, chat_rate=100_000.0, rate=100_000.0, burst=100_000.0
     )
     async with WealthroomServer(settings, secret=SECRET) as srv:
-        url = srv.room_url("demo")
-
-        def token(subject: str) -> str:
-            return srv.tokens.mint(room="demo", role=Role.GUEST, subject=subject)
-
-        fast = await RoomClient.join(url, token("fast"), "Fast")
-        slow, slow_id = await _join_without_reading(srv, token("slow"), fast)
+        mint = minter(srv)
+        fast = await RoomClient.join(srv.room_url("demo"), mint(role=Role.GUEST), "Fast")
+        slow, slow_id = await _join_without_reading(srv, mint(role=Role.GUEST), fast)
         host = srv.rooms["demo"]
         slow_box = host.outbox_of(slow_id)
         assert slow_box is not None
