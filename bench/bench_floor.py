@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import cast
 
+from server.event_loop import run_loop
+
 HOST = "127.0.0.1"
 POSE_BYTES = 120  # a VR pose with its ack, WebSocket-framed and masked
 STATE_BYTES = 420  # a room of 10's delta, WebSocket-framed
@@ -128,14 +130,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _run(coro_main: object, use_uvloop: bool) -> object:
-    if use_uvloop:
-        import uvloop
-
-        return uvloop.run(coro_main)  # type: ignore[arg-type]
-    return asyncio.run(coro_main)  # type: ignore[arg-type]
-
-
 def _pinned(cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu)] if hasattr(os, "sched_setaffinity") else []
 
@@ -171,11 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loop", default="both", choices=["both", "asyncio", "uvloop"])
     args = p.parse_args(argv)
     if args.role == "_serve":
-        result = _run(serve(args.port, args.seconds, int(args.clients)), args.loop == "uvloop")
+        result = run_loop(serve(args.port, args.seconds, int(args.clients)), args.loop)
         print(json.dumps(result), flush=True)
         return 0
     if args.role == "_drive":
-        _run(drive(args.port, int(args.clients), args.seconds), args.loop == "uvloop")
+        run_loop(drive(args.port, int(args.clients), args.seconds), args.loop)
         return 0
     loops = ["asyncio", "uvloop"] if args.loop == "both" else [args.loop]
     print(f"plain TCP on loopback, {HZ} Hz each way, {POSE_BYTES} B in, {STATE_BYTES} B out")
