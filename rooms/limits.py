@@ -32,3 +32,5 @@ class RoomLimits:
     expert_transition_s: float = 0.6
     # Media signalling: a browser gathers a handful of candidates per network interface.
     ice_per_offer: int = 32
+    # Recordings: how long the shell keeps them; members are told in the consent notice.
+    retention_days: int = 2555

@@ -10,15 +10,17 @@ and files belong to the shell (``server/media/``), which the room drives with th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from protocol import messages as m
 from protocol.codec import decode
 from protocol.codes import ErrorCode
 from protocol.messages import Direction
 from rooms.audit import Detail, text_digest
+from rooms.context import RoomContext
+from rooms.feature import Feature, Handler
 from rooms.members import Member
 from rooms.outputs import (
     Frame,
@@ -32,9 +34,6 @@ from rooms.outputs import (
     RecordStop,
 )
 from rooms.roles import Action, Role
-
-if TYPE_CHECKING:
-    from rooms.room import Room
 
 AUDIO, VIDEO = "audio", "video"
 NEEDS: dict[str, Action] = {AUDIO: Action.SPEAK, VIDEO: Action.CAMERA}
@@ -76,41 +75,49 @@ class _Recording:
     seen: set[int] = field(default_factory=set)
 
 
-@dataclass(slots=True)
-class Media:
-    room: Room
-    retention_days: int = 2555
-    notice: str = DEFAULT_NOTICE
-    _peers: dict[int, _Peer] = field(default_factory=dict)
-    _speech: dict[int, _Speech] = field(default_factory=dict)
-    _recording: _Recording | None = None
-    _recordings: int = 0
-    _queued: list[Output] = field(default_factory=list)  # for the next tick
+class Media(Feature):
+    def __init__(self, room: RoomContext, *, notice: str = DEFAULT_NOTICE) -> None:
+        self._room = room
+        self._retention_days = room.limits.retention_days
+        self.notice = notice
+        self._peers: dict[int, _Peer] = {}
+        self._speech: dict[int, _Speech] = {}
+        self._recording: _Recording | None = None
+        self._recordings = 0
+        self._queued: list[Output] = []  # for the next tick
+
+    def handlers(self) -> Mapping[type[m.Message], Handler]:
+        return {
+            m.StartMedia: self.on_media,
+            m.RtcAnswer: self.on_signal,
+            m.IceCandidate: self.on_signal,
+            m.Mute: self.on_mute,
+            m.Record: self.on_record,
+            m.NoticeSeen: self.on_seen,
+        }
 
     # --- members' media ------------------------------------------------------------------------
 
     def on_media(self, member: Member, msg: m.StartMedia, now: float) -> list[Output]:
-        room = self.room
-        if (denied := room._gate(member, now, Action.LISTEN, "media")) is not None:
+        room = self._room
+        if (denied := room.gate(member, now, Action.LISTEN, "media")) is not None:
             return denied
         view = msg.view or "3d"
         if view == "none":
             return self._stop(member, now, "stopped")
         send = frozenset(msg.send)
         if len(send) != len(msg.send):
-            return room._reject(
-                member, now, ErrorCode.BAD_VALUE, "send lists a kind twice", "media"
-            )
+            return room.reject(member, now, ErrorCode.BAD_VALUE, "send lists a kind twice", "media")
         for kind in sorted(send):
-            if (denied := room._gate(member, now, NEEDS[kind], "media")) is not None:
+            if (denied := room.gate(member, now, NEEDS[kind], "media")) is not None:
                 return denied
         if view == "thin" and member.entity is None:
             why = "a thin view is drawn from the member's own avatar; this role has none"
-            return room._reject(member, now, ErrorCode.FORBIDDEN, why, "media")
+            return room.reject(member, now, ErrorCode.FORBIDDEN, why, "media")
         dc = bool(msg.dc) or view == "thin"
         if dc and member.entity is None:
             why = "the pose channel is for members with an avatar"
-            return room._reject(member, now, ErrorCode.FORBIDDEN, why, "media")
+            return room.reject(member, now, ErrorCode.FORBIDDEN, why, "media")
         old = self._peers.get(member.id)
         peer = _Peer(send, view, dc)
         if old is not None:
@@ -126,7 +133,7 @@ class Media:
         }
         out: list[Output] = [
             MediaStart(member.id, send, view, dc, msg.q or "high"),
-            room._audit(member, now, "media.start", "ok", detail),
+            room.audit(member, now, "media.start", "ok", detail),
         ]
         recording = self._recording
         if recording is not None and member.id in recording.admitted:
@@ -136,20 +143,20 @@ class Media:
     def on_signal(
         self, member: Member, msg: m.RtcAnswer | m.IceCandidate, now: float
     ) -> list[Output]:
-        room = self.room
-        if (denied := room._gate(member, now, Action.LISTEN, msg.TYPE)) is not None:
+        room = self._room
+        if (denied := room.gate(member, now, Action.LISTEN, msg.TYPE)) is not None:
             return denied
         peer = self._peers.get(member.id)
         if peer is None:
             detail = "no media session: send media first"
-            return room._reject(member, now, ErrorCode.NO_MEDIA_SESSION, detail, msg.TYPE)
+            return room.reject(member, now, ErrorCode.NO_MEDIA_SESSION, detail, msg.TYPE)
         if isinstance(msg, m.RtcAnswer):
             peer.ice = 0
         else:
             peer.ice += 1
             if peer.ice > room.limits.ice_per_offer:
                 detail = f"more than {room.limits.ice_per_offer} ICE candidates for one offer"
-                return room._reject(member, now, ErrorCode.RATE_LIMITED, detail, "ice")
+                return room.reject(member, now, ErrorCode.RATE_LIMITED, detail, "ice")
         return [MediaSignal(member.id, msg)]
 
     def refuse(
@@ -157,10 +164,10 @@ class Media:
     ) -> list[Output]:
         """The shell found a member's signalling wrong (a bad SDP, an answer to an old offer):
         the same error frame and strike as any bad message."""
-        member = self.room.members.get(member_id)
+        member = self._room.member(member_id)
         if member is None:
             return []
-        return self.room._reject(member, now, code, detail, ref)
+        return self._room.reject(member, now, code, detail, ref)
 
     @property
     def wanted(self) -> bool:
@@ -168,8 +175,8 @@ class Media:
         return bool(self._peers)
 
     def on_mute(self, member: Member, msg: m.Mute, now: float) -> list[Output]:
-        room = self.room
-        if (denied := room._gate(member, now, Action.LISTEN, "mute")) is not None:
+        room = self._room
+        if (denied := room.gate(member, now, Action.LISTEN, "mute")) is not None:
             return denied
         peer = self._peers.get(member.id)
         wanted = [(AUDIO, msg.mic), (VIDEO, msg.cam)]
@@ -179,7 +186,7 @@ class Media:
                 continue
             if peer is None or kind not in peer.send:
                 detail = f"no {'microphone' if kind == AUDIO else 'camera'} to switch {state}"
-                return room._reject(member, now, ErrorCode.NO_MEDIA_SESSION, detail, "mute")
+                return room.reject(member, now, ErrorCode.NO_MEDIA_SESSION, detail, "mute")
             on = state == "on"
             if on == (kind not in peer.muted):
                 continue
@@ -195,7 +202,7 @@ class Media:
     def track_live(self, member_id: int, kind: str, live: bool) -> None:
         """The shell: a track of ``kind`` from the member started (or ended)."""
         peer = self._peers.get(member_id)
-        member = self.room.members.get(member_id)
+        member = self._room.member(member_id)
         if peer is None or member is None or kind not in peer.send:
             return
         if live:
@@ -219,39 +226,39 @@ class Media:
                 return ""
             return "off" if kind in peer.muted else "on"
 
-        self.room.scene.set_media(member.entity, mic=state(AUDIO), cam=state(VIDEO))
+        self._room.scene.set_media(member.entity, mic=state(AUDIO), cam=state(VIDEO))
 
     def _stop(self, member: Member, now: float, why: str) -> list[Output]:
         if self._peers.pop(member.id, None) is None:
             return []
         self._show(member)
-        return [MediaStop(member.id), self.room._audit(member, now, "media.stop", why, {})]
+        return [MediaStop(member.id), self._room.audit(member, now, "media.stop", why, {})]
 
     def media_failed(self, member_id: int, now: float, why: str) -> list[Output]:
         """The shell gave up on a member's peer (ICE never completed, the peer failed)."""
-        member = self.room.members.get(member_id)
+        member = self._room.member(member_id)
         if member is None or member_id not in self._peers:
             return []
         code, detail = ErrorCode.MEDIA_TIMEOUT, f"media did not connect ({why}); send media again"
         error = m.Error(int(code), detail, "media")
-        return [self.room._direct(member, error), *self._stop(member, now, why)]
+        return [self._room.direct(member, error), *self._stop(member, now, why)]
 
     def unavailable(self, member_id: int, now: float) -> list[Output]:
         """The shell carries no media (or has no room for another peer)."""
-        member = self.room.members.get(member_id)
+        member = self._room.member(member_id)
         if member is None or self._peers.pop(member_id, None) is None:
             return []
         error = m.Error(
             int(ErrorCode.MEDIA_UNAVAILABLE), "voice and video are not available", "media"
         )
-        return [self.room._direct(member, error)]
+        return [self._room.direct(member, error)]
 
     # --- experts speaking ----------------------------------------------------------------------
 
     def speaking(self, entity: int, levels: Sequence[int], hz: int, start: float) -> None:
         """The shell: expert ``entity`` starts a clip at wall time ``start``; ``levels`` is its
         mouth opening, one value (0..MOUTH_LEVELS) per 1/``hz`` s from then on."""
-        if entity not in self.room.scene.entities or hz <= 0:
+        if entity not in self._room.scene.entities or hz <= 0:
             return
         top = m.MOUTH_LEVELS
         self._speech[entity] = _Speech(bytes(min(top, max(0, v)) for v in levels), hz, start)
@@ -259,7 +266,7 @@ class Media:
     def advance(self, now: float) -> list[Output]:
         """Mouths follow the audio clock: the level shown at ``now`` is the clip's at ``now``."""
         out, self._queued = self._queued, []
-        scene = self.room.scene
+        scene = self._room.scene
         for entity, speech in list(self._speech.items()):
             if entity not in scene.entities:
                 del self._speech[entity]
@@ -275,24 +282,24 @@ class Media:
     # --- recording -----------------------------------------------------------------------------
 
     def on_record(self, member: Member, msg: m.Record, now: float) -> list[Output]:
-        room = self.room
-        if (denied := room._gate(member, now, Action.RECORD, "record")) is not None:
+        room = self._room
+        if (denied := room.gate(member, now, Action.RECORD, "record")) is not None:
             return denied
         current = self._recording
         if msg.on == (current is not None):
             detail = "already recording" if msg.on else "not recording"
-            return room._reject(member, now, ErrorCode.ALREADY_DONE, detail, "record")
+            return room.reject(member, now, ErrorCode.ALREADY_DONE, detail, "record")
         if msg.on:
             return self._start_recording(member, now)
         return self._stop_recording(member, now, "stopped")
 
     def _start_recording(self, member: Member, now: float) -> list[Output]:
-        room = self.room
+        room = self._room
         self._recordings += 1
         rec_id = f"rec-{room.id}-{int(now * 1000)}-{self._recordings}"
-        out = room._broadcast_reliable(
+        out = room.broadcast_reliable(
             lambda seq: m.Recording(
-                seq, True, rec_id, member.id, self.notice, self.retention_days, _ms(now)
+                seq, True, rec_id, member.id, self.notice, self._retention_days, _ms(now)
             )
         )
         frame = out[0] if out and isinstance(out[0], Frame) else None
@@ -302,15 +309,15 @@ class Media:
         self._recording = recording
         # The notice frames are queued before the recorder hears of anyone: nobody is
         # recorded before their notice was on its way to them.
-        out.append(RecordStart(rec_id, member.grant.subject, self.retention_days, told))
+        out.append(RecordStart(rec_id, member.grant.subject, self._retention_days, told))
         detail: Detail = {
             "rec": rec_id,
             "members": ",".join(str(i) for i in told),
             "notice_sha256": text_digest(self.notice),
-            "retention_days": self.retention_days,
+            "retention_days": self._retention_days,
         }
-        out.append(room._audit(member, now, "recording.notice", "sent", detail))
-        out.append(room._audit(member, now, "recording.start", "ok", {"rec": rec_id}))
+        out.append(room.audit(member, now, "recording.notice", "sent", detail))
+        out.append(room.audit(member, now, "recording.start", "ok", {"rec": rec_id}))
         return out
 
     def _stop_recording(self, member: Member | None, now: float, why: str) -> list[Output]:
@@ -318,37 +325,39 @@ class Media:
         if recording is None:
             return []
         self._recording = None
-        room = self.room
+        room = self._room
         by = member.id if member is not None else recording.by
-        out = room._broadcast_reliable(
-            lambda seq: m.Recording(seq, False, recording.id, by, "", self.retention_days, _ms(now))
+        out = room.broadcast_reliable(
+            lambda seq: m.Recording(
+                seq, False, recording.id, by, "", self._retention_days, _ms(now)
+            )
         )
         out.append(RecordStop(recording.id))
         detail: Detail = {"rec": recording.id, "seen": len(recording.seen)}
-        out.append(room._audit(member, now, "recording.stop", why, detail))
+        out.append(room.audit(member, now, "recording.stop", why, detail))
         return out
 
     def on_seen(self, member: Member, msg: m.NoticeSeen, now: float) -> list[Output]:
-        room = self.room
-        if (denied := room._gate(member, now, Action.LISTEN, "seen")) is not None:
+        room = self._room
+        if (denied := room.gate(member, now, Action.LISTEN, "seen")) is not None:
             return denied
         recording = self._recording
         if recording is None or recording.id != msg.rec or member.id not in recording.admitted:
-            return room._reject(
+            return room.reject(
                 member, now, ErrorCode.BAD_VALUE, f"no recording notice {msg.rec!r}", "seen"
             )
         if member.id in recording.seen:
             return []
         recording.seen.add(member.id)
         detail: Detail = {"rec": recording.id, "member": member.id}
-        return [room._audit(member, now, "recording.seen", "ok", detail)]
+        return [room.audit(member, now, "recording.seen", "ok", detail)]
 
     def saved(self, rec_id: str, manifest: str, digest: str, now: float) -> list[Output]:
         """The shell finished recording ``rec_id``: where its manifest is, and its SHA-256
         (or why it failed), for the audit trail."""
         ok = bool(manifest)
         detail: Detail = {"rec": rec_id, "manifest": manifest or "-", "sha256": digest}
-        return [self.room._audit(None, now, "recording.saved", "ok" if ok else "failed", detail)]
+        return [self._room.audit(None, now, "recording.saved", "ok" if ok else "failed", detail)]
 
     @property
     def recording(self) -> str | None:
@@ -356,12 +365,12 @@ class Media:
 
     # --- room life -----------------------------------------------------------------------------
 
-    def restored(self, now: float) -> None:
+    def load(self, state: Mapping[str, Any], now: float) -> None:
         """The room came back on another node (rooms/persist.py): a recording that was on
         ended with the node that made it, so members are told it stopped (their replay
         carries it) and the audit says why."""
         last: m.Recording | None = None
-        for _, data in self.room._log:
+        for _, data in self._room.reliable_log:
             if b"recording" not in data:
                 continue
             msg = decode(data, Direction.SERVER)
@@ -370,11 +379,11 @@ class Media:
         if last is None or not last.on:
             return
         days = last.days
-        self.room._broadcast_reliable(
+        self._room.broadcast_reliable(
             lambda seq: m.Recording(seq, False, last.rec, last.by, "", days, _ms(now))
         )
         detail: Detail = {"rec": last.rec, "seen": 0}
-        self._queued.append(self.room._audit(None, now, "recording.stop", "node lost", detail))
+        self._queued.append(self._room.audit(None, now, "recording.stop", "node lost", detail))
 
     def resume(self, member: Member, since: int | None, floor: int, now: float) -> list[Output]:
         """A member joining while recording is shown the notice (if the replay does not already
@@ -388,15 +397,15 @@ class Media:
         recording.admitted.add(member.id)
         out.append(RecordAdmit(recording.id, member.id))
         detail: Detail = {"rec": recording.id, "members": str(member.id)}
-        out.append(self.room._audit(member, now, "recording.notice", "sent", detail))
+        out.append(self._room.audit(member, now, "recording.notice", "sent", detail))
         return out
 
-    def member_left(self, member: Member, now: float) -> list[Output]:
+    def on_leave(self, member: Member, now: float) -> list[Output]:
         out = self._stop(member, now, "left")
         recording = self._recording
         if recording is not None:
             recording.admitted.discard(member.id)
-            advisors = [mb for mb in self.room.joined if mb.role is Role.ADVISOR]
+            advisors = [mb for mb in self._room.joined if mb.role is Role.ADVISOR]
             if not advisors:
                 # Nobody from the bank is left to be responsible for the recording.
                 out += self._stop_recording(None, now, "no advisor left")

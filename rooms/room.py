@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from avatars.advice import Reply
@@ -25,6 +25,7 @@ from avatars.appearance import DEFAULT_LOOK, restyle
 from avatars.errors import MovedTooFast
 from avatars.expertise import Expertise, default_expertise
 from avatars.names import clean_display_name
+from avatars.personas import Persona
 from avatars.placement import place, pose_at
 from avatars.pose import quantise_pose
 from protocol import messages as m
@@ -33,22 +34,23 @@ from protocol.codes import CloseCode, ErrorCode
 from protocol.errors import BadValue, ProtocolError
 from protocol.limits import MAX_ERROR_CHARS, PROTOCOL_VERSION
 from rooms.audit import AuditEvent, Detail, text_digest
-from rooms.consulting import Consulting
 from rooms.errors import UnknownMember
+from rooms.feature import Feature, Handler
+from rooms.handoffs import Handoffs
 from rooms.interest import Cell, InterestPolicy
 from rooms.limits import RoomLimits
 from rooms.media import Media
 from rooms.members import Grant, Member, Phase
 from rooms.outputs import Audit, CheckFactor, Close, FetchPortfolio, Frame, Output
+from rooms.questions import Questions
 from rooms.roles import REMOVABLE, Action, Role, allowed
+from rooms.screens import Screens
 from rooms.stepup import StepUp
 from scenes.errors import LayoutError
 from scenes.layout import Layout, SpawnPoint
-from scenes.scene import AVATAR, Scene
+from scenes.scene import AVATAR, EXPERT, Scene
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[["Room", Member, Any, float], list[Output]]
 
 
 class Room:
@@ -73,9 +75,26 @@ class Room:
         self._log: deque[tuple[int, bytes]] = deque(maxlen=self.limits.reliable_log)
         self._next_member = 1
         self._admitted: dict[str, int] = {}  # subject -> room seq at their first join
-        self.consulting = Consulting(self, expertise or default_expertise())
+        expertise = expertise or default_expertise()
+        # The features, in the order they hear of joins, leaves, ticks and a restore.
         self.stepup = StepUp(self)
         self.media = Media(self)
+        self.handoffs = Handoffs(self, expertise.knowledge, self.stepup)
+        self.questions = Questions(self, expertise, self.handoffs, voiced=lambda: self.media.wanted)
+        self.screens = Screens(self)
+        self.features: tuple[Feature, ...] = (
+            self.questions,
+            self.handoffs,
+            self.screens,
+            self.stepup,
+            self.media,
+        )
+        self._handlers = self._own_handlers()
+        for feature in self.features:
+            for kind, handler in feature.handlers().items():
+                if kind in self._handlers:
+                    raise ValueError(f"two handlers for {kind.TYPE!r}")
+                self._handlers[kind] = handler
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -100,11 +119,13 @@ class Room:
         for member in list(self.members.values()):
             out.append(Close(member.id, CloseCode.GOING_AWAY, "room closed"))
             out += self._depart(member, now, "room closed")
-        return out + self.consulting.close() + self.media.close(now)
+        for feature in self.features:
+            out += feature.close(now)
+        return out
 
     def answered(self, ticket: int, draft: Reply, now: float) -> list[Output]:
         """The brain's draft for a :class:`~rooms.outputs.Consult`."""
-        return self.consulting.answered(ticket, draft, now)
+        return self.questions.answered(ticket, draft, now)
 
     def factor_checked(self, check: CheckFactor, ok: bool, now: float) -> list[Output]:
         """The shell's verdict on a :class:`~rooms.outputs.CheckFactor`."""
@@ -128,13 +149,110 @@ class Room:
         why: str | None = None,
     ) -> list[Output]:
         """Progress of a :class:`~rooms.outputs.PageRequest`: ``coming`` or ``unavailable``."""
-        return self.consulting.page_update(
+        return self.handoffs.page_update(
             page_id, state, now, advisor=advisor, advisor_name=advisor_name, eta_s=eta_s, why=why
         )
+
+    def page_is_open(self, page_id: str) -> bool:
+        """Is the room still waiting for the advisor of this page?"""
+        return self.handoffs.is_open(page_id)
+
+    def open_pages(self) -> list[str]:
+        """Pages still waiting for an advisor to accept."""
+        return self.handoffs.open_pages()
+
+    @property
+    def consulting(self) -> Handoffs:
+        """The hand-offs under their old name, for the shell's ``room.consulting.is_open`` and
+        ``open_pages``; use :meth:`page_is_open` and :meth:`open_pages` instead."""
+        return self.handoffs
+
+    # --- the shell's media side (server/media/) ------------------------------------------------
+
+    def refuse(
+        self, member_id: int, code: ErrorCode, detail: str, ref: str, now: float
+    ) -> list[Output]:
+        """The shell found a member's signalling wrong (a bad SDP, an answer to an old offer):
+        the same error frame and strike as any bad message."""
+        return self.media.refuse(member_id, code, detail, ref, now)
+
+    def media_unavailable(self, member_id: int, now: float) -> list[Output]:
+        """The shell carries no media (or has no room for another peer)."""
+        return self.media.unavailable(member_id, now)
+
+    def media_failed(self, member_id: int, now: float, why: str) -> list[Output]:
+        """The shell gave up on a member's peer (ICE never completed, the peer failed)."""
+        return self.media.media_failed(member_id, now, why)
+
+    def track_live(self, member_id: int, kind: str, live: bool) -> None:
+        """A track of ``kind`` (audio, video) from the member started (or ended)."""
+        self.media.track_live(member_id, kind, live)
+
+    def is_muted(self, member_id: int, kind: str) -> bool:
+        """Switched off by the member (possibly before its track arrived)."""
+        return self.media.is_muted(member_id, kind)
+
+    def speaking(self, entity: int, levels: Sequence[int], hz: int, start: float) -> None:
+        """Expert ``entity`` starts a clip at wall time ``start``; ``levels`` is its mouth
+        opening, one value (0..MOUTH_LEVELS) per 1/``hz`` s from then on."""
+        self.media.speaking(entity, levels, hz, start)
+
+    def recording_saved(self, rec_id: str, manifest: str, digest: str, now: float) -> list[Output]:
+        """The shell finished recording ``rec_id``: where its manifest is, and its SHA-256
+        (or why it failed), for the audit trail."""
+        return self.media.saved(rec_id, manifest, digest, now)
+
+    def persona(self, persona_id: str) -> Persona:
+        """An expert persona of this room's bank (raises
+        :class:`~avatars.personas.UnknownPersona`)."""
+        return self.questions.persona(persona_id)
+
+    def experts(self) -> set[int]:
+        """The entities of the digital experts in the scene."""
+        return {e.id for e in self.scene.entities.values() if e.kind == EXPERT}
+
+    def has_entity(self, entity: int) -> bool:
+        return entity in self.scene.entities
+
+    def entity_of(self, member_id: int) -> int | None:
+        """The member's avatar, if it is in the room and has one."""
+        member = self.members.get(member_id)
+        return member.entity if member is not None else None
+
+    def grant_of(self, member_id: int) -> Grant | None:
+        """What the member's token granted, while it is in the room."""
+        member = self.members.get(member_id)
+        return member.grant if member is not None else None
 
     @property
     def joined(self) -> list[Member]:
         return [mb for mb in self.members.values() if mb.phase is Phase.JOINED]
+
+    def member(self, member_id: int) -> Member | None:
+        return self.members.get(member_id)
+
+    @property
+    def reliable_log(self) -> Sequence[tuple[int, bytes]]:
+        """The reliable messages kept for replay, ``(seq, encoded)``, oldest first."""
+        return self._log
+
+    def dump_core(self, *, with_log: bool = True) -> dict[str, Any]:
+        """The room's own part of its saved state (see rooms/persist.py): the reliable
+        sequence and log, who was admitted when."""
+        return {
+            "seq": self.seq,
+            "log": [[seq, data] for seq, data in self._log] if with_log else [],
+            "admitted": dict(self._admitted),
+            "next_member": self._next_member,
+        }
+
+    def load_core(self, state: Mapping[str, Any]) -> None:
+        """Take back what :meth:`dump_core` saved, into a room that has no members yet."""
+        self.seq = int(state["seq"])
+        self._log.clear()
+        self._log.extend((int(seq), bytes(data)) for seq, data in state["log"])
+        self._admitted = {str(k): int(v) for k, v in state["admitted"].items()}
+        self._next_member = int(state["next_member"])
 
     @property
     def durable_version(self) -> tuple[int, int]:
@@ -153,21 +271,21 @@ class Room:
         if member is None:
             raise UnknownMember(member_id)
         if not member.messages.take(now):
-            return self._rate_limited(member, now)
+            return self.rate_limited(member, now)
         try:
             message = decode(data, max_bytes=self.limits.max_frame_bytes)
             if type(message) not in _UPKEEP:
                 member.last_active = now
-            return _HANDLERS[type(message)](self, member, message, now)
+            return self._handlers[type(message)](member, message, now)
         except MovedTooFast as exc:
             # A correction, not an offence: fast VR locomotion must not get anyone closed.
             # The pose is dropped; the client sees where it really is in the next state.
             if now - member.last_move_error < 1.0:
                 return []
             member.last_move_error = now
-            return [self._direct(member, m.Error(int(exc.code), exc.detail, exc.msg_type))]
+            return [self.direct(member, m.Error(int(exc.code), exc.detail, exc.msg_type))]
         except ProtocolError as exc:
-            return self._reject(member, now, exc.code, exc.detail, exc.msg_type)
+            return self.reject(member, now, exc.code, exc.detail, exc.msg_type)
 
     def receive_datagram(self, member_id: int, data: bytes | str, now: float) -> list[Output]:
         """A frame from the member's unreliable, unordered data channel: poses only.
@@ -178,14 +296,14 @@ class Room:
         if member is None:
             raise UnknownMember(member_id)
         if not member.messages.take(now):
-            return self._rate_limited(member, now)
+            return self.rate_limited(member, now)
         try:
             message = decode(data, max_bytes=self.limits.max_frame_bytes)
         except ProtocolError as exc:
-            return self._reject(member, now, exc.code, exc.detail, exc.msg_type)
+            return self.reject(member, now, exc.code, exc.detail, exc.msg_type)
         if not isinstance(message, m.Pose):
             detail = f"only pose goes on the data channel; send {message.TYPE} on the WebSocket"
-            return self._reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, message.TYPE)
+            return self.reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, message.TYPE)
         last = member.pose_n
         if message.n is not None and last is not None and not _newer(message.n, last):
             return []  # overtaken by a newer pose
@@ -195,7 +313,7 @@ class Room:
         except MovedTooFast:
             return []  # corrected by the next state, as on the WebSocket
         except ProtocolError as exc:
-            return self._reject(member, now, exc.code, exc.detail, exc.msg_type)
+            return self.reject(member, now, exc.code, exc.detail, exc.msg_type)
 
     # --- output --------------------------------------------------------------------------------
 
@@ -211,8 +329,8 @@ class Room:
                 out.append(Close(member.id, CloseCode.IDLE_TIMEOUT, "closed after inactivity"))
                 out += self._depart(member, now, "idle")
 
-        out += self.consulting.advance(now)
-        out += self.media.advance(now)
+        for feature in self.features:
+            out += feature.advance(now)
         return out + self._publish(self.scene.advance())
 
     def _publish(self, tick: int) -> list[Output]:
@@ -257,11 +375,11 @@ class Room:
 
     def _on_hello(self, member: Member, msg: m.Hello, now: float) -> list[Output]:
         if member.phase is not Phase.CONNECTED:
-            return self._reject(
+            return self.reject(
                 member, now, ErrorCode.ALREADY_DONE, "hello already received", "hello"
             )
         if msg.v != PROTOCOL_VERSION:
-            return self._reject(
+            return self.reject(
                 member,
                 now,
                 ErrorCode.UNSUPPORTED_VERSION,
@@ -279,13 +397,13 @@ class Room:
             max_frame=self.limits.max_frame_bytes,
             rate=int(self.limits.rate),
         )
-        return [self._direct(member, welcome)]
+        return [self.direct(member, welcome)]
 
     def _on_join(self, member: Member, msg: m.Join, now: float) -> list[Output]:
         if member.phase is Phase.CONNECTED:
-            return self._reject(member, now, ErrorCode.NOT_JOINED, "send hello first", "join")
+            return self.reject(member, now, ErrorCode.NOT_JOINED, "send hello first", "join")
         if member.phase is Phase.JOINED:
-            return self._reject(member, now, ErrorCode.ALREADY_DONE, "already joined", "join")
+            return self.reject(member, now, ErrorCode.ALREADY_DONE, "already joined", "join")
         # A name the bank put in the token is the one shown: nobody types their way into
         # looking like somebody else.
         member.name = clean_display_name(member.grant.name or msg.name)
@@ -300,8 +418,8 @@ class Room:
             out += [
                 Frame((member.id,), data, reliable=True) for seq, data in self._log if seq > floor
             ]
-        out += self.consulting.resume(member, msg.since, floor)
-        out += self.media.resume(member, msg.since, floor, now)
+        for feature in self.features:
+            out += feature.resume(member, msg.since, floor, now)
         if allowed(member.role, Action.APPEAR):
             taken = {mb.spawn for mb in self.members.values() if mb.spawn}
             taken |= {mb.seat for mb in self.members.values() if mb.seat}
@@ -319,7 +437,7 @@ class Room:
                 seat=member.seat or "",
             ).id
         if member.role is not Role.OBSERVER:
-            out += self._broadcast_reliable(
+            out += self.broadcast_reliable(
                 lambda seq: m.Joined(seq, member.id, member.name, member.role.value, _ms(now))
             )
         detail: dict[str, str | int | bool] = {"member": member.id, "name": member.name}
@@ -327,11 +445,13 @@ class Room:
             detail["seat"] = member.seat
         if msg.since is not None:
             detail["resumed_from"] = msg.since
-        out.append(self._audit(member, now, "member.join", "ok", detail))
-        return out + self.consulting.member_joined(member, now)
+        out.append(self.audit(member, now, "member.join", "ok", detail))
+        for feature in self.features:
+            out += feature.on_join(member, now)
+        return out
 
     def _on_pose(self, member: Member, msg: m.Pose, now: float) -> list[Output]:
-        if (denied := self._gate(member, now, Action.MOVE, "pose")) is not None:
+        if (denied := self.gate(member, now, Action.MOVE, "pose")) is not None:
             return denied
         assert member.entity is not None  # every role that may move also appears
         if msg.ack is not None:
@@ -352,7 +472,7 @@ class Room:
         return []
 
     def _on_restyle(self, member: Member, msg: m.Restyle, now: float) -> list[Output]:
-        if (denied := self._gate(member, now, Action.RESTYLE, "look")) is not None:
+        if (denied := self.gate(member, now, Action.RESTYLE, "look")) is not None:
             return denied
         assert member.entity is not None
         entity = self.scene.entities[member.entity]
@@ -360,20 +480,18 @@ class Room:
         return []
 
     def _on_sit(self, member: Member, msg: m.Sit, now: float) -> list[Output]:
-        if (denied := self._gate(member, now, Action.SIT, "sit")) is not None:
+        if (denied := self.gate(member, now, Action.SIT, "sit")) is not None:
             return denied
         assert member.entity is not None
         seat = _seat(self.scene.layout, msg.seat)
         if seat is None:
-            return self._reject(member, now, ErrorCode.NO_SUCH_SEAT, f"no seat {msg.seat!r}", "sit")
+            return self.reject(member, now, ErrorCode.NO_SUCH_SEAT, f"no seat {msg.seat!r}", "sit")
         if seat.roles and member.role.value not in seat.roles:
             detail = f"seat {seat.id} is for {', '.join(sorted(seat.roles))}"
-            return self._reject(member, now, ErrorCode.FORBIDDEN, detail, "sit")
+            return self.reject(member, now, ErrorCode.FORBIDDEN, detail, "sit")
         holder = next((mb for mb in self.members.values() if mb.seat == seat.id), None)
         if holder is not None and holder is not member:
-            return self._reject(
-                member, now, ErrorCode.SEAT_TAKEN, f"seat {seat.id} is taken", "sit"
-            )
+            return self.reject(member, now, ErrorCode.SEAT_TAKEN, f"seat {seat.id} is taken", "sit")
         # Sitting is the way to change place quickly (VR teleport): no walking-speed check.
         member.seat = seat.id
         self.scene.move(member.entity, pose_at(seat, seated=True))
@@ -381,7 +499,7 @@ class Room:
         return []
 
     def _on_stand(self, member: Member, msg: m.Stand, now: float) -> list[Output]:
-        if (denied := self._gate(member, now, Action.SIT, "stand")) is not None:
+        if (denied := self.gate(member, now, Action.SIT, "stand")) is not None:
             return denied
         assert member.entity is not None
         if member.seat is None:
@@ -395,7 +513,7 @@ class Room:
 
     def _on_ack(self, member: Member, msg: m.Ack, now: float) -> list[Output]:
         if member.phase is not Phase.JOINED:
-            return self._reject(member, now, ErrorCode.NOT_JOINED, "join first", "ack")
+            return self.reject(member, now, ErrorCode.NOT_JOINED, "join first", "ack")
         self._take_ack(member, msg.tick)
         return []
 
@@ -409,22 +527,22 @@ class Room:
             member.full_ticks.popleft()
 
     def _on_chat(self, member: Member, msg: m.Chat, now: float) -> list[Output]:
-        if (denied := self._gate(member, now, Action.CHAT, "chat")) is not None:
+        if (denied := self.gate(member, now, Action.CHAT, "chat")) is not None:
             return denied
         if not member.chats.take(now):
-            return self._rate_limited(member, now, what="chat")
-        out = self._broadcast_reliable(
+            return self.rate_limited(member, now, what="chat")
+        out = self.broadcast_reliable(
             lambda seq: m.ChatPosted(seq, member.id, member.name, msg.text, _ms(now))
         )
         detail: Detail = {"seq": self.seq, "sha256": text_digest(msg.text), "chars": len(msg.text)}
-        return [*out, self._audit(member, now, "chat.post", "ok", detail)]
+        return [*out, self.audit(member, now, "chat.post", "ok", detail)]
 
     def _on_remove(self, member: Member, msg: m.Remove, now: float) -> list[Output]:
-        if (denied := self._gate(member, now, Action.REMOVE_MEMBER, "remove")) is not None:
+        if (denied := self.gate(member, now, Action.REMOVE_MEMBER, "remove")) is not None:
             return denied
         target = self.members.get(msg.member)
         if target is None or target.phase is not Phase.JOINED:
-            return self._reject(
+            return self.reject(
                 member,
                 now,
                 ErrorCode.NO_SUCH_MEMBER,
@@ -432,7 +550,7 @@ class Room:
                 "remove",
             )
         if target.role not in REMOVABLE:
-            return self._reject(
+            return self.reject(
                 member,
                 now,
                 ErrorCode.FORBIDDEN,
@@ -442,7 +560,7 @@ class Room:
         log.info("room %s: member %d removed member %d", self.id, member.id, target.id)
         detail: Detail = {"member": target.id, "subject": target.grant.subject}
         return [
-            self._audit(member, now, "member.remove", "ok", detail),
+            self.audit(member, now, "member.remove", "ok", detail),
             Close(target.id, CloseCode.REMOVED, "removed from the room"),
             *self._depart(target, now, "removed"),
         ]
@@ -451,24 +569,41 @@ class Room:
         return [Close(member.id, CloseCode.NORMAL, "left"), *self._depart(member, now, "left")]
 
     def _on_ping(self, member: Member, msg: m.Ping, now: float) -> list[Output]:
-        return [self._direct(member, m.Pong(msg.n))]
+        return [self.direct(member, m.Pong(msg.n))]
 
     def _on_console_message(self, member: Member, msg: m.Message, now: float) -> list[Output]:
         detail = f"{msg.TYPE!r} belongs to the advisor console (/console), not a room"
-        return self._reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, msg.TYPE)
+        return self.reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, msg.TYPE)
 
-    # --- helpers -------------------------------------------------------------------------------
+    def _own_handlers(self) -> dict[type[m.Message], Handler]:
+        return {
+            m.Hello: self._on_hello,
+            m.Join: self._on_join,
+            m.Pose: self._on_pose,
+            m.Restyle: self._on_restyle,
+            m.Sit: self._on_sit,
+            m.Stand: self._on_stand,
+            m.Ack: self._on_ack,
+            m.Chat: self._on_chat,
+            m.Remove: self._on_remove,
+            m.Leave: self._on_leave,
+            m.Ping: self._on_ping,
+            m.SetPresence: self._on_console_message,
+            m.Accept: self._on_console_message,
+        }
 
-    def _gate(self, member: Member, now: float, action: Action, ref: str) -> list[Output] | None:
+    # --- what features use (rooms/context.py) --------------------------------------------------
+
+    def gate(self, member: Member, now: float, action: Action, ref: str) -> list[Output] | None:
         """The one place every member action is checked: joined, and allowed for the role."""
         if member.phase is not Phase.JOINED:
-            return self._reject(member, now, ErrorCode.NOT_JOINED, "join first", ref)
+            return self.reject(member, now, ErrorCode.NOT_JOINED, "join first", ref)
         if not allowed(member.role, action):
             log.info("room %s: %s denied %s", self.id, member.role.value, action.value)
             detail = {"action": action.value}
             return [
-                self._audit(member, now, "permission.denied", "denied", detail),
-                *self._reject(
+                self.audit(member, now, "permission.denied", "denied", detail),
+                *self.reject(
                     member,
                     now,
                     ErrorCode.FORBIDDEN,
@@ -478,17 +613,17 @@ class Room:
             ]
         return None
 
-    def _direct(self, member: Member, message: m.Message) -> Frame:
+    def direct(self, member: Member, message: m.Message) -> Frame:
         return Frame((member.id,), encode(message), reliable=True)
 
-    def _broadcast_reliable(self, build: Callable[[int], m.Message]) -> list[Output]:
+    def broadcast_reliable(self, build: Callable[[int], m.Message]) -> list[Output]:
         self.seq += 1
         data = encode(build(self.seq))
         self._log.append((self.seq, data))
         recipients = tuple(mb.id for mb in self.joined)
         return [Frame(recipients, data, reliable=True)] if recipients else []
 
-    def _reject(
+    def reject(
         self,
         member: Member,
         now: float,
@@ -509,7 +644,7 @@ class Room:
             if throttled:
                 member.last_rate_error = now
             error = m.Error(int(code), detail[:MAX_ERROR_CHARS], ref, True if fatal else None)
-            out.append(self._direct(member, error))
+            out.append(self.direct(member, error))
         if fatal:
             if code is ErrorCode.RATE_LIMITED:
                 out.append(Close(member.id, CloseCode.RATE_LIMITED, "message rate limit exceeded"))
@@ -519,11 +654,11 @@ class Room:
                 out += self._depart(member, now, "too many errors")
         return out
 
-    def _rate_limited(self, member: Member, now: float, what: str = "messages") -> list[Output]:
+    def rate_limited(self, member: Member, now: float, what: str = "messages") -> list[Output]:
         detail = f"too many {what}; slow down"
-        return self._reject(member, now, ErrorCode.RATE_LIMITED, detail, None, throttled=True)
+        return self.reject(member, now, ErrorCode.RATE_LIMITED, detail, None, throttled=True)
 
-    def _audit(
+    def audit(
         self, member: Member | None, now: float, action: str, outcome: str, detail: Detail
     ) -> Audit:
         """An audit event by ``member``, or by the room itself (``None``: experts, timers)."""
@@ -541,15 +676,12 @@ class Room:
             member.entity = None
         if not was_joined:
             return []
-        left = self._audit(member, now, "member.leave", reason, {"member": member.id})
-        if member.role is Role.OBSERVER:
-            return [left, *self.media.member_left(member, now)]
-        return [
-            left,
-            *self._broadcast_reliable(lambda seq: m.Left(seq, member.id, reason, _ms(now))),
-            *self.consulting.member_left(member, now),
-            *self.media.member_left(member, now),
-        ]
+        out: list[Output] = [self.audit(member, now, "member.leave", reason, {"member": member.id})]
+        if member.role is not Role.OBSERVER:
+            out += self.broadcast_reliable(lambda seq: m.Left(seq, member.id, reason, _ms(now)))
+        for feature in self.features:
+            out += feature.on_leave(member, now)
+        return out
 
 
 def _seat(layout: Layout, seat_id: str) -> SpawnPoint | None:
@@ -568,39 +700,5 @@ def _ms(now: float) -> int:
     return max(0, int(now * 1000))
 
 
-def _handlers() -> dict[type[m.Message], Handler]:
-    return {
-        m.Hello: Room._on_hello,
-        m.Join: Room._on_join,
-        m.Pose: Room._on_pose,
-        m.Restyle: Room._on_restyle,
-        m.Sit: Room._on_sit,
-        m.Stand: Room._on_stand,
-        m.Ack: Room._on_ack,
-        m.Chat: Room._on_chat,
-        m.Remove: Room._on_remove,
-        m.Leave: Room._on_leave,
-        m.Ping: Room._on_ping,
-        m.Ask: lambda room, mb, msg, now: room.consulting.on_ask(mb, msg, now),
-        m.Summon: lambda room, mb, msg, now: room.consulting.on_summon(mb, msg, now),
-        m.Dismiss: lambda room, mb, msg, now: room.consulting.on_dismiss(mb, msg, now),
-        m.Help: lambda room, mb, msg, now: room.consulting.on_help(mb, msg, now),
-        m.Present: lambda room, mb, msg, now: room.consulting.on_present(mb, msg, now),
-        m.Unpresent: lambda room, mb, msg, now: room.consulting.on_unpresent(mb, msg, now),
-        m.Verify: lambda room, mb, msg, now: room.stepup.on_verify(mb, msg, now),
-        m.ViewPortfolio: lambda room, mb, msg, now: room.stepup.on_portfolio(mb, msg, now),
-        m.ConfirmInterest: lambda room, mb, msg, now: room.consulting.on_interest(mb, msg, now),
-        m.StartMedia: lambda room, mb, msg, now: room.media.on_media(mb, msg, now),
-        m.RtcAnswer: lambda room, mb, msg, now: room.media.on_signal(mb, msg, now),
-        m.IceCandidate: lambda room, mb, msg, now: room.media.on_signal(mb, msg, now),
-        m.Mute: lambda room, mb, msg, now: room.media.on_mute(mb, msg, now),
-        m.Record: lambda room, mb, msg, now: room.media.on_record(mb, msg, now),
-        m.NoticeSeen: lambda room, mb, msg, now: room.media.on_seen(mb, msg, now),
-        m.SetPresence: Room._on_console_message,
-        m.Accept: Room._on_console_message,
-    }
-
-
-_HANDLERS = _handlers()
 # Messages a client sends by itself to keep the link healthy; they are not a person's activity.
 _UPKEEP: frozenset[type[m.Message]] = frozenset({m.Ack, m.Ping})

@@ -10,18 +10,18 @@ whether the customer is enrolled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 from protocol import messages as m
 from protocol.codes import ErrorCode
 from rooms.audit import Detail
+from rooms.context import RoomContext
+from rooms.feature import Feature, Handler
 from rooms.members import Member, Phase
 from rooms.outputs import Audit, CheckFactor, FetchPortfolio, Output
 from rooms.roles import Action
-
-if TYPE_CHECKING:
-    from rooms.room import Room
 
 MAX_FAILURES = 5
 LOCKOUT_S = 15 * 60.0
@@ -36,22 +36,25 @@ class _Factor:
     checking: int | None = None  # member whose code is being checked
 
 
-class StepUp:
-    def __init__(self, room: Room) -> None:
+class StepUp(Feature):
+    def __init__(self, room: RoomContext) -> None:
         self._room = room
         self._subjects: dict[str, _Factor] = {}
         self.version = 0  # bumped whenever a verdict changes what must survive a failover
 
+    def handlers(self) -> Mapping[type[m.Message], Handler]:
+        return {m.Verify: self.on_verify, m.ViewPortfolio: self.on_portfolio}
+
     def on_verify(self, member: Member, msg: m.Verify, now: float) -> list[Output]:
         room = self._room
-        if (denied := room._gate(member, now, Action.VIEW_PORTFOLIO, "verify")) is not None:
+        if (denied := room.gate(member, now, Action.VIEW_PORTFOLIO, "verify")) is not None:
             return denied
         factor = self._subjects.setdefault(member.grant.subject, _Factor())
         if now < factor.locked_until:
             return [self._locked(member, factor, now)]
         if factor.checking is not None:
             detail = "a code is already being checked; wait for the answer"
-            return [room._direct(member, m.Error(int(ErrorCode.ALREADY_DONE), detail, "verify"))]
+            return [room.direct(member, m.Error(int(ErrorCode.ALREADY_DONE), detail, "verify"))]
         factor.checking = member.id
         return [CheckFactor(member.id, member.grant.subject, msg.code)]
 
@@ -61,7 +64,7 @@ class StepUp:
         factor = self._subjects.setdefault(subject, _Factor())
         factor.checking = None
         self.version += 1
-        member = room.members.get(member_id)
+        member = room.member(member_id)
         present = member is not None and member.phase is Phase.JOINED
         out: list[Output] = []
         if ok:
@@ -69,7 +72,7 @@ class StepUp:
             factor.verified_until = now + VERIFIED_FOR_S
             out.append(self._audit(member, subject, now, "stepup.verify", "ok", {}))
             if member is not None and present:
-                out.append(room._direct(member, m.Verified(int(factor.verified_until * 1000))))
+                out.append(room.direct(member, m.Verified(int(factor.verified_until * 1000))))
             return out
         factor.failures += 1
         detail: Detail = {"failures": factor.failures}
@@ -85,20 +88,20 @@ class StepUp:
         if member is not None and present:
             left = MAX_FAILURES - factor.failures
             text = f"not verified; {left} attempt{'s' if left > 1 else ''} left"
-            out.append(room._direct(member, m.Error(int(ErrorCode.NOT_VERIFIED), text, "verify")))
+            out.append(room.direct(member, m.Error(int(ErrorCode.NOT_VERIFIED), text, "verify")))
         return out
 
     def require(self, member: Member, now: float, action: Action, ref: str) -> list[Output] | None:
         """``None`` if ``member`` may do this sensitive ``action`` now; else what to send."""
         room = self._room
-        if (denied := room._gate(member, now, action, ref)) is not None:
+        if (denied := room.gate(member, now, action, ref)) is not None:
             return denied
         factor = self._subjects.get(member.grant.subject)
         if factor is not None and now < factor.locked_until:
             return [self._locked(member, factor, now)]
         if factor is None or now >= factor.verified_until:
             detail = "enter the code from your authenticator app first (verify)"
-            return [room._direct(member, m.Error(int(ErrorCode.STEP_UP_REQUIRED), detail, ref))]
+            return [room.direct(member, m.Error(int(ErrorCode.STEP_UP_REQUIRED), detail, ref))]
         return None
 
     def on_portfolio(self, member: Member, msg: m.ViewPortfolio, now: float) -> list[Output]:
@@ -109,14 +112,26 @@ class StepUp:
     def portfolio_ready(
         self, member_id: int, holdings: list[m.Holding], now: float
     ) -> list[Output]:
-        member = self._room.members.get(member_id)
+        member = self._room.member(member_id)
         if member is None or member.phase is not Phase.JOINED:
             return []
         detail: Detail = {"items": len(holdings)}
         return [
-            self._room._direct(member, m.Holdings(holdings, member.grant.risk)),
+            self._room.direct(member, m.Holdings(holdings, member.grant.risk)),
             self._audit(member, member.grant.subject, now, "portfolio.view", "ok", detail),
         ]
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "stepup": {
+                subject: [f.failures, _finite(f.locked_until), _finite(f.verified_until)]
+                for subject, f in self._subjects.items()
+            }
+        }
+
+    def load(self, state: Mapping[str, Any], now: float) -> None:
+        for subject, (failures, locked, verified) in state["stepup"].items():
+            self._subjects[str(subject)] = _Factor(int(failures), _inf(locked), _inf(verified))
 
     def _locked(self, member: Member, factor: _Factor, now: float) -> Output:
         minutes = max(1, round((factor.locked_until - now) / 60))
@@ -124,7 +139,7 @@ class StepUp:
             f"too many failed verifications: sensitive actions are locked for {minutes} more "
             "minute(s); your advisor can help in the meantime"
         )
-        return self._room._direct(member, m.Error(int(ErrorCode.LOCKED_OUT), detail, "verify"))
+        return self._room.direct(member, m.Error(int(ErrorCode.LOCKED_OUT), detail, "verify"))
 
     def _audit(
         self,
@@ -135,8 +150,16 @@ class StepUp:
         outcome: str,
         detail: Detail,
     ) -> Output:
-        event = self._room._audit(member, now, action, outcome, detail)
+        event = self._room.audit(member, now, action, outcome, detail)
         if member is None:
             # The member left before the answer: the event is still theirs.
             return Audit(replace(event.event, actor=subject, role="customer"))
         return event
+
+
+def _finite(t: float) -> float | None:
+    return None if t == float("-inf") else t
+
+
+def _inf(t: float | None) -> float:
+    return float("-inf") if t is None else float(t)

@@ -170,6 +170,19 @@ class Scene:
     def _pending(self) -> int:
         return self.tick + 1
 
+    @property
+    def next_entity(self) -> int:
+        """The id the next spawned entity gets."""
+        return self._next_id
+
+    def resume_at(self, tick: int, next_entity: int) -> None:
+        """Go on from ``tick``, numbering entities from ``next_entity`` on (a room rebuilt on
+        another node): nothing of the old host's ticks or ids is reused, and every member's
+        next state is a full one."""
+        self.tick = tick
+        self._next_id = max(self._next_id, next_entity)
+        self._last_change = tick
+
     def spawn(
         self,
         kind: str,

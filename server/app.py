@@ -272,7 +272,6 @@ class WealthroomServer:
             interest=POLICIES.get(self.layout.name),
             expertise=self.expertise,
         )
-        room.media.retention_days = s.retention_days
         store = self.cluster.store
         if self.cluster.distributed:
             await self._claim(room_id, placed=placed or pinned)

@@ -122,4 +122,5 @@ class Settings(BaseSettings):
             idle_timeout_s=self.idle_timeout_s,
             max_experts=self.max_experts,
             expert_idle_s=self.expert_idle_s,
+            retention_days=self.retention_days,
         )

@@ -42,7 +42,6 @@ from rooms.outputs import (
     Speak,
 )
 from rooms.room import Room
-from scenes.scene import EXPERT
 from server.media.hub import MediaHub, SourceState
 from server.media.peers import (
     POSE_CHANNEL,
@@ -191,7 +190,7 @@ class RoomMedia:
         peer = self.peers.get(out.member)
         if peer is None:
             if self.node.peers >= self.node.settings.max_peers:
-                self._dispatch(self.room.media.unavailable(out.member, time.time()))
+                self._dispatch(self.room.media_unavailable(out.member, time.time()))
                 return
             peer = new_peer(out.member, self.node.settings.ice_servers)
             self.peers[out.member] = peer
@@ -222,7 +221,7 @@ class RoomMedia:
             if any(s.source_id == source for s in self.hub.sources()):
                 return  # the same m-line after a renegotiation: already forwarded
             self.hub.add_source(source, track)
-            if self.room.media.is_muted(member, kind):
+            if self.room.is_muted(member, kind):
                 self.hub.set_enabled(source, False)  # switched off before it arrived
 
         watch_connection(peer, lambda why: self._fail(member, why))
@@ -256,7 +255,7 @@ class RoomMedia:
         if peer is None or peer.closed:
             return
         log.info("room %s: member %d media failed: %s", self.room.id, member, why)
-        self._dispatch(self.room.media.media_failed(member, time.time(), why))
+        self._dispatch(self.room.media_failed(member, time.time(), why))
 
     async def _stop(self, member: int) -> None:
         peer = self.peers.pop(member, None)
@@ -289,7 +288,7 @@ class RoomMedia:
             self.reconcile()  # after the first answer, or what changed while it was out
 
     def _refuse(self, member: int, code: ErrorCode, detail: str, ref: str = "media") -> None:
-        self._dispatch(self.room.media.refuse(member, code, detail, ref, time.time()))
+        self._dispatch(self.room.refuse(member, code, detail, ref, time.time()))
 
     # --- who receives what ------------------------------------------------------------------
 
@@ -299,7 +298,7 @@ class RoomMedia:
         if src.startswith("m") and "." in src:
             member = int(src[1 : src.index(".")])
             kind = "audio" if src.endswith(".a") else "video"
-            self.room.media.track_live(member, kind, state.live)
+            self.room.track_live(member, kind, state.live)
             if not state.live:
                 self._in_recording.discard(state.source_id)  # a new track is a new file
             elif member in self._recorded:
@@ -362,8 +361,7 @@ class RoomMedia:
         return wanted
 
     def _entity_of(self, member: int) -> int | None:
-        mb = self.room.members.get(member)
-        return mb.entity if mb is not None else None
+        return self.room.entity_of(member)
 
     async def _offer(self, peer: Peer) -> None:
         async with peer.lock:
@@ -398,7 +396,7 @@ class RoomMedia:
         """Each tick: every expert in the room has a voice (and, for flat viewers, a picture)."""
         if not self.peers and not self._voices:
             return
-        experts = {e.id for e in self.room.scene.entities.values() if e.kind == EXPERT}
+        experts = self.room.experts()
         for entity in experts - set(self._voices):
             self._ensure_voice(entity)
         for entity in set(self._voices) - experts:
@@ -423,7 +421,7 @@ class RoomMedia:
 
             def started(playback: Playback, start: ClipStart) -> None:
                 levels = [round(float(v) * m.MOUTH_LEVELS) for v in playback.clip.envelope]
-                self.room.media.speaking(entity, levels, ENVELOPE_HZ, start.wall_time)
+                self.room.speaking(entity, levels, ENVELOPE_HZ, start.wall_time)
 
             voice = SpeechTrack(on_clip_start=started)
             self._voices[entity] = voice
@@ -439,10 +437,10 @@ class RoomMedia:
 
     async def _speak(self, out: Speak) -> None:
         speaker = self.node.speaker
-        if speaker is None or out.entity not in self.room.scene.entities:
+        if speaker is None or not self.room.has_entity(out.entity):
             return
         try:
-            persona = self.room.consulting.expertise.personas.get(out.persona)
+            persona = self.room.persona(out.persona)
         except UnknownPersona:
             return
         voice = persona.voice
@@ -454,7 +452,7 @@ class RoomMedia:
             self.node.speech_failures += 1
             log.warning("room %s: expert %d could not speak: %s", self.room.id, out.entity, exc)
             return
-        if out.entity not in self.room.scene.entities:
+        if not self.room.has_entity(out.entity):
             return
         track = self._ensure_voice(out.entity)
         await self._heard(self.sid(f"e{out.entity}.a"))
@@ -513,8 +511,8 @@ class RoomMedia:
         self._recorder.add(source_id, label)
 
     def _label(self, member: int, kind: str) -> str:
-        mb = self.room.members.get(member)
-        who = f"{mb.role.value} {mb.grant.subject}" if mb is not None else f"member {member}"
+        grant = self.room.grant_of(member)
+        who = f"{grant.role.value} {grant.subject}" if grant is not None else f"member {member}"
         return f"{who} {'microphone' if kind == 'audio' else 'camera'}"
 
     async def _record_stop(self, recording: str) -> None:
@@ -526,12 +524,12 @@ class RoomMedia:
             manifest = await recorder.close()
         except Exception as exc:
             log.exception("room %s: recording %s could not be finished", self.room.id, recording)
-            self._dispatch(self.room.media.saved(recording, "", f"failed: {exc}", time.time()))
+            self._dispatch(self.room.recording_saved(recording, "", f"failed: {exc}", time.time()))
             self.saved[recording].set_exception(exc)
             return
         digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
         log.info("room %s: recording %s saved: %s", self.room.id, recording, manifest)
-        self._dispatch(self.room.media.saved(recording, str(manifest), digest, time.time()))
+        self._dispatch(self.room.recording_saved(recording, str(manifest), digest, time.time()))
         self.saved[recording].set_result(manifest)
 
     # --- the end ----------------------------------------------------------------------------

@@ -1,0 +1,232 @@
+"""Hand-offs: a room pages a human advisor, and its members follow the page until they arrive.
+
+A page starts when the customer asks for a person (``help``), confirms interest in a product,
+or when the suitability decision for a question says an advisor must take over
+(:mod:`rooms.questions` calls :meth:`Handoffs.page`). It raises a
+:class:`~rooms.outputs.PageRequest` for the shell, which reports progress back through
+:meth:`Handoffs.page_update`; members see each step as a ``handoff`` message, until the
+advisor walks in (or the customer leaves, which cancels it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from avatars.knowledge import Knowledge
+from avatars.specialties import Specialty
+from protocol import messages as m
+from protocol.codes import ErrorCode
+from rooms.audit import Detail
+from rooms.context import RoomContext
+from rooms.feature import Feature, Handler
+from rooms.members import Member
+from rooms.outputs import Output, PageCancel, PageRequest
+from rooms.roles import Action, Role
+from rooms.stepup import StepUp
+
+
+@dataclass(slots=True)
+class _Page:
+    id: str
+    skill: Specialty | None
+    state: str  # paging, coming
+    advisor: str | None = None  # subject, once one accepted
+
+
+class Handoffs(Feature):
+    def __init__(self, room: RoomContext, knowledge: Knowledge, stepup: StepUp) -> None:
+        self._room = room
+        self._knowledge = knowledge
+        self._stepup = stepup  # confirming interest in a product needs the second factor
+        self._pages: dict[str, _Page] = {}
+        self._paged = 0
+
+    def handlers(self) -> Mapping[type[m.Message], Handler]:
+        return {m.Help: self.on_help, m.ConfirmInterest: self.on_interest}
+
+    def on_help(self, member: Member, msg: m.Help, now: float) -> list[Output]:
+        if (denied := self._room.gate(member, now, Action.HELP, "help")) is not None:
+            return denied
+        language = member.grant.language or "en"
+        return self.page(
+            member, None, None, "the customer asked for a person", now, language=language
+        )
+
+    def on_interest(self, member: Member, msg: m.ConfirmInterest, now: float) -> list[Output]:
+        """The customer wants a product: an advisor follows up; never an expert."""
+        room = self._room
+        refused = self._stepup.require(member, now, Action.CONFIRM_INTEREST, "interest")
+        if refused is not None:
+            return refused
+        product = self._knowledge.products.get(msg.product)
+        if product is None:
+            return room.reject(
+                member, now, ErrorCode.BAD_VALUE, f"no product {msg.product!r}", "interest"
+            )
+        detail: Detail = {
+            "product": product.id,
+            "risk": f"R{product.risk}",
+            "profile": f"C{member.grant.risk}" if member.grant.risk else "none",
+        }
+        out: list[Output] = [room.audit(member, now, "product.interest", "ok", detail)]
+        reason = "the customer confirmed interest in a product"
+        language = member.grant.language or "en"
+        return out + self.page(
+            member, product.specialty, product.id, reason, now, language=language
+        )
+
+    def page(
+        self,
+        member: Member,
+        skill: Specialty | None,
+        product: str | None,
+        reason: str,
+        now: float,
+        *,
+        language: str,
+    ) -> list[Output]:
+        """Page an advisor with ``skill`` (``None``: any) on behalf of ``member``."""
+        if any(p.skill in (skill, None) for p in self._pages.values()):
+            return []  # an advisor for this is already on the way
+        room = self._room
+        self._paged += 1
+        page_id = f"{room.id}-{int(now * 1000)}-{self._paged}"
+        self._pages[page_id] = _Page(page_id, skill, "paging")
+        owner = self._customer() or member
+        request = PageRequest(
+            page_id,
+            room.id,
+            owner.grant.subject,
+            owner.name,
+            skill,
+            language,
+            product,
+            reason,
+            owner.grant.risk,
+        )
+        sp = skill.value if skill else None
+        out = room.broadcast_reliable(
+            lambda seq: m.Handoff(seq, page_id, "paging", reason, _ms(now), sp)
+        )
+        detail: Detail = {"page": page_id, "specialty": sp or "any", "reason": reason}
+        if product:
+            detail = {**detail, "product": product}
+        out.append(room.audit(member, now, "handoff.page", "ok", detail))
+        out.append(request)
+        return out
+
+    def page_update(
+        self,
+        page_id: str,
+        state: str,
+        now: float,
+        *,
+        advisor: str | None = None,
+        advisor_name: str | None = None,
+        eta_s: int | None = None,
+        why: str | None = None,
+    ) -> list[Output]:
+        """Progress of a page, from the shell: ``coming`` (accepted), ``unavailable``."""
+        page = self._pages.get(page_id)
+        if page is None:
+            return []
+        if page.state == "coming":
+            # Accepted already (the news may come twice: over the bus and from the board);
+            # only the advisor's arrival moves it on.
+            return []
+        room = self._room
+        sp = page.skill.value if page.skill else None
+        if state == "coming":
+            page.state, page.advisor = "coming", advisor
+            if advisor is not None and any(mb.grant.subject == advisor for mb in room.joined):
+                return self._arrived(page, advisor_name, now)
+        why = why or {
+            "coming": "an advisor accepted",
+            "paging": f"asking {advisor_name}" if advisor_name else "looking for an advisor",
+            "unavailable": "no advisor is free right now; you stay in the queue",
+        }.get(state, state)
+        out = room.broadcast_reliable(
+            lambda seq: m.Handoff(seq, page_id, state, why, _ms(now), sp, advisor_name, eta_s)
+        )
+        detail: Detail = {"page": page_id, "state": state}
+        if advisor:
+            detail = {**detail, "advisor": advisor}
+        out.append(room.audit(None, now, "handoff.update", state, detail))
+        return out
+
+    def is_open(self, page_id: str) -> bool:
+        return page_id in self._pages
+
+    def open_pages(self) -> list[str]:
+        """Pages still waiting for an advisor to accept."""
+        return [p.id for p in self._pages.values() if p.state == "paging"]
+
+    def on_join(self, member: Member, now: float) -> list[Output]:
+        if member.role is not Role.ADVISOR:
+            return []
+        out: list[Output] = []
+        for page in list(self._pages.values()):
+            if page.advisor == member.grant.subject:
+                out += self._arrived(page, member.name, now)
+        return out
+
+    def on_leave(self, member: Member, now: float) -> list[Output]:
+        if member.role is not Role.CUSTOMER or self._customer() is not None:
+            return []
+        room = self._room
+        out: list[Output] = []
+        for page in list(self._pages.values()):
+            del self._pages[page.id]
+            sp = page.skill.value if page.skill else None
+            out += room.broadcast_reliable(partial(_cancelled, page.id, _ms(now), sp))
+            out.append(room.audit(member, now, "handoff.cancel", "ok", {"page": page.id}))
+            out.append(PageCancel(page.id))
+        return out
+
+    def close(self, now: float) -> list[Output]:
+        out: list[Output] = [PageCancel(p) for p in self._pages]
+        self._pages.clear()
+        return out
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "pages": [
+                [p.id, p.skill.value if p.skill else None, p.state, p.advisor]
+                for p in self._pages.values()
+            ],
+            "paged": self._paged,
+        }
+
+    def load(self, state: Mapping[str, Any], now: float) -> None:
+        for page_id, skill, st, advisor in state["pages"]:
+            self._pages[str(page_id)] = _Page(
+                str(page_id), Specialty(skill) if skill else None, str(st), advisor
+            )
+        self._paged = int(state["paged"])
+
+    def _arrived(self, page: _Page, name: str | None, now: float) -> list[Output]:
+        del self._pages[page.id]
+        sp = page.skill.value if page.skill else None
+        room = self._room
+        out = room.broadcast_reliable(
+            lambda seq: m.Handoff(
+                seq, page.id, "arrived", "your advisor is here", _ms(now), sp, name
+            )
+        )
+        detail: Detail = {"page": page.id, "advisor": page.advisor or "-"}
+        out.append(room.audit(None, now, "handoff.arrived", "ok", detail))
+        return out
+
+    def _customer(self) -> Member | None:
+        return next((mb for mb in self._room.joined if mb.role is Role.CUSTOMER), None)
+
+
+def _cancelled(page: str, at: int, sp: str | None, seq: int) -> m.Handoff:
+    return m.Handoff(seq, page, "cancelled", "the customer left", at, sp)
+
+
+def _ms(now: float) -> int:
+    return max(0, int(now * 1000))
