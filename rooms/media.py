@@ -4,8 +4,8 @@ The room decides who may send what, what everyone is shown (microphones and came
 off, an expert's mouth while it speaks, whether the session is recorded) and that every member
 is shown the consent notice before anything of theirs is recorded. Peer connections, tracks
 and files belong to the shell (``server/media/``), which the room drives with the outputs in
-:mod:`rooms.outputs` and which reports back with :meth:`Media.track_live` and
-:meth:`Media.speaking`.
+:mod:`rooms.outputs` and which reports back through the room
+(:meth:`~rooms.room.Room.track_live`, :meth:`~rooms.room.Room.speaking`, ...).
 """
 
 from __future__ import annotations
@@ -158,16 +158,6 @@ class Media(Feature):
                 detail = f"more than {room.limits.ice_per_offer} ICE candidates for one offer"
                 return room.reject(member, now, ErrorCode.RATE_LIMITED, detail, "ice")
         return [MediaSignal(member.id, msg)]
-
-    def refuse(
-        self, member_id: int, code: ErrorCode, detail: str, ref: str, now: float
-    ) -> list[Output]:
-        """The shell found a member's signalling wrong (a bad SDP, an answer to an old offer):
-        the same error frame and strike as any bad message."""
-        member = self._room.member(member_id)
-        if member is None:
-            return []
-        return self._room.reject(member, now, code, detail, ref)
 
     @property
     def wanted(self) -> bool:

@@ -127,7 +127,7 @@ class MediaEnable:
 @dataclass(frozen=True, slots=True)
 class Speak:
     """Voice ``text`` as expert ``entity`` (persona ``persona``); report the start with
-    ``Room.media.speaking`` so its mouth follows the audio."""
+    ``Room.speaking`` so its mouth follows the audio."""
 
     entity: int
     persona: str

@@ -8,9 +8,17 @@ returns::
     outputs = room.tick(now)                    # at the tick rate
     outputs = room.disconnect(member, now)      # the socket went away
 
-Outputs are :class:`~rooms.outputs.Frame` (already encoded, once per distinct content) and
-:class:`~rooms.outputs.Close`. Nothing here reads a clock, touches a socket or raises on bad
-input: a bad frame costs its sender an error frame and a strike, and nobody else notices.
+Outputs are :class:`~rooms.outputs.Frame` (already encoded, once per distinct content),
+:class:`~rooms.outputs.Close`, and the requests of :mod:`rooms.outputs` for the shell.
+
+The room itself keeps members, seats, poses, chat and the reliable sequence; the rest is its
+features (:mod:`rooms.questions`, :mod:`rooms.handoffs`, :mod:`rooms.screens`,
+:mod:`rooms.stepup`, :mod:`rooms.media`), each a :class:`~rooms.feature.Feature` that reaches
+the room only through :class:`~rooms.context.RoomContext`. The shell calls the room, never a
+feature.
+
+Nothing here reads a clock, touches a socket or raises on bad input: a bad frame costs its
+sender an error frame and a strike, and nobody else notices.
 """
 
 from __future__ import annotations
@@ -76,12 +84,14 @@ class Room:
         self._next_member = 1
         self._admitted: dict[str, int] = {}  # subject -> room seq at their first join
         expertise = expertise or default_expertise()
-        # The features, in the order they hear of joins, leaves, ticks and a restore.
         self.stepup = StepUp(self)
         self.media = Media(self)
         self.handoffs = Handoffs(self, expertise.knowledge, self.stepup)
         self.questions = Questions(self, expertise, self.handoffs, voiced=lambda: self.media.wanted)
         self.screens = Screens(self)
+        # Each hook goes to the features in this order, which is the order of what they send
+        # (a joining member is shown the screens before the recording notice) and of the
+        # entities a restore puts back (experts, then screens).
         self.features: tuple[Feature, ...] = (
             self.questions,
             self.handoffs,
@@ -174,7 +184,10 @@ class Room:
     ) -> list[Output]:
         """The shell found a member's signalling wrong (a bad SDP, an answer to an old offer):
         the same error frame and strike as any bad message."""
-        return self.media.refuse(member_id, code, detail, ref, now)
+        member = self.members.get(member_id)
+        if member is None:
+            return []
+        return self.reject(member, now, code, detail, ref)
 
     def media_unavailable(self, member_id: int, now: float) -> list[Output]:
         """The shell carries no media (or has no room for another peer)."""

@@ -44,14 +44,14 @@ def test_starting_media_asks_the_shell_and_devices_show_once_live() -> None:
     out = h.send(ann, m.StartMedia(["audio", "video"], "3d", True))
     assert _of(out, MediaStart) == [MediaStart(ann, frozenset({"audio", "video"}), "3d", True)]
     assert (_ent(h, bo, ann).mic, _ent(h, bo, ann).cam) == (None, None), "not live yet"
-    h.room.media.track_live(ann, "audio", True)
-    h.room.media.track_live(ann, "video", True)
+    h.room.track_live(ann, "audio", True)
+    h.room.track_live(ann, "video", True)
     assert (_ent(h, bo, ann).mic, _ent(h, bo, ann).cam) == ("on", "on")
     out = h.send(ann, m.Mute(cam="off"))
     assert _of(out, MediaEnable) == [MediaEnable(ann, "video", False)]
     assert _ent(h, bo, ann).cam == "off"
     assert h.send(ann, m.Mute(cam="off")) == [], "already off: nothing to do"
-    h.room.media.track_live(ann, "audio", False)
+    h.room.track_live(ann, "audio", False)
     assert _ent(h, bo, ann).mic == ""
     out = h.send(ann, m.StartMedia([], "none"))
     assert _of(out, MediaStop) == [MediaStop(ann)]
@@ -200,7 +200,7 @@ def test_an_expert_answer_is_voiced_only_when_someone_listens_and_the_mouth_foll
     entity = speak[0].entity
     levels = [0, 5, 15, 7]
     start = h.now + 0.01
-    h.room.media.speaking(entity, levels, 30, start)
+    h.room.speaking(entity, levels, 30, start)
     seen = []
     for _ in range(6):
         h.tick(1 / 30)
