@@ -19,9 +19,10 @@ How a question is read, first rule that applies:
    fees", 佢嘅收费) keeps the product in focus;
 4. a follow-up without a topic word ("And the fees?", 提前取出来会怎么样, 呢個呢): the expert
    and products in focus;
-5. a question BM25 ties clearly to one specialty's products or FAQs: that expert;
-6. an intent with nothing to attach it to ("what are the fees?" as the first question): the
-   concierge asks which product is meant; anything else: the concierge.
+5. an intent with nothing to attach it to ("what are the fees?" as the first question): the
+   concierge asks which product is meant;
+6. a question BM25 ties clearly to one specialty's products or FAQs: that expert; anything
+   else: the concierge.
 """
 
 from __future__ import annotations
@@ -229,6 +230,16 @@ class Dialogue:
                 topics.append(product.specialty)
         back = intents.pronoun(text)
         follow = intents.is_follow_up(text)
+        if (
+            topics
+            and not named
+            and cue is not None
+            and state.focus_specialty is not None
+            and not self.router.route(intents.without_cues(text)).specialties
+        ):
+            # Only the intent's own words name a topic ("can I redeem early?", "which
+            # currency?"): a follow-up on the topic in focus.
+            topics = []
 
         def done(intent: Intent, assignments: Sequence[Assignment], resolution: Resolution) -> Plan:
             return self._plan(state, text, lang, intent, tuple(assignments), resolution, routing)
@@ -273,11 +284,12 @@ class Dialogue:
             assignment = Assignment(state.focus_specialty, state.focus_products)
             return done(intent, [assignment], resolution)
 
+        if cue is not None or back:
+            # An intent with nothing to attach it to: which product?
+            return done(Intent.CLARIFY, [], Resolution.CLARIFY)
         retrieved = self._retrieved(text)
         if retrieved is not None:
             return done(intent, [Assignment(retrieved, ())], Resolution.RETRIEVED)
-        if cue is not None or back:
-            return done(Intent.CLARIFY, [], Resolution.CLARIFY)
         return done(intent, [], Resolution.CONCIERGE)
 
     @staticmethod

@@ -15,7 +15,17 @@ import unicodedata
 from avatars.advice import Intent
 from avatars.script import to_simplified
 
-__all__ = ["CUES", "ORDER", "age", "conservative", "detect", "fold", "is_follow_up", "pronoun"]
+__all__ = [
+    "CUES",
+    "ORDER",
+    "age",
+    "conservative",
+    "detect",
+    "fold",
+    "is_follow_up",
+    "pronoun",
+    "without_cues",
+]
 
 # English cues match on word boundaries; Chinese cues as substrings.
 CUES: dict[Intent, tuple[str, ...]] = {
@@ -297,6 +307,19 @@ def detect(text: str) -> Intent | None:
         if any(_has(folded, cue) for cue in CUES[intent]):
             return intent
     return None
+
+
+def without_cues(text: str) -> str:
+    """``text`` folded, with every intent cue taken out: what is left names the topic, if
+    anything does ("can I redeem early?" names no fund, though "redeem" is a fund word)."""
+    folded = fold(text)
+    for cues in CUES.values():
+        for cue in sorted(cues, key=len, reverse=True):
+            if cue.isascii():
+                folded = re.sub(rf"(?<![a-z0-9]){re.escape(cue)}(?![a-z0-9])", " ", folded)
+            else:
+                folded = folded.replace(cue, " ")
+    return folded
 
 
 def pronoun(text: str) -> bool:
