@@ -272,7 +272,10 @@ def _suits_me(brief: Brief) -> list[str]:
 
 def _shelf(brief: Brief, knowledge: Knowledge | None) -> list[Product]:
     if knowledge is None:
-        return []
+        # The guardrails' fallback brain has no knowledge of its own: the bank's shared one.
+        from avatars.expertise import default_expertise
+
+        knowledge = default_expertise().knowledge
     shelf = [p for p in knowledge.products.values() if p.specialty == brief.specialty]
     return sorted(shelf, key=lambda p: p.risk)
 

@@ -369,3 +369,13 @@ def test_product_facts_are_checked(tmp_path: Path) -> None:
     )
     with pytest.raises(KnowledgeDataError, match="minimum: currency"):
         Knowledge.load(tmp_path)
+
+
+def test_the_guardrails_fallback_names_the_shelf_too() -> None:
+    plan, _ = _ask(DialogueState(), "And stocks?", risk=3)
+    (brief,) = DIALOGUE.briefs(plan)
+    assert brief.products == ()
+    assert brief.faqs == ()
+    bare = LocalBrain().draft(brief)  # the guardrails' own fallback has no knowledge passed
+    assert bare.text == BRAIN.draft(brief).text
+    assert KNOWLEDGE.product("hk-blue-chip-shares").name["en"] in bare.text
