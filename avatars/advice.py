@@ -40,6 +40,29 @@ class Verdict(StrEnum):
     HANDOFF = "handoff"  # a human advisor must take over
 
 
+class Intent(StrEnum):
+    """What a question asks about a product or a shelf of them (see :mod:`avatars.intents`)."""
+
+    DESCRIBE = "describe"
+    FEES = "fees"  # fees and charges
+    RISKS = "risks"
+    LIQUIDITY = "liquidity"  # selling, redeeming, early exit, term
+    MINIMUM = "minimum"  # minimum amount and currency
+    SUITS = "suits"  # who the product suits
+    COMPARE = "compare"  # two or more products side by side
+    SUITS_ME = "suits-me"  # products within the customer's profile
+    CLARIFY = "clarify"  # the question is ambiguous: ask which product
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One earlier turn of the conversation, as a brain may read it."""
+
+    question: str
+    answerer: str  # a specialty's value, "concierge" or "advisor"
+    answer: str
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """The customer's suitability profile: risk level C1-C5 (1-5), ``None`` if not assessed."""
@@ -85,6 +108,10 @@ class Brief:
     products: tuple[Product, ...]  # products the question names, best match first
     faqs: tuple[Faq, ...]  # FAQs that match, best first
     suitability: Suitability
+    # Set by a dialogue (avatars.dialogue): what the question asks, and the conversation so
+    # far. ``None`` is a question taken alone, answered as before dialogues existed.
+    intent: Intent | None = None
+    history: tuple[Exchange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

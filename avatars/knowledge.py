@@ -15,9 +15,9 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rapidfuzz import fuzz, process
 
@@ -35,6 +35,7 @@ MAX_TEXT = 600  # characters in one summary, answer or key risk: answers are spo
 MAX_FAQS = 3  # FAQs handed to a brain: more would crowd the answer
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 _RISK = re.compile(r"R([1-5])")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 class KnowledgeDataError(AvatarDataError):
@@ -52,9 +53,19 @@ class UnknownProduct(KeyError):
 @dataclass(frozen=True, slots=True)
 class BankProduct(Product):
     """A product as the bank's data describes it: the shared record plus its key risk, the
-    sentence said first when the product needs disclosure."""
+    sentence said first when the product needs disclosure, and the facts a customer asks
+    about next (fees, getting the money out, minimum and currency, term, main risks, who it
+    suits). All illustrative, like the rest of the demo bank's data."""
 
     key_risk: dict[str, str]
+    minimum: int = 0  # the smallest amount to start with, in ``minimum_currency``
+    minimum_currency: str = "HKD"
+    currencies: tuple[str, ...] = ()
+    fees: dict[str, str] = field(default_factory=dict)
+    liquidity: dict[str, str] = field(default_factory=dict)  # selling, redeeming, early exit
+    term: dict[str, str] = field(default_factory=dict)
+    risks: dict[str, str] = field(default_factory=dict)
+    suits: dict[str, str] = field(default_factory=dict)
 
 
 # --- folding -----------------------------------------------------------------------------------
@@ -302,7 +313,8 @@ def _load_products(path: Path) -> tuple[BankProduct, ...]:
         record = DataRecord(raw, f"{path.name}: product #{i + 1}", KnowledgeDataError)
         record.where = f"{path.name}: product {record.identifier()!r}"
         record.fields(
-            ("id", "specialty", "risk", "complexity", "name", "summary", "key_risk", "keywords")
+            ("id", "specialty", "risk", "complexity", "name", "summary", "key_risk", "keywords"),
+            _FACTS,
         )
         risk = record.raw["risk"]
         match = _RISK.fullmatch(risk) if type(risk) is str else None
@@ -318,9 +330,41 @@ def _load_products(path: Path) -> tuple[BankProduct, ...]:
                 summary=record.texts("summary"),
                 keywords=record.keywords(),
                 key_risk=record.texts("key_risk"),
+                **_facts(record),
             )
         )
     return tuple(products)
+
+
+# Optional per product: a product without them answers those questions with "ask a person".
+_FACTS = ("minimum", "currencies", "fees", "liquidity", "term", "risks", "suits")
+
+
+def _facts(record: DataRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        key: record.texts(key)
+        for key in ("fees", "liquidity", "term", "risks", "suits")
+        if key in record.raw
+    }
+    if "minimum" in record.raw:
+        minimum = DataRecord(record.raw["minimum"], f"{record.where}: minimum", record._error)
+        minimum.fields(("amount", "currency"))
+        out["minimum"] = minimum.integer("amount", 0, 10**9)
+        out["minimum_currency"] = _currency(minimum, minimum.raw["currency"], "currency")
+    if "currencies" in record.raw:
+        value = record.raw["currencies"]
+        if type(value) is not list or not value:
+            record.fail("currencies", "expected a non-empty list of currency codes")
+        out["currencies"] = tuple(
+            _currency(record, c, f"currencies[{i}]") for i, c in enumerate(value)
+        )
+    return out
+
+
+def _currency(record: DataRecord, value: object, key: str) -> str:
+    if type(value) is not str or not _CURRENCY.fullmatch(value):
+        record.fail(key, f"{value!r} is not a three-letter currency code")
+    return value
 
 
 def _load_faqs(path: Path) -> tuple[Faq, ...]:

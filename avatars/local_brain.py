@@ -10,14 +10,17 @@ fallback whenever another brain fails or is overruled by the guardrails. What it
 * no product: the best FAQ answers, or, with none, what this expert can help with.
 
 Other products the question names get their risk class named too (at most
-:data:`MAX_PRODUCTS` in all). Cantonese is answered with the Chinese texts.
+:data:`MAX_PRODUCTS` in all). A question taken alone (``brief.intent`` is ``None``) is answered
+so, and Cantonese with the Chinese texts; a dialogue's question is answered by its intent
+(:mod:`avatars.answers`), Cantonese in written Cantonese with HK characters.
 """
 
 from __future__ import annotations
 
-from avatars import suitability
-from avatars.advice import AI_LABEL, Brief, Faq, Product, Reply, Verdict
+from avatars import answers, suitability
+from avatars.advice import AI_LABEL, Brief, Faq, Intent, Product, Reply, Verdict
 from avatars.knowledge import BankProduct, Knowledge, text_for
+from avatars.script import to_hk
 from avatars.specialties import TITLES, Specialty
 
 MAX_PRODUCTS = 3  # products one answer names; more would read as a list, not an answer
@@ -180,6 +183,15 @@ class LocalBrain:
         faqs: tuple[Faq, ...] = ()
         if verdict is Verdict.HANDOFF:
             parts = [*_handoff(brief, primary), *others]
+        elif brief.intent is not None:
+            # A dialogue's question: answered by its intent, from the products' facts.
+            parts, used = answers.compose(
+                brief, self._knowledge, lambda n: _faq_answers(brief.faqs, language, n)
+            )
+            faqs = brief.faqs[:MAX_FAQ_ANSWERS] if used else ()
+            products = list(brief.products[:MAX_PRODUCTS]) if primary is not None else []
+            if brief.intent in (Intent.COMPARE, Intent.SUITS_ME):
+                products = list(brief.products)
         elif primary is not None:
             faqs = brief.faqs[:1]
             parts = [
@@ -192,8 +204,12 @@ class LocalBrain:
             parts = _faq_answers(faqs, language, MAX_FAQ_ANSWERS)
         else:
             parts = [_help(brief.specialty, language)]
+        text = _join(parts, language)
+        if brief.intent is not None and language == "yue":
+            # Dialogue answers to Cantonese speakers are in HK characters throughout.
+            text = to_hk(text)
         return Reply(
-            text=_join(parts, language),
+            text=text,
             sources=tuple(p.id for p in products) + tuple(f.id for f in faqs),
             risk_class=primary.risk if primary else None,
             product=primary.id if primary else None,

@@ -1,7 +1,9 @@
 """A brain behind an OpenAI-compatible chat completions endpoint: a hosted model, or one served
 in the bank's own network (vLLM, llama.cpp's server, Ollama and others speak the same API).
 
-The model gets the rules and only the brief's facts; whatever it writes still goes through the
+The model gets the rules, the conversation so far (a dialogue's brief carries it, as earlier
+user and assistant messages) and only the brief's facts, with each product's fees, liquidity,
+minimum, term, main risks and who it suits; whatever it writes still goes through the
 guardrails. When it cannot answer (timeout, HTTP error, a response that is not the expected
 JSON) the local brain answers instead, so a customer always gets a reply. A hand-off never
 reaches the model: the customer hears the local brain's hand-off notice, and the model is not
@@ -19,7 +21,7 @@ from typing import Any
 import httpx
 
 from avatars import suitability
-from avatars.advice import AI_LABEL, Brief, Reply, Verdict
+from avatars.advice import AI_LABEL, Brief, Intent, Product, Reply, Verdict
 from avatars.knowledge import BankProduct, text_for
 from avatars.local_brain import LocalBrain
 from avatars.specialties import TITLES
@@ -39,8 +41,10 @@ SYSTEM_PROMPT = """\
 You are an AI digital expert of a private bank, answering a customer in a virtual meeting \
 room. Follow these rules without exception:
 1. You are an AI. Never claim or imply to be a person.
-2. Use only the facts given in the user message. If they do not answer the question, say so \
-and offer a human advisor. Never invent products, prices, rates, returns or other figures.
+2. Use only the facts given in the last user message; earlier messages are the conversation \
+so far, to tell what "it" or "that one" means, never a source of facts. If the facts do not \
+answer the question, say so and offer a human advisor. Never invent products, prices, \
+rates, returns or other figures.
 3. Never promise or suggest returns or safety. Do not use phrases such as "guaranteed \
 returns", "risk-free", "can't lose", "will double", "保证收益", "稳赚", "无风险" or \
 "保本保息", not even to deny them.
@@ -60,6 +64,8 @@ def facts(brief: Brief) -> str:
         f"Answer in: {_LANGUAGE_NAMES.get(language, 'English')}",
         f"You are the bank's {TITLES[brief.specialty][0].lower()}.",
     ]
+    if brief.intent is not None:
+        lines.append(f"The question asks: {_INTENTS[brief.intent]}")
     subject = suitability.subject(brief)
     if brief.suitability.verdict is Verdict.DISCLOSE and subject is not None:
         lines.append(f"Say the key risk of {text_for(subject.name, language)} first.")
@@ -74,6 +80,7 @@ def facts(brief: Brief) -> str:
             lines.append(
                 f"- {text_for(product.name, language)}: risk class R{product.risk}, "
                 f"{product.complexity.value}. {text_for(product.summary, language)}{key_risk}"
+                f"{_product_facts(product, language)}"
             )
     if brief.faqs:
         lines.append("Answers the bank has published:")
@@ -84,6 +91,54 @@ def facts(brief: Brief) -> str:
     if not brief.products and not brief.faqs:
         lines.append("The bank has published nothing on this question.")
     return "\n".join(lines)
+
+
+_INTENTS = {
+    Intent.DESCRIBE: "what the product is",
+    Intent.FEES: "its fees and charges",
+    Intent.RISKS: "its main risks",
+    Intent.LIQUIDITY: "getting the money out: selling, redeeming, early exit, term",
+    Intent.MINIMUM: "the minimum amount and the currencies",
+    Intent.SUITS: "who the product suits",
+    Intent.COMPARE: "the products side by side; name every risk class",
+    Intent.SUITS_ME: (
+        "products within the customer's risk profile, lowest risk first; offer a human advisor"
+    ),
+    Intent.CLARIFY: "unclear: ask which product the customer means",
+}
+
+
+def _product_facts(product: Product, language: str) -> str:
+    if not isinstance(product, BankProduct):
+        return ""
+    parts = [
+        f" {label}: {text_for(texts, language)}"
+        for label, texts in (
+            ("Fees", product.fees),
+            ("Getting money out", product.liquidity),
+            ("Term", product.term),
+            ("Main risks", product.risks),
+            ("Suits", product.suits),
+        )
+        if texts
+    ]
+    if product.currencies:
+        parts.append(
+            f" Minimum: {product.minimum_currency} {product.minimum:,}."
+            f" Currencies: {', '.join(product.currencies)}."
+        )
+    return "".join(parts)
+
+
+def messages(brief: Brief) -> list[dict[str, str]]:
+    """The chat messages for ``brief``: the rules, the conversation so far, the facts."""
+    out = [{"role": "system", "content": SYSTEM_PROMPT}]
+    for exchange in brief.history:
+        out.append({"role": "user", "content": exchange.question})
+        if exchange.answer:
+            out.append({"role": "assistant", "content": exchange.answer})
+    out.append({"role": "user", "content": facts(brief)})
+    return out
 
 
 def _content(body: Any) -> str | None:
@@ -126,10 +181,7 @@ class OpenAICompatibleBrain:
             return self._fallback.draft(brief)
         payload = {
             "model": self._model,
-            "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": facts(brief)},
-            ],
+            "messages": messages(brief),
             "temperature": TEMPERATURE,
             "max_tokens": MAX_TOKENS,
         }

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from avatars.advice import AI_LABEL, Brief, Profile, Verdict
+from avatars.advice import AI_LABEL, Brief, Intent, Profile, Verdict
+from avatars.dialogue import DialogueState, default_dialogue
 from avatars.guardrails import find_promise, guard
 from avatars.knowledge import Knowledge
 from avatars.local_brain import LocalBrain
@@ -146,6 +147,30 @@ async def test_the_model_is_told_to_say_the_key_risk_first_in_the_customers_lang
     user = stub.behaviour.seen[0].body["messages"][1]["content"]
     assert "Say the key risk of 高收益公司债券 first." in user
     assert "Simplified Chinese" in user
+
+
+async def test_the_model_reads_the_conversation_so_far_and_the_retrieved_facts(
+    brain: OpenAICompatibleBrain, stub: _Stub
+) -> None:
+    dialogue = default_dialogue()
+    first = dialogue.plan(DialogueState(), "Tell me about the balanced fund", risk=3)
+    heard = "The balanced fund holds shares and bonds. Risk class R3."
+    second = dialogue.plan(first.state.answered(heard), "And what are the fees?", risk=3)
+    (brief,) = dialogue.briefs(second)
+    assert brief.intent is Intent.FEES
+    stub.behaviour.content = "It charges up to 3% to subscribe and 1.2% a year. Risk class R3."
+    reply = guard(await brain.answer(brief), brief)
+    assert reply.text == stub.behaviour.content
+    system, earlier, answer, user = stub.behaviour.seen[0].body["messages"]
+    assert system == {"role": "system", "content": SYSTEM_PROMPT}
+    assert earlier == {"role": "user", "content": "Tell me about the balanced fund"}
+    assert answer == {"role": "assistant", "content": heard}
+    assert user["role"] == "user"
+    assert "Customer question: And what are the fees?" in user["content"]
+    assert "The question asks: its fees and charges" in user["content"]
+    fund = KNOWLEDGE.product("global-balanced-fund")
+    assert f"Fees: {fund.fees['en']}" in user["content"]
+    assert "Minimum: USD 10,000." in user["content"]
 
 
 async def test_a_handoff_is_kept_and_never_reaches_the_model(
