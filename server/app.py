@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from advisors.desk import PageDesk, PageEvent
+from advisors.grant import ConsoleGrant
 from avatars.advice import Brain
 from avatars.expertise import default_expertise
 from avatars.local_brain import LocalBrain
@@ -32,7 +34,7 @@ from rooms.interest import POLICIES
 from rooms.members import Grant
 from rooms.room import Room
 from scenes.layout import load_layout
-from server.auth import ROOM_ID, ConsoleGrant, TokenAuthority
+from server.auth import ROOM_ID, TokenAuthority
 from server.cluster.wiring import for_settings
 from server.config import Settings
 from server.connection import MemberConnection
@@ -43,7 +45,6 @@ from server.keys import load_secret
 from server.llm_brain import OpenAICompatibleBrain
 from server.media.node import media_node
 from server.metrics import Metrics
-from server.paging import PageDesk, PageEvent
 from server.portfolios import DemoPortfolios, Portfolios
 from server.qa_probe import probe_response
 from server.room_host import RoomHost, Services
@@ -113,7 +114,7 @@ class WealthroomServer:
                 fallback=self.fallback_brain,
             )
         c = self.cluster
-        self.desk = PageDesk(c.presence, c.board, c.bus, node=settings.node_id)
+        self.desk = PageDesk(c.presence, c.board, c.bus, clock=time.time, node=settings.node_id)
         self.enrolments = FileEnrolments(settings.totp_path)
         self.factors = TotpChecker(self.enrolments)
         self.portfolios: Portfolios = DemoPortfolios(self.expertise.knowledge)
