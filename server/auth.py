@@ -13,11 +13,11 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
+from advisors.grant import ConsoleGrant
 from avatars.advice import LANGUAGES as _LANGUAGES
 from avatars.specialties import Specialty
 from rooms.members import Grant
@@ -159,14 +159,3 @@ class TokenAuthority:
         return Grant(
             subject, token_room, role, name if isinstance(name, str) else None, risk, language
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ConsoleGrant:
-    """What a verified console token proves: an advisor, their skills and languages."""
-
-    subject: str
-    name: str
-    skills: frozenset[Specialty]
-    languages: frozenset[str]
-    customers: frozenset[str]

@@ -19,6 +19,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
+from advisors.desk import ADVISOR_ETA_S, PageDesk
 from avatars.advice import Brain
 from avatars.local_brain import LocalBrain
 from protocol.codec import encode
@@ -47,14 +48,11 @@ from server.cluster.room_store import LOG_LENGTH, RoomStore
 from server.media.room_media import MediaNode, RoomMedia
 from server.metrics import Metrics
 from server.outbox import Outbox
-from server.paging import PageDesk
 from server.portfolios import Portfolios
 from server.second_factor import TotpChecker
 
 log = logging.getLogger(__name__)
 
-# What a customer is told to expect once an advisor accepts: they join from their console.
-ADVISOR_ETA_S = 60
 # After a failed write to the store, frames go out unjournaled for this long before retrying.
 STORE_RETRY_S = 1.0
 PAGE_RETRY_S = 2.0

@@ -19,6 +19,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from advisors.bus import MemoryBus
+from advisors.console import page_info
+from advisors.desk import ADVISOR_ETA_S, PageDesk
+from advisors.grant import ConsoleGrant
+from advisors.pages import MemoryPageBoard
+from advisors.presence import PRESENCE_TTL_S, AdvisorState, AdvisorStatus, MemoryPresence
 from avatars.expertise import Expertise, default_expertise
 from avatars.local_brain import LocalBrain
 from avatars.specialties import Specialty
@@ -45,13 +51,7 @@ from rooms.room import Room
 from scenes.layout import Layout
 from scenes.replica import Replica
 from scenes.scene import state_digest
-from server.auth import ConsoleGrant
-from server.cluster.bus import MemoryBus
-from server.cluster.pages import MemoryPageBoard
-from server.cluster.presence import AdvisorState, AdvisorStatus, MemoryPresence
-from server.paging import PRESENCE_TTL_S, PageDesk, page_info
 from server.qa_probe import unacked
-from server.room_host import ADVISOR_ETA_S
 from simulator.bot import Bot
 from simulator.scenario import Scenario
 from simulator.verdict import View
@@ -153,7 +153,7 @@ class VirtualWorld(World):
         )
         self.brain = LocalBrain(self.expertise.knowledge)
         self.desk = PageDesk(
-            MemoryPresence(self.clock), MemoryPageBoard(), MemoryBus(), node="sim", clock=self.clock
+            MemoryPresence(self.clock), MemoryPageBoard(), MemoryBus(), clock=self.clock, node="sim"
         )
         self._events: list[tuple[float, int, Event]] = []
         self._order = itertools.count()
@@ -333,7 +333,7 @@ class VirtualWorld(World):
 
         return answer
 
-    # --- pages and consoles (server/paging.py's desk, in memory) ---------------------------
+    # --- pages and consoles (advisors/desk.py's desk, in memory) ---------------------------
 
     def _post_page(self, request: PageRequest) -> Event:
         async def post() -> None:

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from advisors.bus import Bus, MemoryBus
+from advisors.pages import MemoryPageBoard, Page, PageBoard, PageState
+from advisors.presence import AdvisorState, AdvisorStatus, MemoryPresence, Presence
 from avatars.specialties import Specialty
 from rooms.audit import AuditEvent, AuditLog, verify
-from server.cluster.bus import Bus, MemoryBus
 from server.cluster.directory import MemoryRoomDirectory, NodeLoad, RoomDirectory
-from server.cluster.pages import MemoryPageBoard, Page, PageBoard, PageState
-from server.cluster.presence import AdvisorState, AdvisorStatus, MemoryPresence, Presence
 from server.cluster.redis_audit import BufferedAuditLog, RedisAuditLog, read_stream, verify_stream
 from server.cluster.redis_bus import RedisBus
 from server.cluster.redis_directory import RedisRoomDirectory

@@ -1,5 +1,6 @@
-"""What nodes share: advisor presence, pages waiting for an advisor, cross-node events.
+"""What nodes share, on Redis: the adapters behind the advisor core's interfaces (presence,
+pages, bus: :mod:`advisors`), and the room directory, room store and audit streams.
 
-Each is a :class:`typing.Protocol` with an in-memory implementation (one process, the embedded
-default) and a Redis one (``serve --redis``); both pass the same test suite.
+Each interface is a :class:`typing.Protocol` with an in-memory implementation (one process, the
+embedded default) and a Redis one (``serve --redis``); both pass the same test suite.
 """

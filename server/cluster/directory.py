@@ -8,11 +8,9 @@ least loaded live node.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
-
-from server.cluster.presence import Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +75,7 @@ def least_loaded_of(loads: Iterable[NodeLoad]) -> str | None:
 class MemoryRoomDirectory:
     """One process's directory. ``clock`` decides lapses, so tests need no sleeping."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._leases: dict[str, tuple[str, float]] = {}  # room -> (node, expires)
         self._loads: dict[str, tuple[NodeLoad, float]] = {}  # node -> (load, expires)

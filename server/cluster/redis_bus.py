@@ -7,8 +7,8 @@ Delivery is at most once. Redis keeps nothing for a subscriber: an event publish
 subscriber's connection is down (or before it subscribed) is gone, and Redis cuts off a
 subscriber that falls far behind (``client-output-buffer-limit pubsub``), dropping whatever it
 had buffered. That is why the state itself lives elsewhere (pages in the
-:class:`~server.cluster.pages.PageBoard`, advisors in
-:class:`~server.cluster.presence.Presence`) and an event only says "look again": a reader that
+:class:`~advisors.pages.PageBoard`, advisors in
+:class:`~advisors.presence.Presence`) and an event only says "look again": a reader that
 misses one catches up on its next look, and should also look on entering a subscription and on
 a slow timer.
 """
@@ -22,13 +22,13 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from server.cluster.bus import Subscription
+from advisors.bus import Subscription
 
 SUBSCRIBE_TIMEOUT_S = 10.0
 
 
 class RedisBus:
-    """:class:`~server.cluster.bus.Bus` over Redis pub/sub. ``client`` must return bytes (the
+    """:class:`~advisors.bus.Bus` over Redis pub/sub. ``client`` must return bytes (the
     default, ``decode_responses=False``), as payloads are opaque bytes."""
 
     def __init__(self, client: Redis, *, prefix: str = "wr:") -> None:

@@ -25,8 +25,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from advisors.errors import PageExists
+from advisors.pages import Page, PageState
 from avatars.specialties import Specialty
-from server.cluster.pages import Page, PageState
 from server.cluster.redis_presence import millis, reply_list, reply_text
 
 DAY_S = 24 * 3600.0
@@ -50,7 +51,7 @@ return redis.call('HGETALL', KEYS[1])
 
 
 class RedisPageBoard:
-    """:class:`~server.cluster.pages.PageBoard` in Redis. ``client`` must return bytes (the
+    """:class:`~advisors.pages.PageBoard` in Redis. ``client`` must return bytes (the
     default, ``decode_responses=False``)."""
 
     def __init__(self, client: Redis, *, prefix: str = "wr:", ttl_s: float = DAY_S) -> None:
@@ -69,7 +70,7 @@ class RedisPageBoard:
         args: list[str | int] = [self._ttl_ms, repr(page.raised), page.id, *pairs]
         posted: object = await self._post(keys=[self._key(page.id), self._open], args=args)
         if posted == 0:
-            raise ValueError(f"page {page.id} already posted")
+            raise PageExists(f"page {page.id} already posted")
 
     async def get(self, page_id: str) -> Page | None:
         stored = await self._client.hgetall(self._key(page_id))

@@ -24,8 +24,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from advisors.presence import AdvisorState, AdvisorStatus
 from avatars.specialties import Specialty
-from server.cluster.presence import AdvisorState, AdvisorStatus
 
 # The Lua prelude that puts Redis server time, in ms, in ``now``; the other Redis modules use it
 # and the reply helpers below too, so every expiry in the cluster is judged by one clock.
@@ -57,7 +57,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 
 
 class RedisPresence:
-    """:class:`~server.cluster.presence.Presence` in Redis. ``client`` must return bytes (the
+    """:class:`~advisors.presence.Presence` in Redis. ``client`` must return bytes (the
     default, ``decode_responses=False``)."""
 
     def __init__(self, client: Redis, *, prefix: str = "wr:") -> None:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from advisors.bus import Bus, MemoryBus
+from advisors.pages import MemoryPageBoard, PageBoard
+from advisors.presence import MemoryPresence, Presence
 from rooms.audit import AuditLog, MemoryAuditLog
 from server.audit_file import FileAuditLog
-from server.cluster.bus import Bus, MemoryBus
 from server.cluster.directory import MemoryRoomDirectory, RoomDirectory
-from server.cluster.pages import MemoryPageBoard, PageBoard
-from server.cluster.presence import MemoryPresence, Presence
 from server.cluster.redis_audit import BufferedAuditLog, RedisAuditLog
 from server.cluster.redis_bus import RedisBus
 from server.cluster.redis_directory import RedisRoomDirectory

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
+from advisors.errors import PageExists
 from avatars.specialties import Specialty
 
 
@@ -60,7 +61,7 @@ class MemoryPageBoard:
 
     async def post(self, page: Page) -> None:
         if page.id in self._pages:
-            raise ValueError(f"page {page.id} already posted")
+            raise PageExists(f"page {page.id} already posted")
         self._pages[page.id] = page
 
     async def get(self, page_id: str) -> Page | None:

@@ -9,24 +9,22 @@ node the advisor is on.
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgpack
 
+from advisors.bus import Bus, Subscription
+from advisors.choice import can_take, choose_advisor
+from advisors.grant import ConsoleGrant
+from advisors.pages import Page, PageBoard
+from advisors.presence import PRESENCE_TTL_S, AdvisorState, AdvisorStatus, Presence
 from protocol import messages as m
 from rooms.outputs import PageRequest
-from server.auth import ConsoleGrant
-from server.cluster.bus import Bus, Subscription
-from server.cluster.pages import Page, PageBoard
-from server.cluster.presence import AdvisorState, AdvisorStatus, Presence
-
-log = logging.getLogger(__name__)
 
 PAGES_TOPIC = "pages"
-PRESENCE_TTL_S = 60.0  # a console refreshes its advisor's presence well within this
+# What a customer is told to expect once an advisor accepts: they join from their console.
+ADVISOR_ETA_S = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,37 +49,19 @@ class PageEvent:
         return cls(str(kind), str(page), str(room), advisor, name)
 
 
-def can_take(advisor: AdvisorStatus | ConsoleGrant, page: Page) -> bool:
-    """Whether this advisor may be offered the page: their customer, or their skill."""
-    if page.customer in advisor.customers:
-        return True
-    return page.skill is None or page.skill in advisor.skills
-
-
-def choose_advisor(advisors: Iterable[AdvisorStatus], page: Page) -> AdvisorStatus | None:
-    """Who to ask first: the customer's own advisor if free, then the right skill in the
-    customer's language, then the right skill; among equals, the one idle longest."""
-    free = [a for a in advisors if a.state is AdvisorState.AVAILABLE and can_take(a, page)]
-    if not free:
-        return None
-
-    def rank(a: AdvisorStatus) -> tuple[int, int, float, str]:
-        own = 0 if page.customer in a.customers else 1
-        speaks = 0 if page.language in a.languages else 1
-        return (own, speaks, a.updated, a.subject)
-
-    return min(free, key=rank)
-
-
 class PageDesk:
+    """Posting, claiming and cancelling pages over the shared board, presence and bus. It
+    awaits those interfaces (their Redis versions do network I/O) but reads no clock of its
+    own: ``clock`` gives the time pages are raised and advisors become busy."""
+
     def __init__(
         self,
         presence: Presence,
         board: PageBoard,
         bus: Bus,
         *,
+        clock: Callable[[], float],
         node: str = "local",
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.presence = presence
         self.board = board

@@ -8,6 +8,10 @@ from typing import Protocol
 
 from avatars.specialties import Specialty
 
+# A console refreshes its advisor's presence well within this (a third of it); a console that
+# vanished without signing out stops receiving pages once it lapses.
+PRESENCE_TTL_S = 60.0
+
 
 class AdvisorState(StrEnum):
     AVAILABLE = "available"

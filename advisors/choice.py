@@ -1,0 +1,32 @@
+"""Which advisor a page may go to, and who is asked first. Pure: the same rule decides on
+every node, in the simulator and in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from advisors.grant import ConsoleGrant
+from advisors.pages import Page
+from advisors.presence import AdvisorState, AdvisorStatus
+
+
+def can_take(advisor: AdvisorStatus | ConsoleGrant, page: Page) -> bool:
+    """Whether this advisor may be offered the page: their customer, or their skill."""
+    if page.customer in advisor.customers:
+        return True
+    return page.skill is None or page.skill in advisor.skills
+
+
+def choose_advisor(advisors: Iterable[AdvisorStatus], page: Page) -> AdvisorStatus | None:
+    """Who to ask first: the customer's own advisor if free, then the right skill in the
+    customer's language, then the right skill; among equals, the one idle longest."""
+    free = [a for a in advisors if a.state is AdvisorState.AVAILABLE and can_take(a, page)]
+    if not free:
+        return None
+
+    def rank(a: AdvisorStatus) -> tuple[int, int, float, str]:
+        own = 0 if page.customer in a.customers else 1
+        speaks = 0 if page.language in a.languages else 1
+        return (own, speaks, a.updated, a.subject)
+
+    return min(free, key=rank)

@@ -1,0 +1,223 @@
+"""The one port: plain HTTP answered, the WebSocket handshake checked, each connection handed
+to its room or to the advisor console.
+
+``process_request`` answers plain HTTP and, for ``/ws/<room>`` and ``/console``, checks the
+Origin and the token before the upgrade. A connection whose token fails is still upgraded, but
+only so that it can be closed at once with a code a browser can read (4401/4405/4406); nothing
+it sends is read. Everything about the conversation itself happens in the pure room or console.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections import Counter
+from collections.abc import Callable
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
+
+from advisors.grant import ConsoleGrant
+from protocol.codes import CloseCode
+from rooms.audit import AuditEvent, AuditLog
+from rooms.members import Grant
+from server.auth import ROOM_ID, TokenAuthority
+from server.config import Settings
+from server.connection import MemberConnection
+from server.consoles import Consoles
+from server.errors import AuthError, Refused, RoomElsewhere, TokenInvalid, TryLater
+from server.health import Health
+from server.http import json_response, landing_page, text_response
+from server.metrics import Metrics
+from server.placement import Placement
+from server.qa_probe import probe_response
+from server.static import static_response
+from server.urls import CONSOLE_PATH, WS_PREFIX, ws_base_of
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenAuthority,
+        metrics: Metrics,
+        audit: AuditLog,
+        health: Health,
+        placement: Placement,
+        consoles: Consoles,
+        *,
+        layout: str,
+        base_url: Callable[[], str],
+    ) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self.metrics = metrics
+        self.audit = audit
+        self.health = health
+        self.placement = placement
+        self.consoles = consoles
+        self._layout = layout
+        self._base_url = base_url
+        # Weak: a handshake that fails after process_request never reaches handle.
+        self._admission: weakref.WeakKeyDictionary[
+            ServerConnection, Grant | ConsoleGrant | Refused
+        ] = weakref.WeakKeyDictionary()
+        self.open_connections = 0
+        self._per_subject: Counter[str] = Counter()
+
+    # --- handshake ------------------------------------------------------------------------------
+
+    def _allowed_origin(self, origin: str | None) -> bool:
+        if origin is None:
+            return True  # not a browser; the token is what admits it
+        base = self._base_url()
+        own = {base, base.replace("127.0.0.1", "localhost")}
+        return origin in own or origin in self.settings.origins
+
+    def _health(self) -> Response:
+        rooms = self.placement.rooms
+        degraded = set(self.health.degraded)
+        if any(h.degraded for h in rooms.values()):
+            degraded.add("store")
+        return json_response(
+            HTTPStatus.OK,
+            {
+                "status": "degraded" if degraded else "ok",
+                "degraded": sorted(degraded),
+                "node": self.settings.node_id,
+                "mode": "distributed" if self.placement.cluster.distributed else "embedded",
+                "rooms": len(rooms),
+                "connections": self.open_connections,
+            },
+        )
+
+    async def process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        url = urlsplit(request.path)
+        path = url.path
+        rooms = self.placement.rooms
+        if path == "/healthz":
+            return self._health()
+        if path == "/metrics":
+            return text_response(HTTPStatus.OK, self.metrics.render().decode())
+        if path == "/":
+            return landing_page(sorted(rooms), ws_base_of(self._base_url()))
+        if path == CONSOLE_PATH:
+            if not self._allowed_origin(request.headers.get("Origin")):
+                self.metrics.handshake_rejects.labels(reason="origin").inc()
+                return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
+            self._admission[conn] = self._admit(request, url.query, None)
+            return None
+        if (probe := probe_response(path, request.headers, self.tokens, rooms)) is not None:
+            return probe  # the QA simulator's read-only view of a room (server/qa_probe.py)
+        if (static := static_response(path, layout=self._layout)) is not None:
+            return static  # the browser client and its assets (server/static.py)
+        if not path.startswith(WS_PREFIX):
+            return text_response(HTTPStatus.NOT_FOUND, "not found")
+        room = path[len(WS_PREFIX) :]
+        if not ROOM_ID.match(room):
+            return text_response(HTTPStatus.NOT_FOUND, "no such room")
+        if not self._allowed_origin(request.headers.get("Origin")):
+            self.metrics.handshake_rejects.labels(reason="origin").inc()
+            return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
+        admission = self._admit(request, url.query, room)
+        if isinstance(admission, Grant) and room not in rooms:
+            placed = "placed" in parse_qs(url.query)
+            try:
+                await self.placement.host_for(room, placed=placed)
+            except (RoomElsewhere, TryLater) as exc:
+                admission = exc
+        if isinstance(admission, Grant) and isinstance(conn, MemberConnection):
+            conn.hold_messages()  # for the room, which takes them in the read callback
+        self._admission[conn] = admission
+        return None
+
+    def _admit(
+        self, request: Request, query: str, room: str | None
+    ) -> Grant | ConsoleGrant | Refused:
+        """Check the token for a room, or (``room`` None) for the advisor console."""
+        # Browsers cannot set headers on a WebSocket, so they pass the token in the query;
+        # other clients should prefer the Authorization header. Neither is ever logged.
+        token = None
+        auth = request.headers.get("Authorization")
+        if auth and auth.startswith("Bearer "):
+            token = auth[len("Bearer ") :].strip()
+        if token is None:
+            values = parse_qs(query).get("token")
+            token = values[0] if values else None
+        if not token:
+            return TokenInvalid("no token")
+        try:
+            if room is None:
+                return self.tokens.verify_console(token)
+            return self.tokens.verify(token, room=room)
+        except AuthError as exc:
+            self.metrics.handshake_rejects.labels(reason=type(exc).__name__).inc()
+            where = room or "console"
+            log.info("handshake refused for %s: %s", where, exc)
+            # Who it was is unknown: the token is exactly what could not be trusted.
+            event = AuditEvent(
+                time.time(), where, "unknown", "", "auth.refused", type(exc).__name__
+            )
+            self.audit.append(event)
+            return exc
+
+    # --- connection -----------------------------------------------------------------------------
+
+    async def handle(self, ws: ServerConnection) -> None:
+        admission = self._admission.pop(ws, None)
+        if admission is None:
+            admission = TokenInvalid("no admission record")
+        if isinstance(admission, Refused):
+            await ws.close(int(admission.close_code), admission.public)
+            return
+        grant = admission
+        if self._per_subject[grant.subject] >= self.settings.max_connections_per_subject:
+            self.metrics.closes.labels(code=str(int(CloseCode.TOO_MANY_CONNECTIONS))).inc()
+            await ws.close(
+                int(CloseCode.TOO_MANY_CONNECTIONS), "too many connections for this user"
+            )
+            return
+        self._per_subject[grant.subject] += 1
+        self.open_connections += 1
+        self.metrics.connections.inc()
+        try:
+            if isinstance(grant, ConsoleGrant):
+                await self.consoles.serve(ws, grant)
+            else:
+                await self._room_member(ws, grant)
+        finally:
+            self.open_connections -= 1
+            self.metrics.connections.dec()
+            self._per_subject[grant.subject] -= 1
+            if self._per_subject[grant.subject] <= 0:
+                del self._per_subject[grant.subject]
+
+    async def _room_member(self, ws: ServerConnection, grant: Grant) -> None:
+        try:
+            host = await self.placement.host_for(grant.room)
+        except (RoomElsewhere, TryLater) as exc:
+            # The lease moved between the handshake and now (a failover in progress).
+            await ws.close(int(exc.close_code), exc.public)
+            return
+        att = host.attach(ws, grant)
+        frames_in = self.metrics.frames_in
+
+        def receive(data: bytes | str) -> None:
+            # After the room let the member go, frames are read and dropped until the close
+            # handshake completes: a peer blocked mid-send must see our close frame, and it
+            # cannot if we stop reading.
+            frames_in.inc()
+            host.receive(att, data)
+
+        try:
+            assert isinstance(ws, MemberConnection)
+            ws.deliver_to(receive)
+            await ws.wait_closed()
+        finally:
+            host.detach(att)
+            await att.outbox.finish()

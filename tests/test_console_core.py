@@ -1,0 +1,104 @@
+"""The advisor console as a pure state machine: frames and time in, outputs out, no socket."""
+
+from __future__ import annotations
+
+from advisors.console import Console, pages_message
+from advisors.grant import ConsoleGrant
+from advisors.outputs import (
+    Admit,
+    Audit,
+    Claim,
+    Close,
+    ConsoleOutput,
+    PutPresence,
+    Send,
+    SendPages,
+)
+from advisors.pages import Page
+from advisors.presence import AdvisorState
+from avatars.specialties import Specialty
+from protocol import messages as m
+from protocol.codec import encode
+from protocol.codes import CloseCode, ErrorCode
+from protocol.limits import MAX_PAGES
+
+NOW = 1_795_000_000.0
+GRANT = ConsoleGrant(
+    "adv-1", "Ms Chan", frozenset({Specialty.BONDS}), frozenset({"en"}), frozenset()
+)
+
+
+def console(strikes: float = 5.0) -> Console:
+    return Console(GRANT, node="n1", max_frame_bytes=4096, strikes=strikes, now=NOW)
+
+
+def page(pid: str = "p1") -> Page:
+    return Page(pid, "r1", "cust-1", Specialty.BONDS, "en", None, "risk above profile", NOW)
+
+
+def error_codes(outputs: list[ConsoleOutput]) -> list[int]:
+    return [
+        o.message.code for o in outputs if isinstance(o, Send) and isinstance(o.message, m.Error)
+    ]
+
+
+def test_opening_puts_presence_then_welcomes_then_shows_the_queue() -> None:
+    out = console().open(NOW)
+    assert isinstance(out[0], PutPresence)
+    assert out[0].status.state is AdvisorState.AVAILABLE
+    assert (out[0].status.node, out[0].status.updated) == ("n1", NOW)
+    assert isinstance(out[1], Send)
+    assert isinstance(out[1].message, m.ConsoleWelcome)
+    assert out[1].message.skills == ["bonds"]
+    assert isinstance(out[2], SendPages)
+
+
+def test_ping_is_answered_and_presence_changes_are_written() -> None:
+    c = console()
+    assert c.receive(encode(m.Ping(7)), NOW) == [Send(m.Pong(7))]
+    (put,) = c.receive(encode(m.SetPresence("away")), NOW + 1)
+    assert isinstance(put, PutPresence)
+    assert put.status.state is AdvisorState.AWAY
+    assert put.status.updated == NOW + 1
+
+
+def test_a_room_message_is_refused_as_the_wrong_endpoint() -> None:
+    assert error_codes(console().receive(encode(m.Chat("hi")), NOW)) == [ErrorCode.WRONG_ENDPOINT]
+
+
+def test_accepting_claims_then_a_taken_page_admits_and_makes_the_advisor_busy() -> None:
+    c = console()
+    assert c.receive(encode(m.Accept("p1")), NOW) == [Claim("p1")]
+    audit, admit = c.claimed("p1", page(), NOW)
+    assert isinstance(audit, Audit)
+    assert audit.event.outcome == "ok"
+    assert admit == Admit(page())
+    assert c.state is AdvisorState.BUSY
+
+
+def test_a_page_already_gone_is_refused_and_audited() -> None:
+    c = console()
+    out = c.claimed("p9", None, NOW)
+    assert isinstance(out[0], Audit)
+    assert out[0].event.outcome == "refused"
+    assert error_codes(out) == [ErrorCode.NO_SUCH_PAGE]
+    assert c.state is AdvisorState.AVAILABLE
+
+
+def test_repeated_bad_frames_close_the_console() -> None:
+    c = console(strikes=2.0)
+    outs = [c.receive(b"\xc1", NOW) for _ in range(3)]
+    assert not any(isinstance(o, Close) for o in outs[0] + outs[1])
+    assert outs[2][-1] == Close(CloseCode.TOO_MANY_ERRORS, "too many bad messages")
+
+
+def test_a_flood_is_rate_limited() -> None:
+    c = console(strikes=1000.0)
+    codes = [code for _ in range(60) for code in error_codes(c.receive(encode(m.Ping(1)), NOW))]
+    assert ErrorCode.RATE_LIMITED in codes
+
+
+def test_the_queue_shows_at_most_max_pages() -> None:
+    msg = pages_message([page(f"p{i}") for i in range(MAX_PAGES + 3)])
+    assert len(msg.pages) == MAX_PAGES
+    assert msg.pages[0].id == "p0"
