@@ -42,6 +42,7 @@ from rooms.outputs import (
 )
 from rooms.roles import Role
 from rooms.room import Room
+from rooms.settling import unacked
 from scenes.layout import Layout
 from scenes.replica import Replica
 from scenes.scene import state_digest
@@ -50,7 +51,6 @@ from server.cluster.bus import MemoryBus
 from server.cluster.pages import MemoryPageBoard
 from server.cluster.presence import AdvisorState, AdvisorStatus, MemoryPresence
 from server.paging import PRESENCE_TTL_S, PageDesk, page_info
-from server.qa_probe import unacked
 from server.room_host import ADVISOR_ETA_S
 from simulator.bot import Bot
 from simulator.scenario import Scenario

@@ -18,12 +18,12 @@ from panda3d.core import Filename, PNMImage
 import run_server
 from avatars.placement import MAX_SPEED_MM_S
 from avatars.pose import MAX_REACH_MM
-from bench.bench_sync import Result
 from rooms.roles import Role
 from scenes.layout import load_layout
 from server.app import WealthroomServer
 from simulator import plot
 from simulator.load import disturbed, judge
+from simulator.load_level import LevelResult
 from simulator.motion import Motion, wander_target
 from simulator.report import summary, to_json, to_markdown
 from simulator.scenario import (
@@ -548,13 +548,13 @@ def test_plots_are_valid_pngs(tmp_path: Path) -> None:
 
 
 def test_a_load_level_holds_only_with_a_short_tail_and_nothing_lost() -> None:
-    good = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
+    good = LevelResult(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
     good.p99_ms = 36.0
     assert judge(good, 50.0, 30.0) == (True, "p99 36.0 ms")
-    slow = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
+    slow = LevelResult(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
     slow.p99_ms = 61.0
     assert judge(slow, 50.0, 30.0) == (False, "p99 61.0 ms")
-    lost = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=99)
+    lost = LevelResult(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=99)
     lost.p99_ms, lost.disconnects, lost.close_codes = 20.0, 1, {"4409": 1}
     assert judge(lost, 50.0, 30.0)[0] is False
     good.pose_hz_per_client = slow.pose_hz_per_client = 30.0
