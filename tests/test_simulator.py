@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import math
@@ -9,8 +10,9 @@ import random
 import struct
 import sys
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from panda3d.core import Filename, PNMImage
@@ -22,6 +24,7 @@ from rooms.roles import Role
 from scenes.layout import load_layout
 from server.app import WealthroomServer
 from simulator import plot
+from simulator import scenario as sc
 from simulator.load import disturbed, judge
 from simulator.load_level import LevelResult
 from simulator.motion import Motion, wander_target
@@ -36,6 +39,7 @@ from simulator.scenario import (
     thin_bots,
 )
 from simulator.simulate import run_in_process, run_over_sockets
+from simulator.steps.registry import HANDLERS, UnknownStep, handler_for
 from simulator.verdict import (
     MAX_FREEZE_S,
     MIN_VIEW_FRAMES,
@@ -561,3 +565,50 @@ def test_a_load_level_holds_only_with_a_short_tail_and_nothing_lost() -> None:
     assert disturbed(good, 30.0) == ""
     slow.other_cpu_pct = 40.0
     assert disturbed(slow, 30.0).startswith("other work on the machine")
+
+
+# --- the steps' registry ---------------------------------------------------------------------
+
+
+def test_every_kind_of_step_has_a_handler() -> None:
+    assert set(HANDLERS) == set(get_args(sc.AnyStep))
+
+
+def test_a_step_nobody_handles_is_refused_by_name() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Dance(sc.Step):
+        pass
+
+    with pytest.raises(UnknownStep, match=r"step 3 \(twirl\): no handler for Dance"):
+        handler_for(Dance(3, "twirl"))
+
+
+# --- the simulator stands apart from the server -----------------------------------------------
+
+# Imports of server modules that simulator/virtual.py still makes until the advisors' paging
+# and presence move out of server/ (into advisors/); empty this list when they have.
+SERVER_IMPORTS_ALLOWED = {
+    ("virtual.py", "server.auth"),
+    ("virtual.py", "server.cluster.bus"),
+    ("virtual.py", "server.cluster.pages"),
+    ("virtual.py", "server.cluster.presence"),
+    ("virtual.py", "server.paging"),
+    ("virtual.py", "server.room_host"),
+}
+
+
+def test_the_simulator_imports_nothing_of_the_server() -> None:
+    package = ROOT / "simulator"
+    found = set()
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                if module == "server" or module.startswith("server."):
+                    found.add((path.relative_to(package).as_posix(), module))
+    assert found - SERVER_IMPORTS_ALLOWED == set()
