@@ -430,7 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "audit":
             return _audit(args)
         if args.command == "simulate":
-            return simulate_cli.main(args)
+            return simulate_cli.main(
+                args, minter=TokenAuthority, local_secret=lambda: load_secret(Settings())
+            )
     except (ServerError, SceneError, ProtocolError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

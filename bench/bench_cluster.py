@@ -30,11 +30,11 @@ from pathlib import Path
 from redis.asyncio import Redis
 from websockets.exceptions import InvalidHandshake
 
-from bench.bench_sync import HOST, ServerProcess, free_port
 from protocol import messages as m
 from rooms.roles import Role
 from server.auth import TokenAuthority
 from simulator.client import ClientError, RoomClient
+from simulator.server_process import HOST, ServerProcess, free_port
 
 TICK_HZ = 30
 

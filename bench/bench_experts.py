@@ -32,11 +32,11 @@ from avatars.expertise import default_expertise
 from avatars.guardrails import guard
 from avatars.local_brain import LocalBrain
 from avatars.suitability import prepare
-from bench.bench_sync import HOST, ServerProcess
 from protocol import messages as m
 from rooms.roles import Role
 from server.auth import TokenAuthority
 from simulator.client import RoomClient
+from simulator.server_process import HOST, ServerProcess
 
 QUESTIONS = [
     "What do you think of government bonds right now?",

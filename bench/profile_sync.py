@@ -86,7 +86,7 @@ class VrRoom:
         return self.room.tick(self.now)
 
     def pose_frame(self, member: int, k: int) -> bytes:
-        """The frame bench_sync.py's bot sends: head where it stands, hands in reach."""
+        """The frame simulator/load_bot.py sends: head where it stands, hands in reach."""
         ent = self.room.scene.entities[self.room.members[member].entity or 0]
         hx, hy, hz = ent.pose.head.pos
         left = [(hx + k % 1000 - 500) / 1000, (hy - k // 1000) / 1000, hz / 1000]

@@ -24,11 +24,11 @@ from pathlib import Path
 
 from websockets.exceptions import ConnectionClosed
 
-from bench.bench_sync import HOST, ServerProcess
 from fuzzing.frames import frames
 from rooms.roles import Role
 from server.auth import TokenAuthority
 from simulator.client import RoomClient
+from simulator.server_process import HOST, ServerProcess
 
 ROOM = "fuzz"
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from protocol.paths import QA_PROBE_PREFIX
 from rooms.roles import Role
-from rooms.room import Room
+from rooms.settling import unacked
 from scenes.scene import state_digest
 from server.auth import ROOM_ID, TokenAuthority
 from server.errors import AuthError
@@ -32,23 +33,16 @@ from server.http import json_response
 if TYPE_CHECKING:
     from server.room_host import RoomHost
 
-PROBE_PREFIX = "/qa/rooms/"
 ALLOWED = frozenset({Role.BOT, Role.OBSERVER})
-
-
-def unacked(room: Room) -> list[int]:
-    """Members whose acknowledged state is older than the scene: not settled yet."""
-    scene = room.scene
-    return [mb.id for mb in room.joined if mb.acked is None or scene.changed_since(mb.acked)]
 
 
 def probe_response(
     path: str, headers: Headers, tokens: TokenAuthority, rooms: Mapping[str, RoomHost]
 ) -> Response | None:
     """The answer for a probe request, or None when ``path`` is not one."""
-    if not path.startswith(PROBE_PREFIX):
+    if not path.startswith(QA_PROBE_PREFIX):
         return None
-    room_id = path[len(PROBE_PREFIX) :]
+    room_id = path[len(QA_PROBE_PREFIX) :]
     if not ROOM_ID.match(room_id):
         return json_response(HTTPStatus.NOT_FOUND, {"error": "no such room"})
     auth = headers.get("Authorization") or ""

@@ -17,12 +17,10 @@ import json
 import logging
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from server.auth import TokenAuthority
-from server.config import Settings
-from server.keys import load_secret
 from simulator import load as load_mode
 from simulator.plot import ORANGE, RED, lines
 from simulator.progress import Progress
@@ -30,6 +28,7 @@ from simulator.report import summary, to_json, write_report
 from simulator.runner import RunResult
 from simulator.scenario import available, load_scenario
 from simulator.simulate import run_in_process, run_over_sockets, run_with_own_server
+from simulator.tokens import MinterFactory
 
 
 def add_parser(sub: Any) -> None:
@@ -66,18 +65,24 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seconds", type=float, default=5.0, help="load: measured window per level")
 
 
-def main(args: argparse.Namespace) -> int:
+def main(
+    args: argparse.Namespace, *, minter: MinterFactory, local_secret: Callable[[], bytes]
+) -> int:
+    """``minter`` signs tokens for a secret; ``local_secret`` is this checkout's signing key,
+    read only when ``--url`` names a server that uses it."""
     # One line per probe request would bury the progress line.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # Thin bots' WebRTC peers: every ICE check and DTLS step would be a line of their own.
     for name in ("aioice", "aiortc"):
         logging.getLogger(name).setLevel(logging.WARNING)
     if args.load:
-        return asyncio.run(_load(args))
-    return asyncio.run(_scenario(args))
+        return asyncio.run(_load(args, minter, local_secret))
+    return asyncio.run(_scenario(args, minter, local_secret))
 
 
-async def _scenario(args: argparse.Namespace) -> int:
+async def _scenario(
+    args: argparse.Namespace, minter: MinterFactory, local_secret: Callable[[], bytes]
+) -> int:
     scenario = load_scenario(args.scenario)
     if args.in_process and args.url:
         print("error: --in-process and --url do not go together", file=sys.stderr)
@@ -94,7 +99,7 @@ async def _scenario(args: argparse.Namespace) -> int:
             scenario, seed=args.seed, progress=progress, snapshot_bots=args.snapshot
         )
     elif args.url:
-        tokens = TokenAuthority(load_secret(Settings()))
+        tokens = minter(local_secret())
         result = await run_over_sockets(
             scenario,
             url=args.url,
@@ -109,6 +114,7 @@ async def _scenario(args: argparse.Namespace) -> int:
         result = await run_with_own_server(
             scenario,
             log_path=log_dir / f"server-{scenario.name}.log",
+            minter=minter,
             seed=args.seed,
             progress=progress,
             snapshot_bots=args.snapshot,
@@ -122,17 +128,20 @@ async def _scenario(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-async def _load(args: argparse.Namespace) -> int:
+async def _load(
+    args: argparse.Namespace, minter: MinterFactory, local_secret: Callable[[], bytes]
+) -> int:
     levels = None
     if args.levels:
         levels = tuple(int(x) for x in args.levels.split(",") if x.strip())
-    secret = load_secret(Settings()).decode() if args.url else None
+    secret = local_secret().decode() if args.url else None
     report = Path(args.report) if args.report else None
     log_dir = report if report is not None else Path(tempfile.gettempdir())
     log_dir.mkdir(parents=True, exist_ok=True)
     result = await load_mode.ramp(
         url=args.url,
         secret=secret,
+        minter=minter,
         max_clients=args.max_clients,
         levels=levels,
         seconds=args.seconds,

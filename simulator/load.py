@@ -5,16 +5,16 @@ the pose-to-peer p99 passes the target (50 ms) or anything is lost (a client tha
 join, a disconnect, an error frame, a position that came back garbled); the ramp then narrows
 the gap between the last level that held and the first that did not.
 
-The measuring is the sync benchmark's (``bench/bench_sync.py``): its sans-I/O bots, its
-pose-to-peer latency (the pose number rides in the left hand's offset from the head) and, when
-the simulator starts the server itself, its one-process-per-level server pinned to its own CPU.
-Against ``--url`` the same bots run against that server (on this machine: the bots connect to
-127.0.0.1 and sign tokens with this checkout's key), which is not restarted between levels.
+The measuring is the sync benchmark's (``bench/bench_sync.py``), shared with it: the sans-I/O
+bots of :mod:`simulator.load_bot`, the pose-to-peer latency of :mod:`simulator.load_level` (the
+pose number rides in the left hand's offset from the head) and, when the simulator starts the
+server itself, one :class:`simulator.server_process.ServerProcess` per level pinned to its own
+CPU. Against ``--url`` the same bots run against that server (on this machine: the bots connect
+to 127.0.0.1 and sign tokens with this checkout's key), which is not restarted between levels.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import math
@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import bench_sync as bench
+from simulator.load_bot import LoadRoom, LoadRun
+from simulator.load_level import LevelResult, LoadPlan, close_all, measure_level, measure_on
+from simulator.server_process import ServerProcess
+from simulator.tokens import MinterFactory
 
 TARGET_P99_MS = 50.0
 ROOM_SIZE = 10
@@ -91,7 +94,7 @@ class LoadResult:
         }
 
 
-def disturbed(r: bench.Result, hz: float) -> str:
+def disturbed(r: LevelResult, hz: float) -> str:
     """Why a window says little about the server, or "" when it is clean."""
     if r.pose_hz_per_client < 0.9 * hz:
         return f"the load generator fell behind ({r.pose_hz_per_client:.1f} poses/s per client)"
@@ -100,7 +103,7 @@ def disturbed(r: bench.Result, hz: float) -> str:
     return ""
 
 
-def judge(r: bench.Result, target_ms: float, hz: float) -> tuple[bool, str]:
+def judge(r: LevelResult, target_ms: float, hz: float) -> tuple[bool, str]:
     """Whether a level held: p99 under the target and nothing lost."""
     if r.aborted:
         return False, f"aborted: {r.aborted}"
@@ -121,7 +124,7 @@ def judge(r: bench.Result, target_ms: float, hz: float) -> tuple[bool, str]:
     return True, f"p99 {r.p99_ms} ms"
 
 
-class RunningServer(bench.ServerProcess):
+class RunningServer(ServerProcess):
     """A server somebody else started: measured from outside, never started or stopped."""
 
     def __init__(self, port: int, secret: str, log_path: Path) -> None:
@@ -142,33 +145,26 @@ class RunningServer(bench.ServerProcess):
         return math.nan
 
 
-def _bench_args(
-    n: int, seconds: float, warmup: float, drain: float, log_dir: Path
-) -> argparse.Namespace:
-    return bench.parse_args(
-        [
-            "--clients", str(n),
-            "--seconds", str(seconds),
-            "--warmup", str(warmup),
-            "--drain", str(drain),
-            "--hz", str(POSE_HZ),
-            "--room-size", str(ROOM_SIZE),
-            "--log-dir", str(log_dir),
-        ]
-    )  # fmt: skip
+def _plan(seconds: float, warmup: float, drain: float, log_dir: Path) -> LoadPlan:
+    return LoadPlan(
+        seconds=seconds,
+        warmup=warmup,
+        drain=drain,
+        hz=POSE_HZ,
+        room_size=ROOM_SIZE,
+        log_dir=log_dir,
+    )
 
 
 async def _level_on(
-    server: RunningServer, n: int, args: argparse.Namespace, prefix: str
-) -> bench.Result:
-    rooms = [bench.RoomState(f"{prefix}-{r}") for r in range(math.ceil(n / ROOM_SIZE))]
-    result = bench.Result(clients=n, rooms=len(rooms))
-    run = bench.Run()
+    server: RunningServer, n: int, plan: LoadPlan, minter: MinterFactory, prefix: str
+) -> LevelResult:
+    rooms = [LoadRoom(f"{prefix}-{r}") for r in range(math.ceil(n / ROOM_SIZE))]
+    result = LevelResult(clients=n, rooms=len(rooms))
+    run = LoadRun()
     try:
-        async with asyncio.timeout(
-            args.setup_budget + args.warmup + args.seconds + args.drain + 90
-        ):
-            await bench._measure(n, args, server, run, rooms, result)
+        async with asyncio.timeout(plan.budget_s):
+            await measure_on(n, plan, minter, server, run, rooms, result)
     except TimeoutError:
         result.aborted = "timed out"
     except Exception as exc:
@@ -177,7 +173,7 @@ async def _level_on(
         run.driving = False
         run.shutting_down = True
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(bench.close_all(run.clients, 5.0), 10)
+            await asyncio.wait_for(close_all(run.clients, 5.0), 10)
     return result
 
 
@@ -185,6 +181,7 @@ async def ramp(
     *,
     url: str | None,
     secret: str | None,
+    minter: MinterFactory,
     max_clients: int = 1000,
     levels: tuple[int, ...] | None = None,
     seconds: float = 5.0,
@@ -222,11 +219,11 @@ async def ramp(
         f"target p99 < {target_ms:g} ms; {where}"
     )
 
-    async def measure(n: int, attempt: int) -> bench.Result:
-        args = _bench_args(n, seconds, warmup, drain, log_dir)
+    async def measure(n: int, attempt: int) -> LevelResult:
+        plan = _plan(seconds, warmup, drain, log_dir)
         if running is not None:
-            return await _level_on(running, n, args, f"load{n}-{attempt}-{os.getpid()}")
-        return await bench.measure(n, args, cpus)
+            return await _level_on(running, n, plan, minter, f"load{n}-{attempt}-{os.getpid()}")
+        return await measure_level(n, plan, minter, cpus)
 
     async def level(n: int) -> Level:
         r = await measure(n, 1)
@@ -284,13 +281,3 @@ async def ramp(
 
 def _ms(v: float | None) -> str:
     return "-" if v is None else f"{v:.1f} ms"
-
-
-def secret_for(url: str | None) -> str | None:
-    """This checkout's signing key (WEALTHROOM_SECRET or var/dev-secret), as `token` uses."""
-    if url is None:
-        return None
-    from server.config import Settings
-    from server.keys import load_secret
-
-    return load_secret(Settings()).decode()

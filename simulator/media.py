@@ -32,7 +32,6 @@ from av.frame import Frame
 
 from protocol import messages as m
 from protocol.codec import encode
-from server.media.pulse import Pulse
 from simulator.client import RoomClient
 
 POSE_N_WRAP = 2**32  # the pose counter on the data channel wraps here (SPEC.md)
@@ -107,7 +106,8 @@ class RtcMedia:
         self._readers: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._offers: asyncio.Queue[m.RtcOffer] = asyncio.Queue()
-        self._changed = Pulse()
+        self._changed = asyncio.Condition()
+        self._notifying: asyncio.Task[None] | None = None
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("connectionstatechange", self._poke)
@@ -165,7 +165,14 @@ class RtcMedia:
         self._poke()
 
     def _poke(self) -> None:
-        self._changed.fire()
+        # Called from aiortc's callbacks and the readers, outside the condition's lock: the
+        # waiters are woken from a task of its own, one at a time however many pokes come.
+        if self._notifying is None or self._notifying.done():
+            self._notifying = asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     async def _read(self, track: MediaStreamTrack, reading: _Reading) -> None:
         with contextlib.suppress(MediaStreamError):
@@ -196,7 +203,8 @@ class RtcMedia:
 
     async def wait_for(self, predicate: Callable[[RtcMedia], bool], timeout: float = 15.0) -> None:
         """Wait until ``predicate(self)`` holds (frames arrived, a source appeared...)."""
-        await self._changed.until(lambda: predicate(self), timeout)
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: predicate(self))
 
     def frames(self, source: str) -> int:
         reading = self.readings.get(source)

@@ -1,7 +1,7 @@
 """Run a scenario: in this process, against a server at a URL, or against a server of its own.
 
-Without a URL the simulator starts ``run_server.py serve`` as a separate process (the sync
-benchmark's :class:`bench.bench_sync.ServerProcess`: fresh secret, free loopback port), with
+Without a URL the simulator starts ``run_server.py serve`` as a separate process (a
+:class:`simulator.server_process.ServerProcess`: fresh secret, free loopback port), with
 the scenario's layout (``WEALTHROOM_LAYOUT`` picks one layout per server process), nothing
 written to disk, and its CPU read from ``/proc`` for the report.
 """
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import httpx
 
-from bench.bench_sync import ServerProcess
 from scenes.layout import load_layout
-from server.auth import TokenAuthority
 from simulator.progress import Progress
 from simulator.runner import Runner, RunResult
 from simulator.scenario import Scenario
+from simulator.server_process import ServerProcess
 from simulator.sockets import SocketWorld, http_base
+from simulator.tokens import MinterFactory, TokenMinter
 from simulator.virtual import VirtualWorld
 
 
@@ -46,7 +46,7 @@ async def run_over_sockets(
     scenario: Scenario,
     *,
     url: str,
-    tokens: TokenAuthority,
+    tokens: TokenMinter,
     cpu: Callable[[], float] | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
@@ -89,6 +89,7 @@ async def run_with_own_server(
     scenario: Scenario,
     *,
     log_path: Path,
+    minter: MinterFactory,
     seed: int | None = None,
     progress: Progress | None = None,
     snapshot_bots: Sequence[str] = (),
@@ -105,7 +106,7 @@ async def run_with_own_server(
         return await run_over_sockets(
             scenario,
             url=f"http://127.0.0.1:{server.port}",
-            tokens=TokenAuthority(server.secret.encode()),
+            tokens=minter(server.secret.encode()),
             cpu=server.cpu_seconds,
             seed=seed,
             progress=progress,

@@ -28,13 +28,13 @@ from websockets.exceptions import ConnectionClosed
 from avatars.specialties import Specialty
 from protocol import messages as m
 from protocol.codec import encode
+from protocol.paths import QA_PROBE_PREFIX
 from rooms.roles import Role
 from scenes.layout import Layout
-from server.auth import TokenAuthority
-from server.qa_probe import PROBE_PREFIX
 from simulator.bot import Bot
 from simulator.client import ClientError, RoomClient
 from simulator.scenario import Scenario
+from simulator.tokens import TokenMinter
 from simulator.verdict import View
 from simulator.world import Ticket, World
 
@@ -154,7 +154,7 @@ class SocketWorld(World):
         rng: random.Random,
         *,
         base_url: str,
-        tokens: TokenAuthority,
+        tokens: TokenMinter,
         room: str,
         cpu: Callable[[], float] | None = None,
     ) -> None:
@@ -364,7 +364,7 @@ class SocketWorld(World):
             return None
         try:
             response = await self._http.get(
-                f"{self.base_url}{PROBE_PREFIX}{self.room}",
+                f"{self.base_url}{QA_PROBE_PREFIX}{self.room}",
                 headers={"Authorization": f"Bearer {self._probe_token}"},
             )
         except httpx.HTTPError as exc:

@@ -48,10 +48,10 @@ from rooms.outputs import (
 )
 from rooms.roles import Role
 from rooms.room import Room
+from rooms.settling import unacked
 from scenes.layout import Layout
 from scenes.replica import Replica
 from scenes.scene import state_digest
-from server.qa_probe import unacked
 from simulator.bot import Bot
 from simulator.scenario import Scenario
 from simulator.verdict import View

@@ -22,7 +22,6 @@ from websockets.exceptions import InvalidHandshake
 from avatars.advice import Complexity
 from avatars.expertise import default_expertise
 from avatars.specialties import Specialty
-from bench.bench_sync import ServerProcess
 from protocol import messages as m
 from protocol.codec import decode
 from protocol.codes import CloseCode
@@ -33,6 +32,7 @@ from server.app import WealthroomServer
 from server.auth import TokenAuthority
 from server.cluster.room_store import RedisRoomStore
 from simulator.client import ClientError, RoomClient
+from simulator.server_process import ServerProcess
 from tests.conftest import SECRET, make_settings
 from tests.redis_fixture import RedisServer, _free_port, _ready, redis_server
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import math
@@ -9,8 +10,9 @@ import random
 import struct
 import sys
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from panda3d.core import Filename, PNMImage
@@ -18,12 +20,13 @@ from panda3d.core import Filename, PNMImage
 import run_server
 from avatars.placement import MAX_SPEED_MM_S
 from avatars.pose import MAX_REACH_MM
-from bench.bench_sync import Result
 from rooms.roles import Role
 from scenes.layout import load_layout
 from server.app import WealthroomServer
 from simulator import plot
+from simulator import scenario as sc
 from simulator.load import disturbed, judge
+from simulator.load_level import LevelResult
 from simulator.motion import Motion, wander_target
 from simulator.report import summary, to_json, to_markdown
 from simulator.scenario import (
@@ -36,6 +39,7 @@ from simulator.scenario import (
     thin_bots,
 )
 from simulator.simulate import run_in_process, run_over_sockets
+from simulator.steps.registry import HANDLERS, UnknownStep, handler_for
 from simulator.verdict import (
     MAX_FREEZE_S,
     MIN_VIEW_FRAMES,
@@ -548,16 +552,52 @@ def test_plots_are_valid_pngs(tmp_path: Path) -> None:
 
 
 def test_a_load_level_holds_only_with_a_short_tail_and_nothing_lost() -> None:
-    good = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
+    good = LevelResult(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
     good.p99_ms = 36.0
     assert judge(good, 50.0, 30.0) == (True, "p99 36.0 ms")
-    slow = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
+    slow = LevelResult(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=100)
     slow.p99_ms = 61.0
     assert judge(slow, 50.0, 30.0) == (False, "p99 61.0 ms")
-    lost = Result(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=99)
+    lost = LevelResult(clients=100, rooms=10, connected=100, alive_at_start=100, alive_at_end=99)
     lost.p99_ms, lost.disconnects, lost.close_codes = 20.0, 1, {"4409": 1}
     assert judge(lost, 50.0, 30.0)[0] is False
     good.pose_hz_per_client = slow.pose_hz_per_client = 30.0
     assert disturbed(good, 30.0) == ""
     slow.other_cpu_pct = 40.0
     assert disturbed(slow, 30.0).startswith("other work on the machine")
+
+
+# --- the steps' registry ---------------------------------------------------------------------
+
+
+def test_every_kind_of_step_has_a_handler() -> None:
+    assert set(HANDLERS) == set(get_args(sc.AnyStep))
+
+
+def test_a_step_nobody_handles_is_refused_by_name() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Dance(sc.Step):
+        pass
+
+    with pytest.raises(UnknownStep, match=r"step 3 \(twirl\): no handler for Dance"):
+        handler_for(Dance(3, "twirl"))
+
+
+# --- the simulator stands apart from the server -----------------------------------------------
+
+
+def test_the_simulator_imports_nothing_of_the_server() -> None:
+    package = ROOT / "simulator"
+    found = set()
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                if module == "server" or module.startswith("server."):
+                    found.add((path.relative_to(package).as_posix(), module))
+    assert found == set()
