@@ -32,6 +32,7 @@ from rooms.interest import POLICIES
 from rooms.members import Grant
 from rooms.room import Room
 from scenes.layout import load_layout
+from server.audit_file import audit_health
 from server.auth import ROOM_ID, ConsoleGrant, TokenAuthority
 from server.cluster.wiring import for_settings
 from server.config import Settings
@@ -443,6 +444,7 @@ class WealthroomServer:
                     "mode": "distributed" if self.cluster.distributed else "embedded",
                     "rooms": len(self.rooms),
                     "connections": self.open_connections,
+                    **audit_health(self.audit),
                 },
             )
         if path == "/metrics":
