@@ -184,7 +184,12 @@ class RedisAuditLog:
         while len(self._heads) > self._max_heads:
             self._heads.popitem(last=False)
         if head.unchecked >= self._every:
-            await self.checkpoint(room)
+            # The entry is in: a failure here must not reach the caller, who would append the
+            # entry again. The count stays up, so the next entry tries the checkpoint again.
+            try:
+                await self.checkpoint(room)
+            except RedisError as exc:
+                log.warning("audit: checkpoint of room %s not written (%s)", room, exc)
 
     async def _gone_back(self, room: str, known: _Head, now_n: int) -> None:
         log.error(
