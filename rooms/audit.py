@@ -99,13 +99,22 @@ def entry_mac(entry: Mapping[str, Any], key: bytes) -> str:
 
 
 def checkpoint_for(
-    count: int, head: str, at: float, key: bytes, *, room: str | None = None
+    count: int,
+    head: str,
+    at: float,
+    key: bytes,
+    *,
+    room: str | None = None,
+    born: str | None = None,
 ) -> dict[str, Any]:
-    """A signed statement that the chain (of ``room``, where there is one per room) held
-    ``count`` entries, the last with MAC ``head``, at time ``at``."""
+    """A signed statement that the chain (of ``room``, where there is one per room; ``born``:
+    where its store says it began) held ``count`` entries, the last with MAC ``head``, at
+    time ``at``."""
     cp: dict[str, Any] = {"n": count, "head": head, "at": iso_time(at)}
     if room is not None:
         cp["room"] = room
+    if born is not None:
+        cp["born"] = born
     cp["sig"] = _checkpoint_sig(cp, key)
     return cp
 

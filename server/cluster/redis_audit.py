@@ -7,7 +7,8 @@ Keys, under the prefix (default ``wr:``):
     entry's JSON, byte for byte what the file log writes as a line. Never trimmed or expired: a
     chain verifies only from its first entry, and retention is a compliance decision.
 ``{prefix}audit-head:{room}``
-    Hash ``n`` (the next index) and ``mac`` (the last entry's MAC): where the chain goes on.
+    Hash ``n`` (the next index) and ``mac`` (the last entry's MAC): where the chain goes on;
+    ``born``, the stream ID of the chain's entry 0, which every checkpoint repeats.
 ``{prefix}audit-checkpoints:{room}``
     Stream of signed checkpoints (``rooms.audit.checkpoint_for``: count, last MAC, time, room),
     one field ``checkpoint``: written by each node after every ``checkpoint_every`` entries it
@@ -33,10 +34,11 @@ of a stream cannot rewind the chain: the next entry still follows the deleted on
 A Redis that restarts without persistence loses the stream, its head and its checkpoints
 alike, and the next entry would begin a new chain that verifies. A node that wrote to the room
 before remembers the head; when Redis answers with a head behind it, the chain has gone back,
-and the node writes a checkpoint of the head it remembers before going on. That checkpoint is
-older than the new stream's first entry (both timed by Redis's stream IDs), which is how
-:func:`verify_stream` tells a lost stream from a cut one. Only a lost stream that no running
-node had written to goes unseen: run Redis with persistence (AOF) for the audit trail.
+and the node writes a checkpoint of the head it remembers before going on. That checkpoint
+names the stream ID the lost chain was born with, and the new chain's entry 0 has another,
+which is how :func:`verify_stream` tells a lost stream from a cut one. Only a lost stream that
+no running node had written to goes unseen: run Redis with persistence (AOF) for the audit
+trail.
 
 :class:`RedisAuditLog` is asynchronous; the room host calls its audit log synchronously, so
 :class:`BufferedAuditLog` is the :class:`~rooms.audit.AuditLog` to give it: ``append`` queues
@@ -76,13 +78,14 @@ log = logging.getLogger(__name__)
 
 # KEYS: stream, head. ARGV: n, prev, mac, entry JSON, genesis MAC.
 _APPEND = """
-local head = redis.call('HMGET', KEYS[2], 'n', 'mac')
+local head = redis.call('HMGET', KEYS[2], 'n', 'mac', 'born')
 local n = tonumber(head[1]) or 0
 local prev = head[2] or ARGV[5]
 if n ~= tonumber(ARGV[1]) or prev ~= ARGV[2] then return {0, tostring(n), prev} end
 local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[4])
-redis.call('HSET', KEYS[2], 'n', tostring(n + 1), 'mac', ARGV[3])
-return {1, id}
+local born = head[3] or id
+redis.call('HSET', KEYS[2], 'n', tostring(n + 1), 'mac', ARGV[3], 'born', born)
+return {1, id, born}
 """
 
 CHECKPOINT_EVERY = 64
@@ -96,6 +99,7 @@ class AuditContention(RuntimeError):
 class _Head:
     n: int  # entries in the chain
     mac: str  # the last one's MAC
+    born: str  # the stream ID of entry 0
     unchecked: int = 0  # entries this node added since its last checkpoint of the room
 
 
@@ -150,7 +154,7 @@ class RedisAuditLog:
                 args = [n, prev, entry["mac"], body, GENESIS]
                 reply = reply_list(await self._append(keys=keys, args=args))
                 if reply[0] == 1:
-                    await self._added(room, n + 1, str(entry["mac"]))
+                    await self._added(room, n + 1, str(entry["mac"]), reply_text(reply[2]))
                     return entry
                 head_n, head_mac = int(reply_text(reply[1])), reply_text(reply[2])
                 known = self._heads.get(room)
@@ -163,7 +167,7 @@ class RedisAuditLog:
         """Write a checkpoint of the room's head as this node last saw it."""
         head = self._heads.get(room)
         if head is not None:
-            await self._write_checkpoint(room, head.n, head.mac)
+            await self._write_checkpoint(room, head)
             head.unchecked = 0
 
     async def checkpoint_all(self) -> None:
@@ -172,14 +176,14 @@ class RedisAuditLog:
             if head.unchecked:
                 await self.checkpoint(room)
 
-    async def _write_checkpoint(self, room: str, n: int, mac: str) -> None:
-        cp = checkpoint_for(n, mac, self._clock(), self._key, room=room)
+    async def _write_checkpoint(self, room: str, head: _Head) -> None:
+        cp = checkpoint_for(head.n, head.mac, self._clock(), self._key, room=room, born=head.born)
         body = json.dumps(cp, ensure_ascii=False, separators=(",", ":"))
         await self._client.xadd(self.checkpoints_key(room), {"checkpoint": body})
 
-    async def _added(self, room: str, n: int, mac: str) -> None:
-        head = self._heads.pop(room, None) or _Head(n, mac)
-        head.n, head.mac, head.unchecked = n, mac, head.unchecked + 1
+    async def _added(self, room: str, n: int, mac: str, born: str) -> None:
+        head = self._heads.pop(room, None) or _Head(n, mac, born)
+        head.n, head.mac, head.born, head.unchecked = n, mac, born, head.unchecked + 1
         self._heads[room] = head
         while len(self._heads) > self._max_heads:
             self._heads.popitem(last=False)
@@ -199,7 +203,7 @@ class RedisAuditLog:
             known.n,
             now_n,
         )
-        await self._write_checkpoint(room, known.n, known.mac)
+        await self._write_checkpoint(room, known)
         del self._heads[room]
 
 
@@ -216,15 +220,10 @@ async def read_stream(client: Redis, key: str, *, batch: int = 1000) -> list[dic
         start = "(" + reply_text(rows[-1][0])
 
 
-async def read_checkpoints(
-    client: Redis, key: str
-) -> list[tuple[tuple[int, int], dict[str, Any] | None]]:
-    """A checkpoint stream's entries in order, each with its stream ID as ``(ms, seq)``."""
+async def read_checkpoints(client: Redis, key: str) -> list[dict[str, Any] | None]:
+    """A checkpoint stream's entries in order; ``None`` for one that is not a JSON object."""
     rows = await client.xrange(key, min="-", max="+")
-    return [
-        (_stream_id(row_id), _parse(row.get(b"checkpoint") if row else None))
-        for row_id, row in rows or []
-    ]
+    return [_parse(row.get(b"checkpoint") if row else None) for _, row in rows or []]
 
 
 async def verify_stream(client: Redis, key: bytes, room: str, *, prefix: str = "wr:") -> Verdict:
@@ -234,30 +233,30 @@ async def verify_stream(client: Redis, key: bytes, room: str, *, prefix: str = "
     stream = names.stream_key(room)
     checkpoints = await read_checkpoints(client, names.checkpoints_key(room))
     entries = await read_stream(client, stream)
+    verdict = verify(entries, key, checkpoints or None, room=room)
+    if verdict.problem == "forged-checkpoint":
+        return verdict
     first = await client.xrange(stream, min="-", max="+", count=1)
-    begun = _stream_id(first[0][0]) if first else None
-    # Checked before the chain: a stream begun again is sound entry by entry, and that it
-    # was lost is what needs saying.
-    for at, cp in checkpoints:
-        if cp is None or not isinstance(cp.get("n"), int) or cp["n"] == 0:
+    born = reply_text(first[0][0]) if first else None
+    # A stream whose first entry is a chain's entry 0 (not one whose first entries were
+    # deleted), born at another ID than a checkpoint says: the chain it vouched for was lost
+    # and a new one begun. Said before the chain's verdict, as the new chain is sound.
+    afresh = born is None or (entries[0] is not None and entries[0].get("n") == 0)
+    for cp in checkpoints:
+        if not afresh or cp is None or not cp.get("n") or cp.get("born") == born:
             continue
-        if begun is None or at < begun:
-            verdict = verify(entries, key, [c for _, c in checkpoints], room=room)
-            if verdict.problem == "forged-checkpoint":
-                return verdict
-            since = "is gone" if begun is None else "was begun again after it"
-            return Verdict(
-                False,
-                0,
-                None,
-                f"the checkpoint of {cp.get('at')} vouches for {cp['n']} entries, and the stream"
-                f" {since} (Redis restarted without persistence, or its keys were deleted)",
-                "lost",
-                verdict.checkpoints,
-                verdict.covered,
-            )
-    verdict = verify(entries, key, [c for _, c in checkpoints] if checkpoints else None, room=room)
-    if not verdict.ok or (verdict.entries == 0 and begun is None):
+        since = "is gone" if born is None else "was begun again after it"
+        return Verdict(
+            False,
+            0,
+            None,
+            f"the checkpoint of {cp.get('at')} vouches for {cp['n']} entries, and the stream"
+            f" {since} (Redis restarted without persistence, or its keys were deleted)",
+            "lost",
+            verdict.checkpoints,
+            verdict.covered,
+        )
+    if not verdict.ok or (verdict.entries == 0 and born is None):
         return verdict
     # The chain alone cannot tell a whole chain from one cut short at the end; the stream
     # counts every entry ever added to it, deleted or not.
@@ -274,11 +273,6 @@ async def verify_stream(client: Redis, key: bytes, room: str, *, prefix: str = "
             verdict.covered,
         )
     return verdict
-
-
-def _stream_id(raw: object) -> tuple[int, int]:
-    ms, _, seq = reply_text(raw).partition("-")
-    return int(ms), int(seq or 0)
 
 
 def _parse(raw: object) -> dict[str, Any] | None:
