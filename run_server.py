@@ -15,7 +15,7 @@ run_server.py advisor-token --name "Ms Chan" --skills bonds,funds --langs en,zh
 run_server.py enrol --subject demo-customer
                                     enrol a customer's authenticator (TOTP) for step-up
 run_server.py audit verify var/audit.jsonl
-                                    check the audit log's hash chain
+                                    check the audit log's keyed chain and its checkpoints
 run_server.py audit verify-stream --redis redis://... --room R
                                     the same for a room's audit stream in Redis
 """
@@ -43,18 +43,19 @@ from protocol.codec import decode, encode
 from protocol.errors import ProtocolError
 from protocol.messages import Direction
 from protocol.pose import AvatarPose
+from rooms.audit import Verdict
 from rooms.roles import Role
 from scenes.errors import SceneError
 from scenes.layout import load_layout
 from scenes.render import render_layout, sample_figures
 from server.app import WealthroomServer
-from server.audit_file import verify_file
+from server.audit_file import describe, verify_file
 from server.auth import TokenAuthority
-from server.cluster.redis_audit import RedisAuditLog, verify_stream
+from server.cluster.redis_audit import verify_stream
 from server.config import Settings
 from server.errors import ServerError
 from server.event_loop import loop_name, run_loop
-from server.keys import load_secret
+from server.keys import load_audit_key, load_secret
 from server.second_factor import FileEnrolments, provisioning_uri
 from simulator import cli as simulate_cli
 from simulator.client import ClientError, RoomClient
@@ -261,39 +262,31 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _audit_stream(args: argparse.Namespace) -> int:
+async def _audit_stream(args: argparse.Namespace, key: bytes) -> int:
     client = Redis.from_url(args.redis)
     try:
-        key = RedisAuditLog(client, prefix=args.prefix).stream_key(args.room)
-        ok, first_bad = await verify_stream(client, key)
-        entries = await client.xlen(key)
+        verdict = await verify_stream(client, key, args.room, prefix=args.prefix)
     finally:
         await client.aclose()
-    where = f"audit stream of room {args.room} ({key})"
-    if ok:
-        print(f"{where}: {entries} entries, chain intact")
-        return 0
-    print(f"{where}: entry {first_bad} is broken or missing", file=sys.stderr)
-    return 1
+    where = f"audit stream of room {args.room} ({args.prefix}audit:{args.room})"
+    return _verdict(verdict, where, lines=False)
+
+
+def _verdict(verdict: Verdict, where: str, *, lines: bool) -> int:
+    print(describe(verdict, where, lines=lines), file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
 
 
 def _audit(args: argparse.Namespace) -> int:
+    settings = Settings(**({"audit_key_file": args.key_file} if args.key_file else {}))
+    key = load_audit_key(settings, create=False)
     if args.audit_command == "verify-stream":
-        return asyncio.run(_audit_stream(args))
+        return asyncio.run(_audit_stream(args, key))
     path = Path(args.path)
     if not path.is_file():
         print(f"error: no audit log at {path}", file=sys.stderr)
         return 2
-    verdict = verify_file(path)
-    if verdict.ok:
-        print(f"{path}: {verdict.entries} entries, chain intact")
-        return 0
-    print(
-        f"{path}: entry {verdict.first_broken} (line {(verdict.first_broken or 0) + 1}) is broken:"
-        f" {verdict.reason}; the {verdict.entries} entries before it are intact",
-        file=sys.stderr,
-    )
-    return 1
+    return _verdict(verify_file(path, key), str(path), lines=True)
 
 
 def _news_after(shown: int) -> Callable[[RoomClient], bool]:
@@ -378,7 +371,9 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="work with the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_verify = audit_sub.add_parser("verify", help="check the hash chain")
+    audit_verify = audit_sub.add_parser(
+        "verify", help="check the log's chain and hold it to its checkpoints"
+    )
     audit_verify.add_argument("path")
     audit_stream = audit_sub.add_parser(
         "verify-stream", help="check a room's audit stream in Redis (distributed mode)"
@@ -388,6 +383,10 @@ def _parser() -> argparse.ArgumentParser:
     audit_stream.add_argument(
         "--prefix", default="wr:", help="key prefix (WEALTHROOM_REDIS_PREFIX)"
     )
+    for verifier in (audit_verify, audit_stream):
+        verifier.add_argument(
+            "--key-file", help="the audit key (default WEALTHROOM_AUDIT_KEY, or var/audit-key)"
+        )
 
     render = sub.add_parser("render", help="draw a room layout offscreen to PNG")
     render.add_argument("--layout", default="private_room")

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
 
     secret: SecretStr | None = Field(None, description="token signing key, 32+ bytes")
     secret_file: Path = Path("var/dev-secret")
+    audit_key: SecretStr | None = Field(
+        None, description="audit chain key, 32+ bytes, not the token key; all nodes share it"
+    )
+    audit_key_file: Path = Path("var/audit-key")
     token_ttl_s: int = Field(3600, ge=10)
 
     origins: tuple[str, ...] = Field(
@@ -99,6 +103,7 @@ class Settings(BaseSettings):
         "tls_cert",
         "tls_key",
         "secret",
+        "audit_key",
         "public_url",
         "brain_url",
         "brain_api_key",

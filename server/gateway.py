@@ -24,6 +24,7 @@ from advisors.grant import ConsoleGrant
 from protocol.codes import CloseCode
 from rooms.audit import AuditEvent, AuditLog
 from rooms.members import Grant
+from server.audit_file import audit_health
 from server.auth import ROOM_ID, TokenAuthority
 from server.config import Settings
 from server.connection import MemberConnection
@@ -93,6 +94,7 @@ class Gateway:
                 "mode": "distributed" if self.placement.cluster.distributed else "embedded",
                 "rooms": len(rooms),
                 "connections": self.open_connections,
+                **audit_health(self.audit),
             },
         )
 

@@ -12,6 +12,7 @@ from server.app import WealthroomServer
 from server.config import Settings
 
 SECRET = b"test-secret-for-wealthroom-tests-0123456789"
+AUDIT_KEY = b"test-audit-key-for-wealthroom-tests-98765"
 
 Mint = Callable[..., str]
 BOTH_LOOPS = ["asyncio", "uvloop"]
@@ -34,6 +35,7 @@ def make_settings(**overrides: Any) -> Settings:
         "port": 0,
         "demo_room": "demo",
         "audit_path": None,
+        "audit_key": AUDIT_KEY.decode(),
         "totp_path": None,
     }
     base.update(overrides)

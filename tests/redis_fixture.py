@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +64,43 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
         yield client
 
 
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """A redis-server this test may stop and start again on the same port (without
+    persistence: it comes back empty, as a Redis that restarted with nothing saved)."""
+    port = _free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert _ready(proc, port), "redis-server did not start"
+        procs.append(proc)
+        return proc
+
+    start.port = port  # type: ignore[attr-defined]
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+
+
 def _start(exe: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     # redis-server refuses --port 0, so ask the kernel for a free port and take it; another
     # process may grab it in between, which shows as an early exit, and then we try again.
@@ -96,7 +133,7 @@ def _start(exe: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     )
 
 
-_free_port = free_port  # the scale-out tests start redis-servers of their own
+_free_port = free_port
 
 
 def _ready(proc: subprocess.Popen[bytes], port: int) -> bool:

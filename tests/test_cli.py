@@ -23,13 +23,14 @@ from rooms.room import Room
 from scenes.layout import load_layout
 from server.auth import TokenAuthority
 from server.config import Settings
-from tests.conftest import SECRET
+from tests.conftest import AUDIT_KEY, SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT_DIR = Path(tempfile.mkdtemp(prefix="wealthroom-audit-"))
 ENV = {
     **os.environ,
     "WEALTHROOM_SECRET": SECRET.decode(),
+    "WEALTHROOM_AUDIT_KEY": AUDIT_KEY.decode(),
     "WEALTHROOM_AUDIT_PATH": str(AUDIT_DIR / "audit.jsonl"),
     "PYTHONUNBUFFERED": "1",
 }

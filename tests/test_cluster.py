@@ -30,6 +30,7 @@ from server.cluster.redis_directory import RedisRoomDirectory
 from server.cluster.redis_pages import RedisPageBoard
 from server.cluster.redis_presence import RedisPresence, reply_text
 from server.cluster.room_store import LOG_LENGTH, MemoryRoomStore, RedisRoomStore, RoomStore
+from tests.conftest import AUDIT_KEY
 from tests.redis_fixture import RedisServer, connected, redis_client, redis_server
 
 __all__ = ["redis_client", "redis_server"]  # fixtures, used by name
@@ -471,7 +472,7 @@ async def use_everything(client: Redis, prefix: str, ttl_s: float) -> None:
     await directory.claim("r1", "node-a", lease_s=ttl_s)
     await directory.report_load("node-a", 1, 1, ttl_s=ttl_s)
     await RedisPageBoard(client, prefix=prefix, ttl_s=ttl_s).post(page("p1"))
-    await RedisAuditLog(client, prefix=prefix).append(event(0))
+    await RedisAuditLog(client, AUDIT_KEY, prefix=prefix).append(event(0))
 
 
 async def test_redis_keys_stay_under_the_prefix(redis_client: Redis) -> None:
@@ -528,6 +529,16 @@ async def chain(client: Redis, key: str) -> list[dict[str, Any]]:
     return [e for e in entries if e is not None]
 
 
+async def intact(client: Redis, room: str, prefix: str = "wr:") -> bool:
+    return (await verify_stream(client, AUDIT_KEY, room, prefix=prefix)).ok
+
+
+async def first_broken(client: Redis, room: str, prefix: str = "wr:") -> int | None:
+    verdict = await verify_stream(client, AUDIT_KEY, room, prefix=prefix)
+    assert not verdict.ok
+    return verdict.first_broken
+
+
 def event(i: int, room: str = "room-1", actor: str = "user") -> AuditEvent:
     return AuditEvent(
         1_795_084_400 + i, room, f"{actor}-{i}", "guest", "member.join", "ok", {"i": i, "名": "值"}
@@ -535,46 +546,46 @@ def event(i: int, room: str = "room-1", actor: str = "user") -> AuditEvent:
 
 
 async def test_audit_stream_chains_each_room_and_verifies(redis_client: Redis) -> None:
-    audit = RedisAuditLog(redis_client)
+    audit = RedisAuditLog(redis_client, AUDIT_KEY)
     returned = [await audit.append(event(i)) for i in range(5)]
     await audit.append(event(0, room="room-2"))
     stored = await chain(redis_client, audit.stream_key("room-1"))
     assert stored == returned
     assert await read_stream(redis_client, audit.stream_key("room-1"), batch=2) == stored
     assert [e["n"] for e in returned] == [0, 1, 2, 3, 4]
-    assert verify(stored).ok
-    assert await verify_stream(redis_client, audit.stream_key("room-1")) == (True, None)
-    assert await verify_stream(redis_client, audit.stream_key("room-2")) == (True, None)
-    assert await verify_stream(redis_client, audit.stream_key("room-3")) == (True, None)
+    assert verify(stored, AUDIT_KEY).ok
+    assert await intact(redis_client, "room-1")
+    assert await intact(redis_client, "room-2")
+    assert await intact(redis_client, "room-3")
 
 
 async def test_audit_chain_continues_after_a_restart(
     redis_client: Redis, redis_server: RedisServer
 ) -> None:
-    first = RedisAuditLog(redis_client)
+    first = RedisAuditLog(redis_client, AUDIT_KEY)
     for i in range(3):
         await first.append(event(i))
     fresh = redis_server.client()  # another process: no cached head, learns it from Redis
     try:
-        entry = await RedisAuditLog(fresh).append(event(3))
+        entry = await RedisAuditLog(fresh, AUDIT_KEY).append(event(3))
     finally:
         await fresh.aclose()
     stored = await chain(redis_client, first.stream_key("room-1"))
     assert entry == stored[3]
-    assert (entry["n"], entry["prev"]) == (3, stored[2]["hash"])
-    assert await verify_stream(redis_client, first.stream_key("room-1")) == (True, None)
+    assert (entry["n"], entry["prev"]) == (3, stored[2]["mac"])
+    assert await intact(redis_client, "room-1")
 
 
 async def test_two_nodes_appending_to_one_room_never_fork_the_chain(
     redis_server: RedisServer,
 ) -> None:
     async with connected(redis_server) as one, connected(redis_server) as two:
-        node_a, node_b = RedisAuditLog(one), RedisAuditLog(two)
+        node_a, node_b = RedisAuditLog(one, AUDIT_KEY), RedisAuditLog(two, AUDIT_KEY)
         appends = [node_a.append(event(i, actor="a")) for i in range(15)]
         appends += [node_b.append(event(i, actor="b")) for i in range(15)]
         returned = await asyncio.gather(*appends)
         stored = await chain(one, node_a.stream_key("room-1"))
-        assert await verify_stream(one, node_a.stream_key("room-1")) == (True, None)
+        assert await intact(one, "room-1")
         assert [e["n"] for e in stored] == list(range(30))
         assert sorted(e["n"] for e in returned) == list(range(30))
         actors = sorted(e["actor"] for e in stored)
@@ -582,41 +593,41 @@ async def test_two_nodes_appending_to_one_room_never_fork_the_chain(
 
 
 async def test_audit_stream_tampering_is_found(redis_client: Redis) -> None:
-    audit = RedisAuditLog(redis_client)
+    audit = RedisAuditLog(redis_client, AUDIT_KEY)
     for i in range(5):
         await audit.append(event(i))
     key = audit.stream_key("room-1")
     ids = [reply_text(row[0]) for row in await redis_client.xrange(key) or []]
 
     await redis_client.xdel(key, ids[4])  # cut from the end: only the count can tell
-    assert await verify_stream(redis_client, key) == (False, 4)
+    assert await first_broken(redis_client, "room-1") == 4
     await audit.append(event(5))  # and the chain does not rewind over the gap
-    assert await verify_stream(redis_client, key) == (False, 4)
+    assert await first_broken(redis_client, "room-1") == 4
 
     await redis_client.xdel(key, ids[2])  # cut from the middle
-    assert await verify_stream(redis_client, key) == (False, 2)
+    assert await first_broken(redis_client, "room-1") == 2
 
 
 async def test_audit_stream_forged_and_garbled_entries_are_found(redis_client: Redis) -> None:
-    audit = RedisAuditLog(redis_client)
+    audit = RedisAuditLog(redis_client, AUDIT_KEY)
     for i in range(3):
         await audit.append(event(i))
     key = audit.stream_key("room-1")
     stored = await chain(redis_client, key)
     forged = dict(stored[2], n=3, actor="someone-else")
     await redis_client.xadd(key, {"entry": json.dumps(forged)})
-    assert await verify_stream(redis_client, key) == (False, 3)
+    assert await first_broken(redis_client, "room-1") == 3
 
-    other = RedisAuditLog(redis_client, prefix="garbled:")
+    other = RedisAuditLog(redis_client, AUDIT_KEY, prefix="garbled:")
     await other.append(event(0))
     await redis_client.xadd(other.stream_key("room-1"), {"entry": b"{not json"})
-    assert await verify_stream(redis_client, other.stream_key("room-1")) == (False, 1)
+    assert await first_broken(redis_client, "room-1", prefix="garbled:") == 1
 
 
 async def test_buffered_audit_log_writes_in_order_behind_a_sync_append(
     redis_client: Redis,
 ) -> None:
-    audit = RedisAuditLog(redis_client)
+    audit = RedisAuditLog(redis_client, AUDIT_KEY)
     buffered = BufferedAuditLog(audit)
     as_room_host_sees_it: AuditLog = buffered  # the synchronous protocol the room host calls
     buffered.start()
@@ -626,13 +637,13 @@ async def test_buffered_audit_log_writes_in_order_behind_a_sync_append(
         await buffered.flush()
         stored = await chain(redis_client, audit.stream_key("room-1"))
         assert [e["actor"] for e in stored] == [f"user-{i}" for i in range(10)]
-        assert await verify_stream(redis_client, audit.stream_key("room-1")) == (True, None)
+        assert await intact(redis_client, "room-1")
     finally:
         await buffered.aclose()
 
 
 async def test_buffered_audit_log_puts_its_losses_on_the_record(redis_client: Redis) -> None:
-    audit = RedisAuditLog(redis_client)
+    audit = RedisAuditLog(redis_client, AUDIT_KEY)
     buffered = BufferedAuditLog(audit, max_pending=2)
     for i in range(5):
         buffered.append(event(i))  # the writer has not started: three do not fit
@@ -646,7 +657,7 @@ async def test_buffered_audit_log_puts_its_losses_on_the_record(redis_client: Re
         ("user-1", "member.join", {"i": 1, "名": "值"}),
         ("server", "audit.dropped", {"count": 3}),
     ]
-    assert await verify_stream(redis_client, audit.stream_key("room-1")) == (True, None)
+    assert await intact(redis_client, "room-1")
 
 
 async def test_directory_advertises_where_a_node_is_reached(backend: Backend) -> None:

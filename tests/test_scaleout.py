@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,10 @@ from server.auth import TokenAuthority
 from server.cluster.room_store import RedisRoomStore
 from simulator.client import ClientError, RoomClient
 from simulator.server_process import ServerProcess
-from tests.conftest import SECRET, make_settings
-from tests.redis_fixture import RedisServer, _free_port, _ready, redis_server
+from tests.conftest import AUDIT_KEY, SECRET, make_settings
+from tests.redis_fixture import RedisServer, own_redis, redis_server
 
-__all__ = ["redis_server"]  # fixture, used by name
+__all__ = ["own_redis", "redis_server"]  # fixtures, used by name
 
 LEASE_S = 1.0
 
@@ -232,42 +232,6 @@ async def test_kill_9_a_node_and_its_room_is_back_elsewhere_with_its_history(
 # --- Redis goes away and comes back -----------------------------------------------------------
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """A redis-server this test may stop and start again on the same port."""
-    port = _free_port()
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(tmp_path),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        assert _ready(proc, port), "redis-server did not start"
-        procs.append(proc)
-        return proc
-
-    start.port = port  # type: ignore[attr-defined]
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
-
-
 async def _health(server: WealthroomServer) -> dict[str, Any]:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -349,8 +313,9 @@ async def test_redis_stopped_and_restarted_mid_session(
 
 
 async def test_audit_stream_verifies_and_names_the_first_bad_entry(
-    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("WEALTHROOM_AUDIT_KEY", AUDIT_KEY.decode())
     async with nodes(redis_server, "a") as (a,):
         ann = await RoomClient.join(a.room_url("r1"), _token(a, "r1", name="Ann"), "Ann")
         await ann.send(m.Chat("for the record"))

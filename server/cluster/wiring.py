@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from server.cluster.redis_pages import RedisPageBoard
 from server.cluster.redis_presence import RedisPresence
 from server.cluster.room_store import RedisRoomStore, RoomStore
 from server.config import Settings
+from server.keys import load_audit_key
 
 # A Redis that stops answering must cost a room a second at most, not the OS's TCP timeout.
 REDIS_TIMEOUT_S = 1.0
@@ -53,7 +55,13 @@ class Cluster:
 
 
 def embedded(settings: Settings) -> Cluster:
-    audit: AuditLog = FileAuditLog(settings.audit_path) if settings.audit_path else MemoryAuditLog()
+    path = settings.audit_path
+    # A chain kept in memory dies with the process, and so may its key.
+    audit: AuditLog = (
+        FileAuditLog(path, load_audit_key(settings))
+        if path
+        else MemoryAuditLog(secrets.token_bytes(32))
+    )
     return Cluster(
         MemoryPresence(time.time),
         MemoryPageBoard(),
@@ -77,7 +85,7 @@ def on_redis(settings: Settings, url: str) -> Cluster:
         RedisPageBoard(client, prefix=prefix),
         RedisBus(client, prefix=prefix),
         RedisRoomDirectory(client, prefix=prefix),
-        BufferedAuditLog(RedisAuditLog(client, prefix=prefix)),
+        BufferedAuditLog(RedisAuditLog(client, load_audit_key(settings), prefix=prefix)),
         RedisRoomStore(client, prefix=prefix),
         client,
     )
