@@ -26,6 +26,7 @@ from protocol.codec import encode
 from protocol.codes import CloseCode
 from rooms import persist
 from rooms.audit import AuditLog
+from rooms.dispatch import dispatch
 from rooms.members import Grant
 from rooms.outputs import (
     Audit,
@@ -34,13 +35,18 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    MediaEnable,
     MediaOutput,
+    MediaSignal,
     MediaStart,
     MediaStop,
     Output,
     PageCancel,
     PageRequest,
+    RecordAdmit,
+    RecordStart,
     RecordStop,
+    Speak,
 )
 from rooms.room import Room
 from server.cluster.redis_audit import BufferedAuditLog
@@ -230,34 +236,63 @@ class RoomHost:
     # --- output -----------------------------------------------------------------------------
 
     def _dispatch(self, outputs: list[Output]) -> None:
-        journaled = self._journal is not None
-        for out in outputs:
-            if isinstance(out, Frame):
-                if journaled and out.reliable:
-                    self._held.append(out)
-                else:
-                    self._deliver(out)
-            elif isinstance(out, Close):
-                if journaled:
-                    self._held.append(out)  # after the frames before it, as the room ordered
-                else:
-                    self._deliver(out)
-            elif isinstance(out, Audit):
-                self._s.audit.append(out.event)
-            elif isinstance(out, Consult):
-                self._chore(self._consult(out), f"consult:{out.ticket}")
-            elif isinstance(out, PageRequest):
-                self._chore(self._page(out), f"page:{out.id}")
-            elif isinstance(out, PageCancel):
-                self._chore(self._s.desk.cancel(out.id), f"cancel:{out.id}")
-            elif isinstance(out, CheckFactor):
-                self._chore(self._check_factor(out), f"verify:{out.member}")
-            elif isinstance(out, FetchPortfolio):
-                self._chore(self._fetch_portfolio(out), f"portfolio:{out.member}")
-            elif isinstance(out, MediaOutput):
-                self._carry_media(out)
+        dispatch(outputs, self)
         if self._held:
             self._journal_due.set()
+
+    def on_frame(self, out: Frame) -> None:
+        if self._journal is not None and out.reliable:
+            self._held.append(out)
+        else:
+            self._deliver(out)
+
+    def on_close(self, out: Close) -> None:
+        if self._journal is not None:
+            self._held.append(out)  # after the frames before it, as the room ordered
+        else:
+            self._deliver(out)
+
+    def on_audit(self, out: Audit) -> None:
+        self._s.audit.append(out.event)
+
+    def on_consult(self, out: Consult) -> None:
+        self._chore(self._consult(out), f"consult:{out.ticket}")
+
+    def on_page_request(self, out: PageRequest) -> None:
+        self._chore(self._page(out), f"page:{out.id}")
+
+    def on_page_cancel(self, out: PageCancel) -> None:
+        self._chore(self._s.desk.cancel(out.id), f"cancel:{out.id}")
+
+    def on_check_factor(self, out: CheckFactor) -> None:
+        self._chore(self._check_factor(out), f"verify:{out.member}")
+
+    def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
+        self._chore(self._fetch_portfolio(out), f"portfolio:{out.member}")
+
+    def on_media_start(self, out: MediaStart) -> None:
+        self._carry_media(out)
+
+    def on_media_stop(self, out: MediaStop) -> None:
+        self._carry_media(out)
+
+    def on_media_signal(self, out: MediaSignal) -> None:
+        self._carry_media(out)
+
+    def on_media_enable(self, out: MediaEnable) -> None:
+        self._carry_media(out)
+
+    def on_speak(self, out: Speak) -> None:
+        self._carry_media(out)
+
+    def on_record_start(self, out: RecordStart) -> None:
+        self._carry_media(out)
+
+    def on_record_admit(self, out: RecordAdmit) -> None:
+        self._carry_media(out)
+
+    def on_record_stop(self, out: RecordStop) -> None:
+        self._carry_media(out)
 
     def _carry_media(self, out: MediaOutput) -> None:
         node = self._s.media

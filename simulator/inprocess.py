@@ -15,8 +15,27 @@ from avatars.local_brain import LocalBrain
 from protocol import messages as m
 from protocol.codec import decode, encode
 from protocol.messages import Direction
+from rooms.dispatch import dispatch
 from rooms.members import Grant
-from rooms.outputs import Consult, Frame, Output, PageRequest
+from rooms.outputs import (
+    Audit,
+    CheckFactor,
+    Close,
+    Consult,
+    FetchPortfolio,
+    Frame,
+    MediaEnable,
+    MediaSignal,
+    MediaStart,
+    MediaStop,
+    Output,
+    PageCancel,
+    PageRequest,
+    RecordAdmit,
+    RecordStart,
+    RecordStop,
+    Speak,
+)
 from rooms.roles import Role
 from rooms.room import Room
 from scenes.layout import load_layout
@@ -31,19 +50,69 @@ class Session:
     brain: Brain
     received: list[Any] = field(default_factory=list)
     pages: list[PageRequest] = field(default_factory=list)
+    consults: list[Consult] = field(default_factory=list)  # to answer, in the room's order
 
     async def run(self, outputs: list[Output]) -> None:
         """Carry out outputs as the server would, consults included, until none are left."""
-        queue = list(outputs)
-        while queue:
-            out = queue.pop(0)
-            if isinstance(out, Frame) and self.member in out.to:
-                self.received.append(decode(out.data, Direction.SERVER))
-            elif isinstance(out, Consult):
-                draft = await self.brain.answer(out.brief)
-                queue += self.room.answered(out.ticket, draft, _NOW)
-            elif isinstance(out, PageRequest):
-                self.pages.append(out)
+        while outputs:
+            dispatch(outputs, self)
+            consults, self.consults = self.consults, []
+            outputs = []
+            for consult in consults:
+                draft = await self.brain.answer(consult.brief)
+                outputs += self.room.answered(consult.ticket, draft, _NOW)
+
+    def on_frame(self, out: Frame) -> None:
+        if self.member in out.to:
+            self.received.append(decode(out.data, Direction.SERVER))
+
+    def on_consult(self, out: Consult) -> None:
+        self.consults.append(out)  # the brain is awaited; ``run`` answers it after this batch
+
+    def on_page_request(self, out: PageRequest) -> None:
+        self.pages.append(out)
+
+    # One question from the command line: the room is thrown away after it, and what it
+    # prints is the answers and the pages, so the other outputs have nothing to reach.
+
+    def on_close(self, out: Close) -> None:
+        """Ignored: no socket to close; the command ends after its question anyway."""
+
+    def on_audit(self, out: Audit) -> None:
+        """Ignored: the command keeps no audit log."""
+
+    def on_page_cancel(self, out: PageCancel) -> None:
+        """Ignored: pages are only reported, never posted, so there is nothing to cancel."""
+
+    def on_check_factor(self, out: CheckFactor) -> None:
+        """Ignored: the command asks a question, it never steps up."""
+
+    def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
+        """Ignored: the command asks a question, it never steps up."""
+
+    def on_media_start(self, out: MediaStart) -> None:
+        """Ignored: no media in the command."""
+
+    def on_media_stop(self, out: MediaStop) -> None:
+        """Ignored: no media in the command."""
+
+    def on_media_signal(self, out: MediaSignal) -> None:
+        """Ignored: no media in the command."""
+
+    def on_media_enable(self, out: MediaEnable) -> None:
+        """Ignored: no media in the command."""
+
+    def on_speak(self, out: Speak) -> None:
+        """Ignored: the command prints the answers' text, it does not voice them."""
+
+    def on_record_start(self, out: RecordStart) -> None:
+        """Ignored: no media in the command, so nothing to record."""
+
+    def on_record_admit(self, out: RecordAdmit) -> None:
+        """Ignored: no media in the command, so nothing to record."""
+
+    def on_record_stop(self, out: RecordStop) -> None:
+        """Ignored: no media in the command, so nothing to record."""
 
     async def send(self, message: m.Message) -> None:
         await self.run(self.room.receive(self.member, encode(message), _NOW))

@@ -33,6 +33,7 @@ from protocol.codec import decode, encode
 from protocol.codes import ErrorCode
 from protocol.limits import PROTOCOL_VERSION
 from protocol.messages import Direction
+from rooms.dispatch import dispatch
 from rooms.interest import POLICIES
 from rooms.members import Grant
 from rooms.outputs import (
@@ -42,9 +43,17 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    MediaEnable,
+    MediaSignal,
+    MediaStart,
+    MediaStop,
     Output,
     PageCancel,
     PageRequest,
+    RecordAdmit,
+    RecordStart,
+    RecordStop,
+    Speak,
 )
 from rooms.roles import Role
 from rooms.room import Room
@@ -259,30 +268,67 @@ class VirtualWorld(World):
         return None
 
     def _dispatch(self, outputs: list[Output]) -> None:
-        for out in outputs:
-            if isinstance(out, Frame):
-                msg = decode(out.data, Direction.SERVER)
-                for member in out.to:
-                    link = self._links.get(member)
-                    if link is not None:
-                        self._downlink(link, msg, len(out.data), out.reliable)
-            elif isinstance(out, Close):
-                link = self._links.get(out.member)
-                if link is not None:
-                    self._downlink_close(link, int(out.code), out.reason)
-            elif isinstance(out, Audit):
-                self.audit_events += 1
-            elif isinstance(out, Consult):
-                self.at(self.now + BRAIN_S, self._answer(out))
-            elif isinstance(out, PageRequest):
-                self.at(self.now, self._post_page(out))
-            elif isinstance(out, PageCancel):
-                self.at(self.now, self._cancel_page(out.id))
-            elif isinstance(out, CheckFactor):
-                # No authenticator in the simulator: a code never checks out.
-                self._dispatch(self.room.factor_checked(out, False, self.now))
-            elif isinstance(out, FetchPortfolio):
-                self._dispatch(self.room.portfolio_ready(out, [], self.now))
+        dispatch(outputs, self)
+
+    def on_frame(self, out: Frame) -> None:
+        msg = decode(out.data, Direction.SERVER)
+        for member in out.to:
+            link = self._links.get(member)
+            if link is not None:
+                self._downlink(link, msg, len(out.data), out.reliable)
+
+    def on_close(self, out: Close) -> None:
+        link = self._links.get(out.member)
+        if link is not None:
+            self._downlink_close(link, int(out.code), out.reason)
+
+    def on_audit(self, out: Audit) -> None:
+        self.audit_events += 1
+
+    def on_consult(self, out: Consult) -> None:
+        self.at(self.now + BRAIN_S, self._answer(out))
+
+    def on_page_request(self, out: PageRequest) -> None:
+        self.at(self.now, self._post_page(out))
+
+    def on_page_cancel(self, out: PageCancel) -> None:
+        self.at(self.now, self._cancel_page(out.id))
+
+    def on_check_factor(self, out: CheckFactor) -> None:
+        # No authenticator in the simulator: a code never checks out.
+        self._dispatch(self.room.factor_checked(out, False, self.now))
+
+    def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
+        self._dispatch(self.room.portfolio_ready(out, [], self.now))
+
+    # The virtual world has no media node and its bots open no peers (media is simulated only
+    # against a real server), so the room's media outputs reach nobody here. The server answers
+    # a start without a node with ``media.unavailable``; no virtual bot asks for media, so that
+    # answer is not modelled.
+
+    def on_media_start(self, out: MediaStart) -> None:
+        """Ignored: no media node (see above)."""
+
+    def on_media_stop(self, out: MediaStop) -> None:
+        """Ignored: no media node."""
+
+    def on_media_signal(self, out: MediaSignal) -> None:
+        """Ignored: no media node."""
+
+    def on_media_enable(self, out: MediaEnable) -> None:
+        """Ignored: no media node."""
+
+    def on_speak(self, out: Speak) -> None:
+        """Ignored: no media node, so no voice; the answer's text frame still goes out."""
+
+    def on_record_start(self, out: RecordStart) -> None:
+        """Ignored: no media node, so nothing to record."""
+
+    def on_record_admit(self, out: RecordAdmit) -> None:
+        """Ignored: no media node, so nothing to record."""
+
+    def on_record_stop(self, out: RecordStop) -> None:
+        """Ignored: no media node, so nothing to record."""
 
     def _downlink(self, link: VirtualLink, msg: Any, nbytes: int, reliable: bool) -> None:
         if link.closed:

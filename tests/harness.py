@@ -13,6 +13,7 @@ from protocol.codec import decode, encode
 from protocol.codes import CloseCode
 from protocol.messages import Direction
 from rooms.audit import AuditEvent
+from rooms.dispatch import dispatch
 from rooms.interest import InterestPolicy
 from rooms.limits import RoomLimits
 from rooms.members import Grant
@@ -23,9 +24,17 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    MediaEnable,
+    MediaSignal,
+    MediaStart,
+    MediaStop,
     Output,
     PageCancel,
     PageRequest,
+    RecordAdmit,
+    RecordStart,
+    RecordStop,
+    Speak,
 )
 from rooms.roles import Role
 from rooms.room import Room
@@ -78,31 +87,66 @@ class Harness:
         self.fetches: list[FetchPortfolio] = []
 
     def deliver(self, outputs: list[Output]) -> list[Output]:
-        for out in outputs:
-            if isinstance(out, Frame):
-                msg = decode(out.data, Direction.SERVER)
-                if isinstance(msg, m.Snapshot | m.Delta):
-                    self.encodings += 1
-                for member in out.to:
-                    self.inbox[member].frames.append(msg)
-            elif isinstance(out, Close):
-                self.inbox[out.member].closed = out.code
-            elif isinstance(out, Audit):
-                self.audit.append(out.event)
-            elif isinstance(out, Consult):
-                if self.answer_at_once:
-                    self.answer(out)
-                else:
-                    self.consults.append(out)
-            elif isinstance(out, PageRequest):
-                self.pages.append(out)
-            elif isinstance(out, PageCancel):
-                self.cancelled.append(out.id)
-            elif isinstance(out, CheckFactor):
-                self.checks.append(out)
-            elif isinstance(out, FetchPortfolio):
-                self.fetches.append(out)
+        dispatch(outputs, self)
         return outputs
+
+    def on_frame(self, out: Frame) -> None:
+        msg = decode(out.data, Direction.SERVER)
+        if isinstance(msg, m.Snapshot | m.Delta):
+            self.encodings += 1
+        for member in out.to:
+            self.inbox[member].frames.append(msg)
+
+    def on_close(self, out: Close) -> None:
+        self.inbox[out.member].closed = out.code
+
+    def on_audit(self, out: Audit) -> None:
+        self.audit.append(out.event)
+
+    def on_consult(self, out: Consult) -> None:
+        if self.answer_at_once:
+            self.answer(out)
+        else:
+            self.consults.append(out)
+
+    def on_page_request(self, out: PageRequest) -> None:
+        self.pages.append(out)
+
+    def on_page_cancel(self, out: PageCancel) -> None:
+        self.cancelled.append(out.id)
+
+    def on_check_factor(self, out: CheckFactor) -> None:
+        self.checks.append(out)
+
+    def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
+        self.fetches.append(out)
+
+    # The media outputs are the room's requests to peers the harness does not have; the tests
+    # (tests/test_media_core.py) read them from the outputs that ``deliver`` returns.
+
+    def on_media_start(self, out: MediaStart) -> None:
+        """Ignored: no peers here (see above)."""
+
+    def on_media_stop(self, out: MediaStop) -> None:
+        """Ignored: no peers here."""
+
+    def on_media_signal(self, out: MediaSignal) -> None:
+        """Ignored: no peers here."""
+
+    def on_media_enable(self, out: MediaEnable) -> None:
+        """Ignored: no peers here."""
+
+    def on_speak(self, out: Speak) -> None:
+        """Ignored: no voice here; the answer's text frame is in the inbox."""
+
+    def on_record_start(self, out: RecordStart) -> None:
+        """Ignored: no recorder here."""
+
+    def on_record_admit(self, out: RecordAdmit) -> None:
+        """Ignored: no recorder here."""
+
+    def on_record_stop(self, out: RecordStop) -> None:
+        """Ignored: no recorder here."""
 
     def answer(self, consult: Consult) -> list[Output]:
         draft = self.brain.draft(consult.brief)

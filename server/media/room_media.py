@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from aiortc import RTCDataChannel
 from aiortc.exceptions import InvalidStateError
@@ -185,6 +185,8 @@ class RoomMedia:
             self._admit(out.id, out.member)
         elif isinstance(out, RecordStop):
             self._chore(self._record_stop(out.id), f"record-stop:{out.id}")
+        else:
+            assert_never(out)
 
     def _start(self, out: MediaStart) -> None:
         peer = self.peers.get(out.member)
