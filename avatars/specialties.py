@@ -1,19 +1,10 @@
-"""The bank's specialties: one digital expert persona family per specialty."""
+"""The bank's specialties (their list is the protocol's) and what a customer reads for each."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from protocol.messages import Specialty
 
-
-class Specialty(StrEnum):
-    STOCKS = "stocks"
-    BONDS = "bonds"
-    FUNDS = "funds"
-    INSURANCE = "insurance"
-    DEPOSITS = "deposits"  # deposits and cash management
-    FX = "fx"  # foreign exchange
-    TAX = "tax"  # tax and estate planning
-
+__all__ = ["TITLES", "Specialty"]
 
 # What a customer reads next to an expert, in English and Chinese.
 TITLES: dict[Specialty, tuple[str, str]] = {

@@ -8,7 +8,7 @@ direction is unknown in the other, which keeps a client from sending server-only
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
 from protocol import limits
@@ -54,7 +54,24 @@ def _message(type_: str, direction: Direction, *fields: Field, reliable: bool = 
 # --- nested records -------------------------------------------------------------------------
 
 BODIES = frozenset({"slim", "average", "broad"})
-SPECIALTIES = frozenset({"stocks", "bonds", "funds", "insurance", "deposits", "fx", "tax"})
+
+
+class Specialty(StrEnum):
+    """The bank's specialties by their wire names, one digital expert persona family each.
+
+    The one list of them: ``avatars.specialties`` adds what a customer reads next to each.
+    """
+
+    STOCKS = "stocks"
+    BONDS = "bonds"
+    FUNDS = "funds"
+    INSURANCE = "insurance"
+    DEPOSITS = "deposits"  # deposits and cash management
+    FX = "fx"  # foreign exchange
+    TAX = "tax"  # tax and estate planning
+
+
+SPECIALTIES = frozenset(s.value for s in Specialty)
 LANGUAGES = frozenset({"en", "zh", "yue"})
 GENDERS = frozenset({"female", "male"})
 EXPERT_STATES = frozenset({"arriving", "present", "leaving"})

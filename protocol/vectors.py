@@ -13,7 +13,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-from avatars.appearance import DEFAULT_LOOK
 from protocol import messages as m
 from protocol.codec import encode, pack, to_wire
 from protocol.codes import ErrorCode
@@ -31,6 +30,18 @@ _BO = AvatarPose(
     Part((-1000, 1100, -900), pack_quat((0.0, 0.0, 0.0, 1.0))),
 ).pack()
 _BO_MOVED = AvatarPose(Part((-1200, 1605, -1100), 123456789)).pack()
+# The look an avatar has until restyled (avatars.appearance.DEFAULT_LOOK), spelled out because
+# the wire layer imports nothing above it; tests/test_codec.py checks that the two agree.
+DEFAULT_LOOK = m.Look(
+    body="average",
+    height=170,
+    skin="#c99a7a",
+    hair="short",
+    hair_color="#2b1d14",
+    top="#1f3a5f",
+    bottom="#2d2d2d",
+    accent="#c8a951",
+)
 _BO_LOOK = ("broad", 182, "#8d5524", "short", "#111111", "#222b3a", "#3a3a3a", "#9b1b30")
 
 VALID: list[tuple[str, m.Message]] = [

@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from avatars.appearance import DEFAULT_LOOK
 from protocol import messages as m
+from protocol import vectors
 from protocol.catalogue import render
 from protocol.codec import decode, encode, pack, to_wire
 from protocol.codes import ErrorCode
@@ -31,6 +33,11 @@ def _dir(name: str) -> Direction:
 def test_vectors_file_is_current() -> None:
     # The committed file is what the JavaScript client is tested against: it must agree.
     assert build() == VECTORS
+
+
+def test_vectors_show_the_default_look_avatars_start_with() -> None:
+    # The snapshots' look is the one every avatar starts with, so clients are tested against it.
+    assert vectors.DEFAULT_LOOK == DEFAULT_LOOK
 
 
 @pytest.mark.parametrize("vec", VECTORS["valid"], ids=lambda v: v["name"])

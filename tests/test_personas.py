@@ -25,7 +25,7 @@ from avatars.personas import (
     UnknownPersona,
     restyle_for,
 )
-from avatars.specialties import Specialty
+from avatars.specialties import TITLES, Specialty
 from protocol.errors import ProtocolError
 from protocol.messages import Look
 
@@ -265,3 +265,9 @@ def test_a_broken_file_is_refused(tmp_path: Path, text: str, message: str) -> No
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PersonaDataError, match="no such file"):
         Personas.load(tmp_path / "absent.json")
+
+
+def test_every_specialty_has_its_titles() -> None:
+    # The specialties are the protocol's list; a new one needs what a customer reads for it.
+    assert set(TITLES) == set(Specialty)
+    assert all(en and zh for en, zh in TITLES.values())

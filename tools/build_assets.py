@@ -1,7 +1,7 @@
 """Generate the rooms: binary glTF geometry and the layout metadata beside it.
 
-    python -m scenes.build_assets            # writes scenes/assets/*.glb and scenes/layouts/*.json
-    python -m scenes.build_assets --out DIR  # the same files under DIR/assets, DIR/layouts
+    python -m tools.build_assets            # writes scenes/assets/*.glb and scenes/layouts/*.json
+    python -m tools.build_assets --out DIR  # the same files under DIR/assets, DIR/layouts
 
 The geometry is made of boxes, cylinders and spheres (trimesh), grouped per finish so that a
 client draws each piece with few calls, and instanced: a chair is stored once and placed by
@@ -41,7 +41,8 @@ Box2 = tuple[float, float, float, float]  # x0, z0, x1, z1 on the floor
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+# The checkout's scenes package, which ships what this writes.
+SCENES_DIR = Path(__file__).resolve().parent.parent / "scenes"
 UNITS = (
     "metres; right-handed, Y up (glTF); yaw_deg turns about +Y, counter-clockwise seen from "
     "above; yaw 0 looks along -Z, yaw 90 along -X"
@@ -1209,7 +1210,7 @@ def build(name: str) -> tuple[bytes, str]:
     return export_glb(room), dump_json(meta)
 
 
-def write_all(root: Path = PACKAGE_DIR) -> list[Path]:
+def write_all(root: Path = SCENES_DIR) -> list[Path]:
     written = []
     for name in ROOMS:
         glb, text = build(name)
@@ -1225,7 +1226,7 @@ def write_all(root: Path = PACKAGE_DIR) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=PACKAGE_DIR, help="directory to write into")
+    parser.add_argument("--out", type=Path, default=SCENES_DIR, help="directory to write into")
     args = parser.parse_args(argv)
     for path in write_all(args.out):
         print(f"{path.stat().st_size:>9,} bytes  {path}")

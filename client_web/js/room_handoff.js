@@ -1,0 +1,55 @@
+// The hand-off to a person: the banner that says who is coming, and "Talk to a person".
+
+import { byId } from "./dom.js";
+import { t } from "./i18n.js";
+import { showToast } from "./room_toast.js";
+
+export function handoffText(msg) {
+  switch (msg.st) {
+    case "paging":
+      return msg.advisor ? t("handoff.asking", { advisor: msg.advisor }) : t("handoff.paging");
+    case "coming": {
+      const base = t("handoff.coming", { advisor: msg.advisor || "…" });
+      return msg.eta ? `${base} (${t("handoff.eta", { min: Math.max(1, Math.round(msg.eta / 60)) })})` : base;
+    }
+    case "arrived":
+      return msg.advisor ? t("handoff.arrived", { advisor: msg.advisor }) : t("handoff.arrived-anon");
+    case "unavailable":
+      return t("handoff.unavailable");
+    default:
+      return t("handoff.cancelled");
+  }
+}
+
+export function mountHandoff({ state, session }) {
+  let handoffTimer = null;
+
+  function render() {
+    const banner = byId("handoff");
+    const msg = state.handoff;
+    // The banner tells the customer who is coming; the advisor is the one coming.
+    if (!msg || state.role === "advisor") {
+      banner.hidden = true;
+      return;
+    }
+    banner.hidden = false;
+    banner.dataset.state = msg.st;
+    banner.textContent = handoffText(msg);
+    clearTimeout(handoffTimer);
+    // Final states stay a while, then make way for the room.
+    if (["arrived", "cancelled"].includes(msg.st)) handoffTimer = setTimeout(() => (banner.hidden = true), 15000);
+  }
+
+  byId("help-button").addEventListener("click", () => {
+    if (session.send({ t: "help" })) {
+      if (!state.handoff || ["arrived", "cancelled"].includes(state.handoff.st)) {
+        state.handoff = { st: "paging" };
+        render();
+      }
+    } else {
+      showToast(t("chat.offline"));
+    }
+  });
+
+  return { render };
+}

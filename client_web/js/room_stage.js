@@ -1,0 +1,73 @@
+// The 3D room: drawing each state, the view toggle, sitting and standing, looking around in
+// seat view, and VR where the browser offers it.
+
+import { byId } from "./dom.js";
+import { t } from "./i18n.js";
+import { showToast } from "./room_toast.js";
+import { VrMode, vrSupported } from "./xr.js";
+
+/** `afterState` runs after each state is drawn (the panels that follow the entities). */
+export function mountStage({ session, scene }, { afterState }) {
+  session.on("state", ({ tick }) => {
+    scene.onState(tick, session.replica, performance.now() / 1000);
+    afterState();
+    byId("stand-button").hidden = !scene.ownSeat();
+  });
+
+  scene.onFrame = () => session.flushPose();
+
+  scene.load().catch((err) => {
+    console.error("could not load the room's layout", err);
+    showToast(String(err.message ?? err));
+  });
+
+  const viewToggle = byId("view-toggle");
+  viewToggle.addEventListener("click", () => {
+    const next = scene.viewMode === "room" ? "seat" : "room";
+    if (next === "seat") scene.resetLook();
+    scene.setViewMode(next);
+    viewToggle.dataset.i18n = next === "room" ? "view.seat" : "view.room";
+    viewToggle.textContent = t(viewToggle.dataset.i18n);
+  });
+
+  byId("stand-button").addEventListener("click", () => session.send({ t: "stand" }));
+
+  // Click a brass ring on the floor to sit there; drag in seat view to look around.
+  const canvas = byId("scene");
+  let drag = null;
+  canvas.addEventListener("pointerdown", (e) => {
+    drag = { x: e.clientX, y: e.clientY, moved: false };
+    canvas.setPointerCapture(e.pointerId);
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    const dx = e.clientX - drag.x;
+    const dy = e.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+    if (scene.viewMode !== "seat" || !drag.moved) return;
+    drag.x = e.clientX;
+    drag.y = e.clientY;
+    scene.look.yaw -= dx * 0.005;
+    scene.look.pitch = Math.max(-1.2, Math.min(1.2, scene.look.pitch - dy * 0.005));
+    const pose = scene.ownPose();
+    if (pose) session.offerPose(pose);
+  });
+  canvas.addEventListener("pointerup", (e) => {
+    if (drag && !drag.moved) {
+      const seat = scene.seatAt(e.clientX, e.clientY);
+      if (seat) session.send({ t: "sit", seat });
+    }
+    drag = null;
+  });
+
+  vrSupported().then((ok) => {
+    if (!ok) return;
+    const button = byId("vr-button");
+    const vr = new VrMode(scene, session, (presenting) => {
+      button.dataset.i18n = presenting ? "vr.exit" : "vr.enter";
+      button.textContent = t(button.dataset.i18n);
+    });
+    button.hidden = false;
+    button.addEventListener("click", () => vr.toggle().catch((err) => showToast(String(err.message ?? err))));
+  });
+}

@@ -1,0 +1,1 @@
+"""Build tools run from a checkout, not shipped in the wheel: they write committed files."""
