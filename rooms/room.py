@@ -171,12 +171,6 @@ class Room:
         """Pages still waiting for an advisor to accept."""
         return self.handoffs.open_pages()
 
-    @property
-    def consulting(self) -> Handoffs:
-        """The hand-offs under their old name, for the shell's ``room.consulting.is_open`` and
-        ``open_pages``; use :meth:`page_is_open` and :meth:`open_pages` instead."""
-        return self.handoffs
-
     # --- the shell's media side (server/media/) ------------------------------------------------
 
     def refuse(

@@ -191,7 +191,7 @@ class Placement:
                     self._forget_room(host)
                     await host.moved()
                     continue
-                for page_id in host.room.consulting.open_pages():
+                for page_id in host.room.open_pages():
                     page = await c.board.get(page_id)
                     if page is not None and page.advisor is not None:
                         host.page_claimed(page_id, page.advisor, page.advisor_name)

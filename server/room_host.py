@@ -110,7 +110,7 @@ class RoomHost:
         self._journal: asyncio.Task[None] | None = None
         self._journal_stop = False
         self._journaled = room.seq  # newest seq the store has
-        self._journal_count = len(room._log)  # entries the store should hold
+        self._journal_count = len(room.reliable_log)  # entries the store should hold
         self._journaled_version = room.durable_version
         self._store_retry_at = 0.0
         self._media: RoomMedia | None = None
@@ -298,7 +298,7 @@ class RoomHost:
         node = self._s.media
         if node is None:
             if isinstance(out, MediaStart):
-                self._dispatch(self.room.media.unavailable(out.member, time.time()))
+                self._dispatch(self.room.media_unavailable(out.member, time.time()))
             return
         if self._media is None:
             if isinstance(out, MediaStop | RecordStop):
@@ -428,7 +428,7 @@ class RoomHost:
                     )
                     told = True
                 await asyncio.sleep(PAGE_RETRY_S)
-                if not self.room.consulting.is_open(request.id):
+                if not self.room.page_is_open(request.id):
                     return
         if first is None:
             self._dispatch(self.room.page_update(request.id, "unavailable", time.time()))
