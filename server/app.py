@@ -20,7 +20,7 @@ from scenes.layout import load_layout
 from server.auth import TokenAuthority
 from server.cluster.wiring import for_settings
 from server.config import Settings
-from server.connection import MemberConnection
+from server.connection import ConnectionLimits, MemberConnection
 from server.consoles import Consoles
 from server.errors import RoomElsewhere, TryLater
 from server.gateway import Gateway
@@ -102,7 +102,7 @@ class WealthroomServer:
             compression=None,  # deflate costs CPU per frame and opens compression-bomb attacks
             max_size=s.hard_frame_bytes,
             max_queue=64,
-            create_connection=MemberConnection,
+            create_connection=MemberConnection.with_limits(self._connection_limits()),
             server_header=None,
             ssl=self._tls,
         )
@@ -124,6 +124,17 @@ class WealthroomServer:
             except TryLater:
                 log.warning("demo room %s not opened: shared services unreachable", s.demo_room)
         log.info("listening on %s", self.base_url)
+
+    def _connection_limits(self) -> ConnectionLimits:
+        s = self.settings
+        bounds = self.metrics.connection_bounds
+        return ConnectionLimits(
+            max_request_bytes=s.max_request_bytes,
+            max_unsent_bytes=s.max_unsent_bytes,
+            max_fragments=s.max_fragments,
+            max_message_open_s=s.max_message_open_s,
+            report=lambda bound: bounds.labels(bound=bound).inc(),
+        )
 
     async def stop(self) -> None:
         self.placement.stopping = self.consoles.stopping = True

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     idle_timeout_s: float = Field(900.0, gt=0)
     max_connections_per_subject: int = Field(4, ge=1)
     max_reliable_backlog: int = Field(4096, ge=16)
+    max_request_bytes: int = Field(
+        16 * 1024, ge=1024, description="handshake request, headers included; more gets 431"
+    )
+    max_unsent_bytes: int = Field(
+        4 * 1024 * 1024, ge=64 * 1024, description="written but not read by the peer; more aborts"
+    )
+    max_fragments: int = Field(256, ge=1, description="frames one message may be split into")
+    max_message_open_s: float = Field(10.0, gt=0, description="time one message may stay open")
 
     max_experts: int = Field(4, ge=0, le=16, description="digital experts in a room at once")
     expert_idle_s: float = Field(300.0, gt=0, description="an expert leaves after this quiet")

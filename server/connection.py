@@ -8,6 +8,14 @@ room works. Consoles and refused handshakes keep the library's queued reading.
 
 Messages that arrive before the member is attached (between the handshake and ``deliver_to``)
 are held, in order, and reading pauses once ``max_held`` of them wait.
+
+Every connection, member, console or refused, also has hard bounds that a peer cannot talk
+its way past (:class:`ConnectionLimits`): the bytes of its handshake request, the fragments of
+one message and how long one message may stay open, and what the server has written but the
+peer has not read. The last is what a peer that sends pings and never reads exploits: each ping
+is answered by a pong the library writes at once, the transport buffers it without limit, and a
+graceful close waits behind that buffer. Past the bound the transport is aborted: a peer that
+does not read cannot be told anything anyway.
 """
 
 from __future__ import annotations
@@ -15,22 +23,57 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode, Frame, Opcode
-from websockets.protocol import Event
+from websockets.protocol import Event, State
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[bytes | str], None]
 
+# Sent to a handshake over the size bound; the connection is closed after it.
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: 26\r\n"
+    b"Connection: close\r\n\r\nrequest headers too large\n"
+)
+
+
+def _ignore(_bound: str) -> None:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    # A browser's handshake with a token in the URL is under 4 KiB.
+    max_request_bytes: int = 16 * 1024
+    # Above the outbox's own bounds (a member that keeps up has under 16 KiB unsent, the
+    # writer waits for the library's 32 KiB high-water mark) plus one largest frame.
+    max_unsent_bytes: int = 4 * 1024 * 1024
+    # Browsers send every message in one frame; a few fragments are legitimate elsewhere.
+    max_fragments: int = 256
+    max_message_open_s: float = 10.0
+    # Told which bound ("request", "unsent", "fragments") cut a connection: the metrics.
+    report: Callable[[str], None] = field(default=_ignore, compare=False)
+
 
 class MemberConnection(ServerConnection):
     max_held = 64  # as many as websockets' own queue holds before it stops reading
+    limits = ConnectionLimits()
+
+    @classmethod
+    def with_limits(cls, limits: ConnectionLimits) -> type[MemberConnection]:
+        """This class with other bounds: websockets builds connections from a class."""
+        return type(cls.__name__, (cls,), {"limits": limits})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._request_bytes = 0
+        self._opened_at = 0.0  # when the message being assembled began
+        self._fragments = 0
         self._direct = False
         self._sink: Sink | None = None
         self._held: deque[bytes | str] = deque()
@@ -56,7 +99,28 @@ class MemberConnection(ServerConnection):
             self._paused = False
             self.transport.resume_reading()
 
+    def data_received(self, data: bytes) -> None:
+        if self.protocol.state is State.CONNECTING:
+            self._request_bytes += len(data)
+            if self._request_bytes > self.limits.max_request_bytes:
+                # Before the handshake the library would buffer up to 128 lines of 8 KiB.
+                self.limits.report("request")
+                self.transport.write(_TOO_LARGE)
+                self.transport.close()
+                return
+        super().data_received(data)
+
+    def send_data(self) -> None:
+        super().send_data()
+        unsent = self.transport.get_write_buffer_size()
+        if unsent > self.limits.max_unsent_bytes and not self.transport.is_closing():
+            self.limits.report("unsent")
+            log.warning("aborting a connection that does not read (%d bytes unsent)", unsent)
+            self.transport.abort()
+
     def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode in _DATA and not self._message_ok(event):
+            return
         if not self._direct or not isinstance(event, Frame):
             super().process_event(event)
             return
@@ -89,6 +153,29 @@ class MemberConnection(ServerConnection):
             self._paused = True
             self.transport.pause_reading()
 
+    def _message_ok(self, frame: Frame) -> bool:
+        """Counts a data frame against the bounds of the message it belongs to."""
+        if self._fragments < 0:
+            return False  # cut: the rest of the frames parsed with the fatal one go too
+        if frame.opcode is not Opcode.CONT:
+            self._fragments = 1
+            self._opened_at = self.loop.time()
+            return True
+        self._fragments += 1
+        if self._fragments > self.limits.max_fragments:
+            # The protocol bounds the message's bytes, not its frames: empty continuations
+            # would each cost a frame object until the idle timeout.
+            self.limits.report("fragments")
+            self._fragments = -1
+            self._fail(CloseCode.MESSAGE_TOO_BIG, "too many fragments")
+            return False
+        if self.loop.time() - self._opened_at > self.limits.max_message_open_s:
+            self.limits.report("fragments")
+            self._fragments = -1
+            self._fail(CloseCode.POLICY_VIOLATION, "message open too long")
+            return False
+        return True
+
     def _call(self, sink: Sink, message: bytes | str) -> None:
         try:
             sink(message)
@@ -104,4 +191,6 @@ class MemberConnection(ServerConnection):
         self.send_data()
 
 
-__all__ = ["MemberConnection", "Sink"]
+_DATA = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
+
+__all__ = ["ConnectionLimits", "MemberConnection", "Sink"]

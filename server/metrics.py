@@ -25,6 +25,12 @@ class Metrics:
         self.handshake_rejects = Counter(
             "wealthroom_handshake_rejects", "handshakes refused", ["reason"], registry=r
         )
+        self.connection_bounds = Counter(
+            "wealthroom_connection_bounds",
+            "connections cut by a hard bound (request size, unsent bytes, fragments)",
+            ["bound"],
+            registry=r,
+        )
         self.tick_seconds = Histogram(
             "wealthroom_tick_seconds",
             "time spent in one room tick",
