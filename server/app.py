@@ -150,6 +150,7 @@ class WealthroomServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        self.gateway.flush_refusals(force=True)  # no handshake comes after this
         await self.cluster.close()
 
     async def __aenter__(self) -> WealthroomServer:

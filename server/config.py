@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     max_unsent_bytes: int = Field(
         4 * 1024 * 1024, ge=64 * 1024, description="written but not read by the peer; more aborts"
     )
+    handshake_rate: float = Field(
+        20.0, ge=0, description="WebSocket handshakes per second per source address; 0: no limit"
+    )
+    handshake_burst: float = Field(100.0, ge=1)
     max_fragments: int = Field(256, ge=1, description="frames one message may be split into")
     max_message_open_s: float = Field(10.0, gt=0, description="time one message may stay open")
 

@@ -22,7 +22,7 @@ from websockets.http11 import Request, Response
 
 from advisors.grant import ConsoleGrant
 from protocol.codes import CloseCode
-from rooms.audit import AuditEvent, AuditLog
+from rooms.audit import AuditLog
 from rooms.members import Grant
 from server.audit_file import audit_health
 from server.auth import ROOM_ID, TokenAuthority
@@ -35,10 +35,17 @@ from server.http import json_response, landing_page, text_response
 from server.metrics import Metrics
 from server.placement import Placement
 from server.qa_probe import probe_response
+from server.refusals import HandshakeGuard
 from server.static import static_response
 from server.urls import CONSOLE_PATH, WS_PREFIX, ws_base_of
 
 log = logging.getLogger(__name__)
+
+
+def _source(conn: ServerConnection) -> str:
+    """The peer's address, the unit of the handshake rate limit."""
+    address = conn.remote_address
+    return str(address[0]) if address else "unknown"
 
 
 class Gateway:
@@ -70,6 +77,9 @@ class Gateway:
         ] = weakref.WeakKeyDictionary()
         self.open_connections = 0
         self._per_subject: Counter[str] = Counter()
+        self.guard = HandshakeGuard(
+            settings.node_id, rate=settings.handshake_rate, burst=settings.handshake_burst
+        )
 
     # --- handshake ------------------------------------------------------------------------------
 
@@ -102,6 +112,12 @@ class Gateway:
         url = urlsplit(request.path)
         path = url.path
         rooms = self.placement.rooms
+        self.flush_refusals()
+        if (path == CONSOLE_PATH or path.startswith(WS_PREFIX)) and not self.guard.admit(
+            _source(conn), time.time()
+        ):
+            self.metrics.handshake_rejects.labels(reason="rate").inc()
+            return text_response(HTTPStatus.TOO_MANY_REQUESTS, "too many connections; retry later")
         if path == "/healthz":
             return self._health()
         if path == "/metrics":
@@ -112,7 +128,7 @@ class Gateway:
             if not self._allowed_origin(request.headers.get("Origin")):
                 self.metrics.handshake_rejects.labels(reason="origin").inc()
                 return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
-            self._admission[conn] = self._admit(request, url.query, None)
+            self._admission[conn] = self._admit(request, url.query, None, _source(conn))
             return None
         if (probe := probe_response(path, request.headers, self.tokens, rooms)) is not None:
             return probe  # the QA simulator's read-only view of a room (server/qa_probe.py)
@@ -126,7 +142,7 @@ class Gateway:
         if not self._allowed_origin(request.headers.get("Origin")):
             self.metrics.handshake_rejects.labels(reason="origin").inc()
             return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
-        admission = self._admit(request, url.query, room)
+        admission = self._admit(request, url.query, room, _source(conn))
         if isinstance(admission, Grant) and room not in rooms:
             placed = "placed" in parse_qs(url.query)
             try:
@@ -139,7 +155,7 @@ class Gateway:
         return None
 
     def _admit(
-        self, request: Request, query: str, room: str | None
+        self, request: Request, query: str, room: str | None, source: str
     ) -> Grant | ConsoleGrant | Refused:
         """Check the token for a room, or (``room`` None) for the advisor console."""
         # Browsers cannot set headers on a WebSocket, so they pass the token in the query;
@@ -152,6 +168,7 @@ class Gateway:
             values = parse_qs(query).get("token")
             token = values[0] if values else None
         if not token:
+            self._refused(source, "TokenInvalid")
             return TokenInvalid("no token")
         try:
             if room is None:
@@ -159,14 +176,20 @@ class Gateway:
             return self.tokens.verify(token, room=room)
         except AuthError as exc:
             self.metrics.handshake_rejects.labels(reason=type(exc).__name__).inc()
-            where = room or "console"
-            log.info("handshake refused for %s: %s", where, exc)
-            # Who it was is unknown: the token is exactly what could not be trusted.
-            event = AuditEvent(
-                time.time(), where, "unknown", "", "auth.refused", type(exc).__name__
-            )
-            self.audit.append(event)
+            log.debug("handshake refused for %s: %s", room or "console", exc)
+            self._refused(source, type(exc).__name__)
             return exc
+
+    def _refused(self, source: str, reason: str) -> None:
+        # Who it was is unknown: the token is exactly what could not be trusted. So the chain
+        # gets one summary per window (server/refusals.py), not a line per attempt.
+        for event in self.guard.refused(source, reason, time.time()):
+            self.audit.append(event)
+
+    def flush_refusals(self, *, force: bool = False) -> None:
+        """File the summary of refused handshakes if its window ended (``force``: at once)."""
+        for event in self.guard.flush(time.time(), force=force):
+            self.audit.append(event)
 
     # --- connection -----------------------------------------------------------------------------
 

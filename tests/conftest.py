@@ -37,6 +37,8 @@ def make_settings(**overrides: Any) -> Settings:
         "audit_path": None,
         "audit_key": AUDIT_KEY.decode(),
         "totp_path": None,
+        # Tests open hundreds of connections from one address; tests/test_refusals.py sets it.
+        "handshake_rate": 0,
     }
     base.update(overrides)
     return Settings(**base)

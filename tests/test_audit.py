@@ -144,8 +144,10 @@ async def test_server_writes_joins_leaves_and_refused_tokens(tmp_path: Path) -> 
     assert [(e["actor"], e["action"], e["outcome"]) for e in entries] == [
         ("cust-7", "member.join", "ok"),
         ("cust-7", "member.leave", "left"),
-        ("unknown", "auth.refused", "TokenInvalid"),
+        ("unknown", "auth.refused", "summary"),
     ]
+    # Refusals are summed per window and filed under the node, never the room they named.
+    assert (entries[2]["room"], entries[2]["detail"]["total"]) == ("node:local", 1)
     assert verify_file(path, AUDIT_KEY).ok
     assert "forged" not in path.read_text()
 
