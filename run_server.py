@@ -82,7 +82,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _authority(settings: Settings) -> TokenAuthority:
-    return TokenAuthority(load_secret(settings))
+    return TokenAuthority(
+        load_secret(settings),
+        max_room_s=settings.max_room_token_s,
+        max_console_s=settings.max_console_token_s,
+    )
 
 
 async def _serve(settings: Settings) -> int:

@@ -40,7 +40,11 @@ log = logging.getLogger(__name__)
 class WealthroomServer:
     def __init__(self, settings: Settings, *, secret: bytes | None = None) -> None:
         self.settings = settings
-        self.tokens = TokenAuthority(secret if secret is not None else load_secret(settings))
+        self.tokens = TokenAuthority(
+            secret if secret is not None else load_secret(settings),
+            max_room_s=settings.max_room_token_s,
+            max_console_s=settings.max_console_token_s,
+        )
         self.metrics = Metrics()
         self.layout = load_layout(settings.layout)
         self.cluster = for_settings(settings)

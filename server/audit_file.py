@@ -39,6 +39,7 @@ from rooms.audit import (
     verify,
 )
 from server.errors import ConfigError
+from server.private_dir import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class FileAuditLog:
         self._key = key
         self._every = checkpoint_every
         self._clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         self.recovery = _quarantine_damaged_tail(path)
         retired = _retire_unkeyed(path)
         self._next, self._prev = _tail(path)

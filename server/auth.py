@@ -33,12 +33,25 @@ MIN_SECRET_BYTES = 32
 LANGUAGES = frozenset(_LANGUAGES)
 
 
+MAX_ROOM_TOKEN_S = 3600  # a room token is a visit, not a membership
+MAX_CONSOLE_TOKEN_S = 12 * 3600  # an advisor's working day
+
+
 class TokenAuthority:
-    def __init__(self, secret: bytes, *, leeway_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        leeway_s: float = 5.0,
+        max_room_s: int = MAX_ROOM_TOKEN_S,
+        max_console_s: int = MAX_CONSOLE_TOKEN_S,
+    ) -> None:
         if len(secret) < MIN_SECRET_BYTES:
             raise ValueError(f"token secret must be at least {MIN_SECRET_BYTES} bytes")
         self._secret = secret
         self._leeway = leeway_s
+        # A leaked token is good until it expires; the cap bounds that, whoever minted it.
+        self._max_life = {AUDIENCE: max_room_s, CONSOLE_AUDIENCE: max_console_s}
 
     def mint(
         self,
@@ -54,6 +67,7 @@ class TokenAuthority:
     ) -> str:
         if not ROOM_ID.match(room):
             raise ValueError(f"invalid room id {room!r}")
+        self._check_life(AUDIENCE, ttl_s)
         issued = int(time.time() if now is None else now)
         claims: dict[str, object] = {
             "iss": ISSUER,
@@ -90,6 +104,7 @@ class TokenAuthority:
         now: float | None = None,
     ) -> str:
         """A token for an advisor's console: who they are and what they can take."""
+        self._check_life(CONSOLE_AUDIENCE, ttl_s)
         issued = int(time.time() if now is None else now)
         langs = sorted(set(languages))
         if not set(langs) <= LANGUAGES:
@@ -122,6 +137,12 @@ class TokenAuthority:
         except (KeyError, ValueError, TypeError) as exc:
             raise TokenInvalid("console token lacks skills or languages") from exc
 
+    def _check_life(self, audience: str, ttl_s: float) -> None:
+        cap = self._max_life[audience]
+        if not 0 < ttl_s <= cap:
+            kind = "room" if audience == AUDIENCE else "console"
+            raise ValueError(f"{kind} tokens live between 1 and {cap} seconds, not {ttl_s:g}")
+
     def _decode(self, token: str, audience: str) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -137,6 +158,9 @@ class TokenAuthority:
             raise TokenExpired("token expired") from exc
         except jwt.InvalidTokenError as exc:
             raise TokenInvalid(f"token rejected: {type(exc).__name__}") from exc
+        life = claims["exp"] - claims["iat"]
+        if type(life) is not int or life > self._max_life[audience]:
+            raise TokenInvalid(f"token lifetime {life!r} s is over the cap")
         return claims
 
     def verify(self, token: str, *, room: str) -> Grant:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.limits import MAX_FRAME_BYTES
@@ -33,7 +33,9 @@ class Settings(BaseSettings):
         None, description="audit chain key, 32+ bytes, not the token key; all nodes share it"
     )
     audit_key_file: Path = Path("var/audit-key")
-    token_ttl_s: int = Field(3600, ge=10)
+    token_ttl_s: int = Field(3600, ge=10, description="lifetime of the room tokens it mints")
+    max_room_token_s: int = Field(3600, ge=10, description="room tokens living longer: refused")
+    max_console_token_s: int = Field(12 * 3600, ge=10, description="the same for consoles")
 
     origins: tuple[str, ...] = Field(
         (), description="exact Origin values browsers may connect from; own URL always allowed"
@@ -108,6 +110,15 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         2555, ge=1, le=36500, description="how long recordings are kept (default 7 years)"
     )
+
+    @model_validator(mode="after")
+    def _tokens_within_their_cap(self) -> Settings:
+        if self.token_ttl_s > self.max_room_token_s:
+            raise ValueError(
+                f"token_ttl_s ({self.token_ttl_s}) is over max_room_token_s "
+                f"({self.max_room_token_s}): the server would refuse its own tokens"
+            )
+        return self
 
     @field_validator(
         "audit_path",

@@ -109,6 +109,10 @@ class Gateway:
         )
 
     async def process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        if request.method not in ("GET", "HEAD"):
+            refused = text_response(HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD")
+            refused.headers["Allow"] = "GET, HEAD"
+            return refused
         url = urlsplit(request.path)
         path = url.path
         rooms = self.placement.rooms
@@ -123,7 +127,7 @@ class Gateway:
         if path == "/metrics":
             return text_response(HTTPStatus.OK, self.metrics.render().decode())
         if path == "/":
-            return landing_page(sorted(rooms), ws_base_of(self._base_url()))
+            return landing_page(len(rooms), ws_base_of(self._base_url()))
         if path == CONSOLE_PATH:
             if not self._allowed_origin(request.headers.get("Origin")):
                 self.metrics.handshake_rejects.labels(reason="origin").inc()

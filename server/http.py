@@ -30,16 +30,15 @@ def text_response(status: HTTPStatus, text: str) -> Response:
     return response(status, text.encode(), "text/plain; charset=utf-8")
 
 
-def landing_page(rooms: list[str], ws_base: str) -> Response:
-    items = "".join(
-        f"<li><code>{html.escape(ws_base)}/ws/{html.escape(r)}</code></li>" for r in rooms
-    )
+def landing_page(open_rooms: int, ws_base: str) -> Response:
+    # Only a count: room names are customers' business and this page asks for no token.
+    rooms = f"{open_rooms} room{'' if open_rooms == 1 else 's'} open"
     body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Wealthroom</title></head>
 <body>
 <h1>Wealthroom server</h1>
-<p>Rooms open on this server (join with a token from <code>run_server.py token</code>):</p>
-<ul>{items or "<li>none</li>"}</ul>
+<p>{rooms}. Join one at <code>{html.escape(ws_base)}/ws/ROOM</code> with a token from
+<code>run_server.py token</code>.</p>
 <p>In a browser: <code>/room.html#room=ROOM&amp;token=TOKEN</code> for a room,
 <code>/console.html#token=TOKEN</code> for the advisor console (<code>run_server.py serve</code>
 prints both links with demo tokens). Tokens go after <code>#</code>, so no server log sees them.</p>

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from server.config import Settings
 from server.errors import ConfigError
+from server.private_dir import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def _create(path: Path) -> bool:
     """
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

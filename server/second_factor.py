@@ -15,6 +15,8 @@ from typing import Protocol
 
 import pyotp
 
+from server.private_dir import private_dir
+
 ISSUER = "Wealthroom"
 STEP_S = 30
 
@@ -40,7 +42,7 @@ class FileEnrolments:
         secret = pyotp.random_base32()
         self._secrets[subject] = secret
         if self._path is not None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self._path.parent)
             tmp = self._path.with_suffix(".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as fh:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
+import jwt
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -22,6 +26,7 @@ from protocol.quantise import mm_to_pos, yaw_quat
 from rooms.roles import Role
 from server.app import WealthroomServer
 from server.auth import TokenAuthority
+from server.private_dir import private_dir
 from simulator.client import ClientError, RoomClient
 from tests.conftest import SECRET, Mint, make_settings, minter
 
@@ -110,7 +115,8 @@ async def test_health_metrics_and_landing_page(server: WealthroomServer, mint: M
     assert "wealthroom_connections 1.0" in body
     status, ctype, body = await _http(f"{server.base_url}/")
     assert (status, ctype.split(";")[0]) == (200, "text/html")
-    assert "/ws/demo" in body
+    assert "1 room open" in body
+    assert "/ws/demo" not in body  # room names are not told to whoever asks
     status, _, _ = await _http(f"{server.base_url}/nope")
     assert status == 404
     await client.close()
@@ -326,7 +332,10 @@ async def test_flood_at_ten_times_the_rate_is_limited_then_closed(mint: Mint) ->
         for _ in range(3000):
             if flooder.closed:
                 break
-            await flooder.send(pose)
+            try:
+                await flooder.send(pose)
+            except ConnectionClosed:
+                break  # the close raced the check above
             await asyncio.sleep(1 / 300)  # pacing the flood, not synchronising the test
         await flooder.wait_for(lambda c: c.closed)
         assert flooder.close_code == CloseCode.RATE_LIMITED
@@ -553,3 +562,57 @@ async def test_no_frame_of_one_room_reaches_a_member_of_another(
             assert {e.n for e in client.replica.entities.values()} == own
             assert {r.name for r in client.reliable if isinstance(r, m.Joined)} <= own
             await client.close()
+
+
+# --- smaller edges: methods, token lifetimes, private directories --------------------------
+
+
+async def test_methods_other_than_get_and_head_get_405(server: WealthroomServer) -> None:
+    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(f"{method} / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+        assert head.startswith(b"HTTP/1.1 405"), (method, head)
+        assert b"\r\nAllow: GET, HEAD\r\n" in head
+
+
+async def test_a_token_living_longer_than_the_cap_is_refused(server: WealthroomServer) -> None:
+    now = int(time.time())
+    claims = {
+        "iss": "wealthroom",
+        "aud": "wealthroom.room",
+        "sub": "u",
+        "room": "demo",
+        "role": "customer",
+        "iat": now,
+        "exp": now + 2 * 3600,  # a valid signature, but twice the room tokens' cap
+    }
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    assert await _refused(server.room_url("demo"), token) == CloseCode.TOKEN_INVALID
+    with pytest.raises(ValueError, match="room tokens live between 1 and 3600 seconds"):
+        server.tokens.mint(room="demo", role=Role.CUSTOMER, subject="u", ttl_s=7200)
+    with pytest.raises(ValueError, match="console tokens live between 1 and 43200 seconds"):
+        server.tokens.mint_console(
+            subject="a", name="A", skills=[], languages=["en"], ttl_s=13 * 3600
+        )
+
+
+def test_settings_refuse_to_mint_tokens_the_server_would_refuse() -> None:
+    with pytest.raises(ValueError, match="over max_room_token_s"):
+        make_settings(token_ttl_s=7200)
+
+
+def test_private_directories_are_owner_only(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        made = private_dir(tmp_path / "var" / "recordings")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
+    assert made.stat().st_mode & 0o777 == 0o700
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    os.chmod(loose, 0o755)
+    private_dir(loose)
+    assert loose.stat().st_mode & 0o777 == 0o700

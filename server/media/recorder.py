@@ -44,6 +44,7 @@ from server.errors import MediaError
 from server.media.codecs import AUDIO_FRAME_SAMPLES, AUDIO_RATE
 from server.media.hub import Kind, MediaHub, ViewerTrack
 from server.media.pulse import Pulse
+from server.private_dir import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ class SessionRecorder:
         self._clock = clock
         self.path = Path(directory) / recording_id
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             # Never mixed with another recording's files: an existing directory is refused.
             self.path.mkdir(mode=0o700)
             os.chmod(self.path, 0o700)  # mkdir's mode is cut by the umask
