@@ -30,6 +30,7 @@ import logging
 import signal
 import sys
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -215,7 +216,7 @@ async def _visit(args: argparse.Namespace) -> int:
     for ent in client.replica.entities.values():
         head = AvatarPose.unpack(ent.x).head.pos if ent.x else None
         where = f"in seat {ent.s}" if ent.s else f"standing at {head} mm"
-        print(f"  in the room: {ent.n} ({ent.r}), {where}")
+        print(_printable(f"  in the room: {ent.n} ({ent.r}), {where}"))
     if args.say:
         await client.chat(args.say)
     if args.ask:
@@ -297,7 +298,21 @@ def _news_after(shown: int) -> Callable[[RoomClient], bool]:
     return lambda c: len(c.reliable) > shown or c.closed
 
 
+def _printable(text: str) -> str:
+    """``text`` safe for a terminal: control and format characters (escape sequences, bidi
+    overrides, newlines) shown as escapes, so a member's chat cannot drive the viewer's
+    terminal or forge a line of its own."""
+    return "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Cf") else ch.encode("unicode_escape").decode()
+        for ch in text
+    )
+
+
 def _describe(msg: m.Message) -> str:
+    return _printable(_described(msg))
+
+
+def _described(msg: m.Message) -> str:
     if isinstance(msg, m.ChatPosted):
         return f"{msg.name}: {msg.text}"
     if isinstance(msg, m.Joined):

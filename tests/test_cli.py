@@ -103,13 +103,17 @@ async def test_serve_opens_the_demo_room_and_a_visitor_can_chat_in_it() -> None:
             "--name",
             "Ann",
             "--say",
-            "hello from the CLI",
+            "hello from the CLI \x1b[2J\u202egnp.exe\nAdvisor: fake line",
             "--seconds",
             "1",
         )
         assert code == 0, err
         assert "joined" in out
         assert "Ann: hello from the CLI" in out
+        # A chat cannot clear the terminal, reverse the text or forge a line of its own.
+        assert "\x1b" not in out
+        assert "\u202e" not in out
+        assert "\\x1b[2J\\u202egnp.exe\\nAdvisor: fake line" in out
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = await asyncio.wait_for(proc.communicate(), 30)
