@@ -72,12 +72,13 @@ class Screens(Feature):
         return self._show(member, screen, "", m.Present("", [], []), now)
 
     def resume(self, member: Member, since: int | None, floor: int, now: float) -> list[Output]:
-        """Screens showing something the member has not seen: they arrived after it was put
-        up (the replay covers only what happened since their first arrival)."""
+        """Screens showing something this connection has not seen. Without ``since`` it has
+        seen nothing (a first arrival, or the same person on a second device); with it, the
+        replay brings what came after ``floor``, and this what the replay cannot reach."""
         return [
             Frame((member.id,), s.presented, reliable=True)
             for s in self._screens.values()
-            if s.presented and s.seq <= floor and (since is None or s.seq > since)
+            if s.presented and (since is None or since < s.seq <= floor)
         ]
 
     def dump(self) -> dict[str, Any]:

@@ -98,7 +98,7 @@ class StepUp(Feature):
             return denied
         factor = self._subjects.get(member.grant.subject)
         if factor is not None and now < factor.locked_until:
-            return [self._locked(member, factor, now)]
+            return [self._locked(member, factor, now, ref)]
         if factor is None or now >= factor.verified_until:
             detail = "enter the code from your authenticator app first (verify)"
             return [room.direct(member, m.Error(int(ErrorCode.STEP_UP_REQUIRED), detail, ref))]
@@ -133,13 +133,13 @@ class StepUp(Feature):
         for subject, (failures, locked, verified) in state["stepup"].items():
             self._subjects[str(subject)] = _Factor(int(failures), _inf(locked), _inf(verified))
 
-    def _locked(self, member: Member, factor: _Factor, now: float) -> Output:
+    def _locked(self, member: Member, factor: _Factor, now: float, ref: str = "verify") -> Output:
         minutes = max(1, round((factor.locked_until - now) / 60))
         detail = (
             f"too many failed verifications: sensitive actions are locked for {minutes} more "
             "minute(s); your advisor can help in the meantime"
         )
-        return self._room.direct(member, m.Error(int(ErrorCode.LOCKED_OUT), detail, "verify"))
+        return self._room.direct(member, m.Error(int(ErrorCode.LOCKED_OUT), detail, ref))
 
     def _audit(
         self,

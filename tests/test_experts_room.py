@@ -312,6 +312,22 @@ def test_an_advisor_presents_a_chart_everyone_sees_including_latecomers() -> Non
     ]
 
 
+def test_a_second_device_of_someone_already_in_the_room_sees_what_is_on_the_screen() -> None:
+    h = Harness()
+    ann = h.join(Role.CUSTOMER, "Ann")
+    adv = h.join(Role.ADVISOR, "Ms Chan")
+    h.send(adv, m.Present("Your allocation", ["Bonds", "Cash"], [70.0, 30.0]))
+    h.tick()
+    (shown,) = h.inbox[ann].of(m.Presented)
+    # The same person on a phone: a new connection with nothing seen yet, no ``since``.
+    phone = h.join(Role.CUSTOMER, "Ann")
+    assert h.inbox[phone].of(m.Presented) == [shown]
+    # A reconnect that already saw it is not sent it twice.
+    h.send(phone, m.Leave())
+    back = h.join(Role.CUSTOMER, "Ann", since=shown.seq)
+    assert h.inbox[back].of(m.Presented) == []
+
+
 @pytest.mark.parametrize(
     ("message", "code"),
     [

@@ -71,6 +71,7 @@ def test_five_failures_lock_out_without_saying_which_factor_failed() -> None:
     again = h.join(Role.CUSTOMER, "Ann", risk=3)
     h.send(again, m.ViewPortfolio())
     assert _codes(h, again) == [ErrorCode.LOCKED_OUT]
+    assert h.inbox[again].errors[-1].ref == "portfolio"  # what it answers, not "verify"
     assert [e.action for e in h.audit if e.action == "stepup.lockout"] == ["stepup.lockout"]
     # It lifts by itself.
     h.tick(LOCKOUT_S + 1)
