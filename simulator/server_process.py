@@ -68,6 +68,9 @@ class ServerProcess:
         env["WEALTHROOM_SECRET"] = self.secret
         env.pop("WEALTHROOM_SECRET_FILE", None)
         env["PYTHONUNBUFFERED"] = "1"
+        # Every bot connects from this one address: the per-source handshake limit would
+        # turn a load ramp into a test of itself.
+        env["WEALTHROOM_HANDSHAKE_RATE"] = "0"
         env.update(self.env)
         cmd = [sys.executable]
         if self.profile is not None:
