@@ -1,34 +1,27 @@
 """Hard bounds on one connection that no peer can talk its way past (server/connection.py).
 
-Each attack is played by a raw client built on websockets' sans-I/O client protocol, so that
-it can do what no well-behaved library would: answer nothing, send pings without reading,
-split a message into endless empty fragments, send a megabyte of headers.
+Each attack is played by simulator/rogue.py's client, which does what no well-behaved library
+would: reads nothing, sends pings without reading, splits a message into endless empty
+fragments; and a raw socket sends a megabyte of headers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
-from websockets.http11 import Response
-from websockets.typing import Subprotocol
-from websockets.uri import parse_uri
 
-from protocol.limits import SUBPROTOCOL
 from rooms.roles import Role
 from server.app import WealthroomServer
+from simulator.rogue import RogueClient
 from tests.conftest import BOTH_LOOPS, SECRET, make_settings
 
 pytestmark = pytest.mark.asyncio(loop_factories=BOTH_LOOPS)
 
 UNSENT_CAP = 64 * 1024
-PING = b"p" * 125  # the largest control frame: its pong is 127 bytes
 
 
 @asynccontextmanager
@@ -38,60 +31,15 @@ async def bounded_server(**overrides: object) -> AsyncIterator[WealthroomServer]
         yield srv
 
 
-class RawClient:
-    """A WebSocket client that reads only the handshake response, then never again."""
+async def rogue(srv: WealthroomServer, token: str) -> RogueClient:
+    return await RogueClient.open("127.0.0.1", srv.port, token)
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
 
-    @classmethod
-    async def open(cls, srv: WealthroomServer, token: str, room: str = "demo") -> RawClient:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # The smallest receive window: what the server writes piles up on its side.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", srv.port))
-        # A 1 KiB limit makes the stream stop reading once 2 KiB wait unread.
-        reader, writer = await asyncio.open_connection(sock=sock, limit=1024)
-        client = cls(reader, writer)
-        protocol = ClientProtocol(
-            parse_uri(f"ws://127.0.0.1:{srv.port}/ws/{room}"),
-            subprotocols=[Subprotocol(SUBPROTOCOL)],
-        )
-        request = protocol.connect()
-        request.headers["Authorization"] = f"Bearer {token}"
-        protocol.send_request(request)
-        writer.write(b"".join(protocol.data_to_send()))
-        while not any(isinstance(e, Response) for e in protocol.events_received()):
-            data = await reader.read(1024)
-            assert data, "the server closed before answering the handshake"
-            protocol.receive_data(data)
-        client.protocol = protocol
-        return client
-
-    protocol: ClientProtocol
-
-    def frames(self, *frames: Frame) -> bytes:
-        for frame in frames:
-            self.protocol.send_frame(frame)
-        return b"".join(self.protocol.data_to_send())
-
-    async def flood_pings(self, max_bytes: int) -> int:
-        """Pings until the server cuts the connection; the bytes sent when it did."""
-        batch = self.frames(*[Frame(Opcode.PING, PING)] * 1000)
-        sent = 0
-        try:
-            while sent < max_bytes:
-                self.writer.write(batch)
-                await self.writer.drain()
-                sent += len(batch)
-        except (ConnectionResetError, BrokenPipeError):
-            return sent
-        raise AssertionError(f"{sent} bytes of pings sent and the connection still open")
-
-    def close(self) -> None:
-        self.writer.transport.abort()
+async def flood_pings(client: RogueClient, max_bytes: int) -> int:
+    """Pings until the server cuts the connection; the bytes sent when it did."""
+    sent, cut = await client.flood(client.pings(), max_bytes)
+    assert cut, f"{sent} bytes of pings sent and the connection still open"
+    return sent
 
 
 def kernel_buffers() -> int:
@@ -104,10 +52,10 @@ def kernel_buffers() -> int:
 async def test_a_member_that_pings_and_never_reads_is_cut_off() -> None:
     async with bounded_server() as srv:
         token = srv.tokens.mint(room="demo", role=Role.GUEST, subject="flooder")
-        client = await RawClient.open(srv, token)
+        client = await rogue(srv, token)
         try:
             # Without a bound, every pong stays in the server's memory until the peer goes.
-            sent = await client.flood_pings(max_bytes=40 * (kernel_buffers() + UNSENT_CAP))
+            sent = await flood_pings(client, 40 * (kernel_buffers() + UNSENT_CAP))
         finally:
             client.close()
         assert sent > 0
@@ -116,11 +64,10 @@ async def test_a_member_that_pings_and_never_reads_is_cut_off() -> None:
 
 async def test_a_refused_handshake_that_pings_and_never_reads_holds_nothing() -> None:
     async with bounded_server() as srv:
-        client = await RawClient.open(srv, "not-a-token")
+        client = await rogue(srv, "not-a-token")
         try:
             # Closing, the server answers no ping; were it to, the bound would cut it.
-            with contextlib.suppress(AssertionError):
-                await client.flood_pings(max_bytes=2 * (kernel_buffers() + UNSENT_CAP))
+            await client.flood(client.pings(), 2 * (kernel_buffers() + UNSENT_CAP))
             assert srv._server is not None
             unsent = [c.transport.get_write_buffer_size() for c in srv._server.all_connections]
         finally:
@@ -132,13 +79,11 @@ async def test_a_refused_handshake_that_pings_and_never_reads_holds_nothing() ->
 async def test_endless_empty_fragments_close_the_connection() -> None:
     async with bounded_server(max_fragments=32) as srv:
         token = srv.tokens.mint(room="demo", role=Role.GUEST, subject="fragments")
-        client = await RawClient.open(srv, token)
+        client = await rogue(srv, token)
         try:
-            start = Frame(Opcode.BINARY, b"\x81", fin=False)
-            more = [Frame(Opcode.CONT, b"", fin=False)] * 100
-            client.writer.write(client.frames(start, *more))
+            client.writer.write(client.empty_fragments(100, first=True))
             await client.writer.drain()
-            closed = await _read_close(client)
+            closed = await client.read_close()
         finally:
             client.close()
         assert closed == 1009
@@ -148,7 +93,7 @@ async def test_endless_empty_fragments_close_the_connection() -> None:
 async def test_a_message_left_open_too_long_closes_the_connection() -> None:
     async with bounded_server(max_message_open_s=0.05) as srv:
         token = srv.tokens.mint(room="demo", role=Role.GUEST, subject="slow-message")
-        client = await RawClient.open(srv, token)
+        client = await rogue(srv, token)
         try:
             client.writer.write(client.frames(Frame(Opcode.BINARY, b"\x81", fin=False)))
             await client.writer.drain()
@@ -156,7 +101,7 @@ async def test_a_message_left_open_too_long_closes_the_connection() -> None:
             await asyncio.sleep(0.1)  # the bound itself is a time: this is what is tested
             client.writer.write(client.frames(Frame(Opcode.CONT, b"", fin=False)))
             await client.writer.drain()
-            closed = await _read_close(client)
+            closed = await client.read_close()
         finally:
             client.close()
         assert closed == 1008
@@ -194,21 +139,9 @@ async def test_a_megabyte_of_headers_is_refused_before_the_handshake() -> None:
 async def test_an_ordinary_handshake_is_within_the_bound() -> None:
     async with bounded_server() as srv:
         token = srv.tokens.mint(room="demo", role=Role.GUEST, subject="ordinary")
-        client = await RawClient.open(srv, token)
+        client = await rogue(srv, token)
         client.close()
         assert _bound_count(srv, "request") == 0
-
-
-async def _read_close(client: RawClient) -> int:
-    """The close code the server sent, reading past anything before it."""
-    async with asyncio.timeout(5):
-        while True:
-            data = await client.reader.read(4096)
-            assert data, "closed without a close frame"
-            client.protocol.receive_data(data)
-            for event in client.protocol.events_received():
-                if isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
-                    return int.from_bytes(event.data[:2], "big")
 
 
 def _bound_count(srv: WealthroomServer, bound: str) -> int:
