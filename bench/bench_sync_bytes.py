@@ -29,29 +29,10 @@ import msgpack
 from protocol import messages as m
 from protocol.codec import encode
 from protocol.quantise import mm_to_pos, unpack_quat
-from rooms.dispatch import dispatch
+from rooms.dispatch import frames_of
 from rooms.interest import POLICIES, InterestPolicy
 from rooms.limits import RoomLimits
 from rooms.members import Grant
-from rooms.outputs import (
-    Audit,
-    CheckFactor,
-    Close,
-    Consult,
-    FetchPortfolio,
-    Frame,
-    MediaEnable,
-    MediaSignal,
-    MediaStart,
-    MediaStop,
-    Output,
-    PageCancel,
-    PageRequest,
-    RecordAdmit,
-    RecordStart,
-    RecordStop,
-    Speak,
-)
 from rooms.roles import Role
 from rooms.room import Room
 from scenes.layout import load_layout
@@ -60,63 +41,6 @@ TICK_HZ = 30
 Vec3 = tuple[float, float, float]
 # (member index, its head where it arrived, t) -> the pose to send, if any
 Motion = Callable[[int, Vec3, float], m.Pose | None]
-
-
-class Frames:
-    """The frames among a room's outputs: they are the bytes measured. The scripted members
-    only join, sit and move, so they ask for no expert, advisor, step-up or media."""
-
-    def __init__(self, outputs: list[Output]) -> None:
-        self.frames: list[Frame] = []
-        dispatch(outputs, self)
-
-    def on_frame(self, out: Frame) -> None:
-        self.frames.append(out)
-
-    def on_close(self, out: Close) -> None:
-        """Ignored: the limits are off, so nobody is closed."""
-
-    def on_audit(self, out: Audit) -> None:
-        """Ignored: the audit log is not on the wire."""
-
-    def on_consult(self, out: Consult) -> None:
-        """Ignored: nobody asks."""
-
-    def on_page_request(self, out: PageRequest) -> None:
-        """Ignored: nobody asks."""
-
-    def on_page_cancel(self, out: PageCancel) -> None:
-        """Ignored: nobody asks."""
-
-    def on_check_factor(self, out: CheckFactor) -> None:
-        """Ignored: nobody steps up."""
-
-    def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
-        """Ignored: nobody steps up."""
-
-    def on_media_start(self, out: MediaStart) -> None:
-        """Ignored: no media."""
-
-    def on_media_stop(self, out: MediaStop) -> None:
-        """Ignored: no media."""
-
-    def on_media_signal(self, out: MediaSignal) -> None:
-        """Ignored: no media."""
-
-    def on_media_enable(self, out: MediaEnable) -> None:
-        """Ignored: no media."""
-
-    def on_speak(self, out: Speak) -> None:
-        """Ignored: no media."""
-
-    def on_record_start(self, out: RecordStart) -> None:
-        """Ignored: no media."""
-
-    def on_record_admit(self, out: RecordAdmit) -> None:
-        """Ignored: no media."""
-
-    def on_record_stop(self, out: RecordStop) -> None:
-        """Ignored: no media."""
 
 
 @dataclass
@@ -203,7 +127,7 @@ def run(
     # Warm up: everyone has its snapshot and acks it.
     for _ in range(3):
         now += 1 / TICK_HZ
-        for out in Frames(room.tick(now)).frames:
+        for out in frames_of(room.tick(now)):
             for mid in out.to:
                 room.receive(mid, encode(m.Ack(room.scene.tick)), now)
 
@@ -220,13 +144,13 @@ def run(
             pose = motion(i, anchors[i], t)
             if pose is not None:
                 # Poses are answered only when refused.
-                errors += len(Frames(room.receive(mid, encode(pose), now)).frames)
+                errors += len(frames_of(room.receive(mid, encode(pose), now)))
 
         started = time.perf_counter()
         outputs = room.tick(now)
         spent += time.perf_counter() - started
         pending_acks = []
-        for out in Frames(outputs).frames:
+        for out in frames_of(outputs):
             encodes += 1
             ours += len(out.data) * len(out.to)
             pending_acks += [(mid, room.scene.tick) for mid in out.to]

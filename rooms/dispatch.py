@@ -1,8 +1,9 @@
 """The one way a shell carries out a room's outputs: :func:`dispatch` hands each output to the
 method of an :class:`OutputSink` that takes its type.
 
-Every shell (the server, the simulator, the in-process driver, the tests' harness, the sync
-benchmark) is a sink. A new output type in :data:`rooms.outputs.Output` fails the type check
+Every shell (the server, the simulator, the in-process driver, the tests' harness) is a sink;
+readers of the wire alone (the sync benchmark, the replica property test) take
+:func:`frames_of`. A new output type in :data:`rooms.outputs.Output` fails the type check
 twice: here, where the ``match`` no longer covers the union, and at every shell, which no longer
 fits the protocol. So no shell can drop an output it has not heard of; a shell that ignores one
 says so in its method, with the reason.
@@ -21,6 +22,7 @@ from rooms.outputs import (
     FetchPortfolio,
     Frame,
     MediaEnable,
+    MediaOutput,
     MediaSignal,
     MediaStart,
     MediaStop,
@@ -35,8 +37,9 @@ from rooms.outputs import (
 
 
 class OutputSink(Protocol):
-    """What a shell does with each of the room's outputs, one method per output type, named
-    ``on_`` and the type's name in snake case."""
+    """What a shell does with each of the room's outputs: one method per output type, named
+    ``on_`` and the type's name in snake case, except voice, video and recording, which go
+    whole to ``on_media``."""
 
     def on_frame(self, out: Frame, /) -> None: ...
     def on_close(self, out: Close, /) -> None: ...
@@ -46,14 +49,9 @@ class OutputSink(Protocol):
     def on_page_cancel(self, out: PageCancel, /) -> None: ...
     def on_check_factor(self, out: CheckFactor, /) -> None: ...
     def on_fetch_portfolio(self, out: FetchPortfolio, /) -> None: ...
-    def on_media_start(self, out: MediaStart, /) -> None: ...
-    def on_media_stop(self, out: MediaStop, /) -> None: ...
-    def on_media_signal(self, out: MediaSignal, /) -> None: ...
-    def on_media_enable(self, out: MediaEnable, /) -> None: ...
-    def on_speak(self, out: Speak, /) -> None: ...
-    def on_record_start(self, out: RecordStart, /) -> None: ...
-    def on_record_admit(self, out: RecordAdmit, /) -> None: ...
-    def on_record_stop(self, out: RecordStop, /) -> None: ...
+    # Voice, video and recording go to the media side whole; it matches them one by one
+    # (server/media/room_media.py, exhaustive as this is). A shell without media ignores them.
+    def on_media(self, out: MediaOutput, /) -> None: ...
 
 
 def dispatch(outputs: Iterable[Output], sink: OutputSink) -> None:
@@ -77,21 +75,22 @@ def dispatch(outputs: Iterable[Output], sink: OutputSink) -> None:
                 sink.on_check_factor(out)
             case FetchPortfolio():
                 sink.on_fetch_portfolio(out)
-            case MediaStart():
-                sink.on_media_start(out)
-            case MediaStop():
-                sink.on_media_stop(out)
-            case MediaSignal():
-                sink.on_media_signal(out)
-            case MediaEnable():
-                sink.on_media_enable(out)
-            case Speak():
-                sink.on_speak(out)
-            case RecordStart():
-                sink.on_record_start(out)
-            case RecordAdmit():
-                sink.on_record_admit(out)
-            case RecordStop():
-                sink.on_record_stop(out)
+            case (
+                MediaStart()
+                | MediaStop()
+                | MediaSignal()
+                | MediaEnable()
+                | Speak()
+                | RecordStart()
+                | RecordAdmit()
+                | RecordStop()
+            ):
+                sink.on_media(out)
             case _:
                 assert_never(out)
+
+
+def frames_of(outputs: Iterable[Output]) -> list[Frame]:
+    """Only what reaches sockets: for readers of the wire alone (the sync benchmark and the
+    replica property test), whose members never ask for anything but sync."""
+    return [out for out in outputs if isinstance(out, Frame)]

@@ -35,18 +35,13 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
-    MediaEnable,
     MediaOutput,
-    MediaSignal,
     MediaStart,
     MediaStop,
     Output,
     PageCancel,
     PageRequest,
-    RecordAdmit,
-    RecordStart,
     RecordStop,
-    Speak,
 )
 from rooms.room import Room
 from server.cluster.redis_audit import BufferedAuditLog
@@ -270,31 +265,7 @@ class RoomHost:
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         self._chore(self._fetch_portfolio(out), f"portfolio:{out.member}")
 
-    def on_media_start(self, out: MediaStart) -> None:
-        self._carry_media(out)
-
-    def on_media_stop(self, out: MediaStop) -> None:
-        self._carry_media(out)
-
-    def on_media_signal(self, out: MediaSignal) -> None:
-        self._carry_media(out)
-
-    def on_media_enable(self, out: MediaEnable) -> None:
-        self._carry_media(out)
-
-    def on_speak(self, out: Speak) -> None:
-        self._carry_media(out)
-
-    def on_record_start(self, out: RecordStart) -> None:
-        self._carry_media(out)
-
-    def on_record_admit(self, out: RecordAdmit) -> None:
-        self._carry_media(out)
-
-    def on_record_stop(self, out: RecordStop) -> None:
-        self._carry_media(out)
-
-    def _carry_media(self, out: MediaOutput) -> None:
+    def on_media(self, out: MediaOutput) -> None:
         node = self._s.media
         if node is None:
             if isinstance(out, MediaStart):

@@ -24,17 +24,10 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
-    MediaEnable,
-    MediaSignal,
-    MediaStart,
-    MediaStop,
+    MediaOutput,
     Output,
     PageCancel,
     PageRequest,
-    RecordAdmit,
-    RecordStart,
-    RecordStop,
-    Speak,
 )
 from rooms.roles import Role
 from rooms.room import Room
@@ -90,29 +83,9 @@ class Session:
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         """Ignored: the command asks a question, it never steps up."""
 
-    def on_media_start(self, out: MediaStart) -> None:
-        """Ignored: no media in the command."""
-
-    def on_media_stop(self, out: MediaStop) -> None:
-        """Ignored: no media in the command."""
-
-    def on_media_signal(self, out: MediaSignal) -> None:
-        """Ignored: no media in the command."""
-
-    def on_media_enable(self, out: MediaEnable) -> None:
-        """Ignored: no media in the command."""
-
-    def on_speak(self, out: Speak) -> None:
-        """Ignored: the command prints the answers' text, it does not voice them."""
-
-    def on_record_start(self, out: RecordStart) -> None:
-        """Ignored: no media in the command, so nothing to record."""
-
-    def on_record_admit(self, out: RecordAdmit) -> None:
-        """Ignored: no media in the command, so nothing to record."""
-
-    def on_record_stop(self, out: RecordStop) -> None:
-        """Ignored: no media in the command, so nothing to record."""
+    def on_media(self, out: MediaOutput) -> None:
+        """Ignored: no media in the command; it prints the answers' text, it does not voice
+        them, and records nothing."""
 
     async def send(self, message: m.Message) -> None:
         await self.run(self.room.receive(self.member, encode(message), _NOW))

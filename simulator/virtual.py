@@ -43,17 +43,10 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
-    MediaEnable,
-    MediaSignal,
-    MediaStart,
-    MediaStop,
+    MediaOutput,
     Output,
     PageCancel,
     PageRequest,
-    RecordAdmit,
-    RecordStart,
-    RecordStop,
-    Speak,
 )
 from rooms.roles import Role
 from rooms.room import Room
@@ -301,34 +294,10 @@ class VirtualWorld(World):
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         self._dispatch(self.room.portfolio_ready(out, [], self.now))
 
-    # The virtual world has no media node and its bots open no peers (media is simulated only
-    # against a real server), so the room's media outputs reach nobody here. The server answers
-    # a start without a node with ``media.unavailable``; no virtual bot asks for media, so that
-    # answer is not modelled.
-
-    def on_media_start(self, out: MediaStart) -> None:
-        """Ignored: no media node (see above)."""
-
-    def on_media_stop(self, out: MediaStop) -> None:
-        """Ignored: no media node."""
-
-    def on_media_signal(self, out: MediaSignal) -> None:
-        """Ignored: no media node."""
-
-    def on_media_enable(self, out: MediaEnable) -> None:
-        """Ignored: no media node."""
-
-    def on_speak(self, out: Speak) -> None:
-        """Ignored: no media node, so no voice; the answer's text frame still goes out."""
-
-    def on_record_start(self, out: RecordStart) -> None:
-        """Ignored: no media node, so nothing to record."""
-
-    def on_record_admit(self, out: RecordAdmit) -> None:
-        """Ignored: no media node, so nothing to record."""
-
-    def on_record_stop(self, out: RecordStop) -> None:
-        """Ignored: no media node, so nothing to record."""
+    def on_media(self, out: MediaOutput) -> None:
+        """Ignored: the virtual world has no media node and its bots open no peers (media is
+        simulated only against a real server). The server answers a start without a node
+        with ``media.unavailable``; no virtual bot asks for media, so that is not modelled."""
 
     def _downlink(self, link: VirtualLink, msg: Any, nbytes: int, reliable: bool) -> None:
         if link.closed:

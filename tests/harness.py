@@ -24,17 +24,10 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
-    MediaEnable,
-    MediaSignal,
-    MediaStart,
-    MediaStop,
+    MediaOutput,
     Output,
     PageCancel,
     PageRequest,
-    RecordAdmit,
-    RecordStart,
-    RecordStop,
-    Speak,
 )
 from rooms.roles import Role
 from rooms.room import Room
@@ -121,32 +114,9 @@ class Harness:
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         self.fetches.append(out)
 
-    # The media outputs are the room's requests to peers the harness does not have; the tests
-    # (tests/test_media_core.py) read them from the outputs that ``deliver`` returns.
-
-    def on_media_start(self, out: MediaStart) -> None:
-        """Ignored: no peers here (see above)."""
-
-    def on_media_stop(self, out: MediaStop) -> None:
-        """Ignored: no peers here."""
-
-    def on_media_signal(self, out: MediaSignal) -> None:
-        """Ignored: no peers here."""
-
-    def on_media_enable(self, out: MediaEnable) -> None:
-        """Ignored: no peers here."""
-
-    def on_speak(self, out: Speak) -> None:
-        """Ignored: no voice here; the answer's text frame is in the inbox."""
-
-    def on_record_start(self, out: RecordStart) -> None:
-        """Ignored: no recorder here."""
-
-    def on_record_admit(self, out: RecordAdmit) -> None:
-        """Ignored: no recorder here."""
-
-    def on_record_stop(self, out: RecordStop) -> None:
-        """Ignored: no recorder here."""
+    def on_media(self, out: MediaOutput) -> None:
+        """Ignored: no peers, voice or recorder here; the tests (tests/test_media_core.py)
+        read media outputs from what ``deliver`` returns."""
 
     def answer(self, consult: Consult) -> list[Output]:
         draft = self.brain.draft(consult.brief)

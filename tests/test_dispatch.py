@@ -19,7 +19,6 @@ from server.room_host import RoomHost
 from simulator.inprocess import Session
 from simulator.virtual import VirtualWorld
 from tests.harness import Harness
-from tests.test_sync_property import Frames
 
 
 def _types(union: Any) -> list[type]:
@@ -29,9 +28,13 @@ def _types(union: Any) -> list[type]:
 
 
 OUTPUT_TYPES = _types(outputs.Output)
+MEDIA_TYPES = set(_types(outputs.MediaOutput))
 
 
 def _method(cls: type) -> str:
+    """The sink method for an output type: media outputs all go to the media side's one."""
+    if cls in MEDIA_TYPES:
+        return "on_media"
     return "on_" + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
@@ -57,7 +60,7 @@ def test_the_union_holds_every_output_dataclass_once() -> None:
     assert set(OUTPUT_TYPES) == declared
 
 
-def test_the_sink_has_one_method_per_output_type_and_no_other() -> None:
+def test_the_sink_has_one_method_per_kind_of_output_and_no_other() -> None:
     assert _sink_methods() == {_method(cls) for cls in OUTPUT_TYPES}
 
 
@@ -77,7 +80,7 @@ def test_dispatch_keeps_the_room_order() -> None:
     dispatch([frame, stop, close, frame], cast(OutputSink, sink))
     assert sink.calls == [
         ("on_frame", frame),
-        ("on_record_stop", stop),
+        ("on_media", stop),
         ("on_close", close),
         ("on_frame", frame),
     ]
@@ -88,6 +91,6 @@ def test_an_unknown_output_is_refused_not_dropped() -> None:
         dispatch([cast(outputs.Output, object())], cast(OutputSink, Recorder()))
 
 
-@pytest.mark.parametrize("shell", [RoomHost, VirtualWorld, Session, Harness, Frames])
+@pytest.mark.parametrize("shell", [RoomHost, VirtualWorld, Session, Harness])
 def test_every_shell_has_every_sink_method(shell: type) -> None:
     assert {name for name in _sink_methods() if not callable(getattr(shell, name, None))} == set()

@@ -15,29 +15,10 @@ from hypothesis import strategies as st
 from protocol import messages as m
 from protocol.codec import decode, encode
 from protocol.messages import Direction
-from rooms.dispatch import dispatch
+from rooms.dispatch import frames_of
 from rooms.interest import POLICIES, InterestPolicy
 from rooms.limits import RoomLimits
 from rooms.members import Grant, Phase
-from rooms.outputs import (
-    Audit,
-    CheckFactor,
-    Close,
-    Consult,
-    FetchPortfolio,
-    Frame,
-    MediaEnable,
-    MediaSignal,
-    MediaStart,
-    MediaStop,
-    Output,
-    PageCancel,
-    PageRequest,
-    RecordAdmit,
-    RecordStart,
-    RecordStop,
-    Speak,
-)
 from rooms.roles import Role
 from rooms.room import Room
 from scenes import Replica, load_layout
@@ -56,65 +37,6 @@ class Link:
     acks: list[int] = field(default_factory=list)
 
 
-class Frames:
-    """The frames among a room's outputs: sync is under test, and only frames carry it. The
-    members here only move, sit, restyle, join and leave, so they ask for no expert, advisor,
-    step-up or media."""
-
-    def __init__(self, outputs: list[Output]) -> None:
-        self.frames: list[Frame] = []
-        dispatch(outputs, self)
-
-    def on_frame(self, out: Frame) -> None:
-        self.frames.append(out)
-
-    def on_close(self, out: Close) -> None:
-        """Ignored: a link here is only a replica, which the test drops when it disconnects
-        the member."""
-
-    def on_audit(self, out: Audit) -> None:
-        """Ignored: no audit log under test."""
-
-    def on_consult(self, out: Consult) -> None:
-        """Ignored: nobody asks."""
-
-    def on_page_request(self, out: PageRequest) -> None:
-        """Ignored: nobody asks."""
-
-    def on_page_cancel(self, out: PageCancel) -> None:
-        """Ignored: nobody asks."""
-
-    def on_check_factor(self, out: CheckFactor) -> None:
-        """Ignored: nobody steps up."""
-
-    def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
-        """Ignored: nobody steps up."""
-
-    def on_media_start(self, out: MediaStart) -> None:
-        """Ignored: no media."""
-
-    def on_media_stop(self, out: MediaStop) -> None:
-        """Ignored: no media."""
-
-    def on_media_signal(self, out: MediaSignal) -> None:
-        """Ignored: no media."""
-
-    def on_media_enable(self, out: MediaEnable) -> None:
-        """Ignored: no media."""
-
-    def on_speak(self, out: Speak) -> None:
-        """Ignored: no media."""
-
-    def on_record_start(self, out: RecordStart) -> None:
-        """Ignored: no media."""
-
-    def on_record_admit(self, out: RecordAdmit) -> None:
-        """Ignored: no media."""
-
-    def on_record_stop(self, out: RecordStop) -> None:
-        """Ignored: no media."""
-
-
 class World:
     def __init__(self, layout: str, interest: InterestPolicy | None, rng: random.Random) -> None:
         self.room = Room(
@@ -129,7 +51,7 @@ class World:
         self.serial = 0
 
     def send(self, member: int, message: m.Message) -> None:
-        for out in Frames(self.room.receive(member, encode(message), self.now)).frames:
+        for out in frames_of(self.room.receive(member, encode(message), self.now)):
             if not out.reliable:
                 raise AssertionError("state frames come only from tick")
 
@@ -169,7 +91,7 @@ class World:
 
     def tick(self, *, lossy: bool) -> None:
         self.now += 1 / 30
-        for out in Frames(self.room.tick(self.now)).frames:
+        for out in frames_of(self.room.tick(self.now)):
             if not out.reliable:
                 for member in out.to:
                     if member in self.links:
