@@ -748,11 +748,11 @@ HOLDING = Struct(
     "holding",
     Holding,
     (
-        Field("product", Str(limits.MAX_ID_CHARS, 1)),
-        Field("name", Str(limits.MAX_TITLE_CHARS)),
-        Field("sp", OneOf(SPECIALTIES)),
+        Field("product", Str(limits.MAX_ID_CHARS, 1), doc="product id, as interest names it"),
+        Field("name", Str(limits.MAX_TITLE_CHARS), doc="product name to show"),
+        Field("sp", OneOf(SPECIALTIES), doc="the specialty the product belongs to"),
         Field("risk", Int(1, 5), doc="risk class R1-R5"),
-        Field("value", Float(0.0, 1e15)),
+        Field("value", Float(0.0, 1e15), doc="market value, in ccy"),
         Field("ccy", Str(3, 3), doc="ISO 4217 currency"),
     ),
 )

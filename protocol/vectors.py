@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol import messages as m
+from protocol import rule_vectors
 from protocol.codec import encode, pack, to_wire
 from protocol.codes import ErrorCode
 from protocol.limits import MAX_CHAT_CHARS, MAX_FRAME_BYTES, MAX_QUESTION_CHARS, MAX_SDP_CHARS
@@ -541,6 +542,12 @@ def build() -> dict[str, Any]:
         "version": 1,
         "valid": valid,
         "invalid": invalid,
+        # The rules single frames do not show (see protocol/rule_vectors.py).
+        "accepted": rule_vectors.accepted(),
+        "precedence": rule_vectors.precedence(),
+        "positions": rule_vectors.positions(),
+        "rotations": rule_vectors.rotations(),
+        "sessions": rule_vectors.sessions(),
     }
 
 

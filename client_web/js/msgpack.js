@@ -16,8 +16,12 @@ export class WireFloat {
   }
 }
 
-/** How deep arrays and maps may nest; the protocol needs four levels, hostile frames more. */
-const MAX_DEPTH = 64;
+/**
+ * How many arrays and maps may nest, the message's own map included (SPEC.md, Encoding rules):
+ * the protocol needs five, and 1024 is where the server's msgpack library stops, so a frame
+ * between the two gets the same code (WRONG_TYPE from the schema) from both implementations.
+ */
+export const MAX_NESTING = 1024;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
@@ -67,9 +71,6 @@ class Reader {
   }
 
   value(depth) {
-    if (depth > MAX_DEPTH) {
-      throw malformed("msgpack nesting too deep");
-    }
     const b = this.u8();
     if (b <= 0x7f) return b;
     if (b >= 0xe0) return b - 0x100;
@@ -147,7 +148,13 @@ class Reader {
     return this.bytes.slice(at, at + length);
   }
 
+  /** A container at `depth` (the message's map at 0) is the (depth + 1)-th level. */
+  nest(depth) {
+    if (depth >= MAX_NESTING) throw malformed("msgpack nesting too deep");
+  }
+
   array(length, depth) {
+    this.nest(depth);
     // Each element takes at least one byte: a length past the end is a lie, refuse it early
     // instead of allocating for it.
     if (length > this.bytes.length - this.pos) this.need(length);
@@ -157,6 +164,7 @@ class Reader {
   }
 
   map(length, depth) {
+    this.nest(depth);
     if (length * 2 > this.bytes.length - this.pos) this.need(length * 2);
     const out = new Map();
     for (let i = 0; i < length; i++) {

@@ -15,6 +15,18 @@ const ROT_MAX = ROT_MASK - 1; // 1022 levels keep 0 exact; 1023 decodes as 1022
 const ROT_RANGE = 1 / Math.SQRT2;
 const ROT_STEP = (2 * ROT_RANGE) / ROT_MAX;
 
+/**
+ * Metres to the packed pose's whole millimetres as the server quantises them (SPEC.md, Packed
+ * pose): the product `m * 1000` in binary64, rounded to the nearest integer, ties to even.
+ * (Math.round alone sends ties towards +infinity: 2.5 -> 3 where the server writes 2.)
+ */
+export function metresToMm(m) {
+  const x = m * 1000;
+  const r = Math.round(x);
+  // `+ 0` turns -0 (Math.round(-0.5)) into 0.
+  return (r - x === 0.5 && r % 2 !== 0 ? r - 1 : r) + 0;
+}
+
 /** A uint32 "smallest three" rotation as a unit quaternion [x, y, z, w]. */
 export function unpackQuat(packed) {
   const largest = (packed >>> 30) & 0b11;

@@ -10,7 +10,7 @@ import { drawChart } from "./chart.js";
 import { EYE_SEATED, EYE_STANDING, buildFigure, buildHand, disposeFigure, setFigureOpacity } from "./figures.js";
 import { PoseHistory, TickClock, historyTicks } from "./interpolation.js";
 import { disposeNameTag, makeNameTag } from "./name_tags.js";
-import { unpackPose, yawOf } from "./pose.js";
+import { metresToMm, unpackPose, yawOf } from "./pose.js";
 
 /** Seconds an expert takes to appear or leave (the server's expert_transition_s). */
 const EXPERT_FADE_S = 0.6;
@@ -469,7 +469,8 @@ export class RoomScene {
     const head = this.ownHead();
     if (!head) return null;
     const q = new THREE.Quaternion().setFromEuler(new THREE.Euler(this.look.pitch, this.look.yaw, 0, "YXZ"));
-    return { p: head.pos.map((v) => Math.round(v * 1000) / 1000), q: [q.x, q.y, q.z, q.w] };
+    // Whole millimetres, rounded as the server rounds them, so the pose sent is the one kept.
+    return { p: head.pos.map((v) => metresToMm(v) / 1000), q: [q.x, q.y, q.z, q.w] };
   }
 
   /** Start looking the way the avatar faces (entering seat view). */
