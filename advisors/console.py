@@ -21,10 +21,6 @@ from protocol.limits import MAX_ERROR_CHARS, MAX_PAGES, PROTOCOL_VERSION, TokenB
 from rooms.audit import AuditEvent
 
 # Messages that belong to a room, not the console: refused with a code that says so.
-_ROOM_ONLY = frozenset(
-    {m.Join, m.Pose, m.Restyle, m.Sit, m.Stand, m.Ack, m.Chat, m.Remove, m.Leave}
-    | {m.Ask, m.Summon, m.Dismiss, m.Help, m.Present, m.Unpresent}
-)
 MESSAGE_RATE = 20.0  # per second, with a burst of MESSAGE_BURST: a person clicks, no more
 MESSAGE_BURST = 40.0
 
@@ -104,7 +100,8 @@ class Console:
             return [PutPresence(self.status(now))]
         elif isinstance(msg, m.Accept):
             return [Claim(msg.page)]
-        elif type(msg) in _ROOM_ONLY:
+        else:
+            # Every other message a client may send belongs to a room: none is ignored.
             detail = f"{msg.TYPE!r} belongs to a room (/ws/<room>), not the console"
             return self._error(ErrorCode.WRONG_ENDPOINT, detail, msg.TYPE, now)
         return []
@@ -134,4 +131,6 @@ class Console:
         error = m.Error(int(code), detail[:MAX_ERROR_CHARS], ref, True if fatal else None)
         if not fatal:
             return [Send(error)]
+        if code is ErrorCode.RATE_LIMITED:  # as a room closes a flood
+            return [Send(error), Close(CloseCode.RATE_LIMITED, "message rate limit exceeded")]
         return [Send(error), Close(CloseCode.TOO_MANY_ERRORS, "too many bad messages")]

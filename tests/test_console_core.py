@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from advisors.console import Console, pages_message
 from advisors.grant import ConsoleGrant
 from advisors.outputs import (
@@ -62,8 +64,13 @@ def test_ping_is_answered_and_presence_changes_are_written() -> None:
     assert put.status.updated == NOW + 1
 
 
-def test_a_room_message_is_refused_as_the_wrong_endpoint() -> None:
-    assert error_codes(console().receive(encode(m.Chat("hi")), NOW)) == [ErrorCode.WRONG_ENDPOINT]
+@pytest.mark.parametrize(
+    "message",
+    [m.Chat("hi"), m.Verify("123456"), m.ViewPortfolio(), m.Mute(mic="off"), m.Record(True)],
+    ids=lambda msg: msg.TYPE,
+)
+def test_every_room_message_is_refused_as_the_wrong_endpoint(message: m.Message) -> None:
+    assert error_codes(console().receive(encode(message), NOW)) == [ErrorCode.WRONG_ENDPOINT]
 
 
 def test_accepting_claims_then_a_taken_page_admits_and_makes_the_advisor_busy() -> None:
@@ -96,6 +103,12 @@ def test_a_flood_is_rate_limited() -> None:
     c = console(strikes=1000.0)
     codes = [code for _ in range(60) for code in error_codes(c.receive(encode(m.Ping(1)), NOW))]
     assert ErrorCode.RATE_LIMITED in codes
+
+
+def test_a_flood_out_of_strikes_closes_as_a_room_does() -> None:
+    c = console(strikes=5.0)
+    outs = [o for _ in range(100) for o in c.receive(encode(m.Ping(1)), NOW)]
+    assert outs[-1] == Close(CloseCode.RATE_LIMITED, "message rate limit exceeded")
 
 
 def test_the_queue_shows_at_most_max_pages() -> None:
