@@ -48,6 +48,7 @@ def _settings(tmp: Path) -> Settings:
         demo_room=None,
         audit_path=None,
         totp_path=None,
+        factor_path=None,
         recordings_dir=tmp / "recordings",
     )
 

@@ -71,7 +71,8 @@ class PageCancel:
 
 @dataclass(frozen=True, slots=True)
 class CheckFactor:
-    """Check a second-factor code for ``subject``; give the result to ``Room.factor_checked``.
+    """Check a second-factor code for ``subject`` and judge it by the customer's record
+    (``rooms/stepup_policy.py``); give the verdict to ``Room.factor_checked``.
 
     The code is a secret: never log it.
     """

@@ -3,8 +3,9 @@
 What a member must find again when the room comes back on another node: the reliable
 sequence and its log (so ``join.since`` replays exactly what was missed), who was admitted
 when (so replay never reaches back past a person's arrival), the experts standing and what the
-screens show, open pages, and step-up failures and lock-outs (a lock-out must not lapse
-because a machine died). Avatars are not kept: members bring them back when they reconnect.
+screens show, open pages, and step-up windows and the lock-outs the room relayed (failures,
+lock-outs and spent codes themselves live in the shell's shared store, see
+``rooms/stepup_policy.py``). Avatars are not kept: members bring them back when they reconnect.
 The scene's tick and id counters move past the old ones, so no client mistakes new state for
 old. The room saves its own part (:meth:`~rooms.room.Room.dump_core`) and each of its
 features its own (:meth:`~rooms.feature.Feature.dump`), under keys of one flat map; restoring

@@ -54,6 +54,7 @@ from rooms.questions import Questions
 from rooms.roles import REMOVABLE, Action, Role, allowed
 from rooms.screens import Screens
 from rooms.stepup import StepUp
+from rooms.stepup_policy import FactorVerdict
 from scenes.errors import LayoutError
 from scenes.layout import Layout, SpawnPoint
 from scenes.scene import AVATAR, EXPERT, Scene
@@ -137,9 +138,12 @@ class Room:
         """The brain's draft for a :class:`~rooms.outputs.Consult`."""
         return self.questions.answered(ticket, draft, now)
 
-    def factor_checked(self, check: CheckFactor, ok: bool, now: float) -> list[Output]:
-        """The shell's verdict on a :class:`~rooms.outputs.CheckFactor`."""
-        return self.stepup.checked(check.member, check.subject, ok, now)
+    def factor_checked(
+        self, check: CheckFactor, verdict: FactorVerdict, now: float
+    ) -> list[Output]:
+        """The shell's verdict on a :class:`~rooms.outputs.CheckFactor` (see
+        :mod:`rooms.stepup_policy`)."""
+        return self.stepup.checked(check.member, check.subject, verdict, now)
 
     def portfolio_ready(
         self, fetch: FetchPortfolio, holdings: list[m.Holding], now: float

@@ -2,10 +2,13 @@
 
 The token proves who connected; viewing holdings or confirming interest in a product also
 needs a code from the customer's authenticator, checked by the shell (the room never sees a
-secret). A success opens a window of ``VERIFIED_FOR_S``; ``MAX_FAILURES`` failures in a row
-lock sensitive actions for ``LOCKOUT_S``, for that customer, across reconnects. A failure says
-only that verification failed and how many attempts are left: never which factor, never
-whether the customer is enrolled.
+secret). The shell also decides (``rooms/stepup_policy.py``, over a store shared by every room
+and node): the room relays its verdict. A success opens a window of ``VERIFIED_FOR_S`` for the
+customer in this room; ``MAX_FAILURES`` failures in a row, in any rooms, lock verification for
+``LOCKOUT_S``. The room remembers a lock-out it relayed, so that a locked customer's codes are
+not even sent for checking and sensitive actions answer ``LOCKED_OUT``; a lock-out relayed in
+another room shows here at the next ``verify``. A failure says only that verification failed
+and how many attempts are left: never which factor, never whether the customer is enrolled.
 """
 
 from __future__ import annotations
@@ -22,16 +25,24 @@ from rooms.feature import Feature, Handler
 from rooms.members import Member, Phase
 from rooms.outputs import Audit, CheckFactor, FetchPortfolio, Output
 from rooms.roles import Action
+from rooms.stepup_policy import (
+    LOCKOUT_S,
+    MAX_FAILURES,
+    FactorVerdict,
+    Failed,
+    Locked,
+    Passed,
+    Unavailable,
+)
 
-MAX_FAILURES = 5
-LOCKOUT_S = 15 * 60.0
+__all__ = ["LOCKOUT_S", "MAX_FAILURES", "VERIFIED_FOR_S", "StepUp"]
+
 VERIFIED_FOR_S = 5 * 60.0
 
 
 @dataclass(slots=True)
 class _Factor:
-    failures: int = 0
-    locked_until: float = float("-inf")
+    locked_until: float = float("-inf")  # as last relayed: the store is what decides
     verified_until: float = float("-inf")
     checking: int | None = None  # member whose code is being checked
 
@@ -58,37 +69,47 @@ class StepUp(Feature):
         factor.checking = member.id
         return [CheckFactor(member.id, member.grant.subject, msg.code)]
 
-    def checked(self, member_id: int, subject: str, ok: bool, now: float) -> list[Output]:
-        """The shell's verdict on a code. Counted even if the member has gone meanwhile."""
+    def checked(
+        self, member_id: int, subject: str, verdict: FactorVerdict, now: float
+    ) -> list[Output]:
+        """The shell's verdict on a code. Audited even if the member has gone meanwhile."""
         room = self._room
         factor = self._subjects.setdefault(subject, _Factor())
         factor.checking = None
         self.version += 1
         member = room.member(member_id)
-        present = member is not None and member.phase is Phase.JOINED
+        if member is not None and member.phase is not Phase.JOINED:
+            member = None
         out: list[Output] = []
-        if ok:
-            factor.failures = 0
-            factor.verified_until = now + VERIFIED_FOR_S
-            out.append(self._audit(member, subject, now, "stepup.verify", "ok", {}))
-            if member is not None and present:
-                out.append(room.direct(member, m.Verified(int(factor.verified_until * 1000))))
-            return out
-        factor.failures += 1
-        detail: Detail = {"failures": factor.failures}
-        out.append(self._audit(member, subject, now, "stepup.verify", "failed", detail))
-        if factor.failures >= MAX_FAILURES:
-            factor.failures = 0
-            factor.locked_until = now + LOCKOUT_S
-            locked: Detail = {"until": int(factor.locked_until)}
-            out.append(self._audit(member, subject, now, "stepup.lockout", "locked", locked))
-            if member is not None and present:
-                out.append(self._locked(member, factor, now))
-            return out
-        if member is not None and present:
-            left = MAX_FAILURES - factor.failures
-            text = f"not verified; {left} attempt{'s' if left > 1 else ''} left"
-            out.append(room.direct(member, m.Error(int(ErrorCode.NOT_VERIFIED), text, "verify")))
+        match verdict:
+            case Passed():
+                factor.locked_until = float("-inf")
+                factor.verified_until = now + VERIFIED_FOR_S
+                out.append(self._audit(member, subject, now, "stepup.verify", "ok", {}))
+                if member is not None:
+                    out.append(room.direct(member, m.Verified(int(factor.verified_until * 1000))))
+            case Failed(failures=failures, left=left):
+                detail: Detail = {"failures": failures}
+                out.append(self._audit(member, subject, now, "stepup.verify", "failed", detail))
+                if member is not None:
+                    text = f"not verified; {left} attempt{'s' if left > 1 else ''} left"
+                    out.append(self._refuse(member, ErrorCode.NOT_VERIFIED, text))
+            case Locked(until=until, fresh=fresh):
+                factor.locked_until = until
+                if fresh:
+                    failed: Detail = {"failures": MAX_FAILURES}
+                    out.append(self._audit(member, subject, now, "stepup.verify", "failed", failed))
+                    locked: Detail = {"until": int(until)}
+                    out.append(
+                        self._audit(member, subject, now, "stepup.lockout", "locked", locked)
+                    )
+                if member is not None:
+                    out.append(self._locked(member, factor, now))
+            case Unavailable():
+                out.append(self._audit(member, subject, now, "stepup.verify", "unavailable", {}))
+                if member is not None:
+                    text = "not verified: the code could not be checked; try again in a moment"
+                    out.append(self._refuse(member, ErrorCode.NOT_VERIFIED, text))
         return out
 
     def require(self, member: Member, now: float, action: Action, ref: str) -> list[Output] | None:
@@ -124,14 +145,19 @@ class StepUp(Feature):
     def dump(self) -> dict[str, Any]:
         return {
             "stepup": {
-                subject: [f.failures, _finite(f.locked_until), _finite(f.verified_until)]
+                subject: [_finite(f.locked_until), _finite(f.verified_until)]
                 for subject, f in self._subjects.items()
             }
         }
 
     def load(self, state: Mapping[str, Any], now: float) -> None:
-        for subject, (failures, locked, verified) in state["stepup"].items():
-            self._subjects[str(subject)] = _Factor(int(failures), _inf(locked), _inf(verified))
+        for subject, saved in state["stepup"].items():
+            # Older saves led with the failure count, which the shared store now keeps.
+            locked, verified = saved[-2:]
+            self._subjects[str(subject)] = _Factor(_inf(locked), _inf(verified))
+
+    def _refuse(self, member: Member, code: ErrorCode, text: str) -> Output:
+        return self._room.direct(member, m.Error(int(code), text, "verify"))
 
     def _locked(self, member: Member, factor: _Factor, now: float, ref: str = "verify") -> Output:
         minutes = max(1, round((factor.locked_until - now) / 60))

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     totp_path: Path | None = Field(
         Path("var/totp.json"), description="customers' TOTP enrolments; empty: in memory"
     )
+    factor_path: Path | None = Field(
+        Path("var/factors.json"),
+        description="step-up failures, lock-outs and spent codes per customer; empty: in memory"
+        " (distributed mode keeps them in Redis)",
+    )
     demo_room: str | None = "demo"
     layout: str = "private_room"
     empty_room_ttl_s: float = Field(30.0, ge=0)
@@ -123,6 +128,7 @@ class Settings(BaseSettings):
     @field_validator(
         "audit_path",
         "totp_path",
+        "factor_path",
         "tls_cert",
         "tls_key",
         "secret",

@@ -62,7 +62,7 @@ def build_services(settings: Settings, cluster: Cluster, metrics: Metrics) -> No
     c = cluster
     desk = PageDesk(c.presence, c.board, c.bus, clock=time.time, node=settings.node_id)
     enrolments = FileEnrolments(settings.totp_path)
-    factors = TotpChecker(enrolments)
+    factors = TotpChecker(enrolments, c.factors)
     portfolios: Portfolios = DemoPortfolios(expertise.knowledge)
     media = media_node(settings) if settings.media else None
     for_rooms = Services(

@@ -44,6 +44,7 @@ from rooms.outputs import (
     RecordStop,
 )
 from rooms.room import Room
+from rooms.stepup_policy import FactorVerdict, Unavailable
 from server.cluster.redis_audit import BufferedAuditLog
 from server.cluster.room_store import LOG_LENGTH, RoomStore
 from server.media.room_media import MediaNode, RoomMedia
@@ -409,12 +410,14 @@ class RoomHost:
             )
 
     async def _check_factor(self, check: CheckFactor) -> None:
+        verdict: FactorVerdict
         try:
-            ok = await self._s.factors.check(check.subject, check.code, time.time())
+            verdict = await self._s.factors.check(check.subject, check.code, time.time())
         except Exception:
+            # Nothing was counted: refused, and the customer may try again.
             log.exception("room %s: second-factor check failed", self.id)
-            ok = False
-        self._dispatch(self.room.factor_checked(check, ok, time.time()))
+            verdict = Unavailable()
+        self._dispatch(self.room.factor_checked(check, verdict, time.time()))
 
     async def _fetch_portfolio(self, fetch: FetchPortfolio) -> None:
         holdings = await self._s.portfolios.holdings(fetch.subject)

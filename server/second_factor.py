@@ -1,8 +1,11 @@
 """The customer's second factor: TOTP codes (RFC 6238, via pyotp) from an authenticator app.
 
 Enrolment (which secret belongs to which customer) sits behind :class:`Enrolments`; the
-embedded default keeps it in a JSON file under ``var/``. A code is accepted once: a code seen
-over the shoulder cannot be replayed within its 30-second window.
+embedded default keeps it in a JSON file under ``var/``. :class:`TotpChecker` matches a code
+against the secret and has the customer's record judge it (``rooms/stepup_policy.py``) in a
+:class:`~server.factor_store.FactorStore` every room and node shares and a restart keeps: a
+code is accepted once (one seen over the shoulder cannot be replayed within its window, nor
+after a restart), and failures count per customer, whichever room they come from.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Protocol
 
 import pyotp
 
+from rooms.stepup_policy import FactorRecord, Judged, Match, judge
+from server.factor_store import FactorStore
 from server.private_dir import private_dir
 
 ISSUER = "Wealthroom"
@@ -57,12 +62,22 @@ def provisioning_uri(secret: str, subject: str) -> str:
 
 
 class TotpChecker:
-    def __init__(self, enrolments: Enrolments, *, window: int = 1) -> None:
+    def __init__(self, enrolments: Enrolments, store: FactorStore, *, window: int = 1) -> None:
         self._enrolments = enrolments
+        self._store = store
         self._window = window  # steps either side accepted, for clock drift
-        self._last_step: dict[str, int] = {}
 
-    async def check(self, subject: str, code: str, now: float) -> bool:
+    async def check(self, subject: str, code: str, now: float) -> Judged:
+        match = await self.match(subject, code, now)
+
+        def change(record: FactorRecord) -> tuple[FactorRecord, Judged]:
+            return judge(record, match, now)
+
+        return await self._store.update(subject, now, change)
+
+    async def match(self, subject: str, code: str, now: float) -> Match | None:
+        """The step ``code`` belongs to, if it is ``subject``'s within the drift allowance;
+        spent or not (the record knows)."""
         secret = await self._enrolments.secret(subject)
         # Not enrolled and wrong code look the same from outside, and take the same work.
         totp = pyotp.TOTP(secret or pyotp.random_base32())
@@ -72,8 +87,6 @@ class TotpChecker:
             if hmac.compare_digest(totp.at(s * STEP_S), code):
                 matched = s
         if secret is None or matched is None:
-            return False
-        if matched <= self._last_step.get(subject, -1):
-            return False  # that code (or an earlier one) was already used
-        self._last_step[subject] = matched
-        return True
+            return None
+        # The last instant at which some clock within the drift still shows this step.
+        return Match(matched, (matched + self._window + 1) * STEP_S)

@@ -51,6 +51,7 @@ from rooms.outputs import (
 from rooms.roles import Role
 from rooms.room import Room
 from rooms.settling import unacked
+from rooms.stepup_policy import FactorRecord, judge
 from scenes.layout import Layout
 from scenes.replica import Replica
 from scenes.scene import state_digest
@@ -163,6 +164,7 @@ class VirtualWorld(World):
         self._owners: dict[int, Bot] = {}
         self._consoles: dict[str, _Console] = {}
         self._cpu = 0.0  # process time spent inside the room
+        self._factors: dict[str, FactorRecord] = {}  # step-up records, as the server's store
         self.audit_events = 0
 
     # --- clock and events ------------------------------------------------------------------
@@ -288,8 +290,10 @@ class VirtualWorld(World):
         self.at(self.now, self._cancel_page(out.id))
 
     def on_check_factor(self, out: CheckFactor) -> None:
-        # No authenticator in the simulator: a code never checks out.
-        self._dispatch(self.room.factor_checked(out, False, self.now))
+        # No authenticator in the simulator: a code never matches; the record counts it.
+        record = self._factors.get(out.subject, FactorRecord())
+        self._factors[out.subject], verdict = judge(record, None, self.now)
+        self._dispatch(self.room.factor_checked(out, verdict, self.now))
 
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         self._dispatch(self.room.portfolio_ready(out, [], self.now))

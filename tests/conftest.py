@@ -37,6 +37,7 @@ def make_settings(**overrides: Any) -> Settings:
         "audit_path": None,
         "audit_key": AUDIT_KEY.decode(),
         "totp_path": None,
+        "factor_path": None,
         # Tests open hundreds of connections from one address; tests/test_refusals.py sets it.
         "handshake_rate": 0,
     }

@@ -12,6 +12,7 @@ from rooms.roles import Role
 from rooms.room import Room
 from rooms.stepup import MAX_FAILURES
 from scenes.layout import load_layout
+from tests.factor_shell import FactorShell
 from tests.harness import Harness
 
 
@@ -71,10 +72,11 @@ def test_a_newcomer_after_failover_sees_nothing_from_before_but_the_screen() -> 
 
 def test_a_lock_out_survives_failover() -> None:
     h = Harness()
+    shell = FactorShell()
     ann = h.join(Role.CUSTOMER, "Ann")
     for _ in range(MAX_FAILURES):
         h.send(ann, m.Verify("123456"))
-        h.deliver(h.room.factor_checked(h.checks[-1], False, h.now))
+        shell.answer(h, ok=False)
     fresh, _ = _failover(h)
     again = fresh.join(Role.CUSTOMER, "Ann")
     fresh.send(again, m.Verify("123456"))

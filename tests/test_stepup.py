@@ -11,7 +11,10 @@ from protocol.codes import ErrorCode
 from rooms.limits import RoomLimits
 from rooms.roles import Role
 from rooms.stepup import LOCKOUT_S, MAX_FAILURES, VERIFIED_FOR_S
+from rooms.stepup_policy import Failed, Locked, Passed
+from server.factor_store import FileFactorStore
 from server.second_factor import FileEnrolments, TotpChecker, provisioning_uri
+from tests.factor_shell import FactorShell
 from tests.harness import Harness
 
 
@@ -19,10 +22,12 @@ def _codes(h: Harness, member: int) -> list[int]:
     return [e.code for e in h.inbox[member].errors]
 
 
-def _verify(h: Harness, member: int, ok: bool) -> None:
+def _verify(h: Harness, member: int, ok: bool, shell: FactorShell | None = None) -> None:
     h.send(member, m.Verify("123456"))
-    check = h.checks[-1]
-    h.deliver(h.room.factor_checked(check, ok, h.now))
+    (shell or _shells.setdefault(id(h), FactorShell())).answer(h, ok)
+
+
+_shells: dict[int, FactorShell] = {}  # one store per harness, unless a test shares one
 
 
 def test_portfolio_needs_a_verification_and_then_arrives() -> None:
@@ -34,7 +39,7 @@ def test_portfolio_needs_a_verification_and_then_arrives() -> None:
     h.send(ann, m.Verify("123456"))
     (check,) = h.checks
     assert (check.subject, check.code) == ("Ann", "123456")
-    h.deliver(h.room.factor_checked(check, True, h.now))
+    h.deliver(h.room.factor_checked(check, Passed(), h.now))
     (verified,) = h.inbox[ann].of(m.Verified)
     assert verified.until == int((h.now + VERIFIED_FOR_S) * 1000)
     h.send(ann, m.ViewPortfolio())
@@ -90,13 +95,14 @@ def test_a_second_code_while_one_is_checked_is_refused() -> None:
 
 def test_a_failure_counts_even_if_the_member_left_before_the_answer() -> None:
     h = Harness()
+    shell = FactorShell()
     ann = h.join(Role.CUSTOMER, "Ann")
     for _ in range(MAX_FAILURES - 1):
-        _verify(h, ann, ok=False)
+        _verify(h, ann, ok=False, shell=shell)
     h.send(ann, m.Verify("123456"))
     check = h.checks[-1]
     h.send(ann, m.Leave())
-    h.deliver(h.room.factor_checked(check, False, h.now))
+    h.deliver(h.room.factor_checked(check, shell.verdict(check, False, h.now), h.now))
     assert h.actions("stepup.lockout")[0].actor == "Ann"
 
 
@@ -138,16 +144,34 @@ async def test_totp_codes_are_accepted_once_and_only_for_the_enrolled_customer(
     secret = enrolments.enrol("ann")
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert "otpauth://totp/" in provisioning_uri(secret, "ann")
-    checker = TotpChecker(FileEnrolments(path))  # a restart reads the file
+    # A restart reads the file.
+    checker = TotpChecker(FileEnrolments(path), FileFactorStore())
     now = 1_900_000_000.0
     code = pyotp.TOTP(secret).at(now)
-    assert await checker.check("ann", code, now)
-    assert not await checker.check("ann", code, now)  # replayed
-    assert not await checker.check("bob", code, now)  # not enrolled
+    assert await checker.check("ann", code, now) == Passed()
+    assert isinstance(await checker.check("ann", code, now), Failed)  # replayed
+    assert isinstance(await checker.check("bob", code, now), Failed)  # not enrolled
     later = now + 30
-    assert not await checker.check("ann", "000000" if code != "000000" else "111111", later)
-    assert await checker.check("ann", pyotp.TOTP(secret).at(later), later)
+    wrong = "000000" if code != "000000" else "111111"
+    assert isinstance(await checker.check("ann", wrong, later), Failed)
+    assert await checker.check("ann", pyotp.TOTP(secret).at(later), later) == Passed()
     # One step of clock drift either way is tolerated, two are not.
     far = now + 300
-    assert await checker.check("ann", pyotp.TOTP(secret).at(far - 30), far)
-    assert not await checker.check("ann", pyotp.TOTP(secret).at(far + 90), far + 30)
+    assert await checker.check("ann", pyotp.TOTP(secret).at(far - 30), far) == Passed()
+    verdict = await checker.check("ann", pyotp.TOTP(secret).at(far + 90), far + 30)
+    assert isinstance(verdict, Failed)
+
+
+def test_the_rule_locks_on_the_fifth_failure_in_a_row_and_forgets_old_ones() -> None:
+    shell = FactorShell()
+    h = Harness()
+    ann = h.join(Role.CUSTOMER, "Ann")
+    h.send(ann, m.Verify("123456"))
+    (check,) = h.checks
+    verdicts = [shell.verdict(check, False, h.now) for _ in range(MAX_FAILURES)]
+    assert verdicts[:-1] == [Failed(n, MAX_FAILURES - n) for n in range(1, MAX_FAILURES)]
+    assert verdicts[-1] == Locked(h.now + LOCKOUT_S, fresh=True)
+    assert shell.verdict(check, True, h.now + 1) == Locked(h.now + LOCKOUT_S, fresh=False)
+    # After the lock, and after a quiet spell, failures count from one again.
+    assert shell.verdict(check, False, h.now + LOCKOUT_S) == Failed(1, MAX_FAILURES - 1)
+    assert shell.verdict(check, False, h.now + 3 * LOCKOUT_S) == Failed(1, MAX_FAILURES - 1)

@@ -17,10 +17,12 @@ from server.cluster.directory import MemoryRoomDirectory, RoomDirectory
 from server.cluster.redis_audit import BufferedAuditLog, RedisAuditLog
 from server.cluster.redis_bus import RedisBus
 from server.cluster.redis_directory import RedisRoomDirectory
+from server.cluster.redis_factors import RedisFactorStore
 from server.cluster.redis_pages import RedisPageBoard
 from server.cluster.redis_presence import RedisPresence
 from server.cluster.room_store import RedisRoomStore, RoomStore
 from server.config import Settings
+from server.factor_store import FactorStore, FileFactorStore
 from server.keys import load_audit_key
 
 # A Redis that stops answering must cost a room a second at most, not the OS's TCP timeout.
@@ -35,6 +37,7 @@ class Cluster:
     directory: RoomDirectory
     audit: AuditLog
     store: RoomStore | None  # None: rooms are not kept beyond this process (embedded)
+    factors: FactorStore  # step-up records, per customer, for every room
     redis: Redis | None = None
 
     @property
@@ -69,6 +72,7 @@ def embedded(settings: Settings) -> Cluster:
         MemoryRoomDirectory(time.time),
         audit,
         None,
+        FileFactorStore(settings.factor_path),
     )
 
 
@@ -87,6 +91,7 @@ def on_redis(settings: Settings, url: str) -> Cluster:
         RedisRoomDirectory(client, prefix=prefix),
         BufferedAuditLog(RedisAuditLog(client, load_audit_key(settings), prefix=prefix)),
         RedisRoomStore(client, prefix=prefix),
+        RedisFactorStore(client, prefix=prefix),
         client,
     )
 
