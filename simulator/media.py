@@ -101,6 +101,8 @@ class RtcMedia:
         self.answered = 0  # the newest offer number answered
         self.opened_at = 0.0
         self.poses_sent = 0  # poses sent on the data channel
+        # Called with (source, kind, monotonic time) for every decoded frame: freeze timing.
+        self.on_frame: Callable[[str, str, float], None] | None = None
         self._pose_n = 0
         self._mids: dict[str, str] = {}  # mid -> source
         self._readers: set[asyncio.Task[None]] = set()
@@ -189,6 +191,8 @@ class RtcMedia:
                     reading.first_at = now
                 reading.last_at = now
                 reading.frames += 1
+                if self.on_frame is not None:
+                    self.on_frame(reading.source, reading.kind, now)
                 if isinstance(frame, AudioFrame):
                     samples = np.abs(frame.to_ndarray())
                     reading.size += samples.size

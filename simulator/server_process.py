@@ -31,9 +31,9 @@ def _kill_leftover_servers() -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def free_port() -> int:
+def free_port(host: str = HOST) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -46,9 +46,11 @@ class ServerProcess:
         cpu: int | None,
         env: dict[str, str] | None = None,
         tree: Path = REPO,
+        host: str = HOST,
     ):
         self.tree = tree
-        self.port = free_port()
+        self.host = host  # another local address: the end of a test link (tests/netns_fixture.py)
+        self.port = free_port(host)
         self.env = env or {}
         self.secret = secrets.token_urlsafe(48)
         self.log_path = log_path
@@ -76,7 +78,7 @@ class ServerProcess:
         if self.profile is not None:
             cmd += ["-m", "cProfile", "-o", str(self.profile)]
         cmd += [str(self.tree / "run_server.py"), "--log-level", self.log_level]
-        cmd += ["serve", "--host", HOST, "--port", str(self.port)]
+        cmd += ["serve", "--host", self.host, "--port", str(self.port)]
         with self.log_path.open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -138,7 +140,7 @@ class ServerProcess:
 
     async def metrics(self) -> dict[str, float]:
         """The server's Prometheus counters (``name{labels}`` -> value)."""
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, self.port), 5)
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 5)
         try:
             writer.write(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             raw = await asyncio.wait_for(reader.read(), 10)
