@@ -59,8 +59,10 @@ def _handler(asr: Asr) -> type[BaseHTTPRequestHandler]:
             message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
                 b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + body
             )
-            parts = {
-                part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+            parts: dict[str, object] = {
+                str(part.get_param("name", header="content-disposition")): part.get_payload(
+                    decode=True
+                )
                 for part in message.iter_parts()
             }
             asr.requests.append(
@@ -113,7 +115,8 @@ class OfflineEnglish:
 
 
 def speech() -> Pcm:
-    return (np.sin(np.arange(16_000) * 0.05) * 8000).astype(np.int16)
+    pcm: Pcm = (np.sin(np.arange(16_000) * 0.05) * 8000).astype(np.int16)
+    return pcm
 
 
 async def test_a_transcription_is_sent_as_wav_and_read_from_verbose_json(asr: Asr) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from server.speech.results import Pcm
 from server.speech.segmenter import (
     FRAME_MS,
     FRAME_SAMPLES,
@@ -31,7 +32,7 @@ class Script:
         return next(self._verdicts)
 
 
-def frames(n: int) -> np.ndarray:  # type: ignore[type-arg]
+def frames(n: int) -> Pcm:
     return np.ones(n * FRAME_SAMPLES, dtype=np.int16)
 
 

@@ -27,6 +27,9 @@ FRAMES_PER_S = 100  # PocketSphinx's feature frames
 # Below this RMS (dB relative to full scale) there is nothing to hear. Digital silence sent
 # to the decoder comes back as a random short word, sometimes with full confidence.
 SILENCE_DBFS = -60.0
+# A 'word' held longer than this is the decoder fitting a word to noise (hum, hiss), where its
+# lattice posterior can still be 1.0: such a word counts as not heard.
+MAX_WORD_S = 1.2
 SOURCE = "pocketsphinx"
 
 
@@ -38,6 +41,12 @@ def _is_word(token: str) -> bool:
 def _clean(token: str) -> str:
     # Alternative pronunciations come back as 'word(2)'.
     return token.split("(", 1)[0]
+
+
+def _confidence(posterior: float, duration_s: float) -> float:
+    if duration_s > MAX_WORD_S:
+        return 0.0
+    return min(1.0, max(0.0, float(posterior)))
 
 
 def _dbfs(pcm: Pcm) -> float:
@@ -100,7 +109,7 @@ class SphinxTranscriber:
                 _clean(seg.word),
                 seg.start_frame / FRAMES_PER_S,
                 (seg.end_frame + 1) / FRAMES_PER_S,
-                min(1.0, max(0.0, float(seg.prob))),
+                _confidence(seg.prob, (seg.end_frame + 1 - seg.start_frame) / FRAMES_PER_S),
             )
             for seg in decoder.seg()
             if _is_word(seg.word)
