@@ -25,6 +25,9 @@ import pytest
 from server.speech.endpoint import EndpointTranscriber, parse_transcription
 from server.speech.errors import EndpointFailed
 from server.speech.results import Heard, Pcm, PleaseType, Transcript
+from server.speech.setup import make_transcriber
+from server.speech.sphinx import SphinxTranscriber
+from tests.conftest import make_settings
 
 VERBOSE = {
     "task": "transcribe",
@@ -222,3 +225,18 @@ def test_answers_that_are_not_the_api_are_refused(body: bytes) -> None:
 def test_an_empty_text_is_heard_as_nothing() -> None:
     heard = parse_transcription(b'{"text": "  "}', "yue")
     assert heard == Heard("", 0.0, "yue", None, "endpoint")
+
+
+async def test_settings_choose_the_endpoint_with_offline_english_behind_it() -> None:
+    offline_only = make_transcriber(make_settings())
+    assert isinstance(offline_only, SphinxTranscriber)
+    offline_only.close()
+    both = make_transcriber(
+        make_settings(asr_url="http://127.0.0.1:9/", asr_api_key="", asr_timeout_s=2.5)
+    )
+    assert isinstance(both, EndpointTranscriber)
+    assert both.url == "http://127.0.0.1:9/v1/audio/transcriptions"
+    assert isinstance(both.offline_english, SphinxTranscriber)
+    assert "tencent" in both.offline_english.vocabulary
+    await both.aclose()
+    both.offline_english.close()

@@ -60,7 +60,7 @@ class SphinxTranscriber:
     """English only; any other language gets ``PleaseType``."""
 
     def __init__(self, *, vocabulary: Iterable[str] = (), fwdflat: bool = True) -> None:
-        self._vocabulary = tuple(sorted(set(vocabulary)))
+        self.vocabulary = frozenset(vocabulary)
         # The second (flat-lexicon) pass costs about half again as much and gets noticeably
         # more words right on our spoken questions: on by default.
         # Batch CMN: each utterance is normalised on its own, so one customer's room (or a
@@ -79,7 +79,7 @@ class SphinxTranscriber:
             decoder = pocketsphinx.Decoder(**self._options)
             missing = [
                 (word, phones)
-                for word in self._vocabulary
+                for word in sorted(self.vocabulary)
                 if decoder.lookup_word(word) is None and (phones := pronunciation(word)) is not None
             ]
             # The search is rebuilt once, with the last word, not after each.
