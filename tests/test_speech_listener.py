@@ -16,6 +16,7 @@ from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.audio.frame import AudioFrame
 
+from server.media.tts import resample
 from server.speech import (
     AudioUnusable,
     Heard,
@@ -201,8 +202,6 @@ async def test_other_rates_and_formats_are_resampled_and_heard(
     sphinx: SphinxTranscriber, rate: int, channels: int, fmt: str
 ) -> None:
     pcm, native = speak(QUESTION)
-    from server.media.tts import resample
-
     audio = resample(pcm, native, rate)
     events = Events()
     listener = SpeechListener(events, sphinx)
