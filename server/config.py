@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     )
     turn_ttl_s: int = Field(3600, ge=60, description="how long a member's TURN login lasts")
     speech: bool = Field(True, description="experts speak (espeak-ng) when it is installed")
+    asr_url: str | None = Field(
+        None,
+        description="OpenAI-compatible transcription endpoint (base URL); empty: offline English",
+    )
+    asr_model: str = "whisper-1"
+    asr_api_key: SecretStr | None = None
+    asr_timeout_s: float = Field(8.0, gt=0, description="then offline English or 'please type'")
     recordings_dir: Path = Field(Path("var/recordings"), description="where recordings go")
     retention_days: int = Field(
         2555, ge=1, le=36500, description="how long recordings are kept (default 7 years)"
@@ -136,6 +143,8 @@ class Settings(BaseSettings):
         "public_url",
         "brain_url",
         "brain_api_key",
+        "asr_url",
+        "asr_api_key",
         "redis_url",
         mode="before",
     )

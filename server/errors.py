@@ -5,7 +5,8 @@
     ├── MediaError            voice and video (server/media/)
     │   ├── SignalError           a member's answer or ICE candidate refused (its code)
     │   ├── SpeechError           synthesis failed (engine missing, bad voice, timeout)
-    │   └── RecordingError        a recording could not be made or finished
+    │   ├── RecordingError        a recording could not be made or finished
+    │   └── ListenError           speech recognition (server/speech/errors.py)
     └── Refused               a connection that is upgraded only to be closed with a code
         ├── AuthError         a token or handshake that does not admit the client
         │   ├── TokenExpired      signature fine, ``exp`` passed              close 4401
