@@ -6,7 +6,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 
-import { CLIENT_MESSAGES, ENT, LOOK, RELIABLE, SERVER_MESSAGES } from "../js/messages.js";
+import {
+  BRIEF_DECISION,
+  BRIEF_PRODUCT,
+  BRIEF_TURN,
+  BRIEFING,
+  CLIENT_MESSAGES,
+  ENT,
+  LOOK,
+  RELIABLE,
+  SERVER_MESSAGES,
+} from "../js/messages.js";
 import { CloseCode, ErrorCode } from "../js/protocol.js";
 
 const spec = readFileSync(new URL("../../protocol/SPEC.md", import.meta.url), "utf8");
@@ -78,6 +88,12 @@ describe("records", () => {
   });
   test("appearance", () => {
     assert.deepEqual(rows(LOOK), specRows(parsed.get("Appearance (`look`)").get("")));
+  });
+  test("advisor briefing", () => {
+    assert.deepEqual(rows(BRIEFING), specRows(parsed.get("Advisor briefing (`brief`)").get("")));
+    assert.deepEqual(rows(BRIEF_TURN), specRows(parsed.get("Briefing turn (`brief.turns` items)").get("")));
+    assert.deepEqual(rows(BRIEF_PRODUCT), specRows(parsed.get("Briefing product (`brief.products` items)").get("")));
+    assert.deepEqual(rows(BRIEF_DECISION), specRows(parsed.get("Briefing decision (`brief.decisions` items)").get("")));
   });
 });
 
