@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import msgpack
 
 from protocol import messages as m
+from protocol.codec import struct_to_wire
 from rooms.outputs import PageRequest
 from server.auth import ConsoleGrant
 from server.cluster.bus import Bus, Subscription
@@ -103,6 +104,7 @@ class PageDesk:
             node=self.node,
             customer_name=request.customer_name,
             risk=request.risk,
+            brief=struct_to_wire(m.BRIEFING, request.brief) if request.brief else None,
         )
         await self.board.post(page)
         await self.bus.publish(PAGES_TOPIC, PageEvent("posted", page.id, page.room).encode())
@@ -149,4 +151,5 @@ def page_info(page: Page) -> m.PageInfo:
         page.customer_name or "customer",
         page.risk,
         page.product,
+        m.BRIEFING.check(page.brief, "brief") if page.brief else None,
     )
