@@ -20,6 +20,7 @@ from avatars.specialties import Specialty
 from protocol import messages as m
 from protocol.codec import struct_to_wire
 from protocol.codes import ErrorCode
+from protocol.errors import ProtocolError
 from rooms.audit import Detail
 from rooms.context import RoomContext
 from rooms.feature import Feature, Handler
@@ -226,7 +227,10 @@ class Handoffs(Feature):
     def load(self, state: Mapping[str, Any], now: float) -> None:
         for page_id, skill, st, advisor, *rest in state["pages"]:
             # A page saved before pages carried a briefing has four fields.
-            brief = m.BRIEFING.check(rest[0], "brief") if rest and rest[0] else None
+            try:
+                brief = m.BRIEFING.check(rest[0], "brief") if rest and rest[0] else None
+            except ProtocolError as exc:
+                raise ValueError(f"page {page_id}: {exc}") from exc
             self._pages[str(page_id)] = _Page(
                 str(page_id), Specialty(skill) if skill else None, str(st), advisor, brief
             )

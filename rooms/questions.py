@@ -88,6 +88,7 @@ class Questions(Feature):
         self._disclosed: set[str] = set()  # personas that said aloud they are an AI
         self._decisions: list[m.BriefDecision] = []  # suitability, for an advisor's briefing
         self._last: _Spoken | None = None
+        self.version = 0  # counts changes to the conversation that no reliable message marks
         lim = room.limits
         self.desk = ExpertDesk(
             room.scene,
@@ -197,6 +198,7 @@ class Questions(Feature):
             return []
         expert = expert if expert is not None else last.expert
         self.state = self.state.interrupted()
+        self.version += 1
         detail: Detail = {"q": last.question, "expert": expert if expert is not None else "-"}
         if expert is not None and expert in self.desk.experts:
             detail = {**detail, "persona": self.desk.experts[expert].persona.id}

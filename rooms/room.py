@@ -284,10 +284,11 @@ class Room:
         self._next_member = int(state["next_member"])
 
     @property
-    def durable_version(self) -> tuple[int, int]:
+    def durable_version(self) -> tuple[int, int, int]:
         """Changes whenever something a failover must keep changed (see rooms/persist.py):
-        the reliable sequence (joins, chat, experts, screens, pages ride on it) and step-up."""
-        return (self.seq, self.stepup.version)
+        the reliable sequence (joins, chat, experts, screens, pages, answers ride on it),
+        step-up, and the conversation's interruptions."""
+        return (self.seq, self.stepup.version, self.questions.version)
 
     @property
     def is_empty(self) -> bool:
