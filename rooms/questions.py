@@ -77,7 +77,7 @@ class Questions(Feature):
     ) -> None:
         self._room = room
         self.expertise = expertise
-        self.dialogue = _dialogue(expertise)
+        self._dialogue: Dialogue | None = None  # built at the first question (see dialogue)
         self.state = DialogueState()  # the room's one conversation
         self._turns = 0  # questions asked in this room: a late answer finds its turn by it
         self._handoffs = handoffs  # a question that needs a person pages one
@@ -101,6 +101,16 @@ class Questions(Feature):
 
     def handlers(self) -> Mapping[type[m.Message], Handler]:
         return {m.Ask: self.on_ask, m.Summon: self.on_summon, m.Dismiss: self.on_dismiss}
+
+    @property
+    def dialogue(self) -> Dialogue:
+        """The planner, shared with every room of the same expertise. Its retrieval index
+        takes seconds to build once per process: the shell builds it before it serves
+        (:func:`avatars.retrieval.default_retriever`), a room that is never asked anything
+        never needs it."""
+        if self._dialogue is None:
+            self._dialogue = _dialogue(self.expertise)
+        return self._dialogue
 
     def persona(self, persona_id: str) -> Persona:
         """The persona ``persona_id`` (raises :class:`~avatars.personas.UnknownPersona`)."""

@@ -24,6 +24,7 @@ from websockets.http11 import Request, Response
 from avatars.advice import Brain
 from avatars.expertise import default_expertise
 from avatars.local_brain import LocalBrain
+from avatars.retrieval import default_retriever
 from protocol.codes import CloseCode
 from protocol.limits import SUBPROTOCOL
 from rooms import persist
@@ -139,6 +140,8 @@ class WealthroomServer:
 
     async def start(self) -> None:
         s = self.settings
+        # The experts' retrieval index takes seconds to build: not inside a member's join.
+        await asyncio.to_thread(default_retriever)
         await self.cluster.start()
         self._server = await serve(
             self._handle,
