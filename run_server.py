@@ -8,8 +8,8 @@ run_server.py visit --room demo --name Ann
                                     join a room from the terminal: see who is there, chat
 run_server.py render --layout private_room --out room.png [--state room.snapshot]
                                     draw a room offscreen (software renderer, no GPU)
-run_server.py ask --json "Should I buy more bonds?" [--risk 3]
-                                    route a question to the experts and print their answers
+run_server.py ask --json "Should I buy more bonds?" ["And the risks?" ...] [--risk 3]
+                                    ask the experts (several questions: one conversation)
 run_server.py advisor-token --name "Ms Chan" --skills bonds,funds --langs en,zh
                                     mint an advisor console token
 run_server.py enrol --subject demo-customer
@@ -60,7 +60,7 @@ from server.keys import load_audit_key, load_secret
 from server.second_factor import FileEnrolments, provisioning_uri
 from simulator import cli as simulate_cli
 from simulator.client import ClientError, RoomClient
-from simulator.inprocess import ask_once
+from simulator.inprocess import ask_turns
 
 log = logging.getLogger("wealthroom")
 
@@ -176,19 +176,23 @@ def _enrol(args: argparse.Namespace) -> int:
 
 
 async def _ask(args: argparse.Namespace) -> int:
-    result = await ask_once(args.question, risk=args.risk, language=args.lang)
+    turns = await ask_turns(args.questions, risk=args.risk, language=args.lang)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        for turn in turns:  # one object per turn, one per line
+            print(json.dumps(turn, ensure_ascii=False))
         return 0
-    print(f"routed to: {', '.join(result['specialties']) or '(no specialty)'}")
-    for answer in result["answers"]:
-        who = answer["expert"]["name"] if answer["expert"] else "Concierge"
-        print(f"\n[{answer['label']}] {who} ({answer['specialty'] or 'general'}):")
-        print(f"  {answer['text']}")
-        if answer["risk_class"]:
-            print(f"  risk class: {answer['risk_class']}")
-        if answer["handoff"]:
-            print(f"  -> a human advisor takes over: {answer['reason']}")
+    for index, result in enumerate(turns):
+        if len(turns) > 1:
+            print(("\n" if index else "") + f"> {result['question']}")
+        print(f"routed to: {', '.join(result['specialties']) or '(no specialty)'}")
+        for answer in result["answers"]:
+            who = answer["expert"]["name"] if answer["expert"] else "Concierge"
+            print(f"\n[{answer['label']}] {who} ({answer['specialty'] or 'general'}):")
+            print(f"  {answer['text']}")
+            if answer["risk_class"]:
+                print(f"  risk class: {answer['risk_class']}")
+            if answer["handoff"]:
+                print(f"  -> a human advisor takes over: {answer['reason']}")
     return 0
 
 
@@ -368,9 +372,11 @@ def _parser() -> argparse.ArgumentParser:
     enrol = sub.add_parser("enrol", help="enrol a customer's authenticator for step-up")
     enrol.add_argument("--subject", required=True)
 
-    ask = sub.add_parser("ask", help="ask the experts a question (no server needed)")
-    ask.add_argument("question")
-    ask.add_argument("--json", action="store_true", help="print JSON")
+    ask = sub.add_parser(
+        "ask", help="ask the experts one question, or several as one conversation (no server)"
+    )
+    ask.add_argument("questions", nargs="+", metavar="question", help="the turns, in order")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per turn a line")
     ask.add_argument("--risk", type=int, choices=range(1, 6), help="customer's profile C1-C5")
     ask.add_argument("--lang", choices=["en", "zh", "yue"], help="answer in this language")
 
@@ -427,8 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # One line per connection opened and closed drowns what matters; our own gateway logs
-    # refusals, and /metrics counts the rest.
-    logging.getLogger("websockets").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # refusals, and /metrics counts the rest. The retrieval index says when it is built.
+    for noisy in ("websockets", "bm25s"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         if args.command == "serve":
             settings = _settings(args)

@@ -37,6 +37,7 @@ def page_info(page: Page) -> m.PageInfo:
         page.customer_name or "customer",
         page.risk,
         page.product,
+        m.BRIEFING.check(page.brief, "brief") if page.brief else None,
     )
 
 

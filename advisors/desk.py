@@ -20,6 +20,7 @@ from advisors.grant import ConsoleGrant
 from advisors.pages import Page, PageBoard
 from advisors.presence import PRESENCE_TTL_S, AdvisorState, AdvisorStatus, Presence
 from protocol import messages as m
+from protocol.codec import struct_to_wire
 from rooms.outputs import PageRequest
 
 PAGES_TOPIC = "pages"
@@ -83,6 +84,7 @@ class PageDesk:
             node=self.node,
             customer_name=request.customer_name,
             risk=request.risk,
+            brief=struct_to_wire(m.BRIEFING, request.brief) if request.brief else None,
         )
         await self.board.post(page)
         await self.bus.publish(PAGES_TOPIC, PageEvent("posted", page.id, page.room).encode())
@@ -115,18 +117,3 @@ class PageDesk:
 
     def events(self) -> Subscription:
         return self.bus.subscribe(PAGES_TOPIC)
-
-
-def page_info(page: Page) -> m.PageInfo:
-    """A page as an advisor's console shows it."""
-    return m.PageInfo(
-        page.id,
-        page.room,
-        page.skill.value if page.skill else "",
-        page.language,
-        page.reason,
-        int(page.raised * 1000),
-        page.customer_name or "customer",
-        page.risk,
-        page.product,
-    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from advisors.errors import PageExists
 from avatars.specialties import Specialty
@@ -33,6 +33,8 @@ class Page:
     raised: float  # seconds since the epoch
     customer_name: str = ""
     risk: int | None = None  # the customer's risk profile C1-C5, for the advisor to see
+    # The room's briefing for the advisor, as its wire map (plain values: it travels as JSON).
+    brief: dict[str, Any] | None = None
     node: str = "local"
     state: PageState = PageState.OPEN
     advisor: str | None = None  # subject of the advisor who claimed it

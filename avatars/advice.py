@@ -26,6 +26,12 @@ LANGUAGES = ("en", "zh", "yue")
 
 # Shown on every expert avatar and message: customers must never mistake an expert for a person.
 AI_LABEL = {"en": "AI-generated", "zh": "AI生成", "yue": "AI生成"}
+# What an expert says before its first spoken answer in a session: a voice carries no label.
+AI_SPOKEN = {
+    "en": "I am {name}, an AI expert of the bank, not a person.",
+    "zh": "我是{name}，银行的AI数字专家，不是真人。",
+    "yue": "我係{name}，銀行嘅AI數碼專家，唔係真人。",
+}
 
 
 class Complexity(StrEnum):

@@ -27,9 +27,10 @@ How a question is read, first rule that applies:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from avatars import intents, suitability
 from avatars.advice import (
@@ -49,6 +50,7 @@ from avatars.specialties import Specialty
 
 __all__ = [
     "CONCIERGE",
+    "CORE_PANEL",
     "SUITS_ME_PANEL",
     "Assignment",
     "CustomerProfile",
@@ -58,6 +60,8 @@ __all__ = [
     "Resolution",
     "Turn",
     "clarify_reply",
+    "dump_state",
+    "load_state",
 ]
 
 CONCIERGE = "concierge"
@@ -67,6 +71,8 @@ MAX_SUGGESTED = 3  # products one expert names for "what suits me"
 # Who answers "what suits me" when the question names no topic: the shelves with low-risk
 # products. Insurance and tax need a person's look at the customer's situation.
 SUITS_ME_PANEL = (Specialty.DEPOSITS, Specialty.BONDS, Specialty.FUNDS)
+# "All of you" with nobody to mean yet: the bank's core panel.
+CORE_PANEL = (Specialty.STOCKS, Specialty.BONDS, Specialty.FUNDS, Specialty.INSURANCE)
 # A conservative wish caps the suggested risk class even for a customer who could take more.
 CONSERVATIVE_CAP = 2
 # BM25 score a question needs to reach an expert by retrieval alone (rule 5), and how far
@@ -126,13 +132,16 @@ class DialogueState:
             return self
         return replace(self, turns=(*self.turns[:-1], replace(self.turns[-1], interrupted=True)))
 
-    def answered(self, text: str) -> DialogueState:
-        """Records what the customer heard for the last question (several answers append)."""
-        if not self.turns:
+    def answered(self, text: str, *, back: int = 0) -> DialogueState:
+        """Records what the customer heard for the last question (several answers append);
+        ``back``: for the question that many turns before the last (its answer came late)."""
+        if back < 0 or back >= len(self.turns):
             return self
-        last = self.turns[-1]
-        joined = f"{last.answer}\n{text}" if last.answer else text
-        return replace(self, turns=(*self.turns[:-1], replace(last, answer=joined)))
+        index = len(self.turns) - 1 - back
+        turn = self.turns[index]
+        joined = f"{turn.answer}\n{text}" if turn.answer else text
+        turns = (*self.turns[:index], replace(turn, answer=joined), *self.turns[index + 1 :])
+        return replace(self, turns=turns)
 
     def with_risk(self, risk: int | None) -> DialogueState:
         return replace(self, profile=replace(self.profile, risk=risk))
@@ -144,6 +153,53 @@ class DialogueState:
             answer = turn.answer + (" [interrupted]" if turn.interrupted else "")
             out.append(Exchange(turn.question, ",".join(turn.answerers), answer))
         return tuple(out)
+
+
+def dump_state(state: DialogueState) -> dict[str, Any]:
+    """``state`` as plain values (msgpack, JSON), for a room's saved state."""
+    p = state.profile
+    return {
+        "focus": state.focus_specialty.value if state.focus_specialty else None,
+        "products": list(state.focus_products),
+        "profile": [p.risk, p.language, p.age],
+        "turns": [
+            [
+                t.question,
+                list(t.answerers),
+                list(t.products),
+                t.intent.value,
+                t.interrupted,
+                t.answer,
+            ]
+            for t in state.turns
+        ],
+    }
+
+
+def load_state(saved: Mapping[str, Any]) -> DialogueState:
+    """What :func:`dump_state` wrote; a damaged value raises ``KeyError``, ``ValueError`` or
+    ``TypeError``."""
+    risk, language, age = saved["profile"]
+    turns = tuple(
+        Turn(
+            str(q),
+            tuple(map(str, who)),
+            tuple(map(str, products)),
+            Intent(intent),
+            bool(cut),
+            str(a),
+        )
+        for q, who, products, intent, cut, a in saved["turns"]
+    )
+    focus = saved["focus"]
+    return DialogueState(
+        focus_specialty=Specialty(focus) if focus is not None else None,
+        focus_products=tuple(map(str, saved["products"])),
+        turns=turns[-MAX_TURNS:],
+        profile=CustomerProfile(
+            None if risk is None else int(risk), str(language), None if age is None else int(age)
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +261,14 @@ class Dialogue:
         *,
         risk: int | None,
         language: str | None = None,
+        present: Sequence[Specialty] = (),
     ) -> Plan:
         """The plan for ``text`` asked in a room whose conversation is ``state``.
 
         ``language`` is the answer's language (the room's choice, e.g. the persona's); by
         default the question's. ``risk`` is the customer's assessed risk level, C1-C5 as 1-5
-        (``None``: not assessed), as the room knows it now.
+        (``None``: not assessed), as the room knows it now. ``present``: the experts standing
+        in the room, most recently active first, whom "all of you" means.
         """
         routing = self.router.route(text, recent=state.recent())
         lang = language or routing.language
@@ -258,6 +316,13 @@ class Dialogue:
                 first = self.knowledge.product(ids[0]).specialty
                 resolution = Resolution.NEW if len(named) >= 2 else Resolution.PRONOUN
                 return done(Intent.COMPARE, [Assignment(first, tuple(ids))], resolution)
+            if len(topics) >= 2:
+                # Two shelves side by side ("my bond fund with a pension plan"): each expert
+                # describes its own, in one turn.
+                assignments = [
+                    Assignment(sp, tuple(p.id for p in named if p.specialty == sp)) for sp in topics
+                ]
+                return done(Intent.DESCRIBE, assignments, self._new(state, topics))
             if topics:
                 return done(Intent.CLARIFY, [Assignment(topics[0], ())], Resolution.CLARIFY)
             return done(Intent.CLARIFY, [], Resolution.CLARIFY)
@@ -276,7 +341,7 @@ class Dialogue:
             return done(intent, assignments, resolution)
 
         if routing.everyone:
-            panel = list(state.recent()) or list(SUITS_ME_PANEL)
+            panel = list(present) or list(state.recent()) or list(CORE_PANEL)
             return done(intent, [Assignment(sp, ()) for sp in panel], Resolution.NEW)
 
         if state.focus_specialty is not None and (cue is not None or back or follow):

@@ -104,6 +104,8 @@ def to_wire(message: Message) -> dict[str, Any]:
             value = [struct_to_wire(f.kind.item, v) for v in value]
         elif isinstance(value, Look):
             value = look_to_wire(value)
+        elif isinstance(f.kind, Struct):
+            value = struct_to_wire(f.kind, value)
         elif isinstance(f.kind, Vec):
             value = list(value)
         out[f.key] = value
@@ -111,8 +113,19 @@ def to_wire(message: Message) -> dict[str, Any]:
 
 
 def struct_to_wire(struct: Struct, record: Any) -> dict[str, Any]:
-    """A nested record as a map; fields that are ``None`` are left out."""
-    return {f.key: v for f in struct.fields if (v := getattr(record, f.key)) is not None}
+    """A nested record as a map; fields that are ``None`` are left out, records within records
+    become maps too."""
+    out: dict[str, Any] = {}
+    for f in struct.fields:
+        value = getattr(record, f.key)
+        if value is None:
+            continue
+        if isinstance(f.kind, Struct):
+            value = struct_to_wire(f.kind, value)
+        elif isinstance(f.kind, ListOf) and isinstance(f.kind.item, Struct):
+            value = [struct_to_wire(f.kind.item, v) for v in value]
+        out[f.key] = value
+    return out
 
 
 def ent_to_wire(ent: Ent) -> dict[str, Any]:

@@ -23,6 +23,11 @@ MAX_ANSWER_CHARS = 2000
 MAX_CHART_ITEMS = 12
 MAX_PAGES = 200
 MAX_HOLDINGS = 100
+# An advisor's briefing: the last turns of the conversation, each text shortened, so a page
+# with its briefing stays a few kilobytes.
+MAX_BRIEF_TURNS = 6
+MAX_BRIEF_TEXT_CHARS = 300
+MAX_BRIEF_ITEMS = 12
 # Media signalling: an SDP for a room of ten with data channel is ~8 kB; ICE lines are short.
 MAX_SDP_CHARS = 32 * 1024
 MAX_ICE_CHARS = 512

@@ -77,6 +77,7 @@ GENDERS = frozenset({"female", "male"})
 EXPERT_STATES = frozenset({"arriving", "present", "leaving"})
 ADVISOR_STATES = frozenset({"available", "busy", "away"})
 HANDOFF_STATES = frozenset({"paging", "coming", "arrived", "unavailable", "cancelled"})
+VERDICTS = frozenset({"ok", "disclose", "handoff"})
 HAIRSTYLES = frozenset({"none", "short", "bob", "long", "bun", "curly", "ponytail"})
 MEDIA_KINDS = frozenset({"audio", "video"})
 # 3d: the client draws the room and gets every member's audio and video and the experts'
@@ -685,6 +686,7 @@ class Answer(Message):
     Field("sp", OneOf(SPECIALTIES), False, "skill asked for; absent for a general request"),
     Field("advisor", Str(limits.MAX_NAME_CHARS), False, "who is coming"),
     Field("eta", U32, False, "expected arrival, seconds"),
+    Field("read", Bool(), False, "arrived: the advisor was given the conversation so far"),
     reliable=True,
 )
 @dataclass(frozen=True, slots=True)
@@ -697,6 +699,7 @@ class Handoff(Message):
     sp: str | None = None
     advisor: str | None = None
     eta: int | None = None
+    read: bool | None = None
 
 
 @_message(
@@ -776,6 +779,92 @@ class Holdings(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class BriefTurn:
+    q: str
+    by: str
+    a: str
+    cut: bool | None = None
+
+
+BRIEF_TURN = Struct(
+    "brief_turn",
+    BriefTurn,
+    (
+        Field("q", Str(limits.MAX_BRIEF_TEXT_CHARS, 1), doc="the question, shortened"),
+        Field("by", Str(limits.MAX_REASON_CHARS), doc="who answered: specialties or concierge"),
+        Field("a", Str(limits.MAX_BRIEF_TEXT_CHARS), doc="the answer, shortened; empty: none yet"),
+        Field("cut", Bool(), False, "the answer was interrupted before the customer heard it all"),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BriefProduct:
+    id: str
+    name: str
+    sp: str
+    risk: int
+
+
+BRIEF_PRODUCT = Struct(
+    "brief_product",
+    BriefProduct,
+    (
+        Field("id", Str(limits.MAX_ID_CHARS, 1)),
+        Field("name", Str(limits.MAX_TITLE_CHARS)),
+        Field("sp", OneOf(SPECIALTIES)),
+        Field("risk", Int(1, 5), doc="risk class R1-R5"),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BriefDecision:
+    sp: str
+    verdict: str
+    why: str
+    product: str | None = None
+
+
+BRIEF_DECISION = Struct(
+    "brief_decision",
+    BriefDecision,
+    (
+        Field("sp", OneOf(SPECIALTIES)),
+        Field("verdict", OneOf(VERDICTS), doc="suitability: ok, disclose or handoff"),
+        Field("why", Str(limits.MAX_REASON_CHARS)),
+        Field("product", Str(limits.MAX_ID_CHARS, 1), False),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisorBrief:
+    """What an advisor reads before walking in: for the advisor's eyes only."""
+
+    why: str
+    turns: list[BriefTurn] = field(default_factory=list)
+    products: list[BriefProduct] = field(default_factory=list)
+    decisions: list[BriefDecision] = field(default_factory=list)
+
+
+BRIEFING = Struct(
+    "brief",
+    AdvisorBrief,
+    (
+        Field("why", Str(limits.MAX_REASON_CHARS), doc="why a person was called"),
+        Field("turns", ListOf(BRIEF_TURN, limits.MAX_BRIEF_TURNS), doc="last turns, oldest first"),
+        Field("products", ListOf(BRIEF_PRODUCT, limits.MAX_BRIEF_ITEMS), doc="products discussed"),
+        Field(
+            "decisions",
+            ListOf(BRIEF_DECISION, limits.MAX_BRIEF_ITEMS),
+            doc="suitability decisions, oldest first",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class PageInfo:
     id: str
     room: str
@@ -786,6 +875,7 @@ class PageInfo:
     customer: str
     risk: int | None = None
     product: str | None = None
+    brief: AdvisorBrief | None = None
 
 
 PAGE = Struct(
@@ -801,6 +891,7 @@ PAGE = Struct(
         Field("customer", Str(limits.MAX_NAME_CHARS), doc="customer's display name"),
         Field("risk", Int(1, 5), False, "customer's risk profile C1-C5"),
         Field("product", Str(limits.MAX_ID_CHARS, 1), False),
+        Field("brief", BRIEFING, False, "the conversation so far, for the advisor"),
     ),
 )
 
@@ -932,6 +1023,20 @@ class Recording(Message):
     at: int
 
 
+@_message(
+    "briefing",
+    S,
+    Field("page", Str(limits.MAX_ID_CHARS, 1), doc="the page the advisor answered"),
+    Field("brief", BRIEFING),
+)
+@dataclass(frozen=True, slots=True)
+class Briefing(Message):
+    """The conversation so far, sent in the room to the arriving advisor alone."""
+
+    page: str
+    brief: AdvisorBrief
+
+
 ClientMessage = (
     Hello
     | Join
@@ -984,4 +1089,5 @@ ServerMessage = (
     | RtcOffer
     | IceServers
     | Recording
+    | Briefing
 )

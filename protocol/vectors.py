@@ -45,6 +45,23 @@ DEFAULT_LOOK = m.Look(
 )
 _BO_LOOK = ("broad", 182, "#8d5524", "short", "#111111", "#222b3a", "#3a3a3a", "#9b1b30")
 
+_BRIEF = m.AdvisorBrief(
+    "risk class above the customer's profile",
+    [
+        m.BriefTurn("Tell me about the balanced fund", "funds", "Balanced Fund: Risk class R3."),
+        m.BriefTurn("佢嘅收費係幾多？", "funds", "管理費每年1.2%。", True),
+        m.BriefTurn("What about the Asia equity fund?", "funds", ""),
+    ],
+    [
+        m.BriefProduct("fund-balanced", "Balanced Fund", "funds", 3),
+        m.BriefProduct("fund-equity-asia", "Asia Equity Fund", "funds", 4),
+    ],
+    [
+        m.BriefDecision("funds", "ok", "within the customer's risk profile", "fund-balanced"),
+        m.BriefDecision("funds", "handoff", "risk class above the profile", "fund-equity-asia"),
+    ],
+)
+
 VALID: list[tuple[str, m.Message]] = [
     ("hello", m.Hello(1, "web/1.0")),
     ("hello-minimal", m.Hello(1)),
@@ -236,6 +253,39 @@ VALID: list[tuple[str, m.Message]] = [
                     "note-accumulator",
                 )
             ]
+        ),
+    ),
+    (
+        "pages-briefed",
+        m.Pages(
+            [
+                m.PageInfo(
+                    "demo-1795430000123-2",
+                    "demo",
+                    "funds",
+                    "yue",
+                    "risk class above the customer's profile",
+                    1795430000123,
+                    "Ann",
+                    2,
+                    "fund-equity-asia",
+                    _BRIEF,
+                )
+            ]
+        ),
+    ),
+    ("briefing", m.Briefing("demo-1795430000123-2", _BRIEF)),
+    (
+        "handoff-arrived-read",
+        m.Handoff(
+            26,
+            "demo-1795430000123-2",
+            "arrived",
+            "your advisor is here",
+            1795430062000,
+            "funds",
+            "Ms Chan",
+            read=True,
         ),
     ),
     (

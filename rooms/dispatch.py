@@ -21,6 +21,7 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    Hush,
     MediaEnable,
     MediaOutput,
     MediaSignal,
@@ -81,6 +82,7 @@ def dispatch(outputs: Iterable[Output], sink: OutputSink) -> None:
                 | MediaSignal()
                 | MediaEnable()
                 | Speak()
+                | Hush()
                 | RecordStart()
                 | RecordAdmit()
                 | RecordStop()

@@ -10,7 +10,7 @@ advisor walks in (or the customer leaves, which cancels it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -18,7 +18,9 @@ from typing import Any
 from avatars.knowledge import Knowledge
 from avatars.specialties import Specialty
 from protocol import messages as m
+from protocol.codec import struct_to_wire
 from protocol.codes import ErrorCode
+from protocol.errors import ProtocolError
 from rooms.audit import Detail
 from rooms.context import RoomContext
 from rooms.feature import Feature, Handler
@@ -34,13 +36,26 @@ class _Page:
     skill: Specialty | None
     state: str  # paging, coming
     advisor: str | None = None  # subject, once one accepted
+    brief: m.AdvisorBrief | None = None  # what the advisor is given to read
+
+
+# The conversation so far, as an advisor reads it: ``(why a person is called, language)``.
+Briefing = Callable[[str, str], m.AdvisorBrief]
 
 
 class Handoffs(Feature):
-    def __init__(self, room: RoomContext, knowledge: Knowledge, stepup: StepUp) -> None:
+    def __init__(
+        self,
+        room: RoomContext,
+        knowledge: Knowledge,
+        stepup: StepUp,
+        *,
+        briefing: Briefing | None = None,
+    ) -> None:
         self._room = room
         self._knowledge = knowledge
         self._stepup = stepup  # confirming interest in a product needs the second factor
+        self._briefing = briefing
         self._pages: dict[str, _Page] = {}
         self._paged = 0
 
@@ -94,7 +109,8 @@ class Handoffs(Feature):
         room = self._room
         self._paged += 1
         page_id = f"{room.id}-{int(now * 1000)}-{self._paged}"
-        self._pages[page_id] = _Page(page_id, skill, "paging")
+        brief = self._briefing(reason, language) if self._briefing is not None else None
+        self._pages[page_id] = _Page(page_id, skill, "paging", brief=brief)
         owner = self._customer() or member
         request = PageRequest(
             page_id,
@@ -106,6 +122,7 @@ class Handoffs(Feature):
             product,
             reason,
             owner.grant.risk,
+            brief,
         )
         sp = skill.value if skill else None
         out = room.broadcast_reliable(
@@ -141,8 +158,9 @@ class Handoffs(Feature):
         sp = page.skill.value if page.skill else None
         if state == "coming":
             page.state, page.advisor = "coming", advisor
-            if advisor is not None and any(mb.grant.subject == advisor for mb in room.joined):
-                return self._arrived(page, advisor_name, now)
+            here = [mb for mb in room.joined if advisor is not None and mb.grant.subject == advisor]
+            if here:
+                return self._arrived(page, here[0], advisor_name, now)
         why = why or {
             "coming": "an advisor accepted",
             "paging": f"asking {advisor_name}" if advisor_name else "looking for an advisor",
@@ -170,7 +188,7 @@ class Handoffs(Feature):
         out: list[Output] = []
         for page in list(self._pages.values()):
             if page.advisor == member.grant.subject:
-                out += self._arrived(page, member.name, now)
+                out += self._arrived(page, member, member.name, now)
         return out
 
     def on_leave(self, member: Member, now: float) -> list[Output]:
@@ -194,26 +212,46 @@ class Handoffs(Feature):
     def dump(self) -> dict[str, Any]:
         return {
             "pages": [
-                [p.id, p.skill.value if p.skill else None, p.state, p.advisor]
+                [
+                    p.id,
+                    p.skill.value if p.skill else None,
+                    p.state,
+                    p.advisor,
+                    struct_to_wire(m.BRIEFING, p.brief) if p.brief else None,
+                ]
                 for p in self._pages.values()
             ],
             "paged": self._paged,
         }
 
     def load(self, state: Mapping[str, Any], now: float) -> None:
-        for page_id, skill, st, advisor in state["pages"]:
+        for page_id, skill, st, advisor, *rest in state["pages"]:
+            # A page saved before pages carried a briefing has four fields.
+            try:
+                brief = m.BRIEFING.check(rest[0], "brief") if rest and rest[0] else None
+            except ProtocolError as exc:
+                raise ValueError(f"page {page_id}: {exc}") from exc
             self._pages[str(page_id)] = _Page(
-                str(page_id), Specialty(skill) if skill else None, str(st), advisor
+                str(page_id), Specialty(skill) if skill else None, str(st), advisor, brief
             )
         self._paged = int(state["paged"])
 
-    def _arrived(self, page: _Page, name: str | None, now: float) -> list[Output]:
+    def _arrived(self, page: _Page, advisor: Member, name: str | None, now: float) -> list[Output]:
+        """The advisor who accepted walks in: they alone are handed the briefing, then
+        everyone hears they are here (and, if briefed, that they read the conversation)."""
         del self._pages[page.id]
         sp = page.skill.value if page.skill else None
         room = self._room
-        out = room.broadcast_reliable(
+        out: list[Output] = []
+        read = None
+        if page.brief is not None:
+            read = True
+            out.append(room.direct(advisor, m.Briefing(page.id, page.brief)))
+            briefed: Detail = {"page": page.id, "turns": len(page.brief.turns)}
+            out.append(room.audit(advisor, now, "handoff.briefed", "ok", briefed))
+        out += room.broadcast_reliable(
             lambda seq: m.Handoff(
-                seq, page.id, "arrived", "your advisor is here", _ms(now), sp, name
+                seq, page.id, "arrived", "your advisor is here", _ms(now), sp, name, read=read
             )
         )
         detail: Detail = {"page": page.id, "advisor": page.advisor or "-"}

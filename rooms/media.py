@@ -24,6 +24,7 @@ from rooms.feature import Feature, Handler
 from rooms.members import Member
 from rooms.outputs import (
     Frame,
+    Hush,
     MediaEnable,
     MediaSignal,
     MediaStart,
@@ -252,6 +253,14 @@ class Media(Feature):
             return
         top = m.MOUTH_LEVELS
         self._speech[entity] = _Speech(bytes(min(top, max(0, v)) for v in levels), hz, start)
+
+    def hush(self, entity: int) -> list[Output]:
+        """Expert ``entity`` stops mid-sentence: its mouth closes now, its voice with it."""
+        self._speech.pop(entity, None)
+        if entity not in self._room.scene.entities:
+            return []
+        self._room.scene.set_mouth(entity, 0)
+        return [Hush(entity)]
 
     def advance(self, now: float) -> list[Output]:
         """Mouths follow the audio clock: the level shown at ``now`` is the clip's at ``now``."""

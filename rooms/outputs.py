@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from avatars.advice import Brief
 from avatars.specialties import Specialty
 from protocol.codes import CloseCode
-from protocol.messages import IceCandidate, RtcAnswer
+from protocol.messages import AdvisorBrief, IceCandidate, RtcAnswer
 from rooms.audit import AuditEvent
 
 
@@ -60,6 +60,7 @@ class PageRequest:
     product: str | None
     reason: str
     risk: int | None  # the customer's risk profile C1-C5
+    brief: AdvisorBrief | None = None  # the conversation so far: for the advisor's eyes only
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,13 @@ class Speak:
 
 
 @dataclass(frozen=True, slots=True)
+class Hush:
+    """Expert ``entity`` stops speaking at once (the customer spoke over it)."""
+
+    entity: int
+
+
+@dataclass(frozen=True, slots=True)
 class RecordStart:
     """Start recording ``id``. Only members in ``members`` (and later ``RecordAdmit``) may be
     recorded: they have been sent the consent notice."""
@@ -166,6 +174,7 @@ MediaOutput = (
     | MediaSignal
     | MediaEnable
     | Speak
+    | Hush
     | RecordStart
     | RecordAdmit
     | RecordStop

@@ -87,8 +87,15 @@ class Room:
         expertise = expertise or default_expertise()
         self.stepup = StepUp(self)
         self.media = Media(self)
-        self.handoffs = Handoffs(self, expertise.knowledge, self.stepup)
-        self.questions = Questions(self, expertise, self.handoffs, voiced=lambda: self.media.wanted)
+        self.handoffs = Handoffs(
+            self,
+            expertise.knowledge,
+            self.stepup,
+            briefing=lambda why, language: self.questions.briefing(why, language),
+        )
+        self.questions = Questions(
+            self, expertise, self.handoffs, voiced=lambda: self.media.wanted, hush=self.media.hush
+        )
         self.screens = Screens(self)
         # Each hook goes to the features in this order, which is the order of what they send
         # (a joining member is shown the screens before the recording notice) and of the
@@ -137,6 +144,15 @@ class Room:
     def answered(self, ticket: int, draft: Reply, now: float) -> list[Output]:
         """The brain's draft for a :class:`~rooms.outputs.Consult`."""
         return self.questions.answered(ticket, draft, now)
+
+    def interrupt(
+        self, now: float, *, expert: int | None = None, member: int | None = None
+    ) -> list[Output]:
+        """Barge-in, from the shell's speech side: ``member`` (if known) spoke over expert
+        ``expert`` (``None``: whoever gave the newest answer). The newest answer is marked
+        interrupted in the conversation and the audit trail, and the expert falls silent."""
+        by = self.members.get(member) if member is not None else None
+        return self.questions.interrupt(by, expert, now)
 
     def factor_checked(
         self, check: CheckFactor, verdict: FactorVerdict, now: float
@@ -266,10 +282,11 @@ class Room:
         self._next_member = int(state["next_member"])
 
     @property
-    def durable_version(self) -> tuple[int, int]:
+    def durable_version(self) -> tuple[int, int, int]:
         """Changes whenever something a failover must keep changed (see rooms/persist.py):
-        the reliable sequence (joins, chat, experts, screens, pages ride on it) and step-up."""
-        return (self.seq, self.stepup.version)
+        the reliable sequence (joins, chat, experts, screens, pages, answers ride on it),
+        step-up, and the conversation's interruptions."""
+        return (self.seq, self.stepup.version, self.questions.version)
 
     @property
     def is_empty(self) -> bool:

@@ -14,6 +14,7 @@ import logging
 from websockets.asyncio.server import Server, serve
 
 from advisors.desk import PageDesk
+from avatars.retrieval import default_retriever
 from protocol.limits import SUBPROTOCOL
 from rooms.audit import AuditLog
 from scenes.layout import load_layout
@@ -96,6 +97,8 @@ class WealthroomServer:
 
     async def start(self) -> None:
         s = self.settings
+        # The experts' retrieval index takes seconds to build: not inside a member's join.
+        await asyncio.to_thread(default_retriever)
         await self.cluster.start()
         self._server = await serve(
             self.gateway.handle,

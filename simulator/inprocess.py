@@ -1,11 +1,12 @@
 """Drive a pure room in this process, without sockets: the same room code the server runs.
 
-:func:`ask_once` is what ``run_server.py ask`` prints: one customer, one question, the experts
-it brought and what they said, and whether a human must take over.
+:func:`ask_turns` is what ``run_server.py ask`` prints: one customer, one conversation, and for
+each question the experts it brought, what they said, and whether a human must take over.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,43 +117,64 @@ async def ask_once(
     expertise: Expertise | None = None,
     brain: Brain | None = None,
 ) -> dict[str, Any]:
+    (turn,) = await ask_turns(
+        [question], risk=risk, language=language, expertise=expertise, brain=brain
+    )
+    return turn
+
+
+async def ask_turns(
+    questions: Sequence[str],
+    *,
+    risk: int | None,
+    language: str | None = None,
+    expertise: Expertise | None = None,
+    brain: Brain | None = None,
+) -> list[dict[str, Any]]:
+    """``questions`` as the turns of one conversation in one room: what each turn brought."""
     session = await open_session(risk=risk, language=language, expertise=expertise, brain=brain)
-    start = len(session.received)
-    await session.send(m.Ask(question, lang=language))
-    got = session.received[start:]
-    experts = {x.e: x for x in got if isinstance(x, m.ExpertCame) and x.st == "arrived"}
-    (asked,) = [x for x in got if isinstance(x, m.Asked)]
-    answers = []
-    for a in (x for x in got if isinstance(x, m.Answer)):
-        expert = experts.get(a.e) if a.e is not None else None
-        answers.append(
+    experts: dict[int, m.ExpertCame] = {}  # an expert who came earlier answers follow-ups
+    turns = []
+    for question in questions:
+        start, paged = len(session.received), len(session.pages)
+        await session.send(m.Ask(question, lang=language))
+        got = session.received[start:]
+        experts.update({x.e: x for x in got if isinstance(x, m.ExpertCame) and x.st == "arrived"})
+        (asked,) = [x for x in got if isinstance(x, m.Asked)]
+        answers = [_answer(a, experts) for a in got if isinstance(a, m.Answer)]
+        turns.append(
             {
-                "specialty": a.sp,
-                "expert": None
-                if expert is None
-                else {"persona": expert.p, "name": expert.name, "language": expert.lang},
-                "text": a.text,
-                "label": a.label,
-                "language": a.lang,
-                "risk_class": f"R{a.risk}" if a.risk else None,
-                "product": a.product,
-                "sources": a.src,
-                "handoff": a.handoff,
-                "reason": a.why,
+                "question": question,
+                "specialties": asked.sp,
+                "profile": f"C{risk}" if risk else None,
+                "answers": answers,
+                "handoff": any(a["handoff"] for a in answers),
+                "pages": [
+                    {
+                        "skill": p.skill.value if p.skill else None,
+                        "product": p.product,
+                        "reason": p.reason,
+                    }
+                    for p in session.pages[paged:]
+                ],
             }
         )
+    return turns
+
+
+def _answer(a: m.Answer, experts: Mapping[int, m.ExpertCame]) -> dict[str, Any]:
+    expert = experts.get(a.e) if a.e is not None else None
     return {
-        "question": question,
-        "specialties": asked.sp,
-        "profile": f"C{risk}" if risk else None,
-        "answers": answers,
-        "handoff": any(a["handoff"] for a in answers),
-        "pages": [
-            {
-                "skill": p.skill.value if p.skill else None,
-                "product": p.product,
-                "reason": p.reason,
-            }
-            for p in session.pages
-        ],
+        "specialty": a.sp,
+        "expert": None
+        if expert is None
+        else {"persona": expert.p, "name": expert.name, "language": expert.lang},
+        "text": a.text,
+        "label": a.label,
+        "language": a.lang,
+        "risk_class": f"R{a.risk}" if a.risk else None,
+        "product": a.product,
+        "sources": a.src,
+        "handoff": a.handoff,
+        "reason": a.why,
     }

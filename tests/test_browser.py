@@ -177,6 +177,9 @@ async def test_an_advisor_takes_the_page_joins_and_presents_a_chart(
     await card.wait_for(state="visible")
     assert "C2" in await card.locator(".profile").inner_text()
     assert "Ann" in await card.inner_text()
+    brief = card.locator("details.brief")
+    assert "1" in await brief.locator("summary").inner_text()
+    assert "Tell me about the Equity accumulator" in (await brief.text_content() or "")
     async with context.expect_page() as opened:
         await card.locator(".accept").click()
     advisor = watch.attach(await opened.value, "advisor")
@@ -188,6 +191,7 @@ async def test_an_advisor_takes_the_page_joins_and_presents_a_chart(
     banner = customer.locator("#handoff[data-state='arrived']")
     await banner.wait_for(state="visible")
     assert "Ms Chan" in await banner.inner_text()
+    assert "has read our conversation" in await banner.inner_text()
 
     await advisor.fill("#chart-title", "Your allocation")
     await advisor.click("#chart-show")

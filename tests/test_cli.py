@@ -154,3 +154,34 @@ def test_an_empty_setting_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEALTHROOM_TLS_CERT", "")
     settings = Settings()
     assert (settings.audit_path, settings.tls_cert) == (None, None)
+
+
+async def test_ask_takes_several_questions_as_one_conversation() -> None:
+    code, out, _ = await _run(
+        "ask", "--json", "--risk", "3", "Tell me about the balanced fund", "What are the fees?"
+    )
+    assert code == 0
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["question"] == "Tell me about the balanced fund"
+    assert second["question"] == "What are the fees?"
+    assert first["specialties"] == second["specialties"] == ["funds"]
+    (described,) = first["answers"]
+    (fees,) = second["answers"]
+    # The follow-up is about the fund in focus, answered by the expert who is already there.
+    assert described["product"] == fees["product"] == "global-balanced-fund"
+    assert fees["expert"] == described["expert"] is not None
+    assert "fee" in fees["text"].lower()
+    for turn in (first, second):
+        assert turn["profile"] == "C3"
+        assert turn["handoff"] is False
+        assert turn["pages"] == []
+        assert set(turn["answers"][0]) >= {"label", "language", "risk_class", "sources", "reason"}
+
+
+async def test_ask_a_single_question_prints_one_line_of_json() -> None:
+    code, out, _ = await _run("ask", "--json", "--risk", "2", "Tell me about the balanced fund")
+    assert code == 0
+    (line,) = out.splitlines()
+    turn = json.loads(line)
+    assert turn["handoff"] is True
+    assert turn["pages"][0]["product"] == "global-balanced-fund"

@@ -258,6 +258,12 @@ async def test_page_round_trips_every_field(backend: Backend) -> None:
         customer_name="王小明",
         risk=4,
         node="node-c",
+        brief={
+            "why": "wants to sign",
+            "turns": [{"q": "佢嘅收費係幾多？", "by": "insurance", "a": "", "cut": True}],
+            "products": [{"id": "保险计划 A", "name": "保险计划 A", "sp": "insurance", "risk": 2}],
+            "decisions": [{"sp": "insurance", "verdict": "handoff", "why": "complex"}],
+        },
     )
     for p in (bare, full):
         await backend.pages(0).post(p)

@@ -10,6 +10,7 @@ import pytest
 from avatars.advice import Intent, Reply, Verdict
 from avatars.dialogue import (
     CONCIERGE,
+    CORE_PANEL,
     SUITS_ME_PANEL,
     Dialogue,
     DialogueState,
@@ -17,6 +18,8 @@ from avatars.dialogue import (
     Resolution,
     clarify_reply,
     default_dialogue,
+    dump_state,
+    load_state,
 )
 from avatars.guardrails import find_promise, guard
 from avatars.knowledge import DATA_DIR, Knowledge, KnowledgeDataError
@@ -379,3 +382,32 @@ def test_the_guardrails_fallback_names_the_shelf_too() -> None:
     bare = LocalBrain().draft(brief)  # the guardrails' own fallback has no knowledge passed
     assert bare.text == BRAIN.draft(brief).text
     assert KNOWLEDGE.product("hk-blue-chip-shares").name["en"] in bare.text
+
+
+def test_comparing_two_shelves_without_products_brings_both_experts() -> None:
+    plan = DIALOGUE.plan(
+        DialogueState(), "Compare my bond fund with a pension insurance plan", risk=4
+    )
+    assert set(plan.specialties) == {Specialty.FUNDS, Specialty.INSURANCE}
+    assert plan.intent is Intent.DESCRIBE
+
+
+def test_all_of_you_means_the_experts_standing_in_the_room_else_the_core_panel() -> None:
+    alone = DIALOGUE.plan(DialogueState(), "I want to talk to all of you", risk=3)
+    assert alone.specialties == CORE_PANEL
+    present = (Specialty.FX, Specialty.TAX)
+    with_them = DIALOGUE.plan(
+        DialogueState(), "I want to talk to all of you", risk=3, present=present
+    )
+    assert with_them.specialties == present
+
+
+def test_a_late_answer_is_recorded_on_its_own_turn_and_the_state_survives_a_dump() -> None:
+    state = DialogueState()
+    for text in ("Tell me about the balanced fund", "And stocks?"):
+        state = DIALOGUE.plan(state, text, risk=3).state
+    state = state.answered("stocks answer").answered("fund answer", back=1).interrupted()
+    assert [t.answer for t in state.turns] == ["fund answer", "stocks answer"]
+    assert state.answered("nowhere", back=2) == state
+    saved = json.loads(json.dumps(dump_state(state)))
+    assert load_state(saved) == state

@@ -151,3 +151,50 @@ async def test_step_up_with_a_real_totp_code_then_the_portfolio(
     assert "stepup.verify" in events
     assert "portfolio.view" in events
     await ann.close()
+
+
+async def test_the_advisor_reads_the_conversation_and_nobody_else_does(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    console = await RoomClient.open(_console_url(server), _console_token(server))
+    await console.wait_for(lambda c: bool(c.of(m.Pages)))
+    ann = await RoomClient.join(server.room_url("demo"), mint(risk=2, name="Ann"), "Ann")
+    bob = await RoomClient.join(server.room_url("demo"), mint(role=Role.GUEST, name="Bob"), "Bob")
+    await ann.send(m.Ask("Tell me about the money market fund"))
+    await ann.wait_for(lambda c: len(c.of(m.Answer)) == 1)
+    await ann.send(m.Ask("Tell me about the balanced fund"))
+    await ann.wait_for(lambda c: len(c.of(m.Answer)) == 2)
+
+    await console.wait_for(lambda c: bool(c.of(m.Pages)[-1].pages))
+    (page,) = console.of(m.Pages)[-1].pages
+    brief = page.brief
+    assert brief is not None
+    assert [t.q for t in brief.turns] == [
+        "Tell me about the money market fund",
+        "Tell me about the balanced fund",
+    ]
+    assert ann.of(m.Answer)[0].text.startswith(brief.turns[0].a.removesuffix("…"))
+    assert {p.id: p.risk for p in brief.products}["global-balanced-fund"] == 3
+    assert [d.verdict for d in brief.decisions] == ["ok", "handoff"]
+    assert brief.why == page.why
+
+    await console.send(m.Accept(page.id))
+    await console.wait_for(lambda c: bool(c.of(m.Accepted)))
+    accepted = console.of(m.Accepted)[0]
+    advisor = await RoomClient.join(accepted.url, accepted.token, "Ms Chan")
+    await advisor.wait_for(lambda c: bool(c.of(m.Briefing)))
+    (briefing,) = advisor.of(m.Briefing)
+    assert briefing.page == page.id
+    assert briefing.brief == brief
+    for customer_side in (ann, bob):
+        await customer_side.wait_for(lambda c: any(h.st == "arrived" for h in c.of(m.Handoff)))
+        arrived = next(h for h in customer_side.of(m.Handoff) if h.st == "arrived")
+        assert arrived.read is True
+    # Everything up to the arrival has reached them: a briefing would have come before it.
+    await ann.send(m.Ping(1))
+    await bob.send(m.Ping(1))
+    for customer_side in (ann, bob):
+        await customer_side.wait_for(lambda c: bool(c.pongs))
+        assert not customer_side.of(m.Briefing)
+    for client in (ann, bob, advisor, console):
+        await client.close()

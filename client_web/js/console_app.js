@@ -98,6 +98,7 @@ function renderPages() {
         el("span", { class: "profile" }, p.risk ? t("advisor.profile", { risk: p.risk }) : t("advisor.profile-unknown")),
         el("span", {}, p.why),
         p.product ? el("span", { class: "muted" }, t("console.product", { product: p.product })) : null,
+        p.brief ? briefing(p.brief) : null,
         el("span", { class: "muted" }, `${p.room} · ${t("console.waiting", { min: waited })}`),
         el(
           "div",
@@ -108,6 +109,44 @@ function renderPages() {
     }),
   );
   byId("pages-empty").hidden = state.pages.length > 0;
+}
+
+/** What the room told us before we walk in: the talk so far, products, suitability. */
+function briefing(brief) {
+  const turns = brief.turns.map((turn) =>
+    el(
+      "li",
+      { class: turn.cut ? "brief-turn cut" : "brief-turn" },
+      el("span", { class: "brief-q" }, turn.q),
+      el(
+        "span",
+        { class: "brief-a muted" },
+        `${specialtyList(turn.by)}: ${turn.a || t("console.brief-unanswered")}`,
+        turn.cut ? ` (${t("console.brief-interrupted")})` : "",
+      ),
+    ),
+  );
+  const products = brief.products.map((p) => el("li", {}, `${p.name || p.id} · R${p.risk}`));
+  const decisions = brief.decisions.map((d) =>
+    el("li", {}, `${specialty(d.sp)}${d.product ? ` · ${d.product}` : ""} · ${d.verdict}: ${d.why}`),
+  );
+  return el(
+    "details",
+    { class: "brief" },
+    el("summary", {}, t("console.brief", { n: brief.turns.length })),
+    el("ol", { class: "brief-turns" }, ...turns),
+    products.length ? el("p", { class: "muted" }, t("console.brief-products")) : null,
+    products.length ? el("ul", {}, ...products) : null,
+    decisions.length ? el("p", { class: "muted" }, t("console.brief-decisions")) : null,
+    decisions.length ? el("ul", {}, ...decisions) : null,
+  );
+}
+
+function specialtyList(by) {
+  return by
+    .split(",")
+    .map((s) => (s === "concierge" ? s : specialty(s)))
+    .join(", ");
 }
 
 setInterval(renderPages, 30000);

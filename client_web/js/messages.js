@@ -16,6 +16,7 @@ export const GENDERS = ["female", "male"];
 export const EXPERT_STATES = ["arriving", "present", "leaving"];
 export const ADVISOR_STATES = ["available", "busy", "away"];
 export const HANDOFF_STATES = ["paging", "coming", "arrived", "unavailable", "cancelled"];
+export const VERDICTS = ["ok", "disclose", "handoff"];
 export const HAIRSTYLES = ["none", "short", "bob", "long", "bun", "curly", "ponytail"];
 export const MEDIA_KINDS = ["audio", "video"];
 export const MEDIA_VIEWS = ["3d", "video", "thin", "none"];
@@ -66,6 +67,35 @@ export const HOLDING = new Struct("holding", [
   field("ccy", new Str(3, 3)),
 ]);
 
+export const BRIEF_TURN = new Struct("brief_turn", [
+  field("q", new Str(L.MAX_BRIEF_TEXT_CHARS, 1)),
+  field("by", new Str(L.MAX_REASON_CHARS)),
+  field("a", new Str(L.MAX_BRIEF_TEXT_CHARS)),
+  field("cut", new Bool(), false),
+]);
+
+export const BRIEF_PRODUCT = new Struct("brief_product", [
+  field("id", new Str(L.MAX_ID_CHARS, 1)),
+  field("name", new Str(L.MAX_TITLE_CHARS)),
+  field("sp", new OneOf(SPECIALTIES)),
+  field("risk", new Int(1, 5)),
+]);
+
+export const BRIEF_DECISION = new Struct("brief_decision", [
+  field("sp", new OneOf(SPECIALTIES)),
+  field("verdict", new OneOf(VERDICTS)),
+  field("why", new Str(L.MAX_REASON_CHARS)),
+  field("product", new Str(L.MAX_ID_CHARS, 1), false),
+]);
+
+/** What an advisor reads before walking in (page.brief, briefing.brief). */
+export const BRIEFING = new Struct("brief", [
+  field("why", new Str(L.MAX_REASON_CHARS)),
+  field("turns", new ListOf(BRIEF_TURN, L.MAX_BRIEF_TURNS)),
+  field("products", new ListOf(BRIEF_PRODUCT, L.MAX_BRIEF_ITEMS)),
+  field("decisions", new ListOf(BRIEF_DECISION, L.MAX_BRIEF_ITEMS)),
+]);
+
 export const PAGE = new Struct("page", [
   field("id", new Str(L.MAX_ID_CHARS, 1)),
   field("room", new Str(L.MAX_ROOM_ID_CHARS, 1)),
@@ -76,6 +106,7 @@ export const PAGE = new Struct("page", [
   field("customer", new Str(L.MAX_NAME_CHARS)),
   field("risk", new Int(1, 5), false),
   field("product", new Str(L.MAX_ID_CHARS, 1), false),
+  field("brief", BRIEFING, false),
 ]);
 
 /** Messages a client sends, by `t`. */
@@ -276,6 +307,7 @@ reliable(
   field("sp", new OneOf(SPECIALTIES), false),
   field("advisor", new Str(L.MAX_NAME_CHARS), false),
   field("eta", U32, false),
+  field("read", new Bool(), false),
 );
 reliable(
   "presented",
@@ -334,3 +366,4 @@ reliable(
   field("days", new Int(0, 36500)),
   field("at", U53),
 );
+server("briefing", field("page", new Str(L.MAX_ID_CHARS, 1)), field("brief", BRIEFING));

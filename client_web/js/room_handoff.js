@@ -12,8 +12,10 @@ export function handoffText(msg) {
       const base = t("handoff.coming", { advisor: msg.advisor || "…" });
       return msg.eta ? `${base} (${t("handoff.eta", { min: Math.max(1, Math.round(msg.eta / 60)) })})` : base;
     }
-    case "arrived":
-      return msg.advisor ? t("handoff.arrived", { advisor: msg.advisor }) : t("handoff.arrived-anon");
+    case "arrived": {
+      const base = msg.advisor ? t("handoff.arrived", { advisor: msg.advisor }) : t("handoff.arrived-anon");
+      return msg.read ? `${base}. ${t("handoff.read")}` : base;
+    }
     case "unavailable":
       return t("handoff.unavailable");
     default:

@@ -6,7 +6,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 
-import { CLIENT_MESSAGES, ENT, LOOK, RELIABLE, SERVER_MESSAGES } from "../js/messages.js";
+import {
+  BRIEF_DECISION,
+  BRIEF_PRODUCT,
+  BRIEF_TURN,
+  BRIEFING,
+  CLIENT_MESSAGES,
+  ENT,
+  LOOK,
+  RELIABLE,
+  SERVER_MESSAGES,
+} from "../js/messages.js";
 import { CloseCode, ErrorCode } from "../js/protocol.js";
 
 const spec = readFileSync(new URL("../../protocol/SPEC.md", import.meta.url), "utf8");
@@ -78,6 +88,13 @@ describe("records", () => {
   });
   test("appearance", () => {
     assert.deepEqual(rows(LOOK), specRows(parsed.get("Appearance (`look`)").get("")));
+  });
+  test("advisor briefing", () => {
+    const map = (name, used) => specRows(parsed.get(`Map \`${name}\` (in ${used})`).get(""));
+    assert.deepEqual(rows(BRIEFING), map("brief", "`briefing.brief`, `page.brief`"));
+    assert.deepEqual(rows(BRIEF_TURN), map("brief_turn", "`brief.turns`"));
+    assert.deepEqual(rows(BRIEF_PRODUCT), map("brief_product", "`brief.products`"));
+    assert.deepEqual(rows(BRIEF_DECISION), map("brief_decision", "`brief.decisions`"));
   });
 });
 

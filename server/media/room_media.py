@@ -30,6 +30,7 @@ from protocol import messages as m
 from protocol.codec import encode
 from protocol.codes import ErrorCode
 from rooms.outputs import (
+    Hush,
     MediaEnable,
     MediaOutput,
     MediaSignal,
@@ -179,6 +180,9 @@ class RoomMedia:
                 self.hub.set_enabled(source, out.enabled)
         elif isinstance(out, Speak):
             self._chore(self._speak(out), f"speak:{out.entity}")
+        elif isinstance(out, Hush):
+            if (voice := self._voices.get(out.entity)) is not None:
+                voice.interrupt()
         elif isinstance(out, RecordStart):
             self._record_start(out)  # now: the admissions that follow in this batch need it
         elif isinstance(out, RecordAdmit):
