@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     node_id: str = Field("local", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     redis_prefix: str = "wr:"
     lease_s: float = Field(3.0, ge=0.5, description="a dead node's rooms move after this")
+    liveness_s: float = Field(
+        1.0,
+        ge=0.2,
+        description="a node silent this long loses its rooms to the next node asked for one",
+    )
 
     media: bool = Field(True, description="voice and video over WebRTC")
     media_connect_timeout_s: float = Field(

@@ -4,6 +4,11 @@ In distributed mode a room lives on one node at a time. The node that opens a ro
 with a lease (or sends the client to the least-loaded node, or to the owner), restores it from
 the store if a previous host left a journal, and renews the lease on a timer; a room whose lease
 went to another node is let go and its members sent there. Embedded, a room is simply opened.
+
+Between renewals the node beats (``Settings.liveness_s``, a quarter of it apart), so that a
+node asked for the room of a node that died takes it within the liveness rather than the lease
+(``RoomDirectory.claim``). A beat that finds the last one lapsed means this node stalled long
+enough to be robbed: the leases are looked at on the spot, and rooms taken meanwhile let go.
 """
 
 from __future__ import annotations
@@ -166,13 +171,34 @@ class Placement:
         raise RoomElsewhere(room_url_at(base, room_id))
 
     async def keep_leases(self) -> None:
+        s = self.settings
+        renew_every = s.lease_s / 3
+        beat_every = min(s.liveness_s / 4, renew_every)
+        renewed = time.monotonic()
         while not self.stopping:
-            await asyncio.sleep(self.settings.lease_s / 3)
-            await self.keep_leases_once()
+            await asyncio.sleep(beat_every)
+            on_time = await self._beat()
+            if not on_time or time.monotonic() - renewed >= renew_every:
+                renewed = time.monotonic()
+                await self._renew()
 
     async def keep_leases_once(self) -> None:
-        """Renew our rooms' leases, say where we are and how loaded, and look again for pages
-        accepted while a bus message may have been lost."""
+        """Beat, renew our rooms' leases, say where we are and how loaded, and look again for
+        pages accepted while a bus message may have been lost."""
+        await self._beat()
+        await self._renew()
+
+    async def _beat(self) -> bool:
+        """``False`` if the last beat had lapsed. An unreachable directory is left to the
+        renewals on their own timer: retrying them every beat would only add timeouts."""
+        s = self.settings
+        try:
+            return await self.cluster.directory.beat(s.node_id, ttl_s=s.liveness_s)
+        except Exception as exc:
+            self.health.degrade("redis", exc)
+            return True
+
+    async def _renew(self) -> None:
         s, c = self.settings, self.cluster
         try:
             await c.directory.advertise(s.node_id, self._base_url(), ttl_s=s.lease_s)
