@@ -209,13 +209,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the Colyseus room's patch rate (its default: 20; ours ticks at 30)",
     )
     p.add_argument("--no-pin", action="store_true", help="do not pin servers and clients")
-    p.add_argument(
-        "--nice",
-        type=int,
-        default=0,
-        help="run this process, both servers and the load clients at this nice value (e.g. -10 "
-        "on a machine busy with other work, so that both servers get the CPU they ask for)",
-    )
     p.add_argument("--log-dir", default="/tmp", help="where the servers' log files go")
     p.add_argument("--json", help="also write the figures here")
     args = p.parse_args(argv)
@@ -227,8 +220,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
     ensure_installed()
-    if args.nice:
-        os.setpriority(os.PRIO_PROCESS, 0, args.nice)  # the servers and clients inherit it
     cpus: tuple[int, int] | None = None
     available = sorted(os.sched_getaffinity(0))
     if not args.no_pin and len(available) >= 2:
@@ -258,7 +249,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         log_dir=log_dir,
     )
     print(f"machine: {machine()}, Node {_node_version()}")
-    print(sharing + (f"; all at nice {args.nice}" if args.nice else ""))
+    print(sharing)
     print(
         f"rooms of {args.room_size}, head + both hands at {args.hz:g} Hz, warm-up "
         f"{args.warmup:g} s, window {args.seconds:g} s; a fresh server per side and level; "
@@ -298,7 +289,6 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "cpu_sharing": sharing,
-        "nice": args.nice,
         "argv": sys.argv[1:],
         "levels": raw,
     }
