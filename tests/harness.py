@@ -122,7 +122,7 @@ class Harness:
         self.fetches.append(out)
 
     # The media outputs are the room's requests to peers the harness does not have; the tests
-    # (tests/test_media_core.py) read them from the outputs that ``deliver`` returns.
+    # (tests/rooms/test_media_core.py) read them from the outputs that ``deliver`` returns.
 
     def on_media_start(self, out: MediaStart) -> None:
         """Ignored: no peers here (see above)."""

@@ -28,7 +28,7 @@ from server.media.recorder import (
     RecordingManifest,
     SessionRecorder,
 )
-from tests.test_media_hub import DEADLINE, H, PatternTrack, ToneTrack, W
+from tests.media.test_media_hub import DEADLINE, H, PatternTrack, ToneTrack, W
 
 T0 = datetime(2024, 2, 28, 12, 0, tzinfo=UTC).timestamp()  # a leap year's February
 

@@ -22,16 +22,27 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from rooms.audit import MemoryAuditLog
 from rooms.roles import Role
 from server.app import WealthroomServer
+from tests.browser.test_browser import (
+    ARGS,
+    CHROMIUM,
+    VIEWPORT,
+    Watch,
+    open_console,
+    open_room,
+    room_link,
+)
 from tests.conftest import SECRET, Mint, make_settings, minter
-from tests.test_browser import ARGS, CHROMIUM, VIEWPORT, Watch, open_console, open_room, room_link
 
 # WebRTC over loopback with DTLS in Python and software video decoding in the browser: give
 # the first frames time on a small machine.
 MEDIA_WAIT_MS = 45_000
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (scripts/system-packages)"
-)
+pytestmark = [
+    pytest.mark.media,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (scripts/system-packages)"
+    ),
+]
 
 # Source of the advisor's camera as the customer's page received it, and its <video>.
 ADVISOR_VIDEO = "document.querySelector('[data-testid=advisor-video]')"

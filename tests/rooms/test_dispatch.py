@@ -19,7 +19,7 @@ from server.room_host import RoomHost
 from simulator.inprocess import Session
 from simulator.virtual import VirtualWorld
 from tests.harness import Harness
-from tests.test_sync_property import Frames
+from tests.rooms.test_sync_property import Frames
 
 
 def _types(union: Any) -> list[type]:

@@ -24,7 +24,7 @@ from server.media.tts import (
     mouth_envelope,
     parse_wav,
 )
-from tests.test_media_hub import DEADLINE, Member, members
+from tests.media.test_media_hub import DEADLINE, Member, members
 
 __all__ = ["members"]  # the fixture, used by name
 

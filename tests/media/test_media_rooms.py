@@ -28,7 +28,7 @@ from server.media.tts import EspeakSpeaker
 from simulator.client import RoomClient
 from simulator.media import RtcMedia
 from tests.conftest import BOTH_LOOPS, SECRET, Mint, make_settings, minter
-from tests.test_media_hub import PatternTrack, ToneTrack
+from tests.media.test_media_hub import PatternTrack, ToneTrack
 from tests.turn_fixture import TurnServer, turn_server
 
 __all__ = ["turn_server"]  # fixture, used by name
