@@ -82,3 +82,21 @@ def minter(server: WealthroomServer) -> Mint:
 @pytest.fixture
 def mint(server: WealthroomServer) -> Mint:
     return minter(server)
+
+
+@pytest.fixture
+def media_settings(tmp_path: Path) -> Settings:
+    """Settings of ``media_server``; a module overrides this fixture to change them."""
+    return make_settings(recordings_dir=tmp_path / "recordings")
+
+
+@pytest.fixture
+async def media_server(media_settings: Settings) -> AsyncIterator[WealthroomServer]:
+    """A server that records into the test's own folder."""
+    async with WealthroomServer(media_settings, secret=SECRET) as srv:
+        yield srv
+
+
+@pytest.fixture
+def mint_media(media_server: WealthroomServer) -> Mint:
+    return minter(media_server)
