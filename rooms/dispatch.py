@@ -56,7 +56,7 @@ class OutputSink(Protocol):
     def on_record_stop(self, out: RecordStop, /) -> None: ...
 
 
-def dispatch(outputs: Iterable[Output], sink: OutputSink) -> None:
+def dispatch(outputs: Iterable[Output], sink: OutputSink) -> None:  # noqa: C901 - one case per output type, exhaustive by design
     """Hand each output to ``sink``, in the room's order."""
     for out in outputs:
         # Frames first: they are most of every batch.

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 
 class Gateway:
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the node services it routes to, injected
         self,
         settings: Settings,
         tokens: TokenAuthority,
