@@ -43,7 +43,7 @@ from avatars.advice import (
     Reply,
     Verdict,
 )
-from avatars.knowledge import Knowledge
+from avatars.knowledge import BankProduct, Knowledge
 from avatars.retrieval import Retriever
 from avatars.routing import Router, Routing
 from avatars.specialties import Specialty
@@ -282,22 +282,9 @@ class Dialogue:
         if cue is None and intents.age(text) is not None and intents.conservative(text):
             cue = Intent.SUITS_ME
         named = self.knowledge.find_products(text, None)
-        topics = list(routing.specialties)
-        for product in named:
-            if product.specialty not in topics:
-                topics.append(product.specialty)
+        topics = self._topics(state, text, routing, named, cue)
         back = intents.pronoun(text)
         follow = intents.is_follow_up(text)
-        if (
-            topics
-            and not named
-            and cue is not None
-            and state.focus_specialty is not None
-            and not self.router.route(intents.without_cues(text)).specialties
-        ):
-            # Only the intent's own words name a topic ("can I redeem early?", "which
-            # currency?"): a follow-up on the topic in focus.
-            topics = []
 
         def done(intent: Intent, assignments: Sequence[Assignment], resolution: Resolution) -> Plan:
             return self._plan(state, text, lang, intent, tuple(assignments), resolution, routing)
@@ -309,36 +296,11 @@ class Dialogue:
             )
 
         if cue is Intent.COMPARE:
-            ids = [p.id for p in named]
-            if len(ids) < 2:
-                ids = list(dict.fromkeys([*state.focus_products, *ids]))
-            if len(ids) >= 2:
-                first = self.knowledge.product(ids[0]).specialty
-                resolution = Resolution.NEW if len(named) >= 2 else Resolution.PRONOUN
-                return done(Intent.COMPARE, [Assignment(first, tuple(ids))], resolution)
-            if len(topics) >= 2:
-                # Two shelves side by side ("my bond fund with a pension plan"): each expert
-                # describes its own, in one turn.
-                assignments = [
-                    Assignment(sp, tuple(p.id for p in named if p.specialty == sp)) for sp in topics
-                ]
-                return done(Intent.DESCRIBE, assignments, self._new(state, topics))
-            if topics:
-                return done(Intent.CLARIFY, [Assignment(topics[0], ())], Resolution.CLARIFY)
-            return done(Intent.CLARIFY, [], Resolution.CLARIFY)
+            return done(*self._compare(state, named, topics))
 
         intent = cue or Intent.DESCRIBE
         if topics:
-            assignments = []
-            resolution = self._new(state, topics)
-            for sp in topics:
-                own = tuple(p.id for p in named if p.specialty == sp)
-                if not own and sp == state.focus_specialty and (back or cue is not None):
-                    # "what are the fund's fees?" with a fund in focus: that fund.
-                    own = state.focus_products
-                    resolution = Resolution.PRONOUN if back else Resolution.FOLLOW_UP
-                assignments.append(Assignment(sp, own))
-            return done(intent, assignments, resolution)
+            return done(intent, *self._by_topic(state, named, topics, back=back, cue=cue))
 
         if routing.everyone:
             panel = list(present) or list(state.recent()) or list(CORE_PANEL)
@@ -356,6 +318,73 @@ class Dialogue:
         if retrieved is not None:
             return done(intent, [Assignment(retrieved, ())], Resolution.RETRIEVED)
         return done(intent, [], Resolution.CONCIERGE)
+
+    def _topics(
+        self,
+        state: DialogueState,
+        text: str,
+        routing: Routing,
+        named: Sequence[BankProduct],
+        cue: Intent | None,
+    ) -> list[Specialty]:
+        """The specialties ``text`` is about: those routed to, then those of products named."""
+        topics = list(routing.specialties)
+        for product in named:
+            if product.specialty not in topics:
+                topics.append(product.specialty)
+        if (
+            topics
+            and not named
+            and cue is not None
+            and state.focus_specialty is not None
+            and not self.router.route(intents.without_cues(text)).specialties
+        ):
+            # Only the intent's own words name a topic ("can I redeem early?", "which
+            # currency?"): a follow-up on the topic in focus.
+            return []
+        return topics
+
+    def _compare(
+        self, state: DialogueState, named: Sequence[BankProduct], topics: Sequence[Specialty]
+    ) -> tuple[Intent, list[Assignment], Resolution]:
+        ids = [p.id for p in named]
+        if len(ids) < 2:
+            ids = list(dict.fromkeys([*state.focus_products, *ids]))
+        if len(ids) >= 2:
+            first = self.knowledge.product(ids[0]).specialty
+            resolution = Resolution.NEW if len(named) >= 2 else Resolution.PRONOUN
+            return Intent.COMPARE, [Assignment(first, tuple(ids))], resolution
+        if len(topics) >= 2:
+            # Two shelves side by side ("my bond fund with a pension plan"): each expert
+            # describes its own, in one turn.
+            assignments = [
+                Assignment(sp, tuple(p.id for p in named if p.specialty == sp)) for sp in topics
+            ]
+            return Intent.DESCRIBE, assignments, self._new(state, topics)
+        if topics:
+            return Intent.CLARIFY, [Assignment(topics[0], ())], Resolution.CLARIFY
+        return Intent.CLARIFY, [], Resolution.CLARIFY
+
+    def _by_topic(
+        self,
+        state: DialogueState,
+        named: Sequence[BankProduct],
+        topics: Sequence[Specialty],
+        *,
+        back: bool,
+        cue: Intent | None,
+    ) -> tuple[list[Assignment], Resolution]:
+        """One assignment per topic, with the products named for it."""
+        assignments = []
+        resolution = self._new(state, topics)
+        for sp in topics:
+            own = tuple(p.id for p in named if p.specialty == sp)
+            if not own and sp == state.focus_specialty and (back or cue is not None):
+                # "what are the fund's fees?" with a fund in focus: that fund.
+                own = state.focus_products
+                resolution = Resolution.PRONOUN if back else Resolution.FOLLOW_UP
+            assignments.append(Assignment(sp, own))
+        return assignments, resolution
 
     @staticmethod
     def _new(state: DialogueState, topics: Sequence[Specialty]) -> Resolution:

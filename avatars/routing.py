@@ -236,38 +236,9 @@ class _Validator:
             raise self.fail(where, f"unknown specialty {name!r} (known: {known})") from None
 
     def lexicon(self, data: object) -> Lexicon:
-        top = self.obj(data, "top level")
-        missing = sorted(_TOP_KEYS - top.keys())
-        if missing:
-            raise self.fail("top level", f"missing {', '.join(missing)}")
-        unknown = sorted(top.keys() - _TOP_KEYS - _OPTIONAL_KEYS)
-        if unknown:
-            raise self.fail("top level", f"unknown key(s) {', '.join(unknown)}")
-        if top["version"] != 1 or isinstance(top["version"], bool):
-            raise self.fail("version", f"must be 1, got {top['version']!r}")
-        if "notes" in top:
-            self.strings(top["notes"], "notes", allow_empty_list=True)
-
-        traditional = self.traditional(top["traditional"])
-        also = top["also_traditional"]
-        if not isinstance(also, str):
-            raise self.fail("also_traditional", "must be a string of characters")
-        simplified = set(traditional.values())
-        stray = [ch for ch in also if ch not in simplified]
-        if stray:
-            raise self.fail(
-                "also_traditional", f"{''.join(stray)!r} are not simplified forms in traditional"
-            )
-        simplified_only = frozenset(simplified - set(traditional) - set(also))
-
-        th = self.obj(top["thresholds"], "thresholds")
-        if set(th) != {"include", "alone"}:
-            raise self.fail("thresholds", f"must have exactly include and alone, got {sorted(th)}")
-        include = self.number(th["include"], "thresholds.include", 0.0, _MAX_WEIGHT)
-        alone = self.number(th["alone"], "thresholds.alone", 0.0, _MAX_WEIGHT)
-        if alone > include:
-            raise self.fail("thresholds", f"alone ({alone:g}) must not exceed include")
-
+        top = self.top(data)
+        traditional, simplified_only = self.scripts(top["traditional"], top["also_traditional"])
+        include, alone = self.thresholds(top["thresholds"])
         keep_plural, typo_min_length, not_typos = self.english(top["english"])
 
         def stem(word: str) -> str:
@@ -281,38 +252,7 @@ class _Validator:
                 raise self.fail(where, f"{term!r} has no letters, digits or Chinese characters")
             return c
 
-        terms: dict[str, Mapping[Specialty, float]] = {}
-        origin: dict[str, str] = {}
-
-        def add(term: str, weights: dict[Specialty, float], where: str) -> None:
-            c = canon(term, where)
-            if c in origin:
-                raise self.fail(where, f"{term!r} is the same term as {origin[c]} ({c!r})")
-            origin[c] = where
-            terms[c] = MappingProxyType(weights)
-
-        by_specialty = self.obj(top["terms"], "terms")
-        for name in by_specialty:
-            self.specialty(name, f"terms.{name}")
-        for sp in Specialty:
-            if sp.value not in by_specialty:
-                raise self.fail("terms", f"no terms for {sp.value!r}")
-            entries = self.obj(by_specialty[sp.value], f"terms.{sp.value}")
-            if not entries:
-                raise self.fail(f"terms.{sp.value}", "must not be empty")
-            for term, weight in entries.items():
-                where = f"terms.{sp.value}[{term!r}]"
-                add(term, {sp: self.number(weight, where, 0.0, _MAX_WEIGHT)}, where)
-
-        for term, weights in self.obj(top["compounds"], "compounds").items():
-            where = f"compounds[{term!r}]"
-            parsed = {
-                self.specialty(name, f"{where}.{name}"): self.number(
-                    w, f"{where}.{name}", 0.0, _MAX_WEIGHT
-                )
-                for name, w in self.obj(weights, where).items()
-            }
-            add(term, parsed, where)
+        terms, origin = self.terms(top["terms"], top["compounds"], canon)
 
         heads: set[str] = set()
         for i, head in enumerate(self.strings(top["heads"], "heads", allow_empty_list=True)):
@@ -356,6 +296,81 @@ class _Validator:
             not_typos=not_typos,
             source=self.source,
         )
+
+    def top(self, data: object) -> dict[str, object]:
+        top = self.obj(data, "top level")
+        missing = sorted(_TOP_KEYS - top.keys())
+        if missing:
+            raise self.fail("top level", f"missing {', '.join(missing)}")
+        unknown = sorted(top.keys() - _TOP_KEYS - _OPTIONAL_KEYS)
+        if unknown:
+            raise self.fail("top level", f"unknown key(s) {', '.join(unknown)}")
+        if top["version"] != 1 or isinstance(top["version"], bool):
+            raise self.fail("version", f"must be 1, got {top['version']!r}")
+        if "notes" in top:
+            self.strings(top["notes"], "notes", allow_empty_list=True)
+        return top
+
+    def scripts(self, table: object, also: object) -> tuple[dict[str, str], frozenset[str]]:
+        """The traditional-to-simplified table, and the characters only simplified text uses."""
+        traditional = self.traditional(table)
+        if not isinstance(also, str):
+            raise self.fail("also_traditional", "must be a string of characters")
+        simplified = set(traditional.values())
+        stray = [ch for ch in also if ch not in simplified]
+        if stray:
+            raise self.fail(
+                "also_traditional", f"{''.join(stray)!r} are not simplified forms in traditional"
+            )
+        return traditional, frozenset(simplified - set(traditional) - set(also))
+
+    def thresholds(self, value: object) -> tuple[float, float]:
+        th = self.obj(value, "thresholds")
+        if set(th) != {"include", "alone"}:
+            raise self.fail("thresholds", f"must have exactly include and alone, got {sorted(th)}")
+        include = self.number(th["include"], "thresholds.include", 0.0, _MAX_WEIGHT)
+        alone = self.number(th["alone"], "thresholds.alone", 0.0, _MAX_WEIGHT)
+        if alone > include:
+            raise self.fail("thresholds", f"alone ({alone:g}) must not exceed include")
+        return include, alone
+
+    def terms(
+        self, by_specialty_value: object, compounds: object, canon: Callable[[str, str], str]
+    ) -> tuple[dict[str, Mapping[Specialty, float]], dict[str, str]]:
+        """Each canonical term's weights by specialty, and where in the file it was given."""
+        terms: dict[str, Mapping[Specialty, float]] = {}
+        origin: dict[str, str] = {}
+
+        def add(term: str, weights: dict[Specialty, float], where: str) -> None:
+            c = canon(term, where)
+            if c in origin:
+                raise self.fail(where, f"{term!r} is the same term as {origin[c]} ({c!r})")
+            origin[c] = where
+            terms[c] = MappingProxyType(weights)
+
+        by_specialty = self.obj(by_specialty_value, "terms")
+        for name in by_specialty:
+            self.specialty(name, f"terms.{name}")
+        for sp in Specialty:
+            if sp.value not in by_specialty:
+                raise self.fail("terms", f"no terms for {sp.value!r}")
+            entries = self.obj(by_specialty[sp.value], f"terms.{sp.value}")
+            if not entries:
+                raise self.fail(f"terms.{sp.value}", "must not be empty")
+            for term, weight in entries.items():
+                where = f"terms.{sp.value}[{term!r}]"
+                add(term, {sp: self.number(weight, where, 0.0, _MAX_WEIGHT)}, where)
+
+        for term, weights in self.obj(compounds, "compounds").items():
+            where = f"compounds[{term!r}]"
+            parsed = {
+                self.specialty(name, f"{where}.{name}"): self.number(
+                    w, f"{where}.{name}", 0.0, _MAX_WEIGHT
+                )
+                for name, w in self.obj(weights, where).items()
+            }
+            add(term, parsed, where)
+        return terms, origin
 
     def english(self, value: object) -> tuple[frozenset[str], int, frozenset[str]]:
         section = self.obj(value, "english")

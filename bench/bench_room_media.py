@@ -31,7 +31,7 @@ from server.app import WealthroomServer
 from server.config import Settings
 from simulator.client import RoomClient
 from simulator.media import RtcMedia
-from tests.test_media_hub import PatternTrack
+from tests.media.peers import PatternTrack
 
 SECRET = b"bench-secret-for-room-media-0123456789abcdef"
 QUESTIONS = (  # one that brings an expert, and a follow-up for the same expert

@@ -32,7 +32,7 @@ _BO = AvatarPose(
 ).pack()
 _BO_MOVED = AvatarPose(Part((-1200, 1605, -1100), 123456789)).pack()
 # The look an avatar has until restyled (avatars.appearance.DEFAULT_LOOK), spelled out because
-# the wire layer imports nothing above it; tests/test_codec.py checks that the two agree.
+# the wire layer imports nothing above it; tests/protocol/test_codec.py checks that the two agree.
 DEFAULT_LOOK = m.Look(
     body="average",
     height=170,

@@ -378,7 +378,7 @@ class Questions(Feature):
             )
         return out
 
-    def _post_answer(
+    def _post_answer(  # noqa: PLR0913 - the answer with its asker, expert and language
         self,
         expert: Expert | None,
         reply: Reply,

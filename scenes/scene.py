@@ -183,7 +183,7 @@ class Scene:
         self._next_id = max(self._next_id, next_entity)
         self._last_change = tick
 
-    def spawn(
+    def spawn(  # noqa: PLR0913 - one keyword per entity field, all optional but the pose
         self,
         kind: str,
         member: int,

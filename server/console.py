@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 
 class ConsoleSession:
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the services a console session is given
         self,
         ws: ServerConnection,
         grant: ConsoleGrant,

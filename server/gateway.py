@@ -49,7 +49,7 @@ def _source(conn: ServerConnection) -> str:
 
 
 class Gateway:
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the node services it routes to, injected
         self,
         settings: Settings,
         tokens: TokenAuthority,

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 class Placement:
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the node services it places rooms with, injected
         self,
         settings: Settings,
         cluster: Cluster,

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,7 +177,7 @@ async def _level_on(
     return result
 
 
-async def ramp(
+async def ramp(  # noqa: PLR0913 - keyword-only options of simulate --load, with defaults
     *,
     url: str | None,
     secret: str | None,
@@ -193,26 +193,7 @@ async def ramp(
     say: Callable[[str], None] = print,
 ) -> LoadResult:
     plan = sorted({n for n in (levels or DEFAULT_LEVELS) if n <= max_clients})
-    running: RunningServer | None = None
-    cpus: tuple[int, int] | None = None
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
-            raise ValueError(
-                "load mode against --url needs a server on this machine: ws://127.0.0.1:PORT"
-            )
-        if secret is None:
-            raise ValueError("load mode against --url needs the server's signing key")
-        running = RunningServer(parts.port, secret, log_dir / "load-server.log")
-        where = f"the server at {url} (not restarted between levels)"
-    else:
-        available = sorted(os.sched_getaffinity(0))
-        if len(available) >= 2:
-            cpus = (available[0], available[1])
-            os.sched_setaffinity(0, {cpus[1]})
-        where = "a fresh server process per level" + (
-            f", pinned to CPU {cpus[0]}; the bots on CPU {cpus[1]}" if cpus else ""
-        )
+    running, cpus, where = _server(url, secret, log_dir)
     out = LoadResult(target_ms, ROOM_SIZE, POSE_HZ, where)
     say(
         f"load: VR clients in rooms of {ROOM_SIZE}, poses at {POSE_HZ:g} Hz, "
@@ -253,6 +234,43 @@ async def ramp(
             out.lower_bound = True  # more clients would not load the server any harder
         return lv
 
+    good, bad = await _search(plan, refine, level, out)
+    out.sustained = good or 0
+    out.broke_at = bad
+    return out
+
+
+def _server(
+    url: str | None, secret: str | None, log_dir: Path
+) -> tuple[RunningServer | None, tuple[int, int] | None, str]:
+    """The server already running at ``url``, or none (a fresh one per level, on its own CPU
+    when there are two: the CPUs of server and bots); and the line that says which."""
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
+            raise ValueError(
+                "load mode against --url needs a server on this machine: ws://127.0.0.1:PORT"
+            )
+        if secret is None:
+            raise ValueError("load mode against --url needs the server's signing key")
+        running = RunningServer(parts.port, secret, log_dir / "load-server.log")
+        return running, None, f"the server at {url} (not restarted between levels)"
+    cpus: tuple[int, int] | None = None
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) >= 2:
+        cpus = (available[0], available[1])
+        os.sched_setaffinity(0, {cpus[1]})
+    where = "a fresh server process per level" + (
+        f", pinned to CPU {cpus[0]}; the bots on CPU {cpus[1]}" if cpus else ""
+    )
+    return None, cpus, where
+
+
+async def _search(
+    plan: list[int], refine: int, level: Callable[[int], Awaitable[Level]], out: LoadResult
+) -> tuple[int | None, Level | None]:
+    """Up the plan until a level breaks, then ``refine`` halvings of the gap: the last level
+    that held and the first that broke."""
     good: int | None = None
     bad: Level | None = None
     for n in plan:
@@ -274,9 +292,7 @@ async def ramp(
             good = mid
         else:
             bad = lv
-    out.sustained = good or 0
-    out.broke_at = bad
-    return out
+    return good, bad
 
 
 def _ms(v: float | None) -> str:

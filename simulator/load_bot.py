@@ -212,12 +212,8 @@ class LoadBot(asyncio.Protocol):
 
     def _on_state(self, msg: dict[str, Any], snapshot: bool, now: float) -> None:
         tick: int = msg["tick"]
-        if snapshot:
-            if tick <= self.tick:
-                if self.run.measuring:
-                    self.run.stale_frames += 1
-                return
-        elif not msg["base"] <= self.tick < tick:
+        # A snapshot must be newer than what we hold, a delta based on it.
+        if not (tick > self.tick if snapshot else msg["base"] <= self.tick < tick):
             if self.run.measuring:
                 self.run.stale_frames += 1
             return
@@ -226,7 +222,7 @@ class LoadBot(asyncio.Protocol):
             self._send({"t": "ack", "tick": tick})
         else:
             self.pending_ack = tick  # rides on the next pose, 0-33 ms later
-        run, room, clients = self.run, self.room, self.run.clients
+        room = self.room
         if tick > room.tick:
             room.tick = tick
         if not self.observer and self.head is not None:
@@ -254,28 +250,32 @@ class LoadBot(asyncio.Protocol):
                 if member is None or member not in room.member_client:
                     continue
                 owner = room.ent_owner[i] = room.member_client[member]
-            # Only the few fields the bench reads, straight from the packed record: this runs
-            # for every peer in every state frame at every bot, and the load generator has
-            # one core to carry hundreds of bots.
             if owner == self.idx:
                 if self.head is None:
                     self.head = AvatarPose.unpack(x).head.pos
-                continue
-            if len(x) != SIZE_WITH_HANDS:
-                continue  # still as it arrived: no bench pose yet
-            hx, hy, hz, lx, ly, lz = _POSE_FIELDS.unpack_from(x, 1)
-            k = (lx - hx + KSPAN // 2) + KSPAN * (hy - ly)
-            if k <= self.last_k.get(owner, -1):
-                continue  # seen already (a resent delta), not a new pose
-            self.last_k[owner] = k
-            sender = clients[owner]
-            if not 0 <= k < len(sender.sent_at) or lz != hz:
-                run.undecodable += 1
-                continue
-            sender.seen[k] = 1
-            sent = sender.sent_at[k]
-            if run.recording and run.window_start <= sent < run.window_end:
-                run.latencies.append(now - sent)
+            else:
+                self._on_peer_pose(owner, x, now)
+
+    def _on_peer_pose(self, owner: int, x: bytes, now: float) -> None:
+        # Only the few fields the bench reads, straight from the packed record: this runs
+        # for every peer in every state frame at every bot, and the load generator has
+        # one core to carry hundreds of bots.
+        if len(x) != SIZE_WITH_HANDS:
+            return  # still as it arrived: no bench pose yet
+        hx, hy, hz, lx, ly, lz = _POSE_FIELDS.unpack_from(x, 1)
+        k = (lx - hx + KSPAN // 2) + KSPAN * (hy - ly)
+        if k <= self.last_k.get(owner, -1):
+            return  # seen already (a resent delta), not a new pose
+        self.last_k[owner] = k
+        run = self.run
+        sender = run.clients[owner]
+        if not 0 <= k < len(sender.sent_at) or lz != hz:
+            run.undecodable += 1
+            return
+        sender.seen[k] = 1
+        sent = sender.sent_at[k]
+        if run.recording and run.window_start <= sent < run.window_end:
+            run.latencies.append(now - sent)
 
     # --- sending ----------------------------------------------------------------------------------
 

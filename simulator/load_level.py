@@ -343,31 +343,57 @@ async def measure_on(
         await asyncio.gather(driver, return_exceptions=True)
 
     window = w1 - w0
+    cpu_s = cpu1 - cpu0
     result.window_s = round(window, 3)
     result.alive_at_end = sum(1 for c in joined if not c.closed)
-    result.server_cpu_s = round(cpu1 - cpu0, 3)
-    result.server_cpu_pct = round(100 * (cpu1 - cpu0) / window, 1)
-    result.loadgen_cpu_pct = round(100 * (lg1 - lg0) / window, 1)
-    hz, busy, steal = os.sysconf("SC_CLK_TCK"), j1[0] - j0[0], j1[1] - j0[1]
+    _machine_figures(result, window, cpu_s, lg1 - lg0, (j1[0] - j0[0], j1[1] - j0[1]))
+    _traffic_figures(result, run, window, cpu_s, naive[0])
+    _pose_figures(result, run, joined, rooms, window)
+    _server_figures(result, m0, m1, window, cpu_s, len(rooms))
+
+
+def _machine_figures(
+    result: LevelResult, window: float, cpu_s: float, loadgen_s: float, jiffies: tuple[int, int]
+) -> None:
+    """Where the machine's time went in the window: the server, the bots, the rest."""
+    result.server_cpu_s = round(cpu_s, 3)
+    result.server_cpu_pct = round(100 * cpu_s / window, 1)
+    result.loadgen_cpu_pct = round(100 * loadgen_s / window, 1)
+    hz, (busy, steal) = os.sysconf("SC_CLK_TCK"), jiffies
     result.machine_busy_pct = round(100 * busy / hz / window, 1)
     result.machine_steal_pct = round(100 * steal / hz / window, 1)
     result.other_cpu_pct = round(
         result.machine_busy_pct - result.server_cpu_pct - result.loadgen_cpu_pct, 1
     )
+
+
+def _traffic_figures(
+    result: LevelResult, run: LoadRun, window: float, cpu_s: float, naive: float
+) -> None:
+    """Frames and bytes the bots received in the window, against the naive baseline."""
     frames = run.frames_state + run.frames_reliable + run.frames_other
     result.frames_delivered = frames
     result.frames_state, result.frames_reliable = run.frames_state, run.frames_reliable
     result.frames_other = run.frames_other
     result.msgs_per_s = round(frames / window, 1)
     if frames:
-        result.server_us_per_msg = round((cpu1 - cpu0) * 1e6 / frames, 2)
+        result.server_us_per_msg = round(cpu_s * 1e6 / frames, 2)
     per_client = max(1, result.alive_at_start) * window
     result.bytes_per_client_s = round(run.payload_bytes / per_client, 1)
     result.wire_bytes_per_client_s = round(run.wire_bytes / per_client, 1)
-    result.naive_bytes_per_client_s = round(naive[0] / per_client, 1)
+    result.naive_bytes_per_client_s = round(naive / per_client, 1)
     if run.payload_bytes:
-        result.naive_over_measured = round(naive[0] / run.payload_bytes, 2)
+        result.naive_over_measured = round(naive / run.payload_bytes, 2)
 
+
+def _pose_figures(
+    result: LevelResult,
+    run: LoadRun,
+    joined: list[LoadBot],
+    rooms: list[LoadRoom],
+    window: float,
+) -> None:
+    """Pose-to-peer latency, poses sent and seen, and everything that went wrong."""
     result.latency_samples = len(run.latencies)
     for name, q in (("p50_ms", 50.0), ("p90_ms", 90.0), ("p99_ms", 99.0), ("max_ms", 100.0)):
         value = percentile_ms(run.latencies, q)
@@ -392,6 +418,17 @@ async def measure_on(
     result.error_codes = {str(k): v for k, v in sorted(run.errors.items())}
     result.examples = run.disconnect_examples + run.error_examples + run.client_exceptions
 
+
+def _server_figures(
+    result: LevelResult,
+    m0: dict[str, float],
+    m1: dict[str, float],
+    window: float,
+    cpu_s: float,
+    rooms: int,
+) -> None:
+    """The server's own counters over the window, from its metrics before and after."""
+
     def delta(key: str) -> float | None:
         return m1[key] - m0[key] if key in m1 and key in m0 else None
 
@@ -402,12 +439,12 @@ async def measure_on(
     if (d := delta("wealthroom_state_superseded_total")) is not None:
         result.server_state_superseded_per_s = round(d / window, 1)
     if (d := delta("wealthroom_tick_seconds_count")) is not None:
-        result.server_ticks_per_room_s = round(d / window / (len(rooms) + 1), 2)  # +1: demo
+        result.server_ticks_per_room_s = round(d / window / (rooms + 1), 2)  # +1: demo
     result.server_tick_overruns = delta("wealthroom_tick_overruns_total")
-    if (d := delta("wealthroom_tick_seconds_sum")) is not None and cpu1 > cpu0:
-        result.server_tick_cpu_share_pct = round(100 * d / (cpu1 - cpu0), 1)
+    if (d := delta("wealthroom_tick_seconds_sum")) is not None and cpu_s > 0:
+        result.server_tick_cpu_share_pct = round(100 * d / cpu_s, 1)
     frames_in, frames_out = delta("wealthroom_frames_in_total"), 0.0
     for kind in ("state", "reliable"):
         frames_out += delta(f'wealthroom_frames_out_total{{kind="{kind}"}}') or 0.0
     if frames_in is not None and frames_in + frames_out > 0:
-        result.server_us_per_frame = round((cpu1 - cpu0) * 1e6 / (frames_in + frames_out), 2)
+        result.server_us_per_frame = round(cpu_s * 1e6 / (frames_in + frames_out), 2)

@@ -24,8 +24,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -426,6 +426,43 @@ def _network(raw: Any, source: str) -> Network:
     return net
 
 
+def _bot(obj: _Obj) -> tuple[BotSpec, int]:
+    """One entry of ``bots``: its spec (the name a template when there are several) and how
+    many bots it stands for."""
+    template = obj.text("name", max_len=MAX_NAME_CHARS)
+    role = obj.choice("role", ROLES)
+    device = obj.choice("device", DEVICES, default="desktop")
+    if device == "thin" and role == "observer":
+        obj.fail(
+            "device",
+            "an observer has no avatar, so no head to draw a thin client's view from",
+        )
+    count = obj.integer("count", 1, 500, default=1)
+    group = obj.text("group", max_len=64, default="") or None
+    risk = obj.integer("risk", 1, 5, default=None)
+    lang = obj.choice("lang", sorted(LANGUAGES), default=None)
+    skills = obj.choices("skills", sorted(SPECIALTIES))
+    langs = obj.choices("langs", sorted(LANGUAGES))
+    hz = obj.number("hz", VR_HZ[0], VR_HZ[1], default=None)
+    obj.done()
+    if count > 1 and "{n}" not in template:
+        obj.fail("name", 'with "count", the name needs "{n}" (e.g. "Guest {n}")')
+    if count > 1 and group is None:
+        obj.fail("group", 'with "count", name the group the steps refer to')
+    if (skills or langs) and role != "advisor":
+        obj.fail("skills", "only an advisor has console skills and languages")
+    if role == "advisor" and not skills:
+        skills = tuple(sorted(SPECIALTIES))
+    if role == "advisor" and not langs:
+        langs = ("en",)
+    if device == "vr" and role == "observer":
+        obj.fail("device", "an observer has no avatar to wear a headset")
+    if hz is not None and device != "vr":
+        obj.fail("hz", "a frame rate is for a VR bot")
+    spec = BotSpec(template, role, device, group, risk, lang, skills, langs, hz)
+    return spec, count
+
+
 def _bots(raw: Any, source: str) -> tuple[tuple[BotSpec, ...], dict[str, tuple[str, ...]]]:
     if not isinstance(raw, list) or not raw:
         raise ScenarioError(f"{source}: bots: expected a non-empty list of bots")
@@ -433,41 +470,13 @@ def _bots(raw: Any, source: str) -> tuple[tuple[BotSpec, ...], dict[str, tuple[s
     groups: dict[str, list[str]] = {}
     for i, item in enumerate(raw):
         obj = _Obj(item, source, f"bots[{i}]")
-        template = obj.text("name", max_len=MAX_NAME_CHARS)
-        role = obj.choice("role", ROLES)
-        device = obj.choice("device", DEVICES, default="desktop")
-        if device == "thin" and role == "observer":
-            obj.fail(
-                "device",
-                "an observer has no avatar, so no head to draw a thin client's view from",
-            )
-        count = obj.integer("count", 1, 500, default=1)
-        group = obj.text("group", max_len=64, default="") or None
-        risk = obj.integer("risk", 1, 5, default=None)
-        lang = obj.choice("lang", sorted(LANGUAGES), default=None)
-        skills = obj.choices("skills", sorted(SPECIALTIES))
-        langs = obj.choices("langs", sorted(LANGUAGES))
-        hz = obj.number("hz", VR_HZ[0], VR_HZ[1], default=None)
-        obj.done()
-        if count > 1 and "{n}" not in template:
-            obj.fail("name", 'with "count", the name needs "{n}" (e.g. "Guest {n}")')
-        if count > 1 and group is None:
-            obj.fail("group", 'with "count", name the group the steps refer to')
-        if (skills or langs) and role != "advisor":
-            obj.fail("skills", "only an advisor has console skills and languages")
-        if role == "advisor" and not skills:
-            skills = tuple(sorted(SPECIALTIES))
-        if role == "advisor" and not langs:
-            langs = ("en",)
-        if device == "vr" and role == "observer":
-            obj.fail("device", "an observer has no avatar to wear a headset")
-        if hz is not None and device != "vr":
-            obj.fail("hz", "a frame rate is for a VR bot")
+        spec, count = _bot(obj)
+        template, group = spec.name, spec.group
         for n in range(1, count + 1):
             name = template.replace("{n}", str(n))
             if len(name) > MAX_NAME_CHARS:
                 obj.fail("name", f"{name!r} is longer than {MAX_NAME_CHARS} characters")
-            bots.append(BotSpec(name, role, device, group, risk, lang, skills, langs, hz))
+            bots.append(replace(spec, name=name))
             if group is not None:
                 groups.setdefault(group, []).append(name)
     names = [b.name for b in bots]
@@ -484,30 +493,6 @@ def _bots(raw: Any, source: str) -> tuple[tuple[BotSpec, ...], dict[str, tuple[s
     if clash is not None:
         raise ScenarioError(f"{source}: bots: {clash!r} is both a bot and a group")
     return tuple(bots), {g: tuple(v) for g, v in groups.items()}
-
-
-_STEP_KINDS = [
-    "join",
-    "leave",
-    "churn",
-    "look_around",
-    "walk",
-    "sit",
-    "stand",
-    "chat",
-    "ask",
-    "wait_for",
-    "console",
-    "accept_page",
-    "present",
-    "dismiss",
-    "drop",
-    "reconnect",
-    "delay",
-    "stall",
-    "idle",
-    "checkpoint",
-]
 
 
 def _steps(
@@ -540,122 +525,204 @@ def _step(
     groups: Mapping[str, tuple[str, ...]],
     within: float,
 ) -> AnyStep:
-    def many() -> tuple[str, ...]:
-        return o.targets(names, groups)
-
-    def one() -> str:
-        return o.single(names)
-
-    def wait() -> float:
-        return float(o.number("within_s", 0.05, 600.0, default=within))
-
     note = o.text("note", max_len=200, default="")
-    if kind == "join":
-        bots = many()
-        stagger = o.number("stagger_s", 0.0, 60.0, default=0.0)
-        seat = _expect_obj(o, ("seat",)).get("seat")
-        if seat is not None and not isinstance(seat, str):
-            o.fail("expect", "seat: expected a seat id")
-        return Join(index, note or _who("join", bots), bots, stagger, seat)
-    if kind == "leave":
-        bots = many()
-        return Leave(index, note or _who("leave", bots), bots, o.number("stagger_s", 0, 60, 0.0))
-    if kind == "churn":
-        bots = many()
-        seconds = o.number("seconds", 0.1, 600.0)
-        stay = o.pair("stay_s", 0.05, 600.0)
-        return Churn(index, note or _who("churn", bots), bots, seconds, stay, o.flag("wander"))
-    if kind == "look_around":
-        bots = many()
-        seconds = o.number("seconds", 0.1, 600.0)
-        return LookAround(index, note or _who("look around", bots), bots, seconds)
-    if kind == "walk":
-        bots = many()
-        to = o.require("to")
-        target: str | tuple[float, float]
-        if isinstance(to, str) and 0 < len(to) <= MAX_SEAT_CHARS:
-            target = to
-        elif (
-            isinstance(to, list) and len(to) == 2 and all(_finite(v) and abs(v) <= 100 for v in to)
-        ):
-            target = (float(to[0]), float(to[1]))
-        else:
-            o.fail("to", "expected a spot id or [x, z] in metres")
-        return Walk(index, note or _who("walk", bots), bots, target)
-    if kind == "sit":
-        bot = one()
-        return Sit(index, note or f"{bot} sits", bot, o.text("seat", max_len=MAX_SEAT_CHARS))
-    if kind == "stand":
-        bots = many()
-        return Stand(index, note or _who("stand", bots), bots)
-    if kind == "chat":
-        bot = one()
-        text = o.text("text", max_len=MAX_CHAT_CHARS)
-        repeat = o.integer("repeat", 1, 100, default=1)
-        return Chat(index, note or f"{bot} chats", bot, text, repeat)
-    if kind == "ask":
-        bot = one()
-        text = o.text("text", max_len=MAX_QUESTION_CHARS)
-        lang = o.choice("lang", sorted(LANGUAGES), default=None)
-        gender = o.choice("gender", sorted(GENDERS), default=None)
-        exp = _expect_obj(o, ("routed", "experts", "handoff"))
-        expect = AskExpect(
-            _specialties(o, exp, "routed"),
-            _specialties(o, exp, "experts"),
-            _opt_bool(o, exp, "handoff"),
-        )
-        return Ask(index, note or f"{bot} asks", bot, text, wait(), lang, gender, expect)
-    if kind == "wait_for":
-        bots = many()
-        until = _condition(o)
-        label = note or f"{_who('wait for', bots)}: {until.describe()}"
-        return WaitFor(index, label, bots, until, wait())
-    if kind == "console":
-        bots = many()
-        return Console(index, note or _who("sign in to the console", bots), bots)
-    if kind == "accept_page":
-        bot = one()
-        exp = _expect_obj(o, ("skill",))
-        skill = exp.get("skill")
-        if skill is not None and skill not in SPECIALTIES:
-            o.fail("expect", f"skill: expected one of {', '.join(sorted(SPECIALTIES))}")
-        return AcceptPage(index, note or f"{bot} accepts a page", bot, wait(), skill)
-    if kind == "present":
-        bot = one()
-        title = o.text("title", max_len=MAX_TITLE_CHARS)
-        labels = o.strings("labels", max_len=MAX_TITLE_CHARS, max_items=MAX_CHART_ITEMS)
-        values = o.numbers("values", 0.0, 1e15, max_items=MAX_CHART_ITEMS)
-        if len(labels) != len(values):
-            o.fail("values", f"{len(labels)} labels but {len(values)} values")
-        screen = o.text("screen", max_len=MAX_ID_CHARS, default="") or None
-        return Present(index, note or f"{bot} presents", bot, title, labels, values, screen)
-    if kind == "dismiss":
-        bot = one()
-        sp = o.choice("specialty", sorted(SPECIALTIES), default=None)
-        return Dismiss(index, note or f"{bot} dismisses {sp or 'every'} expert", bot, sp)
-    if kind == "drop":
-        bots = many()
-        return Drop(index, note or _who("drop", bots), bots)
-    if kind == "reconnect":
-        bots = many()
-        since = o.flag("since", default=True)
-        return Reconnect(index, note or _who("reconnect", bots), bots, since, wait())
-    if kind == "delay":
-        bots = many()
-        ms = o.number("ms", 0.0, 10_000.0)
-        jitter = o.number("jitter_ms", 0.0, 10_000.0, default=0.0)
-        return Delay(index, note or f"{_who('delay', bots)} {ms:g} ms", bots, ms, jitter)
-    if kind == "stall":
-        bots = many()
-        seconds = o.number("seconds", 0.01, 60.0)
-        return Stall(index, note or _who("stall", bots), bots, seconds)
-    if kind == "idle":
-        seconds = o.number("seconds", 0.0, 600.0)
-        return Idle(index, note or f"idle {seconds:g} s", seconds)
-    if kind == "checkpoint":
-        name = o.text("name", max_len=80)
-        return Checkpoint(index, note or f"checkpoint: {name}", name, wait())
-    raise AssertionError(kind)
+    return _STEP_READERS[kind](_StepFields(o, index, note, names, groups, within))
+
+
+@dataclass(frozen=True, slots=True)
+class _StepFields:
+    """One step's object, with what every kind of step reads from it the same way."""
+
+    o: _Obj
+    index: int
+    note: str
+    names: Collection[str]
+    groups: Mapping[str, tuple[str, ...]]
+    within: float
+
+    def many(self) -> tuple[str, ...]:
+        return self.o.targets(self.names, self.groups)
+
+    def one(self) -> str:
+        return self.o.single(self.names)
+
+    def wait(self) -> float:
+        return float(self.o.number("within_s", 0.05, 600.0, default=self.within))
+
+
+def _join(f: _StepFields) -> Join:
+    o, note, index = f.o, f.note, f.index
+    bots = f.many()
+    stagger = o.number("stagger_s", 0.0, 60.0, default=0.0)
+    seat = _expect_obj(o, ("seat",)).get("seat")
+    if seat is not None and not isinstance(seat, str):
+        o.fail("expect", "seat: expected a seat id")
+    return Join(index, note or _who("join", bots), bots, stagger, seat)
+
+
+def _leave(f: _StepFields) -> Leave:
+    bots = f.many()
+    return Leave(f.index, f.note or _who("leave", bots), bots, f.o.number("stagger_s", 0, 60, 0.0))
+
+
+def _churn(f: _StepFields) -> Churn:
+    o = f.o
+    bots = f.many()
+    seconds = o.number("seconds", 0.1, 600.0)
+    stay = o.pair("stay_s", 0.05, 600.0)
+    return Churn(f.index, f.note or _who("churn", bots), bots, seconds, stay, o.flag("wander"))
+
+
+def _look_around(f: _StepFields) -> LookAround:
+    bots = f.many()
+    seconds = f.o.number("seconds", 0.1, 600.0)
+    return LookAround(f.index, f.note or _who("look around", bots), bots, seconds)
+
+
+def _walk(f: _StepFields) -> Walk:
+    o = f.o
+    bots = f.many()
+    to = o.require("to")
+    target: str | tuple[float, float]
+    if isinstance(to, str) and 0 < len(to) <= MAX_SEAT_CHARS:
+        target = to
+    elif isinstance(to, list) and len(to) == 2 and all(_finite(v) and abs(v) <= 100 for v in to):
+        target = (float(to[0]), float(to[1]))
+    else:
+        o.fail("to", "expected a spot id or [x, z] in metres")
+    return Walk(f.index, f.note or _who("walk", bots), bots, target)
+
+
+def _sit(f: _StepFields) -> Sit:
+    bot = f.one()
+    return Sit(f.index, f.note or f"{bot} sits", bot, f.o.text("seat", max_len=MAX_SEAT_CHARS))
+
+
+def _stand(f: _StepFields) -> Stand:
+    bots = f.many()
+    return Stand(f.index, f.note or _who("stand", bots), bots)
+
+
+def _chat(f: _StepFields) -> Chat:
+    bot = f.one()
+    text = f.o.text("text", max_len=MAX_CHAT_CHARS)
+    repeat = f.o.integer("repeat", 1, 100, default=1)
+    return Chat(f.index, f.note or f"{bot} chats", bot, text, repeat)
+
+
+def _ask(f: _StepFields) -> Ask:
+    o = f.o
+    bot = f.one()
+    text = o.text("text", max_len=MAX_QUESTION_CHARS)
+    lang = o.choice("lang", sorted(LANGUAGES), default=None)
+    gender = o.choice("gender", sorted(GENDERS), default=None)
+    exp = _expect_obj(o, ("routed", "experts", "handoff"))
+    expect = AskExpect(
+        _specialties(o, exp, "routed"),
+        _specialties(o, exp, "experts"),
+        _opt_bool(o, exp, "handoff"),
+    )
+    return Ask(f.index, f.note or f"{bot} asks", bot, text, f.wait(), lang, gender, expect)
+
+
+def _wait_for(f: _StepFields) -> WaitFor:
+    bots = f.many()
+    until = _condition(f.o)
+    label = f.note or f"{_who('wait for', bots)}: {until.describe()}"
+    return WaitFor(f.index, label, bots, until, f.wait())
+
+
+def _console(f: _StepFields) -> Console:
+    bots = f.many()
+    return Console(f.index, f.note or _who("sign in to the console", bots), bots)
+
+
+def _accept_page(f: _StepFields) -> AcceptPage:
+    o = f.o
+    bot = f.one()
+    exp = _expect_obj(o, ("skill",))
+    skill = exp.get("skill")
+    if skill is not None and skill not in SPECIALTIES:
+        o.fail("expect", f"skill: expected one of {', '.join(sorted(SPECIALTIES))}")
+    return AcceptPage(f.index, f.note or f"{bot} accepts a page", bot, f.wait(), skill)
+
+
+def _present(f: _StepFields) -> Present:
+    o = f.o
+    bot = f.one()
+    title = o.text("title", max_len=MAX_TITLE_CHARS)
+    labels = o.strings("labels", max_len=MAX_TITLE_CHARS, max_items=MAX_CHART_ITEMS)
+    values = o.numbers("values", 0.0, 1e15, max_items=MAX_CHART_ITEMS)
+    if len(labels) != len(values):
+        o.fail("values", f"{len(labels)} labels but {len(values)} values")
+    screen = o.text("screen", max_len=MAX_ID_CHARS, default="") or None
+    return Present(f.index, f.note or f"{bot} presents", bot, title, labels, values, screen)
+
+
+def _dismiss(f: _StepFields) -> Dismiss:
+    bot = f.one()
+    sp = f.o.choice("specialty", sorted(SPECIALTIES), default=None)
+    return Dismiss(f.index, f.note or f"{bot} dismisses {sp or 'every'} expert", bot, sp)
+
+
+def _drop(f: _StepFields) -> Drop:
+    bots = f.many()
+    return Drop(f.index, f.note or _who("drop", bots), bots)
+
+
+def _reconnect(f: _StepFields) -> Reconnect:
+    bots = f.many()
+    since = f.o.flag("since", default=True)
+    return Reconnect(f.index, f.note or _who("reconnect", bots), bots, since, f.wait())
+
+
+def _delay(f: _StepFields) -> Delay:
+    bots = f.many()
+    ms = f.o.number("ms", 0.0, 10_000.0)
+    jitter = f.o.number("jitter_ms", 0.0, 10_000.0, default=0.0)
+    return Delay(f.index, f.note or f"{_who('delay', bots)} {ms:g} ms", bots, ms, jitter)
+
+
+def _stall(f: _StepFields) -> Stall:
+    bots = f.many()
+    seconds = f.o.number("seconds", 0.01, 60.0)
+    return Stall(f.index, f.note or _who("stall", bots), bots, seconds)
+
+
+def _idle(f: _StepFields) -> Idle:
+    seconds = f.o.number("seconds", 0.0, 600.0)
+    return Idle(f.index, f.note or f"idle {seconds:g} s", seconds)
+
+
+def _checkpoint(f: _StepFields) -> Checkpoint:
+    name = f.o.text("name", max_len=80)
+    return Checkpoint(f.index, f.note or f"checkpoint: {name}", name, f.wait())
+
+
+# The ``do`` values, in the order an error lists them, and how each reads its step.
+_STEP_READERS: dict[str, Callable[[_StepFields], AnyStep]] = {
+    "join": _join,
+    "leave": _leave,
+    "churn": _churn,
+    "look_around": _look_around,
+    "walk": _walk,
+    "sit": _sit,
+    "stand": _stand,
+    "chat": _chat,
+    "ask": _ask,
+    "wait_for": _wait_for,
+    "console": _console,
+    "accept_page": _accept_page,
+    "present": _present,
+    "dismiss": _dismiss,
+    "drop": _drop,
+    "reconnect": _reconnect,
+    "delay": _delay,
+    "stall": _stall,
+    "idle": _idle,
+    "checkpoint": _checkpoint,
+}
+_STEP_KINDS = list(_STEP_READERS)
 
 
 def _who(verb: str, bots: tuple[str, ...]) -> str:
@@ -713,87 +780,118 @@ def _condition(o: _Obj) -> Condition:
 
 def _check_story(s: Scenario) -> None:
     """Walk the steps with who is in the room, so that a bot never acts before it is there."""
-    present: set[str] = set()
-    dropped: set[str] = set()
-    consoles: set[str] = set()
-
-    def fail(step: AnyStep, msg: str) -> NoReturn:
-        kind = _kind(step)
-        raise ScenarioError(f'{s.source}: steps[{step.index - 1}] ("{kind}"): {msg}')
-
-    def role(name: str) -> str:
-        return s.bot(name).role
-
-    def need(step: AnyStep, bots: tuple[str, ...], roles: Collection[str], what: str) -> None:
-        for b in bots:
-            if b not in present:
-                where = "dropped (reconnect it first)" if b in dropped else "not in the room"
-                fail(step, f"{b} is {where}")
-            if role(b) not in roles:
-                fail(step, f"{b} is a {role(b)}, who may not {what}")
-
+    story = _Story(s)
     for step in s.steps:
+        story.follow(step)
+
+
+class _Story:
+    """Who is in the room, who was dropped and who has a console open, step by step."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.s = scenario
+        self.present: set[str] = set()
+        self.dropped: set[str] = set()
+        self.consoles: set[str] = set()
+
+    def fail(self, step: AnyStep, msg: str) -> NoReturn:
+        kind = _kind(step)
+        raise ScenarioError(f'{self.s.source}: steps[{step.index - 1}] ("{kind}"): {msg}')
+
+    def role(self, name: str) -> str:
+        return self.s.bot(name).role
+
+    def need(self, step: AnyStep, bots: tuple[str, ...], roles: Collection[str], what: str) -> None:
+        for b in bots:
+            if b not in self.present:
+                where = "dropped (reconnect it first)" if b in self.dropped else "not in the room"
+                self.fail(step, f"{b} is {where}")
+            if self.role(b) not in roles:
+                self.fail(step, f"{b} is a {self.role(b)}, who may not {what}")
+
+    def follow(self, step: AnyStep) -> None:
+        """Check ``step`` against who is where, then move people as it does."""
         if isinstance(step, Join | Churn):
-            for b in step.bots:
-                if b in present or b in dropped:
-                    fail(step, f"{b} is already in the room")
-                if isinstance(step, Churn) and s.bot(b).thin:
-                    fail(
-                        step,
-                        f"{b} is a thin client: its media is set up on each arrival, which "
-                        "churn does not wait for (use join and leave)",
-                    )
-                if role(b) == "advisor" and b in consoles:
-                    fail(step, f"{b} signed in to the console: let accept_page bring them in")
-            if isinstance(step, Join):
-                present.update(step.bots)
+            self.arrive(step)
         elif isinstance(step, Leave):
-            need(step, step.bots, ROLES, "leave")
-            present.difference_update(step.bots)
-        elif isinstance(step, LookAround | Walk | Stand):
-            need(step, step.bots, _MOVERS, "move")
-        elif isinstance(step, Sit):
-            need(step, (step.bot,), _MOVERS, "sit")
-        elif isinstance(step, Chat):
-            need(step, (step.bot,), _MOVERS, "chat")
-        elif isinstance(step, Ask):
-            need(step, (step.bot,), _ASKERS, "ask the experts")
-        elif isinstance(step, Dismiss):
-            need(step, (step.bot,), _DISMISSERS, "dismiss experts")
-        elif isinstance(step, Present):
-            need(step, (step.bot,), _PRESENTERS, "present on the wall screen")
+            self.need(step, step.bots, ROLES, "leave")
+            self.present.difference_update(step.bots)
         elif isinstance(step, WaitFor):
-            if step.until.kind == "page":
-                missing = [b for b in step.bots if b not in consoles]
-                if missing:
-                    fail(step, f"{missing[0]} has no console open (add a console step)")
-            else:
-                need(step, step.bots, ROLES, "watch")
-            if step.until.kind == "seated":
-                need(step, step.bots, _MOVERS, "sit")
+            self.wait_for(step)
         elif isinstance(step, Console):
-            for b in step.bots:
-                if role(b) != "advisor":
-                    fail(step, f"{b} is a {role(b)}; only advisors have a console")
-            consoles.update(step.bots)
+            self.console(step)
         elif isinstance(step, AcceptPage):
-            if step.bot not in consoles:
-                fail(step, f"{step.bot} has no console open (add a console step)")
-            if step.bot in present:
-                fail(step, f"{step.bot} is in the room already")
-            present.add(step.bot)
+            self.accept_page(step)
         elif isinstance(step, Drop):
-            need(step, step.bots, ROLES, "drop")
-            present.difference_update(step.bots)
-            dropped.update(step.bots)
+            self.need(step, step.bots, ROLES, "drop")
+            self.present.difference_update(step.bots)
+            self.dropped.update(step.bots)
         elif isinstance(step, Reconnect):
-            for b in step.bots:
-                if b not in dropped:
-                    fail(step, f"{b} was not dropped")
-            dropped.difference_update(step.bots)
-            present.update(step.bots)
+            self.reconnect(step)
+        else:
+            self.act(step)
+
+    def act(self, step: AnyStep) -> None:
+        """A step that moves nobody in or out: whoever does it must be there, and may."""
+        if isinstance(step, LookAround | Walk | Stand):
+            self.need(step, step.bots, _MOVERS, "move")
+        elif isinstance(step, Sit):
+            self.need(step, (step.bot,), _MOVERS, "sit")
+        elif isinstance(step, Chat):
+            self.need(step, (step.bot,), _MOVERS, "chat")
+        elif isinstance(step, Ask):
+            self.need(step, (step.bot,), _ASKERS, "ask the experts")
+        elif isinstance(step, Dismiss):
+            self.need(step, (step.bot,), _DISMISSERS, "dismiss experts")
+        elif isinstance(step, Present):
+            self.need(step, (step.bot,), _PRESENTERS, "present on the wall screen")
         elif isinstance(step, Delay | Stall):
-            need(step, step.bots, ROLES, "be delayed")
+            self.need(step, step.bots, ROLES, "be delayed")
+
+    def arrive(self, step: Join | Churn) -> None:
+        for b in step.bots:
+            if b in self.present or b in self.dropped:
+                self.fail(step, f"{b} is already in the room")
+            if isinstance(step, Churn) and self.s.bot(b).thin:
+                self.fail(
+                    step,
+                    f"{b} is a thin client: its media is set up on each arrival, which "
+                    "churn does not wait for (use join and leave)",
+                )
+            if self.role(b) == "advisor" and b in self.consoles:
+                self.fail(step, f"{b} signed in to the console: let accept_page bring them in")
+        if isinstance(step, Join):
+            self.present.update(step.bots)
+
+    def wait_for(self, step: WaitFor) -> None:
+        if step.until.kind == "page":
+            missing = [b for b in step.bots if b not in self.consoles]
+            if missing:
+                self.fail(step, f"{missing[0]} has no console open (add a console step)")
+        else:
+            self.need(step, step.bots, ROLES, "watch")
+        if step.until.kind == "seated":
+            self.need(step, step.bots, _MOVERS, "sit")
+
+    def console(self, step: Console) -> None:
+        for b in step.bots:
+            if self.role(b) != "advisor":
+                self.fail(step, f"{b} is a {self.role(b)}; only advisors have a console")
+        self.consoles.update(step.bots)
+
+    def accept_page(self, step: AcceptPage) -> None:
+        if step.bot not in self.consoles:
+            self.fail(step, f"{step.bot} has no console open (add a console step)")
+        if step.bot in self.present:
+            self.fail(step, f"{step.bot} is in the room already")
+        self.present.add(step.bot)
+
+    def reconnect(self, step: Reconnect) -> None:
+        for b in step.bots:
+            if b not in self.dropped:
+                self.fail(step, f"{b} was not dropped")
+        self.dropped.difference_update(step.bots)
+        self.present.update(step.bots)
 
 
 def _kind(step: AnyStep) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,25 @@ AUDIT_KEY = b"test-audit-key-for-wealthroom-tests-98765"
 
 Mint = Callable[..., str]
 BOTH_LOOPS = ["asyncio", "uvloop"]
+
+# What a folder's tests need beyond Python, as markers (registered in pyproject.toml), so that
+# ``pytest -m "not browser"`` leaves them out. A test elsewhere that starts its own Redis gets
+# ``redis`` from the fixture it uses; one elsewhere that needs more says so with ``pytestmark``.
+TESTS = Path(__file__).parent
+FOLDER_MARKS = {"browser": ("browser",), "media": ("media",), "cluster": ("redis",)}
+REDIS_FIXTURES = {"redis_server", "own_redis"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        folder = item.path.relative_to(TESTS).parts[0]
+        marks = set(FOLDER_MARKS.get(folder, ()))
+        if REDIS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            marks.add("redis")
+        for mark in sorted(marks):
+            item.add_marker(mark)
 
 
 def pytest_asyncio_loop_factories(
@@ -65,3 +85,21 @@ def minter(server: WealthroomServer) -> Mint:
 @pytest.fixture
 def mint(server: WealthroomServer) -> Mint:
     return minter(server)
+
+
+@pytest.fixture
+def media_settings(tmp_path: Path) -> Settings:
+    """Settings of ``media_server``; a module overrides this fixture to change them."""
+    return make_settings(recordings_dir=tmp_path / "recordings")
+
+
+@pytest.fixture
+async def media_server(media_settings: Settings) -> AsyncIterator[WealthroomServer]:
+    """A server that records into the test's own folder."""
+    async with WealthroomServer(media_settings, secret=SECRET) as srv:
+        yield srv
+
+
+@pytest.fixture
+def mint_media(media_server: WealthroomServer) -> Mint:
+    return minter(media_server)

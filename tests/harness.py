@@ -115,7 +115,7 @@ class Harness:
         self.fetches.append(out)
 
     def on_media(self, out: MediaOutput) -> None:
-        """Ignored: no peers, voice or recorder here; the tests (tests/test_media_core.py)
+        """Ignored: no peers, voice or recorder here; the tests (tests/rooms/test_media_core.py)
         read media outputs from what ``deliver`` returns."""
 
     def answer(self, consult: Consult) -> list[Output]:

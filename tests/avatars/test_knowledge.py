@@ -27,11 +27,6 @@ from avatars.knowledge import (
 from avatars.specialties import Specialty
 
 
-@pytest.fixture(scope="module")
-def knowledge() -> Knowledge:
-    return Knowledge.load()
-
-
 def _data(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
     return data

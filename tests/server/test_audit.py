@@ -41,7 +41,7 @@ from simulator.client import RoomClient
 from tests.conftest import AUDIT_KEY, SECRET, make_settings
 from tests.harness import Harness
 from tests.redis_fixture import RedisServer, own_redis, redis_client, redis_server
-from tests.test_cli import _run
+from tests.server.test_cli import _run
 
 __all__ = ["own_redis", "redis_client", "redis_server"]  # fixtures, used by name
 

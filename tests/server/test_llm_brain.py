@@ -12,17 +12,16 @@ from typing import Any
 
 import pytest
 
-from avatars.advice import AI_LABEL, Brief, Intent, Profile, Verdict
+from avatars.advice import AI_LABEL, Intent, Verdict
 from avatars.dialogue import DialogueState, default_dialogue
 from avatars.guardrails import find_promise, guard
-from avatars.knowledge import Knowledge
 from avatars.local_brain import LocalBrain
 from avatars.specialties import Specialty
-from avatars.suitability import prepare
 from server.llm_brain import SYSTEM_PROMPT, OpenAICompatibleBrain
+from tests.bank import KNOWLEDGE
+from tests.bank import brief as _brief
 
 API_KEY = "sk-test-0123456789-very-secret"
-KNOWLEDGE = Knowledge.load()
 LOCAL = LocalBrain()
 
 
@@ -105,10 +104,6 @@ async def brain(stub: _Stub) -> AsyncIterator[OpenAICompatibleBrain]:
     llm = _brain(stub, timeout_s=5.0)
     yield llm
     await llm.aclose()
-
-
-def _brief(text: str, specialty: Specialty, risk: int | None, language: str = "en") -> Brief:
-    return prepare(text, specialty, Profile(risk), KNOWLEDGE, language=language)
 
 
 TREASURIES = _brief("Tell me about US treasuries", Specialty.BONDS, 3)

@@ -25,7 +25,7 @@ from server.auth import TokenAuthority
 from server.config import Settings
 from tests.conftest import AUDIT_KEY, SECRET
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = Path(tempfile.mkdtemp(prefix="wealthroom-audit-"))
 ENV = {
     **os.environ,

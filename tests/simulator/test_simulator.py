@@ -54,7 +54,7 @@ from simulator.verdict import (
 )
 from tests.conftest import Mint
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _raw(name: str) -> dict[str, Any]:

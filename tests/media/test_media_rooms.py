@@ -24,11 +24,12 @@ from protocol.pose import AvatarPose
 from rooms.audit import MemoryAuditLog
 from rooms.roles import Role
 from server.app import WealthroomServer
+from server.config import Settings
 from server.media.tts import EspeakSpeaker
 from simulator.client import RoomClient
 from simulator.media import RtcMedia
 from tests.conftest import BOTH_LOOPS, SECRET, Mint, make_settings, minter
-from tests.test_media_hub import PatternTrack, ToneTrack
+from tests.media.peers import PatternTrack, ToneTrack
 from tests.turn_fixture import TurnServer, turn_server
 
 __all__ = ["turn_server"]  # fixture, used by name
@@ -37,15 +38,8 @@ DEADLINE = 20.0  # two shared cores; aiortc's DTLS handshakes take a while under
 
 
 @pytest.fixture
-async def media_server(tmp_path: Path) -> AsyncIterator[WealthroomServer]:
-    settings = make_settings(recordings_dir=tmp_path / "recordings", media_connect_timeout_s=3.0)
-    async with WealthroomServer(settings, secret=SECRET) as srv:
-        yield srv
-
-
-@pytest.fixture
-def mint_media(media_server: WealthroomServer) -> Mint:
-    return minter(media_server)
+def media_settings(tmp_path: Path) -> Settings:
+    return make_settings(recordings_dir=tmp_path / "recordings", media_connect_timeout_s=3.0)
 
 
 class Session:

@@ -24,7 +24,7 @@ from avatars.routing import (
 from avatars.specialties import Specialty
 
 S = Specialty
-EVAL = Path(__file__).resolve().parent.parent / "avatars" / "data" / "routing_eval.jsonl"
+EVAL = Path(__file__).resolve().parents[2] / "avatars" / "data" / "routing_eval.jsonl"
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The room's side of voice, video and recording (rooms/media.py), without sockets or peers.
 
-The shell's part (aiortc peers, the hub, the recorder) is in tests/test_media_rooms.py; here
+The shell's part (aiortc peers, the hub, the recorder) is in tests/media/test_media_rooms.py; here
 the room's decisions: who may send what, what everyone sees, the consent notice before any
 recording, the pose data channel's order, and mouths on the audio clock.
 """

@@ -23,7 +23,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Left out of the copy the wheel is built from: caches, installs and earlier build output.
 _NOT_SOURCE = shutil.ignore_patterns(
     ".*", "__pycache__", "*.pyc", "node_modules", "build", "dist", "*.egg-info", "var"

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from server.media.recorder import (
     RecordingManifest,
     SessionRecorder,
 )
-from tests.test_media_hub import DEADLINE, H, PatternTrack, ToneTrack, W
+from tests.media.peers import DEADLINE, H, PatternTrack, ToneTrack, W
 
 T0 = datetime(2024, 2, 28, 12, 0, tzinfo=UTC).timestamp()  # a leap year's February
 
@@ -52,13 +51,6 @@ class ShortPattern(PatternTrack):
         if self.produced >= self._count:
             raise MediaStreamError
         return await super().recv()
-
-
-@pytest.fixture
-async def hub() -> AsyncIterator[MediaHub]:
-    hub = MediaHub()
-    yield hub
-    await hub.close()
 
 
 def recorder(

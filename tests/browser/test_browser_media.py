@@ -22,16 +22,27 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from rooms.audit import MemoryAuditLog
 from rooms.roles import Role
 from server.app import WealthroomServer
-from tests.conftest import SECRET, Mint, make_settings, minter
-from tests.test_browser import ARGS, CHROMIUM, VIEWPORT, Watch, open_console, open_room, room_link
+from tests.browser.pages import (
+    ARGS,
+    CHROMIUM,
+    VIEWPORT,
+    Watch,
+    open_console,
+    open_room,
+    room_link,
+)
+from tests.conftest import Mint
 
 # WebRTC over loopback with DTLS in Python and software video decoding in the browser: give
 # the first frames time on a small machine.
 MEDIA_WAIT_MS = 45_000
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (scripts/system-packages)"
-)
+pytestmark = [
+    pytest.mark.media,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (scripts/system-packages)"
+    ),
+]
 
 # Source of the advisor's camera as the customer's page received it, and its <video>.
 ADVISOR_VIDEO = "document.querySelector('[data-testid=advisor-video]')"
@@ -44,18 +55,6 @@ INBOUND = """async (pattern) => {
 
 
 @pytest.fixture
-async def media_server(tmp_path: Path) -> AsyncIterator[WealthroomServer]:
-    settings = make_settings(recordings_dir=tmp_path / "recordings")
-    async with WealthroomServer(settings, secret=SECRET) as srv:
-        yield srv
-
-
-@pytest.fixture
-def mint_media(media_server: WealthroomServer) -> Mint:
-    return minter(media_server)
-
-
-@pytest.fixture
 async def media_context() -> AsyncIterator[BrowserContext]:
     async with async_playwright() as pw:
         browser: Browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -65,11 +64,6 @@ async def media_context() -> AsyncIterator[BrowserContext]:
         yield ctx
         await ctx.close()
         await browser.close()
-
-
-@pytest.fixture
-def watch() -> Watch:
-    return Watch()
 
 
 async def join_media(page: Page, button: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_layouts import LAYOUTS
+from tests.scenes.test_layouts import LAYOUTS
 
 
 def test_assets_on_disk_are_what_build_assets_makes(tmp_path: Path) -> None:

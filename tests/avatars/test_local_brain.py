@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from avatars.advice import AI_LABEL, Brief, Complexity, Product, Profile, Suitability, Verdict
 from avatars.knowledge import Knowledge
 from avatars.local_brain import LocalBrain
 from avatars.specialties import Specialty
-from avatars.suitability import prepare
+from tests.bank import brief as _brief
 
 BRAIN = LocalBrain()
 
 
-@pytest.fixture(scope="module")
-def knowledge() -> Knowledge:
-    return Knowledge.load()
-
-
-def _brief(
-    knowledge: Knowledge, text: str, specialty: Specialty, risk: int | None, language: str
-) -> Brief:
-    return prepare(text, specialty, Profile(risk), knowledge, language=language)
-
-
 def test_a_product_it_may_discuss_in_english(knowledge: Knowledge) -> None:
-    brief = _brief(knowledge, "US treasuries?", Specialty.BONDS, 3, "en")
+    brief = _brief("US treasuries?", Specialty.BONDS, 3, "en")
     reply = BRAIN.draft(brief)
     product = knowledge.product("us-treasuries")
     assert reply.text.startswith(f"{product.name['en']}: {product.summary['en']}")
@@ -45,7 +32,7 @@ def test_a_product_it_may_discuss_in_english(knowledge: Knowledge) -> None:
 def test_chinese_and_cantonese_are_answered_in_chinese(knowledge: Knowledge) -> None:
     product = knowledge.product("us-treasuries")
     for language in ("zh", "yue"):
-        reply = BRAIN.draft(_brief(knowledge, "美國國債", Specialty.BONDS, 3, language))
+        reply = BRAIN.draft(_brief("美國國債", Specialty.BONDS, 3, language))
         assert product.summary["zh"] in reply.text
         assert "风险等级 R2" in reply.text
         assert reply.label == AI_LABEL[language]
@@ -54,7 +41,7 @@ def test_chinese_and_cantonese_are_answered_in_chinese(knowledge: Knowledge) -> 
 def test_disclosure_says_the_key_risk_first(knowledge: Knowledge) -> None:
     product = knowledge.product("high-yield-bonds")
     for language in ("en", "zh"):
-        reply = BRAIN.draft(_brief(knowledge, product.name[language], Specialty.BONDS, 5, language))
+        reply = BRAIN.draft(_brief(product.name[language], Specialty.BONDS, 5, language))
         key_risk = product.key_risk[language]
         lead = "First, the key risk of" if language == "en" else "先说明"
         assert reply.text.startswith(
@@ -89,55 +76,55 @@ def test_disclosure_of_a_product_without_a_key_risk_says_a_general_one() -> None
 
 def test_a_handoff_says_a_person_takes_over_and_why_and_no_more(knowledge: Knowledge) -> None:
     product = knowledge.product("equity-accumulator")
-    en = BRAIN.draft(_brief(knowledge, "accumulator", Specialty.STOCKS, 5, "en"))
+    en = BRAIN.draft(_brief("accumulator", Specialty.STOCKS, 5, "en"))
     assert en.text.startswith("A human advisor will take over this question, because it is a")
     assert "complex product" in en.text
     assert "risk class R5" in en.text
     assert product.summary["en"] not in en.text
     assert (en.handoff, en.reason) == (True, "complex product: a human advisor explains it")
-    zh = BRAIN.draft(_brief(knowledge, "累计期权", Specialty.STOCKS, 5, "zh"))
+    zh = BRAIN.draft(_brief("累计期权", Specialty.STOCKS, 5, "zh"))
     assert "真人顾问" in zh.text
     assert "风险等级为 R5" in zh.text
     assert product.summary["zh"] not in zh.text
-    unassessed = BRAIN.draft(_brief(knowledge, "US shares", Specialty.STOCKS, None, "en"))
+    unassessed = BRAIN.draft(_brief("US shares", Specialty.STOCKS, None, "en"))
     assert "risk profile has not been assessed" in unassessed.text
-    above = BRAIN.draft(_brief(knowledge, "US shares", Specialty.STOCKS, 2, "en"))
+    above = BRAIN.draft(_brief("US shares", Specialty.STOCKS, 2, "en"))
     assert "above your risk profile" in above.text
 
 
-def test_the_product_that_caused_a_handoff_is_the_one_named(knowledge: Knowledge) -> None:
-    brief = _brief(knowledge, "savings account or structured deposit", Specialty.DEPOSITS, 5, "en")
+def test_the_product_that_caused_a_handoff_is_the_one_named() -> None:
+    brief = _brief("savings account or structured deposit", Specialty.DEPOSITS, 5, "en")
     reply = BRAIN.draft(brief)
     assert reply.product == "structured-deposit"
     assert "Structured deposit is risk class R3" in reply.text
     assert "Savings account: Risk class R1." in reply.text
 
 
-def test_no_product_answers_from_the_faqs(knowledge: Knowledge) -> None:
-    brief = _brief(knowledge, "What is a bond?", Specialty.BONDS, None, "en")
+def test_no_product_answers_from_the_faqs() -> None:
+    brief = _brief("What is a bond?", Specialty.BONDS, None, "en")
     reply = BRAIN.draft(brief)
     assert reply.text.startswith(brief.faqs[0].answer["en"])
     assert reply.sources[0] == "faq-bonds-what"
     assert (reply.product, reply.risk_class, reply.handoff) == (None, None, False)
 
 
-def test_nothing_matched_says_what_it_can_help_with(knowledge: Knowledge) -> None:
-    en = BRAIN.draft(_brief(knowledge, "hello there", Specialty.FX, None, "en"))
+def test_nothing_matched_says_what_it_can_help_with() -> None:
+    en = BRAIN.draft(_brief("hello there", Specialty.FX, None, "en"))
     assert "foreign exchange expert" in en.text
     assert "exchange rates" in en.text
     assert en.sources == ()
-    zh = BRAIN.draft(_brief(knowledge, "你好", Specialty.TAX, None, "zh"))
+    zh = BRAIN.draft(_brief("你好", Specialty.TAX, None, "zh"))
     assert "税务与传承专家" in zh.text
 
 
-async def test_answer_is_the_draft(knowledge: Knowledge) -> None:
-    brief = _brief(knowledge, "time deposit", Specialty.DEPOSITS, 1, "en")
+async def test_answer_is_the_draft() -> None:
+    brief = _brief("time deposit", Specialty.DEPOSITS, 1, "en")
     assert await BRAIN.answer(brief) == BRAIN.draft(brief) == BRAIN.draft(brief)
 
 
-def test_it_answers_in_well_under_a_millisecond(knowledge: Knowledge) -> None:
+def test_it_answers_in_well_under_a_millisecond() -> None:
     briefs = [
-        _brief(knowledge, q, sp, 3, lang)
+        _brief(q, sp, 3, lang)
         for q, sp, lang in [
             ("US treasuries", Specialty.BONDS, "en"),
             ("高收益债", Specialty.BONDS, "zh"),

@@ -10,11 +10,6 @@ from avatars.knowledge import Knowledge
 from avatars.specialties import Specialty
 
 
-@pytest.fixture(scope="module")
-def knowledge() -> Knowledge:
-    return Knowledge.load()
-
-
 def _product(risk: int, complexity: Complexity = Complexity.SIMPLE, pid: str = "p") -> Product:
     return Product(
         id=pid,

@@ -24,9 +24,7 @@ from server.media.tts import (
     mouth_envelope,
     parse_wav,
 )
-from tests.test_media_hub import DEADLINE, Member, members
-
-__all__ = ["members"]  # the fixture, used by name
+from tests.media.peers import DEADLINE, Member
 
 SAMPLES = {
     "en": "Good morning. Your portfolio grew four percent this quarter.",

@@ -21,18 +21,13 @@ from avatars.advice import (
     Verdict,
 )
 from avatars.guardrails import MAX_TEXT, find_promise, guard
-from avatars.knowledge import Knowledge
 from avatars.local_brain import LocalBrain
 from avatars.personas import Personas
 from avatars.specialties import Specialty
-from avatars.suitability import prepare
+from tests.bank import KNOWLEDGE
+from tests.bank import brief as _brief
 
 BRAIN = LocalBrain()
-KNOWLEDGE = Knowledge.load()
-
-
-def _brief(text: str, specialty: Specialty, risk: int | None = 5, language: str = "en") -> Brief:
-    return prepare(text, specialty, Profile(risk), KNOWLEDGE, language=language)
 
 
 def _draft(text: str, **changes: object) -> Reply:
@@ -182,7 +177,7 @@ def test_product_and_risk_class_come_from_the_brief() -> None:
     reply = guard(draft, TREASURIES)
     assert (reply.product, reply.risk_class) == ("us-treasuries", 2)
     general = guard(
-        _draft("Bonds are loans.", product="x", risk_class=3), _brief("bond", Specialty.BONDS)
+        _draft("Bonds are loans.", product="x", risk_class=3), _brief("bond", Specialty.BONDS, 5)
     )
     assert (general.product, general.risk_class) == (None, None)
 
