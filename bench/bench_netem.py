@@ -1,8 +1,8 @@
 """Sync and media across a troubled link: pose-to-peer latency, media freezes, reconnects.
 
 A real server process, an observer beside it, a remote member inside a network namespace of
-its own behind a link with netem's troubles (``tests/netns_fixture.py``; in user space, as this
-kernel has no sch_netem). Two runs, each on a fresh link:
+its own behind a link with netem's troubles (``tests/network/netns_fixture.py``; in user
+space, as this kernel has no sch_netem). Two runs, each on a fresh link:
 
 - conditions: clear, delay 100 ± 50 ms, 5 % loss, reordering (a quarter of the packets skip a
   100 ms delay), delay and loss together, a 2 s blackout, clear again; the remote gives up a
@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from protocol import messages as m
-from tests.netem_run import Outcome, Phase, percentile, run
-from tests.netem_wire import Impairment
-from tests.netns_fixture import BLACKOUT, CLEAR, ROUGH, open_link
+from tests.network.netem_run import Outcome, Phase, percentile, run
+from tests.network.netem_wire import Impairment
+from tests.network.netns_fixture import BLACKOUT, CLEAR, ROUGH, open_link
 
 DELAY = Impairment(delay_ms=100, jitter_ms=50)
 LOSS = Impairment(loss=0.05)

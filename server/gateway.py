@@ -108,20 +108,27 @@ class Gateway:
             },
         )
 
-    async def process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+    def _turned_away(self, conn: ServerConnection, request: Request, path: str) -> Response | None:
+        """Refusals before any route: a method other than GET or HEAD, a source over its
+        handshake rate."""
         if request.method not in ("GET", "HEAD"):
             refused = text_response(HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD")
             refused.headers["Allow"] = "GET, HEAD"
             return refused
-        url = urlsplit(request.path)
-        path = url.path
-        rooms = self.placement.rooms
         self.flush_refusals()
         if (path == CONSOLE_PATH or path.startswith(WS_PREFIX)) and not self.guard.admit(
             _source(conn), time.time()
         ):
             self.metrics.handshake_rejects.labels(reason="rate").inc()
             return text_response(HTTPStatus.TOO_MANY_REQUESTS, "too many connections; retry later")
+        return None
+
+    async def process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        url = urlsplit(request.path)
+        path = url.path
+        rooms = self.placement.rooms
+        if (refused := self._turned_away(conn, request, path)) is not None:
+            return refused
         if path == "/healthz":
             return self._health()
         if path == "/metrics":

@@ -49,7 +49,9 @@ class ServerProcess:
         host: str = HOST,
     ):
         self.tree = tree
-        self.host = host  # another local address: the end of a test link (tests/netns_fixture.py)
+        self.host = (
+            host  # another local address: the end of a test link (tests/network/netns_fixture.py)
+        )
         self.port = free_port(host)
         self.env = env or {}
         self.secret = secrets.token_urlsafe(48)

@@ -58,7 +58,8 @@ def make_settings(**overrides: Any) -> Settings:
         "audit_key": AUDIT_KEY.decode(),
         "totp_path": None,
         "factor_path": None,
-        # Tests open hundreds of connections from one address; tests/test_refusals.py sets it.
+        # Tests open hundreds of connections from one address (tests/server/test_refusals.py
+        # sets a rate of its own).
         "handshake_rate": 0,
     }
     base.update(overrides)

@@ -1,6 +1,6 @@
 """A member on the far side of a troubled link: run inside the test's namespace, reports JSON.
 
-    ip netns exec NS python -m tests.netns_client --url ws://ADDR:PORT/ws/ROOM --token T ...
+    ip netns exec NS python -m tests.network.netns_client --url ws://ADDR:PORT/ws/ROOM --token T ...
 
 It joins, then until told ``finish`` on stdin: turns its head at ``--pose-hz`` (each pose a
 new angle, so a peer that sees it can say when it was sent), posts a chat every

@@ -1,6 +1,6 @@
 """Sync and media across a real, troubled link: a member inside a network namespace of the test.
 
-The remote member (``tests/netns_client.py``) runs beyond a link that loses 5 % of its
+The remote member (``tests/network/netns_client.py``) runs beyond a link that loses 5 % of its
 packets and delays each by 100 ms ± 50 ms (so they overtake each other), then goes dark for
 2 s; the observer sits next to the server. Judged are the properties that must hold whatever
 the timing: every reliable message arrives exactly once and in order on both sides (across a
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from protocol import messages as m
-from tests.netem_run import Outcome, Phase, run
-from tests.netns_fixture import BLACKOUT, CLEAR, ROUGH, NetnsLink, netns_link
+from tests.network.netem_run import Outcome, Phase, run
+from tests.network.netns_fixture import BLACKOUT, CLEAR, ROUGH, NetnsLink, netns_link
 
 __all__ = ["netns_link"]  # fixture, used by name
 

@@ -122,7 +122,7 @@ def test_webrtc_vad_hears_nothing_in_silence_and_one_question_in_speech() -> Non
 
 def test_webrtc_vad_takes_a_quiet_room_for_silence() -> None:
     # Loud hum or hiss does pass WebRTC's VAD as speech; the recogniser then hears no words
-    # or has low confidence (tests/test_speech_sphinx.py), and the room decides.
+    # or has low confidence (tests/media/test_speech_sphinx.py), and the room decides.
     hiss = np.random.default_rng(7).normal(0, 300, SAMPLE_RATE * 5).astype(np.int16)
     seg = Segmenter(webrtc_vad())
     assert seg.feed(hiss) + seg.flush() == []

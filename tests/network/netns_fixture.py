@@ -1,9 +1,9 @@
 """A troubled link to a network namespace of the test's own: the far end of a real network.
 
 :func:`open_link` makes a namespace (``wrnetem-<pid>-<hex>``, unique per run) and a
-point-to-point link into it: two TUN devices carried by ``tests/netem_wire.py``, one end in the
-root namespace, the other inside, with the two addresses of a /30 in 10.213.0.0/16 picked at
-random among those no interface here holds. The namespace has that link and its loopback and
+point-to-point link into it: two TUN devices carried by ``tests/network/netem_wire.py``, one
+end in the root namespace, the other inside, with the two addresses of a /30 in 10.213.0.0/16
+picked at random among those no interface here holds. The namespace has that link and its loopback and
 nothing else, so whatever runs in it reaches only the root end's address: no route leads
 anywhere else. A server bound to :attr:`NetnsLink.server_addr` in this process's namespace is
 reached through the link from inside, and directly (locally) from here.
@@ -36,9 +36,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.netem_wire import Impairment
+from tests.network.netem_wire import Impairment
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PREFIX = "wrnetem-"
 POOL = ipaddress.IPv4Network("10.213.0.0/16")
 WIRE_READY_S = 10.0
@@ -166,7 +166,7 @@ async def open_link(seed: int | None = None) -> AsyncIterator[NetnsLink]:
         wire = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.netem_wire",
+            "tests.network.netem_wire",
             dev_root,
             dev_ns,
             str(rng.randrange(2**32)),

@@ -8,7 +8,7 @@ would: a delay with uniform jitter (packets overtake each other, as netem's tfif
 independent loss, a share sent at once (netem's ``reorder``), or nothing at all (a blackout).
 Both directions get the same treatment, each drawn on its own.
 
-    python -m tests.netem_wire A_NAME B_NAME SEED
+    python -m tests.network.netem_wire A_NAME B_NAME SEED
 
 Prints ``ready`` once both devices exist, then reads one JSON object a line on stdin: the new
 impairment (``delay_ms``, ``jitter_ms``, ``loss``, ``reorder``, ``down``), answered ``ok``.

@@ -2,7 +2,7 @@
 
 The server is a process of its own bound to the link's root end (nothing else listens); the
 observer (an advisor with a synthetic microphone and camera) joins from this process, locally,
-and posts a chat every :data:`OBSERVER_CHAT_S`; the remote (``tests/netns_client.py``) runs
+and posts a chat every :data:`OBSERVER_CHAT_S`; the remote (``tests/network/netns_client.py``) runs
 inside the namespace, moves, chats and receives the observer's audio and video through the
 link. The link goes through the :class:`Phase` list in order; then it is cleared, the observer
 posts ``end``, and the remote reports. Tests judge the :class:`Outcome`; ``bench/bench_netem.py``
@@ -27,9 +27,9 @@ from server.auth import TokenAuthority
 from simulator.client import ClientError, RoomClient
 from simulator.media import RtcMedia, SyntheticMicrophone
 from simulator.server_process import ServerProcess
-from tests.netem_wire import Impairment
-from tests.netns_fixture import CLEAR, REPO, NetnsLink
-from tests.test_media_hub import PatternTrack
+from tests.media.peers import PatternTrack
+from tests.network.netem_wire import Impairment
+from tests.network.netns_fixture import CLEAR, REPO, NetnsLink
 
 ROOM = "netem"
 OBSERVER_CHAT_S = 0.2
@@ -64,7 +64,7 @@ class Window:
 
 @dataclass
 class Outcome:
-    remote: dict[str, Any]  # the remote's report (tests/netns_client.py)
+    remote: dict[str, Any]  # the remote's report (tests/network/netns_client.py)
     observer_member: int
     observer_reliable: list[Any]
     observer_sent: list[str]
@@ -142,7 +142,7 @@ async def run(
         argv = ["--url", url, "--token", guest, "--end", "end", "--stale", str(stale)]
         with remote_log.open("wb") as log:
             remote = await asyncio.create_subprocess_exec(
-                *link.python("tests.netns_client", *argv, *(["--media"] if media else [])),
+                *link.python("tests.network.netns_client", *argv, *(["--media"] if media else [])),
                 cwd=REPO,
                 env={**os.environ, "PYTHONPATH": str(REPO)},
                 stdin=asyncio.subprocess.PIPE,
