@@ -3,10 +3,10 @@
 :func:`open_link` makes a namespace (``wrnetem-<pid>-<hex>``, unique per run) and a
 point-to-point link into it: two TUN devices carried by ``tests/network/netem_wire.py``, one
 end in the root namespace, the other inside, with the two addresses of a /30 in 10.213.0.0/16
-picked at random among those no interface here holds. The namespace has that link and its loopback and
-nothing else, so whatever runs in it reaches only the root end's address: no route leads
-anywhere else. A server bound to :attr:`NetnsLink.server_addr` in this process's namespace is
-reached through the link from inside, and directly (locally) from here.
+picked at random among those no interface here holds. The namespace has that link and its
+loopback and nothing else, so whatever runs in it reaches only the root end's address: no
+route leads anywhere else. A server bound to :attr:`NetnsLink.server_addr` in this process's
+namespace is reached through the link from inside, and directly (locally) from here.
 
 :meth:`NetnsLink.impair` changes the link on the fly (delay, jitter, loss, reordering, a
 blackout); :meth:`NetnsLink.exec` is the command line that runs a program inside. Teardown is
