@@ -156,7 +156,7 @@ class MemberConnection(ServerConnection):
     def _message_ok(self, frame: Frame) -> bool:
         """Counts a data frame against the bounds of the message it belongs to."""
         if self._fragments < 0:
-            return False  # cut: the rest of the frames parsed with the fatal one go too
+            return False
         if frame.opcode is not Opcode.CONT:
             self._fragments = 1
             self._opened_at = self.loop.time()
@@ -165,16 +165,21 @@ class MemberConnection(ServerConnection):
         if self._fragments > self.limits.max_fragments:
             # The protocol bounds the message's bytes, not its frames: empty continuations
             # would each cost a frame object until the idle timeout.
-            self.limits.report("fragments")
-            self._fragments = -1
-            self._fail(CloseCode.MESSAGE_TOO_BIG, "too many fragments")
+            self._cut(CloseCode.MESSAGE_TOO_BIG, "too many fragments")
             return False
         if self.loop.time() - self._opened_at > self.limits.max_message_open_s:
-            self.limits.report("fragments")
-            self._fragments = -1
-            self._fail(CloseCode.POLICY_VIOLATION, "message open too long")
+            self._cut(CloseCode.POLICY_VIOLATION, "message open too long")
             return False
         return True
+
+    def _cut(self, code: CloseCode, reason: str) -> None:
+        """Close frame out, then the transport closed: unlike a peer that merely erred, this
+        one would otherwise be read (and its frames dropped) at wire speed until the close
+        timeout."""
+        self.limits.report("fragments")
+        self._fragments = -1  # the rest of the frames parsed with this one go too
+        self._fail(code, reason)
+        self.transport.close()
 
     def _call(self, sink: Sink, message: bytes | str) -> None:
         try:

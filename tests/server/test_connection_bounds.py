@@ -84,9 +84,13 @@ async def test_endless_empty_fragments_close_the_connection() -> None:
             client.writer.write(client.empty_fragments(100, first=True))
             await client.writer.drain()
             closed = await client.read_close()
+            # And it reads no more: a peer that goes on is not read at wire speed until the
+            # close timeout, it meets a closed socket.
+            _, cut = await client.flood(client.empty_fragments(1000), max_bytes=256 * 1024**2)
         finally:
             client.close()
         assert closed == 1009
+        assert cut
         assert _bound_count(srv, "fragments") == 1
 
 
