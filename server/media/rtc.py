@@ -10,7 +10,7 @@ global is patched: senders of other tracks are untouched.
 
 Checked against aiortc 1.16.0 (``rtcrtpsender.py``: ``_handle_rtcp_packet`` ->
 ``_send_keyframe`` for ``RTCP_PSFB_PLI`` and ``RTCP_PSFB_FIR``). ``bind_keyframe_requests``
-refuses to run if the method is gone, and ``tests/test_media_hub.py`` sends a real PLI and a
+refuses to run if the method is gone, and ``tests/media/test_media_hub.py`` sends a real PLI and a
 direct RTCP packet through a sender and fails if the wrapper is no longer reached.
 """
 
