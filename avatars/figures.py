@@ -14,7 +14,8 @@ from scenes.render import RGB, Figure
 
 
 def figures_from_state(ents: Iterable[Ent]) -> list[Figure]:
-    """One figure per avatar in a snapshot's entities: feet, facing, jacket colour, name."""
+    """One figure per avatar in a snapshot's entities: feet, facing, jacket colour, name and,
+    for a digital expert, its AI label."""
     figures = []
     for ent in ents:
         if ent.x is None:
@@ -35,6 +36,8 @@ def figures_from_state(ents: Iterable[Ent]) -> list[Figure]:
                 skin=_rgb(look.skin),
                 hair=_rgb(look.skin if look.hair == "none" else look.hair_color),
                 mouth=(ent.mo or 0) / MOUTH_LEVELS,
+                # As the browser: an expert's label goes with its figure, nobody else's.
+                ai_label=(ent.l or "") if ent.k == "expert" else "",
             )
         )
     return figures

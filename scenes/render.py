@@ -46,7 +46,6 @@ from panda3d.core import (
     NodePath,
     PerspectiveLens,
     PNMImage,
-    TextNode,
     Texture,
     WindowProperties,
 )
@@ -55,6 +54,7 @@ from panda3d.core import Quat as PandaQuat
 from protocol.quantise import Vec3, yaw_quat
 from scenes.assets import room_model
 from scenes.layout import Layout, Screen, load_layout
+from scenes.name_tags import name_tag
 
 RGB = tuple[float, float, float]
 
@@ -75,6 +75,7 @@ class Figure(NamedTuple):
     skin: RGB | None = None  # None: picked from the label, the same every time
     hair: RGB | None = None
     mouth: float = 0.0  # 0 closed (no mouth drawn) .. 1 wide open: a speaking expert's level
+    ai_label: str = ""  # a digital expert's AI label, drawn under its name at all times
 
 
 SKINS: tuple[RGB, ...] = (
@@ -90,7 +91,13 @@ HAIRS: tuple[RGB, ...] = (
     (0.6, 0.58, 0.55),
 )
 BACKGROUND = (0.12, 0.12, 0.14, 1.0)
+VIEWER_FILL: RGB = (0.3, 0.3, 0.3)
 SEAT_SNAP_M = 0.15
+# Name tags: their bottom edge this far above the head's centre (5 cm clear of the hair), and
+# an em of 0.04 rad, which is 12 pixels in a 640x360 thin view: Chinese stays legible.
+TAG_ABOVE_HEAD_M = 0.2
+TAG_EM_PER_M = 0.04
+TAG_EM_MIN_M, TAG_EM_MAX_M = 0.05, 0.6
 
 
 def render_layout(
@@ -118,7 +125,7 @@ def render_layout(
     for figure in avatars:
         shown = figure if isinstance(figure, Figure) else Figure(*figure)
         _figure(layout, shown, view.eye).reparent_to(yup)
-    image = _draw(scene, view, width * supersample, height * supersample)
+    image = _draw(scene, yup, view, width * supersample, height * supersample)
     if supersample > 1:
         small = PNMImage(width, height, 3)
         small.box_filter_from(0.5 * supersample, image)
@@ -236,11 +243,13 @@ def software_pipe() -> Any:
     return pipe
 
 
-def _draw(scene: NodePath, view: CameraView, width: int, height: int) -> Any:
+def _draw(scene: NodePath, figures: NodePath, view: CameraView, width: int, height: int) -> Any:
     engine = GraphicsEngine(software_pipe())
     try:
         buffer, texture = offscreen(engine, width, height)
-        buffer.make_display_region().set_camera(_camera(scene, view, width / height))
+        node = viewer_camera(scene, figures)
+        aim(node, view, width / height)
+        buffer.make_display_region().set_camera(node)
         engine.render_frame()
         engine.render_frame()  # the first frame only prepares; the copy lands on the second
         image = PNMImage()
@@ -272,9 +281,18 @@ def offscreen(engine: Any, width: int, height: int) -> tuple[Any, Any]:
     return buffer, texture
 
 
-def _camera(scene: NodePath, view: CameraView, aspect: float) -> NodePath:
+def viewer_camera(scene: NodePath, figures: NodePath) -> NodePath:
+    """A camera in ``scene`` (aim it with :func:`aim`) that lights ``figures`` from the front.
+
+    The room's rig lights the room; figures in it are small and turned every way, and most
+    wear dark suits. A light travelling with the camera lights the side of them that is seen,
+    as a portrait photographer's fill does, and leaves the room as it was.
+    """
     node = scene.attach_new_node(Camera("camera", PerspectiveLens()))
-    aim(node, view, aspect)
+    fill = DirectionalLight("viewer-fill")
+    fill.set_color(LColor(*VIEWER_FILL, 1))
+    fill.set_direction(LVector3(0, 1, 0))  # along the camera's view
+    figures.set_light(node.attach_new_node(fill))
     return node
 
 
@@ -307,7 +325,7 @@ def seat_at(layout: Layout, pos: Vec3) -> Any:
     return None
 
 
-Look = tuple[str, RGB, RGB | None, RGB | None, bool]
+Look = tuple[str, str, RGB, RGB | None, RGB | None, bool]
 
 
 class Avatar:
@@ -330,11 +348,15 @@ class Avatar:
             # The shape is shared: its colour and squash go on a node of this figure's own.
             holder = self.root.attach_new_node(role)
             holder.attach_new_node(shape)
-            holder.set_color(*colours[role], 1)
+            _paint(holder, colours[role])
             holder.set_scale(1, 1, depth)
         self.mouth = self._mouth()
-        self.top = 1.45 if seated else 1.9
-        self.label = _label(self.root, figure.label, self.top) if figure.label else None
+        self.top = (_HEAD_SEATED if seated else _HEAD_STANDING) + TAG_ABOVE_HEAD_M
+        self.label: NodePath | None = None
+        if figure.label or figure.ai_label:
+            self.label = name_tag(figure.label, figure.ai_label)
+            self.label.reparent_to(self.root)
+            self.label.set_pos(0, self.top, 0)
 
     def pose(self, figure: Figure, at: Vec3, eye: Vec3) -> None:
         """Put the figure at ``at`` (its seat's position when seated), facing its yaw."""
@@ -345,7 +367,7 @@ class Avatar:
         if self.label is not None:
             # Scaled with distance, so that near and far labels read the same size.
             distance = math.dist(eye, (x, y + self.top, z))
-            self.label.set_scale(min(max(0.026 * distance, 0.05), 0.6))
+            self.label.set_scale(min(max(TAG_EM_PER_M * distance, TAG_EM_MIN_M), TAG_EM_MAX_M))
         self._open_mouth(figure.mouth)
 
     def _mouth(self) -> NodePath:
@@ -355,7 +377,7 @@ class Avatar:
         # Its centre sits inside the head: only the front of the flat ellipsoid shows, on the
         # face, at any opening, and it never sticks out in profile.
         mouth.set_pos(0, head - 0.05, -0.094)
-        mouth.set_color(0.32, 0.07, 0.08, 1)
+        _paint(mouth, (0.32, 0.07, 0.08))
         mouth.hide()
         return mouth
 
@@ -370,10 +392,24 @@ class Avatar:
 
 def look(figure: Figure, *, seated: bool) -> Look:
     """What an :class:`Avatar` is built from; everything else about a figure is its pose."""
-    return (figure.label, figure.rgb, figure.skin, figure.hair, seated)
+    return (figure.label, figure.ai_label, figure.rgb, figure.skin, figure.hair, seated)
 
 
 _HEAD_SEATED, _HEAD_STANDING = 1.2, 1.63
+
+
+def _paint(node: NodePath, rgb: RGB) -> None:
+    """Give ``node`` the colour ``rgb`` as it looks under the room's lights.
+
+    Through a material and a white scene colour: tinydisplay multiplies the lit result by the
+    scene colour once more, so a plain ``set_color`` came out squared (a dark suit, 0.23 grey,
+    as 0.03: near black).
+    """
+    material = Material("matte")
+    material.set_ambient(LColor(*rgb, 1))
+    material.set_diffuse(LColor(*rgb, 1))
+    node.set_material(material)
+    node.set_color(1, 1, 1, 1)
 
 
 def _trousers(rgb: RGB) -> RGB:
@@ -446,23 +482,6 @@ def _chart(screen: Screen) -> NodePath:
     node.set_quat(PandaQuat(qw, qx, qy, qz))
     node.set_light_off()
     node.set_two_sided(True)
-    return node
-
-
-def _label(root: NodePath, text: str, height: float) -> NodePath:
-    label = TextNode("label")
-    label.set_text(text)
-    label.set_align(TextNode.A_center)
-    label.set_text_color(1, 1, 1, 1)
-    label.set_card_color(0.08, 0.1, 0.16, 0.8)
-    label.set_card_as_margin(0.35, 0.35, 0.15, 0.12)
-    node = root.attach_new_node(label)
-    node.set_pos(0, height, 0)
-    node.set_billboard_point_eye()
-    node.set_light_off()
-    node.set_bin("fixed", 10)
-    node.set_depth_test(False)
-    node.set_depth_write(False)
     return node
 
 
@@ -606,7 +625,8 @@ def sample_figures(layout: Layout, crowd: int = 12) -> list[Figure]:
         figures.append(Figure(spot.pos, spot.yaw_deg, (0.34, 0.37, 0.45), "Advisor"))
     experts = layout.expert_spots[1:3] if len(layout.expert_spots) >= 3 else layout.expert_spots
     for spot, name in zip(experts, _EXPERTS, strict=False):
-        figures.append(Figure(spot.pos, spot.yaw_deg, (0.16, 0.5, 0.55), name))
+        teal = (0.16, 0.5, 0.55)
+        figures.append(Figure(spot.pos, spot.yaw_deg, teal, name, ai_label="AI-generated"))
     return figures
 
 
@@ -623,4 +643,5 @@ __all__ = [
     "seat_at",
     "software_pipe",
     "stage",
+    "viewer_camera",
 ]

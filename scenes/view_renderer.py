@@ -20,8 +20,9 @@ from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
-from panda3d.core import Camera, GraphicsEngine, PerspectiveLens
+from panda3d.core import GraphicsEngine, LPoint2, LPoint3
 
+from protocol.quantise import Vec3
 from scenes.layout import Layout, load_layout
 from scenes.render import (
     Avatar,
@@ -34,6 +35,7 @@ from scenes.render import (
     seat_at,
     software_pipe,
     stage,
+    viewer_camera,
 )
 
 Frame = npt.NDArray[np.uint8]
@@ -63,7 +65,7 @@ class ViewRenderer:
         self._scene, self._yup = stage(self.layout, charts=charts)
         self._engine = GraphicsEngine(software_pipe())
         self._buffer, self._texture = offscreen(self._engine, width, height)
-        self._camera = self._scene.attach_new_node(Camera("camera", PerspectiveLens()))
+        self._camera = viewer_camera(self._scene, self._yup)
         self._buffer.make_display_region().set_camera(self._camera)
         self._shown: dict[Look, list[Avatar]] = {}
         self._spare: dict[Look, list[Avatar]] = {}
@@ -80,6 +82,15 @@ class ViewRenderer:
         self._engine.render_frame()
         self.frames += 1
         return self._pixels()
+
+    def project(self, point: Vec3) -> tuple[float, float] | None:
+        """Where ``point`` (wire frame: metres, Y up) is in the last frame drawn: (column, row)
+        in pixels from the top left; ``None`` when it is outside the view."""
+        local = self._camera.get_relative_point(self._scene, LPoint3(point[0], -point[2], point[1]))
+        film = LPoint2()
+        if not self._camera.node().get_lens().project(local, film):
+            return None
+        return ((film.x + 1) / 2 * self.width, (1 - film.y) / 2 * self.height)
 
     def close(self) -> None:
         """Free the buffer; from the thread that draws."""

@@ -24,6 +24,7 @@ from scenes.render import CameraView, Figure, default_camera
 from scenes.view_renderer import ViewRenderer
 from server.media.render_track import (
     RenderedVideoTrack,
+    Scene,
     portrait_camera,
     render_thread,
     thin_view_camera,
@@ -43,21 +44,9 @@ class RoomPictures:
     def portrait(self, room: Room, entity: int) -> MediaStreamTrack:
         layout = room.scene.layout.name
         width, height = PORTRAIT_SIZE
-
-        def scene() -> tuple[Sequence[Figure], CameraView]:
-            ents = room.scene.snapshot()
-            expert = next((e for e in ents if e.i == entity), None)
-            figures = figures_from_state([expert] if expert is not None else [])
-            if not figures or expert is None:
-                return [], default_camera(room.scene.layout)
-            figure = figures[0]
-            eye = (EYE_SEATED_MM if expert.s else EYE_STANDING_MM) / 1000
-            view = portrait_camera(figure.pos, figure.yaw_deg, head_height=eye + HEAD_ABOVE_EYES_M)
-            return figures, view
-
         return RenderedVideoTrack(
             lambda: ViewRenderer(layout, width, height),
-            scene,
+            portrait_scene(room, entity),
             fps=PORTRAIT_FPS,
             executor=self.executor,
         )
@@ -65,16 +54,9 @@ class RoomPictures:
     def thin_view(self, room: Room, member: int) -> MediaStreamTrack:
         layout = room.scene.layout.name
         width, height = THIN_SIZE
-
-        def scene() -> tuple[Sequence[Figure], CameraView]:
-            ents = room.scene.snapshot()
-            own = next((e for e in ents if e.m == member and e.k == "avatar"), None)
-            others = [e for e in ents if e is not own and e.k in ("avatar", "expert")]
-            return figures_from_state(others), _eyes(own) or default_camera(room.scene.layout)
-
         return RenderedVideoTrack(
             lambda: ViewRenderer(layout, width, height),
-            scene,
+            thin_view_scene(room, member),
             fps=THIN_FPS,
             executor=self.executor,
         )
@@ -83,8 +65,40 @@ class RoomPictures:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
+def portrait_scene(room: Room, entity: int) -> Scene:
+    """Expert ``entity`` of ``room``, head and shoulders, with its name and AI label above."""
+
+    def scene() -> tuple[Sequence[Figure], CameraView]:
+        ents = room.scene.snapshot()
+        expert = next((e for e in ents if e.i == entity), None)
+        figures = figures_from_state([expert] if expert is not None else [])
+        if not figures or expert is None:
+            return [], default_camera(room.scene.layout)
+        figure = figures[0]
+        eye = (EYE_SEATED_MM if expert.s else EYE_STANDING_MM) / 1000
+        view = portrait_camera(figure.pos, figure.yaw_deg, head_height=eye + HEAD_ABOVE_EYES_M)
+        return figures, view
+
+    return scene
+
+
+def thin_view_scene(room: Room, member: int) -> Scene:
+    """``room`` from ``member``'s head: everyone else, experts with their AI labels."""
+
+    def scene() -> tuple[Sequence[Figure], CameraView]:
+        ents = room.scene.snapshot()
+        own = next((e for e in ents if e.m == member and e.k == "avatar"), None)
+        others = [e for e in ents if e is not own and e.k in ("avatar", "expert")]
+        return figures_from_state(others), _eyes(own) or default_camera(room.scene.layout)
+
+    return scene
+
+
 def _eyes(ent: Ent | None) -> CameraView | None:
     if ent is None or ent.x is None:
         return None
     head = AvatarPose.unpack(ent.x).head
     return thin_view_camera(mm_to_pos(head.pos), unpack_quat(head.rot))
+
+
+__all__ = ["RoomPictures", "portrait_scene", "thin_view_scene"]

@@ -36,7 +36,7 @@ VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK)
 # Pitch is kept off the vertical: looking straight up or down has no "up" to aim the camera by.
 MAX_PITCH_DEG = 85.0
 THIN_FOV_DEG = 60.0
-PORTRAIT_FOV_DEG = 30.0
+PORTRAIT_FOV_DEG = 36.0
 PORTRAIT_DISTANCE_M = 1.25
 STANDING_HEAD_M = 1.63  # the centre of a standing figure's head (scenes/render.py)
 
@@ -179,8 +179,9 @@ def portrait_camera(
     facing = (-math.sin(yaw), -math.cos(yaw))  # where the figure looks, on the floor
     x, y, z = expert_pos
     eye = (x + facing[0] * distance, y + head_height, z + facing[1] * distance)
-    # Aimed a little below the head, so that the shoulders come into the picture.
-    target = (x, y + head_height - 0.1, z)
+    # Aimed a little below the head: the shoulders come into the picture, and the name tag
+    # with the AI label above the head stays in it.
+    target = (x, y + head_height - 0.05, z)
     return CameraView(eye, target, PORTRAIT_FOV_DEG)
 
 
@@ -200,6 +201,7 @@ def _rotate(q: Quat, v: Vec3) -> Vec3:
 
 __all__ = [
     "RenderedVideoTrack",
+    "Scene",
     "portrait_camera",
     "render_thread",
     "thin_view_camera",

@@ -33,3 +33,12 @@ def test_seated_figure_sits_and_wears_its_chosen_colours() -> None:
 
 def test_entities_without_a_pose_are_not_drawn() -> None:
     assert figures_from_state([m.Ent(7, "avatar", 2, "Bo")]) == []
+
+
+def test_an_experts_ai_label_goes_with_its_figure_and_nobody_elses() -> None:
+    pose = AvatarPose(Part((0, 1600, -2000), pack_quat(yaw_quat(0.0)))).pack()
+    expert = m.Ent(3, "expert", 0, "王军", "expert", None, "", pose, l="AI生成")
+    member = m.Ent(4, "avatar", 1, "Ann", "guest", None, "", pose, l="AI-generated")
+    fig_expert, fig_member = figures_from_state([expert, member])
+    assert (fig_expert.label, fig_expert.ai_label) == ("王军", "AI生成")
+    assert fig_member.ai_label == ""
