@@ -72,7 +72,7 @@ def thin_scene(layout: Layout) -> Scene:
 def portrait_scene(layout: Layout) -> Scene:
     """An expert speaking: its mouth level changes every frame, the camera stays."""
     spot = layout.expert_spots[0]
-    expert = Figure(spot.pos, spot.yaw_deg, (0.16, 0.5, 0.55), "Bonds expert")
+    expert = Figure(spot.pos, spot.yaw_deg, (0.16, 0.5, 0.55), "Bonds expert", ai_label="AI生成")
     camera = portrait_camera(spot.pos, spot.yaw_deg)
 
     def scene(i: int) -> tuple[list[Figure], CameraView]:

@@ -55,12 +55,12 @@ def label_font(path: Path = CJK_FONT) -> Any:
     return None
 
 
-def name_tag(name: str, ai_label: str = "", *, font: Any = None) -> NodePath:
-    """A tag for ``name`` and ``ai_label`` (either may be empty, not both), bottom centre at
-    its origin, one em high per line; ``font`` defaults to :func:`label_font`."""
+def name_tag(name: str, ai_label: str = "") -> NodePath:
+    """A tag for ``name`` and ``ai_label`` (either may be empty, not both), set in
+    :func:`label_font`, its bottom centre at its origin, about an em high per line."""
     if not name and not ai_label:
         raise ValueError("a name tag needs a name or a label")
-    font = font if font is not None else label_font()
+    font = label_font()
     tag = NodePath("name-tag")
     bottom = 0.0
     if ai_label:
