@@ -58,21 +58,27 @@ def label_font(path: Path = CJK_FONT) -> Any:
 def name_tag(name: str, ai_label: str = "") -> NodePath:
     """A tag for ``name`` and ``ai_label`` (either may be empty, not both), set in
     :func:`label_font`, its bottom centre at its origin, about an em high per line."""
-    if not name and not ai_label:
-        raise ValueError("a name tag needs a name or a label")
+    shown, label = tag_text(name, ai_label)
     font = label_font()
     tag = NodePath("name-tag")
     bottom = 0.0
-    if ai_label:
-        bottom = _line(tag, ai_label, LABEL_TEXT, LABEL_CARD, font, bottom) + GAP_EM
-    if name:
-        _line(tag, _fitted(name, font), NAME_TEXT, NAME_CARD, font, bottom)
+    if label:
+        bottom = _line(tag, label, LABEL_TEXT, LABEL_CARD, font, bottom) + GAP_EM
+    if shown:
+        _line(tag, shown, NAME_TEXT, NAME_CARD, font, bottom)
     tag.set_billboard_point_eye()
     tag.set_light_off()
     tag.set_bin("fixed", 10)
     tag.set_depth_test(False)
     tag.set_depth_write(False)
     return tag
+
+
+def tag_text(name: str, ai_label: str = "") -> tuple[str, str]:
+    """What a tag says: (the name, shortened if too wide, the AI label in full)."""
+    if not name and not ai_label:
+        raise ValueError("a name tag needs a name or a label")
+    return (_fitted(name, label_font()) if name else ""), ai_label
 
 
 def _text(text: str, font: Any) -> TextNode:
@@ -106,4 +112,4 @@ def _fitted(name: str, font: Any) -> str:
     return name.rstrip() + ellipsis
 
 
-__all__ = ["CJK_FONT", "MAX_NAME_EM", "label_font", "name_tag"]
+__all__ = ["CJK_FONT", "MAX_NAME_EM", "label_font", "name_tag", "tag_text"]

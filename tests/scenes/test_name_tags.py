@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 from panda3d.core import NodePath, TextNode
 
-from scenes.name_tags import MAX_NAME_EM, label_font, name_tag
+from scenes.name_tags import MAX_NAME_EM, label_font, name_tag, tag_text
 
 
-def _lines(tag: NodePath) -> list[TextNode]:
-    """The tag's text lines, top first."""
-    found = tag.find_all_matches("**/+TextNode")
-    lines = sorted((found[i] for i in range(found.get_num_paths())), key=lambda n: -n.get_z())
-    return [line.node() for line in lines]
+def _height(tag: NodePath) -> float:
+    low, high = tag.get_tight_bounds()
+    assert low.z == pytest.approx(0.0, abs=1e-4), "a tag stands on its origin"
+    return float(high.z - low.z)
 
 
 def test_the_tag_font_has_chinese_glyphs() -> None:
@@ -35,32 +34,31 @@ def test_a_missing_font_is_reported_and_left_to_panda3ds_default(
     assert "missing.ttc" in caplog.text
 
 
-def test_the_name_sits_over_the_ai_label() -> None:
-    name, label = _lines(name_tag("王军", "AI生成"))
-    assert (name.get_text(), label.get_text()) == ("王军", "AI生成")
-    # Cards do not overlap: the name's bottom edge is above the label's top edge.
-    tag = name_tag("王军", "AI生成")
-    top, bottom = sorted(tag.find_all_matches("**/+TextNode"), key=lambda n: -n.get_z())
-    assert top.get_z() + top.node().get_card_actual()[2] >= (
-        bottom.get_z() + bottom.node().get_card_actual()[3]
-    )
-    assert bottom.get_z() + bottom.node().get_card_actual()[2] == pytest.approx(0.0)
+def test_the_ai_label_adds_a_line_under_the_name() -> None:
+    assert tag_text("王军", "AI生成") == ("王军", "AI生成")
+    one, two = _height(name_tag("王军")), _height(name_tag("王军", "AI生成"))
+    assert 0.9 < one < 2.0
+    assert 2 * one < two < 2 * one + 0.5
 
 
 def test_a_long_name_is_shortened_to_fit_and_the_label_never_is() -> None:
     long_name = "Wolfeschlegelsteinhausenbergerdorff-Featherstonehaugh of Cholmondeley"
     long_label = "AI-generated digital expert, not a person"
-    name, label = _lines(name_tag(long_name, long_label))
-    assert name.get_text().endswith("…")
-    assert long_name.startswith(name.get_text()[:-1])
-    assert name.get_width() <= MAX_NAME_EM
-    assert label.get_text() == long_label
+    name, label = tag_text(long_name, long_label)
+    assert name.endswith("…")
+    assert long_name.startswith(name[:-1])
+    measure = TextNode("measure")
+    measure.set_font(label_font())
+    assert measure.calc_width(name) <= MAX_NAME_EM < measure.calc_width(long_name)
+    assert label == long_label
+    # Both lines are drawn: the tag is as wide as the label, wider than the name may be.
+    low, high = name_tag(long_name, long_label).get_tight_bounds()
+    assert high.x - low.x > measure.calc_width(long_label)
 
 
-def test_a_short_name_is_kept_whole_and_a_tag_without_a_label_is_the_name_alone() -> None:
-    (name,) = _lines(name_tag("Ann"))
-    assert name.get_text() == "Ann"
-    (label,) = _lines(name_tag("", "AI生成"))
-    assert label.get_text() == "AI生成"
+def test_a_short_name_is_kept_whole_and_either_part_may_be_alone() -> None:
+    assert tag_text("Ann") == ("Ann", "")
+    assert tag_text("", "AI生成") == ("", "AI生成")
+    assert _height(name_tag("", "AI生成")) == pytest.approx(_height(name_tag("Ann")), abs=0.2)
     with pytest.raises(ValueError, match="name or a label"):
         name_tag("", "")
