@@ -49,7 +49,9 @@ class Entity:
     role: str
     look: Look
     seat: str
-    pose: AvatarPose
+    # The pose as the room last set it; None when it came packed (a binary pose frame) and
+    # nobody has read it since: ``packed`` is the truth, unpacked only when needed.
+    unpacked: AvatarPose | None
     packed: bytes  # pose.pack(), kept so that every frame reuses the same bytes
     node: NodePath
     hand_nodes: tuple[NodePath, NodePath]
@@ -71,6 +73,13 @@ class Entity:
     mouth: int = 0
     media: int = 0  # when mic or cam last changed
     mouthed: int = 0  # when the mouth last changed
+
+    @property
+    def pose(self) -> AvatarPose:
+        pose = self.unpacked
+        if pose is None:
+            pose = self.unpacked = AvatarPose.unpack(self.packed)
+        return pose
 
     @property
     def pos(self) -> Vec3mm:
@@ -240,7 +249,17 @@ class Scene:
         packed = pose.pack()
         if packed == ent.packed:
             return False
-        ent.pose, ent.packed = pose, packed
+        ent.unpacked, ent.packed = pose, packed
+        ent.moved = self._last_change = self._pending
+        self._stale.add(eid)
+        return True
+
+    def move_packed(self, eid: int, packed: bytes) -> bool:
+        """:meth:`move` for a pose already packed (and checked: a binary pose frame)."""
+        ent = self._get(eid)
+        if packed == ent.packed:
+            return False
+        ent.unpacked, ent.packed = None, packed
         ent.moved = self._last_change = self._pending
         self._stale.add(eid)
         return True
