@@ -575,7 +575,7 @@ def _pose_frame_session() -> Json:
             _step(m.Hello(1), ["welcome"]),
             _step(m.Join("Ann"), ["joined"]),
             _step(frame(1, head, near, near), []),
-            _step(frame(1, head, far, near), [_err(ErrorCode.BAD_VALUE)]),
+            _step(frame(1, head, far, near), [_err(ErrorCode.BAD_VALUE)], judged="room"),
             _step(
                 m.Pose(
                     (0.0, 1.6, 0.0),
@@ -585,11 +585,17 @@ def _pose_frame_session() -> Json:
                     (-0.3, 1.2, 0.0, *hand),
                 ),
                 [_err(ErrorCode.BAD_VALUE)],
+                judged="room",
             ),
-            _step(frame(0x08, head, tail=struct.pack("<I", 999_999)), [_err(ErrorCode.BAD_VALUE)]),
+            _step(
+                frame(0x08, head, tail=struct.pack("<I", 999_999)),
+                [_err(ErrorCode.BAD_VALUE)],
+                judged="room",
+            ),
             _step(
                 m.Pose((0.0, 1.6, 0.0), (0.0, 0.0, 0.0, 1.0), ack=999_999),
                 [_err(ErrorCode.BAD_VALUE)],
+                judged="room",
             ),
             _step(frame(0x04, head, tail=struct.pack("<I", 3)), []),
             _step(frame(0x00, head[:5]), [_err(ErrorCode.MALFORMED)]),
