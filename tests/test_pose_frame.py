@@ -221,3 +221,16 @@ def test_every_member_converges_with_binary_poses(layout: str, seed: int) -> Non
     truth = world.room.scene.digest()
     for member, link in world.links.items():
         assert link.replica.digest() == truth, f"member {member} diverged"
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.binary(max_size=48))
+def test_any_bytes_after_the_tag_decode_or_fail_with_a_protocol_error(body: bytes) -> None:
+    data = bytes((POSE_TAG,)) + body
+    code = _code(lambda: decode_pose_frame(data))
+    if code is not None:
+        assert code in (ErrorCode.MALFORMED, ErrorCode.BAD_VALUE)
+        return
+    frame = decode_pose_frame(data)
+    assert frame.encode() == data
+    assert AvatarPose.unpack(frame.packed).pack() == frame.packed
