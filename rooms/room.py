@@ -37,7 +37,7 @@ from avatars.personas import Persona
 from avatars.placement import place, place_packed, pose_at
 from avatars.pose import check_reach, quantise_pose
 from protocol import messages as m
-from protocol.codec import decode, encode
+from protocol.codec import TYPE_KEY, decode, encode, pack
 from protocol.codes import CloseCode, ErrorCode
 from protocol.errors import BadValue, FrameTooLarge, ProtocolError
 from protocol.limits import MAX_ERROR_CHARS, PROTOCOL_VERSION
@@ -387,18 +387,27 @@ class Room:
 
         out: list[Output] = []
         for (base, cell), members in groups.items():
-            frame: m.Message
             if base is None:
-                frame = m.Snapshot(tick, scene.snapshot())
+                data = encode(m.Snapshot(tick, scene.snapshot()))
             else:
                 only = index.near(cell) if cell is not None and index is not None else None
-                change = scene.delta(base, only=only)
+                change = scene.delta_wire(base, only=only)
                 assert change is not None  # base was checked against oldest_base above
-                frame = m.Delta(tick, base, change[0], change[1])
+                # The bytes encode(m.Delta(...)) gives (tests/test_pose_frame.py checks),
+                # packed from the entities' wire maps without building an Ent for each.
+                data = pack(
+                    {
+                        TYPE_KEY: m.Delta.TYPE,
+                        "tick": tick,
+                        "base": base,
+                        "ents": change[0],
+                        "gone": change[1],
+                    }
+                )
             if base is None or cell is None:
                 for member in members:
                     member.full_ticks.append(tick)
-            out.append(Frame(tuple(mb.id for mb in members), encode(frame), reliable=False))
+            out.append(Frame(tuple(mb.id for mb in members), data, reliable=False))
         return out
 
     # --- handlers ------------------------------------------------------------------------------

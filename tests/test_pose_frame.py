@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from avatars.pose import quantise_pose
 from protocol import messages as m
-from protocol.codec import decode, encode
+from protocol.codec import decode, encode, pack
 from protocol.codes import ErrorCode
 from protocol.errors import ProtocolError
 from protocol.pose import AvatarPose, HandMode, Part
@@ -234,3 +234,45 @@ def test_any_bytes_after_the_tag_decode_or_fail_with_a_protocol_error(body: byte
     frame = decode_pose_frame(data)
     assert frame.encode() == data
     assert AvatarPose.unpack(frame.packed).pack() == frame.packed
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_state_frames_packed_from_wire_maps_are_the_codecs_bytes(seed: int) -> None:
+    """Room._publish packs deltas from Scene.delta_wire: the same bytes as encoding the
+    Delta that Scene.delta describes, whatever changed (moves, renames, looks, seats, media,
+    mouths, removals)."""
+    rng = random.Random(seed)
+    h = Harness()
+    scene = h.room.scene
+    members = [h.join(Role.ADVISOR, name=f"a{i}") for i in range(3)]
+    ents = [h.room.members[mb].entity or 0 for mb in members]
+    for _ in range(rng.randint(1, 12)):
+        eid = rng.choice(ents)
+        roll = rng.random()
+        if eid not in scene.entities:
+            continue
+        if roll < 0.5:
+            scene.move_packed(eid, _packed_at(h, members[ents.index(eid)], rng.randint(-50, 50)))
+        elif roll < 0.6:
+            scene.rename(eid, f"n{rng.randint(0, 9)}")
+        elif roll < 0.7:
+            scene.restyle(eid, m.Look(hair=rng.choice(["bob", "short"])))
+        elif roll < 0.8:
+            scene.seat(eid, rng.choice(["", "s1"]))
+        elif roll < 0.9:
+            scene.set_media(eid, mic=rng.choice(["on", "off", ""]))
+        else:
+            scene.set_mouth(eid, rng.randint(0, 3))
+        if rng.random() < 0.3:
+            scene.advance()
+    if rng.random() < 0.3:
+        scene.remove(ents[0])
+    scene.advance()
+    for base in range(max(scene.oldest_base, scene.tick - 5), scene.tick + 1):
+        want, got = scene.delta(base), scene.delta_wire(base)
+        assert want is not None
+        assert got is not None
+        assert encode(m.Delta(scene.tick, base, *want)) == pack(
+            {"t": "delta", "tick": scene.tick, "base": base, "ents": got[0], "gone": got[1]}
+        )
