@@ -55,14 +55,14 @@ def instructions(mode: str, rounds: int, tree: Path) -> int:
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
         cmd += [sys.executable, str(script)]
         done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=True)
-        found = re.search(r"Collected : (\\d+)", done.stderr)
+        found = re.search(r"Collected : (\d+)", done.stderr)
         if found is None:
             raise RuntimeError(done.stderr[-2000:])
         return int(found.group(1))
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\\n")[0] if __doc__ else None)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     p.add_argument("--rounds", type=int, default=200)
     p.add_argument("--tree", type=Path, default=REPO)
     p.add_argument("--modes", default="map,binary")
