@@ -7,8 +7,8 @@ import math
 from avatars.errors import MovedTooFast
 from avatars.pose import moved_by
 from protocol.limits import TokenBucket
-from protocol.pose import AvatarPose, Part
-from protocol.quantise import mm_to_pos, pack_quat, pos_to_mm
+from protocol.pose import AvatarPose, Part, head_mm, shift_packed
+from protocol.quantise import Vec3mm, mm_to_pos, pack_quat, pos_to_mm
 from scenes.layout import Layout, SpawnPoint
 
 EYE_STANDING_MM = 1600
@@ -43,7 +43,36 @@ def place(
     now: float,
 ) -> AvatarPose:
     """The pose the room accepts for ``wanted``: corrected onto allowed ground, or refused."""
-    wx, wy, wz = wanted.head.pos
+    delta = correction(layout, current.head.pos, wanted.head.pos, seat=seat, stride=stride, now=now)
+    return wanted if delta == (0, 0, 0) else moved_by(wanted, delta)
+
+
+def place_packed(
+    layout: Layout,
+    current: Vec3mm,
+    wanted: bytes,
+    *,
+    seat: SpawnPoint | None,
+    stride: TokenBucket,
+    now: float,
+) -> bytes:
+    """:func:`place` for a packed pose (a binary pose frame), ``current`` being the head now."""
+    delta = correction(layout, current, head_mm(wanted), seat=seat, stride=stride, now=now)
+    return wanted if delta == (0, 0, 0) else shift_packed(wanted, delta)
+
+
+def correction(
+    layout: Layout,
+    current: Vec3mm,
+    wanted: Vec3mm,
+    *,
+    seat: SpawnPoint | None,
+    stride: TokenBucket,
+    now: float,
+) -> Vec3mm:
+    """How far a head wanted at ``wanted`` is moved (onto the floor, near its seat), having
+    spent the step on the walking budget; ``MovedTooFast`` when the budget cannot pay it."""
+    wx, wy, wz = wanted
     if seat is not None:
         sx, sy, sz = pos_to_mm(seat.pos)
         dx, dz = wx - sx, wz - sz
@@ -53,14 +82,13 @@ def place(
             dx, dz = round(dx * scale), round(dz * scale)
         target = (sx + dx, min(max(wy, sy + 700), sy + 1700), sz + dz)
     else:
-        target = pos_to_mm(layout.constrain(mm_to_pos(wanted.head.pos)))
+        target = pos_to_mm(layout.constrain(mm_to_pos(wanted)))
     # The step is charged where the avatar really goes: pressing against a wall costs nothing.
-    cx, _, cz = current.head.pos
+    cx, _, cz = current
     step = math.hypot(target[0] - cx, target[2] - cz)
     if not stride.take(now, step):
         raise MovedTooFast(
             f"pose: a {step / 1000:.1f} m step is faster than walking; sit to change place",
             msg_type="pose",
         )
-    delta = (target[0] - wx, target[1] - wy, target[2] - wz)
-    return wanted if delta == (0, 0, 0) else moved_by(wanted, delta)
+    return (target[0] - wx, target[1] - wy, target[2] - wz)

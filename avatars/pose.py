@@ -3,9 +3,11 @@ body imposes: hands within reach of the head, a head inside the room, no telepor
 
 from __future__ import annotations
 
+import struct
+
 from protocol import messages as m
 from protocol.errors import BadValue
-from protocol.pose import AvatarPose, HandMode, Part
+from protocol.pose import SIZE_WITH_HANDS, AvatarPose, HandMode, Part
 from protocol.quantise import POS_SCALE, Vec3mm, pack_quat
 
 # Generous arm's reach from the head: controllers held out at full stretch.
@@ -42,6 +44,20 @@ def _hand(values: tuple[float, ...], head: Vec3mm, key: str) -> Part:
     if dx * dx + dy * dy + dz * dz > _REACH2:
         raise BadValue(f"pose.{key}: hand out of reach of the head", msg_type="pose")
     return Part(pos, pack_quat((qx, qy, qz, qw)))
+
+
+_HANDS_MM = struct.Struct("<hhh4xhhh4xhhh")
+
+
+def check_reach(packed: bytes) -> None:
+    """The map form's reach rule on a packed pose (a binary pose frame); ``BadValue`` if not."""
+    if len(packed) < SIZE_WITH_HANDS:
+        return
+    hx, hy, hz, lx, ly, lz, rx, ry, rz = _HANDS_MM.unpack_from(packed, 1)
+    for key, x, y, z in (("lh", lx, ly, lz), ("rh", rx, ry, rz)):
+        dx, dy, dz = x - hx, y - hy, z - hz
+        if dx * dx + dy * dy + dz * dz > _REACH2:
+            raise BadValue(f"pose.{key}: hand out of reach of the head", msg_type="pose")
 
 
 def moved_by(pose: AvatarPose, delta: Vec3mm) -> AvatarPose:

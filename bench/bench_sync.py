@@ -147,6 +147,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="send an ack frame for every state frame instead of the pose's ack field",
     )
+    p.add_argument(
+        "--map-poses",
+        action="store_true",
+        help="send the map form `pose` (floats) instead of binary pose frames (older servers)",
+    )
     p.add_argument("--no-pin", action="store_true", help="do not pin server and bench to CPUs")
     p.add_argument(
         "--server-tree",
@@ -178,6 +183,7 @@ def plan_of(args: argparse.Namespace) -> LoadPlan:
         batch=args.batch,
         setup_budget=args.setup_budget,
         separate_acks=args.separate_acks,
+        map_poses=args.map_poses,
         server_tree=args.server_tree,
         server_log_level=args.server_log_level,
         log_dir=Path(args.log_dir),
@@ -204,7 +210,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     print(
         f"rooms of {args.room_size}, poses at {args.hz:g} Hz, warm-up {args.warmup:g} s, "
         f"window {args.seconds:g} s, drain {args.drain:g} s; server restarted for every N; "
-        f"{acks}\n",
+        f"{acks}, {'map-form' if args.map_poses else 'binary'} poses\n",
         flush=True,
     )
     results: list[LevelResult] = []
@@ -239,6 +245,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "cpu_sharing": sharing,
         "acks": "separate" if args.separate_acks else "on poses",
+        "poses": "map" if args.map_poses else "binary",
         "argv": sys.argv[1:],
         "results": [asdict(r) for r in results],
     }

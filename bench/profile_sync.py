@@ -53,7 +53,9 @@ from avatars.placement import place  # noqa: E402
 from avatars.pose import quantise_pose  # noqa: E402
 from protocol import messages as m  # noqa: E402
 from protocol.codec import decode, encode, pack, unpack  # noqa: E402
-from protocol.quantise import yaw_quat  # noqa: E402
+from protocol.pose import AvatarPose, HandMode, Part  # noqa: E402
+from protocol.pose_frame import PoseFrame, decode_pose_frame  # noqa: E402
+from protocol.quantise import IDENTITY_Q, pack_quat, yaw_quat  # noqa: E402
 from rooms.members import Grant  # noqa: E402
 from rooms.roles import Role  # noqa: E402
 from rooms.room import Room  # noqa: E402
@@ -61,6 +63,8 @@ from scenes.layout import load_layout  # noqa: E402
 
 ROOM_SIZE = 10
 QUATS = [list(yaw_quat(2 * math.pi * j / 72)) for j in range(72)]
+PACKED_QUATS = [pack_quat(yaw_quat(2 * math.pi * j / 72)) for j in range(72)]
+IDENTITY = pack_quat(IDENTITY_Q)
 
 
 # --- stages ----------------------------------------------------------------------------------
@@ -103,12 +107,23 @@ class VrRoom:
             }
         )
 
-    def round(self) -> list[Any]:
+    def binary_frame(self, member: int, k: int) -> bytes:
+        """The same pose as a binary pose frame (what the bots send by default)."""
+        ent = self.room.scene.entities[self.room.members[member].entity or 0]
+        hx, hy, hz = ent.pose.head.pos
+        head = Part((hx, hy, hz), PACKED_QUATS[k % len(PACKED_QUATS)])
+        left = Part((hx + k % 1000 - 500, hy - k // 1000, hz), IDENTITY)
+        right = Part((hx + 300, hy - 400, hz), IDENTITY)
+        packed = AvatarPose(head, HandMode.CONTROLLERS, left, right).pack()
+        return PoseFrame(packed, ack=self.room.scene.tick).encode()
+
+    def round(self, *, binary: bool = False) -> list[Any]:
         """One tick's worth of traffic: every member's pose, then the tick."""
         self.k += 1
         room, now = self.room, self.now
+        make = self.binary_frame if binary else self.pose_frame
         for mid in self.members:
-            room.receive(mid, self.pose_frame(mid, self.k), now)
+            room.receive(mid, make(mid, self.k), now)
         return self.tick()
 
 
@@ -197,6 +212,17 @@ def stages(rounds: int, n: int) -> list[tuple[str, float, float, float]]:
 
     rounds_per = max(1, n // 50)
     row("round: 10 x Room.receive + Room.tick", tick_after_moves, rounds_per)
+
+    binary = [vr.binary_frame(mid, k) for k in range(64)]
+
+    def receive_binary() -> None:
+        member.messages._tokens = member.messages.capacity
+        member.stride._tokens = 1e12
+        vr.room.receive(mid, binary[nxt()], vr.now)
+
+    row("in: binary pose frame decode + checks", lambda: decode_pose_frame(binary[nxt()]))
+    row("in: Room.receive, binary pose", receive_binary)
+    row("round, binary: 10 x Room.receive + tick", lambda: vr.round(binary=True), rounds_per)
     vr.round()
     for _ in range(ROOM_SIZE):
         vr.room.receive(mid, frames[nxt()], vr.now)
@@ -222,6 +248,13 @@ def _print_stages(rows: list[tuple[str, float, float, float]]) -> None:
         f"\nRoom.tick of a room of 10 moving members: about {tick:.1f} us "
         f"({tick / ROOM_SIZE:.1f} us per member, that member's one state frame included)"
     )
+    if "round, binary: 10 x Room.receive + tick" in by_name:
+        per = 30 / ROOM_SIZE  # rounds a second, per member
+        for form, key in (
+            ("map", "round: 10 x Room.receive + Room.tick"),
+            ("binary", "round, binary: 10 x Room.receive + tick"),
+        ):
+            print(f"room CPU per VR client-second, {form} poses: {by_name[key] * per:.0f} us")
 
 
 # --- profile of the real server -------------------------------------------------------------

@@ -113,3 +113,28 @@ def _pack_part(part: Part) -> bytes:
 def _unpack_part(data: bytes, offset: int) -> Part:
     x, y, z, rot = _PART.unpack_from(data, offset)
     return Part((x, y, z), rot)
+
+
+_HEAD_POS = struct.Struct("<hhh")
+
+
+def head_mm(packed: bytes) -> Vec3mm:
+    """The head position of a packed pose, without unpacking the rest."""
+    x, y, z = _HEAD_POS.unpack_from(packed, 1)
+    return (x, y, z)
+
+
+def shift_packed(packed: bytes, delta: Vec3mm) -> bytes:
+    """The packed pose moved by ``delta`` mm, head and hands alike (clamped to the i16 range)."""
+    dx, dy, dz = delta
+    if len(packed) == SIZE_HEAD_ONLY:
+        flags, x, y, z, rot = _HEAD_ONLY.unpack(packed)
+        return _HEAD_ONLY.pack(flags, _clamp16(x + dx), _clamp16(y + dy), _clamp16(z + dz), rot)
+    v = list(_WITH_HANDS.unpack(packed))
+    for i in (1, 5, 9):
+        v[i], v[i + 1], v[i + 2] = (
+            _clamp16(v[i] + dx),
+            _clamp16(v[i + 1] + dy),
+            _clamp16(v[i + 2] + dz),
+        )
+    return _WITH_HANDS.pack(*v)

@@ -451,4 +451,154 @@ def sessions() -> list[Json]:
                 _step(m.Verify("123456"), ["verified"], wait=1.0, verdict=True),
             ],
         },
+        _pose_frame_session(),
     ]
+
+
+def _map_pose(pose: m.Pose) -> bytes:
+    return encode(pose)
+
+
+_Q0 = (0.0, 0.0, 0.0, 1.0)
+_YAW45 = (0.0, 0.38268343236509, 0.0, 0.923879532511287)
+_ODD_Q = (0.5, -0.5, 0.5, 0.5)  # four equal magnitudes: the closest-levels refinement
+# Map-form poses whose quantisation is the binary frame's record (ties of position rounding
+# and the closest-levels rule included), so that each implementation's quantiser is checked.
+_FRAME_POSES: list[tuple[str, m.Pose]] = [
+    ("head-only", m.Pose((0.5, 1.6, -1.25), _YAW45)),
+    ("head-only-n", m.Pose((0.0025, 1.0005, -0.0005), _Q0, n=7)),
+    (
+        "vr-controllers-ack",
+        m.Pose(
+            (-1.25, 1.6, -1.1),
+            _YAW45,
+            1,
+            (-1.5, 1.1, -0.9, 0.0, 0.0, 0.0, 1.0),
+            (-1.0, 1.1, -0.9, *_ODD_Q),
+            ack=42,
+        ),
+    ),
+    (
+        "tracked-hands-n-ack",
+        m.Pose(
+            (2.0005, 1.2, 3.0),
+            (0.1, 0.2, 0.3, 0.9),
+            2,
+            (1.8, 1.0, 2.7, 0.0, 0.7071067811865476, 0.0, 0.7071067811865476),
+            (2.3, 0.9, 2.8, 0.5, 0.5, 0.5, 0.5),
+            ack=4294967295,
+            n=4294967295,
+        ),
+    ),
+]
+
+
+def pose_frames() -> Json:
+    """Binary pose frames (SPEC.md, "Binary pose"): valid ones with the map-form pose they
+    quantise from, and malformed ones with the code they get (and, where the map form has the
+    same fault, the map-form frame that gets that code)."""
+    from avatars.pose import quantise_pose  # the wire layer's vectors use the server's rules
+    from protocol.pose_frame import PoseFrame
+
+    valid = []
+    for name, pose in _FRAME_POSES:
+        packed = quantise_pose(pose).pack()
+        frame = PoseFrame(packed, pose.n, pose.ack)
+        valid.append(
+            {
+                "name": name,
+                "hex": frame.encode().hex(),
+                "packed": packed.hex(),
+                "n": pose.n,
+                "ack": pose.ack,
+                "map": _map_pose(pose).hex(),
+            }
+        )
+    head = struct.pack("<hhhI", 0, 1600, 0, 0xC0000000 | (511 << 20) | (511 << 10) | 511)
+    hand_l = struct.pack("<hhhI", -300, 1200, 0, 0xC0000000 | (511 << 20) | (511 << 10) | 511)
+    hand_r = struct.pack("<hhhI", 300, 1200, 0, 0xC0000000 | (511 << 20) | (511 << 10) | 511)
+    hands = head + hand_l + hand_r
+    tag = bytes((0x50,))
+    ok = _map_pose(m.Pose((0.0, 1.6, 0.0), _Q0))
+
+    def mp(**fields: Any) -> bytes:
+        return pack({"t": "pose", "p": [0.0, 1.6, 0.0], "q": list(_Q0), **fields})
+
+    lvl = struct.pack("<hhhI", 0, 1600, 0, (3 << 30) | (1023 << 20) | (511 << 10) | 511)
+    unit = struct.pack("<hhhI", 0, 1600, 0, (3 << 30) | (1022 << 20) | (1022 << 10) | 1022)
+    low = struct.pack("<hhhI", -32768, 1600, 0, (3 << 30) | (511 << 20) | (511 << 10) | 511)
+    invalid: list[tuple[str, bytes, ErrorCode, bytes | None]] = [
+        ("tag-only", tag, ErrorCode.MALFORMED, ok[:1]),
+        ("short-head", tag + b"\x00" + head[:9], ErrorCode.MALFORMED, ok[:-3]),
+        ("short-hands", tag + b"\x01" + hands[:20], ErrorCode.MALFORMED, ok[:-3]),
+        ("long", tag + b"\x00" + head + b"\x00", ErrorCode.MALFORMED, ok + b"\x00"),
+        ("n-missing", tag + b"\x04" + head, ErrorCode.MALFORMED, ok[:-1]),
+        ("reserved-flags", tag + b"\x10" + head, ErrorCode.MALFORMED, None),
+        ("hand-mode-3", tag + b"\x03" + hands, ErrorCode.BAD_VALUE, mp(hm=3)),
+        ("level-1023", tag + b"\x00" + lvl, ErrorCode.BAD_VALUE, None),
+        ("not-a-unit-rotation", tag + b"\x00" + unit, ErrorCode.BAD_VALUE, None),
+        ("position-i16-min", tag + b"\x00" + low, ErrorCode.BAD_VALUE, mp(p=[5000.0, 0.0, 0.0])),
+    ]
+    return {
+        "tag": 0x50,
+        "valid": valid,
+        "invalid": [
+            {
+                "name": name,
+                "hex": data.hex(),
+                "code": int(code),
+                "error": code.name,
+                "map": twin.hex() if twin is not None else None,
+            }
+            for name, data, code, twin in invalid
+        ],
+    }
+
+
+def _pose_frame_session() -> Json:
+    ident = 0xC0000000 | (511 << 20) | (511 << 10) | 511  # the identity: w left out, zeros
+    head = struct.pack("<hhhI", 0, 1600, 0, ident)
+
+    def frame(flags: int, *parts: bytes, tail: bytes = b"") -> bytes:
+        return bytes((0x50, flags)) + b"".join(parts) + tail
+
+    near = struct.pack("<hhhI", -300, 1200, 0, ident)
+    far = struct.pack("<hhhI", 1300, 1600, 0, ident)
+    hand = [0.0, 0.0, 0.0, 1.0]
+    return {
+        "name": "binary-pose",
+        "rule": "a binary pose gets the codes the map form gets, in the same order",
+        "members": ["customer"],
+        "steps": [
+            _step(frame(0, head), [NOT_JOINED]),
+            _step(_POSE, [NOT_JOINED]),
+            _step(m.Hello(1), ["welcome"]),
+            _step(m.Join("Ann"), ["joined"]),
+            _step(frame(1, head, near, near), []),
+            _step(frame(1, head, far, near), [_err(ErrorCode.BAD_VALUE)], judged="room"),
+            _step(
+                m.Pose(
+                    (0.0, 1.6, 0.0),
+                    (0.0, 0.0, 0.0, 1.0),
+                    1,
+                    (1.3, 1.6, 0.0, *hand),
+                    (-0.3, 1.2, 0.0, *hand),
+                ),
+                [_err(ErrorCode.BAD_VALUE)],
+                judged="room",
+            ),
+            _step(
+                frame(0x08, head, tail=struct.pack("<I", 999_999)),
+                [_err(ErrorCode.BAD_VALUE)],
+                judged="room",
+            ),
+            _step(
+                m.Pose((0.0, 1.6, 0.0), (0.0, 0.0, 0.0, 1.0), ack=999_999),
+                [_err(ErrorCode.BAD_VALUE)],
+                judged="room",
+            ),
+            _step(frame(0x04, head, tail=struct.pack("<I", 3)), []),
+            _step(frame(0x00, head[:5]), [_err(ErrorCode.MALFORMED)]),
+            _step(frame(0x03, head, near, near), [_err(ErrorCode.BAD_VALUE)]),
+        ],
+    }

@@ -598,6 +598,7 @@ def build() -> dict[str, Any]:
         "positions": rule_vectors.positions(),
         "rotations": rule_vectors.rotations(),
         "sessions": rule_vectors.sessions(),
+        "pose_frames": rule_vectors.pose_frames(),
     }
 
 

@@ -20,11 +20,12 @@ import hashlib
 from collections import deque
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from panda3d.core import NodePath, RenderState, TransformState
 from panda3d.core import Quat as PandaQuat
 
-from protocol.codec import look_to_wire
+from protocol.codec import ent_to_wire, look_to_wire
 from protocol.messages import Ent, Look
 from protocol.pose import AvatarPose, Part
 from protocol.quantise import POS_SCALE, Vec3mm, mm_to_pos, unpack_quat
@@ -49,7 +50,9 @@ class Entity:
     role: str
     look: Look
     seat: str
-    pose: AvatarPose
+    # The pose as the room last set it; None when it came packed (a binary pose frame) and
+    # nobody has read it since: ``packed`` is the truth, unpacked only when needed.
+    unpacked: AvatarPose | None
     packed: bytes  # pose.pack(), kept so that every frame reuses the same bytes
     node: NodePath
     hand_nodes: tuple[NodePath, NodePath]
@@ -71,6 +74,13 @@ class Entity:
     mouth: int = 0
     media: int = 0  # when mic or cam last changed
     mouthed: int = 0  # when the mouth last changed
+
+    @property
+    def pose(self) -> AvatarPose:
+        pose = self.unpacked
+        if pose is None:
+            pose = self.unpacked = AvatarPose.unpack(self.packed)
+        return pose
 
     @property
     def pos(self) -> Vec3mm:
@@ -106,6 +116,23 @@ class Entity:
             self.content if self.kind == SCREEN else None,
             mo=self.mouth or None,
         )
+
+    def wire_since(self, base: int) -> dict[str, Any] | None:
+        """:meth:`since` as its wire map (``ent_to_wire``). An entity that only moved, which
+        is every moving avatar of a VR room every tick, skips building the ``Ent``."""
+        if (
+            self.moved > base
+            and self.created <= base
+            and self.renamed <= base
+            and self.styled <= base
+            and self.seated <= base
+            and self.staged <= base
+            and self.media <= base
+            and self.mouthed <= base
+        ):
+            return {"i": self.id, "x": self.packed}
+        ent = self.since(base)
+        return None if ent is None else ent_to_wire(ent)
 
     def since(self, base: int) -> Ent | None:
         """The fields that changed after ``base``, or ``None`` if nothing did."""
@@ -240,7 +267,17 @@ class Scene:
         packed = pose.pack()
         if packed == ent.packed:
             return False
-        ent.pose, ent.packed = pose, packed
+        ent.unpacked, ent.packed = pose, packed
+        ent.moved = self._last_change = self._pending
+        self._stale.add(eid)
+        return True
+
+    def move_packed(self, eid: int, packed: bytes) -> bool:
+        """:meth:`move` for a pose already packed (and checked: a binary pose frame)."""
+        ent = self._get(eid)
+        if packed == ent.packed:
+            return False
+        ent.unpacked, ent.packed = None, packed
         ent.moved = self._last_change = self._pending
         self._stale.add(eid)
         return True
@@ -368,6 +405,19 @@ class Scene:
         ents = [d for e in entities if (d := e.since(base)) is not None]
         # Every removal after base, even of entities created after base: a client may hold a
         # newer state than the one it acked, in which that entity still exists.
+        gone = [eid for t, eid in self._removed if base < t <= self.tick]
+        return ents, gone
+
+    def delta_wire(
+        self, base: int, *, only: Container[int] | None = None
+    ) -> tuple[list[dict[str, Any]], list[int]] | None:
+        """:meth:`delta` with the entities as wire maps, ready to pack (see Room._publish)."""
+        if base < self.oldest_base or base > self.tick:
+            return None
+        entities: Iterable[Entity] = self.entities.values()
+        if only is not None:
+            entities = (e for e in entities if e.id in only)
+        ents = [d for e in entities if (d := e.wire_since(base)) is not None]
         gone = [eid for t, eid in self._removed if base < t <= self.tick]
         return ents, gone
 

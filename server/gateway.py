@@ -241,13 +241,13 @@ class Gateway:
             await ws.close(int(exc.close_code), exc.public)
             return
         att = host.attach(ws, grant)
-        frames_in = self.metrics.frames_in
+        tally = self.metrics.tally
 
         def receive(data: bytes | str) -> None:
             # After the room let the member go, frames are read and dropped until the close
             # handshake completes: a peer blocked mid-send must see our close frame, and it
             # cannot if we stop reading.
-            frames_in.inc()
+            tally.frames_in += 1
             host.receive(att, data)
 
         try:

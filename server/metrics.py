@@ -5,6 +5,20 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
+class Tally:
+    """Per-frame counts as plain integers, added to the Prometheus counters in batches
+    (:meth:`Metrics.flush`): a counter's ``inc`` takes a lock, and a node of 330 VR members
+    counts some 20,000 frames a second, which made the counting a visible share of its CPU."""
+
+    __slots__ = ("bytes_out", "frames_in", "reliable_out", "state_out")
+
+    def __init__(self) -> None:
+        self.frames_in = 0
+        self.reliable_out = 0
+        self.state_out = 0
+        self.bytes_out = 0
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -54,6 +68,26 @@ class Metrics:
             "wealthroom_degraded", "1 while shared services (Redis) are unreachable", registry=r
         )
         self.consoles = Gauge("wealthroom_consoles", "advisor consoles connected", registry=r)
+        self.tally = Tally()
+        self._reliable_out = self.frames_out.labels(kind="reliable")
+        self._state_out = self.frames_out.labels(kind="state")
+
+    def flush(self) -> None:
+        """Add the tally to the counters (every room tick, and before every render)."""
+        t = self.tally
+        if t.frames_in:
+            self.frames_in.inc(t.frames_in)
+            t.frames_in = 0
+        if t.reliable_out:
+            self._reliable_out.inc(t.reliable_out)
+            t.reliable_out = 0
+        if t.state_out:
+            self._state_out.inc(t.state_out)
+            t.state_out = 0
+        if t.bytes_out:
+            self.bytes_out.inc(t.bytes_out)
+            t.bytes_out = 0
 
     def render(self) -> bytes:
+        self.flush()
         return generate_latest(self.registry)

@@ -42,8 +42,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._busy = False  # the writer task is between waking and going back to sleep
         self.task: asyncio.Task[None] | None = None
-        self._sent_reliable = metrics.frames_out.labels(kind="reliable")
-        self._sent_state = metrics.frames_out.labels(kind="state")
+        self._tally = metrics.tally  # counted in batches (server/metrics.py)
 
     @property
     def closing(self) -> bool:
@@ -60,8 +59,7 @@ class Outbox:
         if self._close is not None:
             return
         if self._write_now(data):
-            (self._sent_reliable if reliable else self._sent_state).inc()
-            self._metrics.bytes_out.inc(len(data))
+            self._count(data, reliable=reliable)
             return
         if reliable:
             if len(self._reliable) >= self._max_reliable:
@@ -73,6 +71,14 @@ class Outbox:
                 self._metrics.state_superseded.inc()
             self._state = data
         self._wake.set()
+
+    def _count(self, data: bytes, *, reliable: bool) -> None:
+        tally = self._tally
+        if reliable:
+            tally.reliable_out += 1
+        else:
+            tally.state_out += 1
+        tally.bytes_out += len(data)
 
     def _write_now(self, data: bytes) -> bool:
         """Write ``data`` straight to the socket if nothing could be ahead of it."""
@@ -119,8 +125,7 @@ class Outbox:
         await asyncio.gather(self.task, return_exceptions=True)
 
     async def _run(self) -> None:
-        ws, metrics = self._ws, self._metrics
-        sent_reliable, sent_state = self._sent_reliable, self._sent_state
+        ws = self._ws
         try:
             while True:
                 self._busy = False
@@ -128,16 +133,14 @@ class Outbox:
                 self._busy = True
                 self._wake.clear()
                 while self._reliable or self._state is not None:
-                    if self._reliable:
+                    reliable = bool(self._reliable)
+                    if reliable:
                         data = self._reliable.popleft()
-                        counter = sent_reliable
                     else:
                         assert self._state is not None
                         data, self._state = self._state, None
-                        counter = sent_state
                     await ws.send(data)
-                    counter.inc()
-                    metrics.bytes_out.inc(len(data))
+                    self._count(data, reliable=reliable)
                 if self._close is not None:
                     await ws.close(int(self._close[0]), self._close[1])
                     return

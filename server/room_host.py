@@ -435,6 +435,7 @@ class RoomHost:
                     self._dispatch(self.room.tick(time.time()))
                     if self._media is not None:
                         self._media.follow_scene()
+                self._metrics.flush()
                 if self._empty_ttl is not None:
                     if not self.room.is_empty:
                         empty_since = None

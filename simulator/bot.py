@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from avatars.pose import quantise_pose
 from protocol import messages as m
 from protocol.pose import AvatarPose
+from protocol.pose_frame import PoseFrame
 from protocol.quantise import mm_to_pos, unpack_quat
 from scenes.replica import Replica
 from scenes.scene import state_digest
@@ -222,8 +223,9 @@ class Bot:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def next_pose(self, now: float) -> m.Pose | None:
-        """The pose to send at ``now``, or None (not in the room, or a desktop at rest).
+    def next_pose(self, now: float) -> bytes | None:
+        """The binary pose frame to send at ``now``, or None (not in the room, or a desktop at
+        rest). The bot quantises as a browser does and sends the packed record.
 
         A thin bot whose data channel is open sends the pose there itself (with its ``n``
         counter) and returns None: nothing for the WebSocket.
@@ -276,9 +278,10 @@ class Bot:
         self._last_head = (now, s.p[0], s.p[2])
         self.poses_sent += 1
         media = self.media
-        if media is not None and not media.client.closed and media.send_pose(msg):
+        frame = PoseFrame(packed, ack=ack)
+        if media is not None and not media.client.closed and media.send_pose(frame):
             return None
-        return msg
+        return frame.encode()
 
     def move(self, do: Callable[[Motion, float], object], now: float) -> None:
         """Apply ``do`` to the body now, or as soon as the room has placed it."""

@@ -33,8 +33,9 @@ from websockets.uri import parse_uri
 
 from protocol.codec import pack, unpack
 from protocol.limits import PROTOCOL_VERSION, SUBPROTOCOL
-from protocol.pose import SIZE_WITH_HANDS, AvatarPose
-from protocol.quantise import yaw_quat
+from protocol.pose import SIZE_WITH_HANDS, AvatarPose, HandMode
+from protocol.pose_frame import HAS_ACK, POSE_TAG
+from protocol.quantise import IDENTITY_Q, pack_quat, yaw_quat
 
 # Pose identity: the left hand's offset from the head, in millimetres, within arm's reach.
 KSPAN, KROWS = 1000, 700
@@ -43,6 +44,10 @@ OBSERVERS_PER_ROOM = 2
 # Head position, the head's rotation skipped, left hand position: after the flags byte.
 _POSE_FIELDS = struct.Struct("<hhh4xhhh")
 QUATS = [list(yaw_quat(2 * math.pi * j / 72)) for j in range(72)]
+PACKED_QUATS = [pack_quat(yaw_quat(2 * math.pi * j / 72)) for j in range(72)]
+IDENTITY = pack_quat(IDENTITY_Q)
+_FRAME = struct.Struct("<BBhhhIhhhIhhhI")
+_FRAME_ACK = struct.Struct("<BBhhhIhhhIhhhII")
 BACKPRESSURE_BYTES = 64 * 1024  # skip a pose (as a browser would) while this much is unsent
 
 
@@ -67,6 +72,7 @@ class LoadRun:
     recording: bool = True  # latency samples are still taken while draining after the window
     driving: bool = False
     separate_acks: bool = False  # one ack frame per state frame instead of riding on poses
+    binary_poses: bool = True  # binary pose frames (protocol/pose_frame.py), else the map form
     shutting_down: bool = False
     window_start: float = math.inf
     window_end: float = math.inf
@@ -307,6 +313,9 @@ class LoadBot(asyncio.Protocol):
         if k >= MAX_POSES:
             return
         hx, hy, hz = self.head
+        if self.run.binary_poses:
+            self._send_pose_frame(k, hx, hy, hz)
+            return
         head = [hx / 1000, hy / 1000, hz / 1000]
         left = [(hx + k % KSPAN - KSPAN // 2) / 1000, (hy - k // KSPAN) / 1000, hz / 1000]
         right = [(hx + 300) / 1000, (hy - 400) / 1000, hz / 1000]
@@ -321,6 +330,19 @@ class LoadBot(asyncio.Protocol):
         if self.pending_ack is not None:
             msg["ack"], self.pending_ack = self.pending_ack, None
         data = pack(msg)
+        self.sent_at.append(time.monotonic())
+        self.seen.append(0)
+        self.proto.send_binary(data)
+        self._flush()
+
+    def _send_pose_frame(self, k: int, hx: int, hy: int, hz: int) -> None:
+        """The same pose as the map form, sent as a binary pose frame (already quantised)."""
+        lx, ly = hx + k % KSPAN - KSPAN // 2, hy - k // KSPAN
+        ack, self.pending_ack = self.pending_ack, None
+        flags = HandMode.CONTROLLERS | (HAS_ACK if ack is not None else 0)
+        fields: tuple[int, ...] = (POSE_TAG, flags, hx, hy, hz, PACKED_QUATS[k % len(QUATS)])
+        fields += (lx, ly, hz, IDENTITY, hx + 300, hy - 400, hz, IDENTITY)
+        data = _FRAME.pack(*fields) if ack is None else _FRAME_ACK.pack(*fields, ack)
         self.sent_at.append(time.monotonic())
         self.seen.append(0)
         self.proto.send_binary(data)

@@ -52,6 +52,7 @@ class LoadPlan:
     batch: int = 50  # concurrent joins during set-up
     setup_budget: float = 60.0  # seconds to connect all
     separate_acks: bool = False  # an ack frame per state frame instead of the pose's ack field
+    map_poses: bool = False  # the map form `pose` instead of binary pose frames
     server_tree: Path = REPO  # the checkout whose server is measured
     server_log_level: str = "WARNING"
     log_dir: Path = Path("/tmp")  # where server-<N>.log files go
@@ -260,7 +261,7 @@ async def measure_level(
     server = ServerProcess(
         log_path, plan.server_log_level, profile, cpus[0] if cpus else None, tree=plan.server_tree
     )
-    run = LoadRun(separate_acks=plan.separate_acks)
+    run = LoadRun(separate_acks=plan.separate_acks, binary_poses=not plan.map_poses)
     try:
         async with asyncio.timeout(plan.budget_s):
             await server.start()

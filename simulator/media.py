@@ -31,7 +31,7 @@ from av.audio.frame import AudioFrame
 from av.frame import Frame
 
 from protocol import messages as m
-from protocol.codec import encode
+from protocol.pose_frame import PoseFrame
 from simulator.client import RoomClient
 
 POSE_N_WRAP = 2**32  # the pose counter on the data channel wraps here (SPEC.md)
@@ -234,13 +234,13 @@ class RtcMedia:
     def channel_open(self) -> bool:
         return self.channel is not None and self.channel.readyState == "open"
 
-    def send_pose(self, pose: m.Pose) -> bool:
+    def send_pose(self, pose: PoseFrame) -> bool:
         """Send ``pose`` on the data channel with the next ``n``; False if it is not open."""
         channel = self.channel
         if channel is None or channel.readyState != "open":
             return False
         self._pose_n = (self._pose_n + 1) % POSE_N_WRAP
-        channel.send(encode(replace(pose, n=self._pose_n)))
+        channel.send(replace(pose, n=self._pose_n).encode())
         self.poses_sent += 1
         return True
 

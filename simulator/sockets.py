@@ -113,8 +113,9 @@ class SocketLink(RoomClient):
         self._reading.clear()
         asyncio.get_running_loop().call_later(seconds, self._reading.set)
 
-    async def send(self, message: m.Message) -> None:
-        data = encode(message)
+    async def send(self, message: m.Message | bytes) -> None:
+        """A message, or a frame already encoded (a binary pose frame)."""
+        data = message if isinstance(message, bytes) else encode(message)
         self.bytes_out += len(data)
         if self._outbound.delay or self._outbound.busy:
             self._outbound.put(data)

@@ -241,7 +241,7 @@ class VirtualWorld(World):
             if isinstance(link, VirtualLink) and self.now >= link.stalled_until:
                 pose = bot.next_pose(self.now)
                 if pose is not None:
-                    self.uplink(link, encode(pose))
+                    self.uplink(link, pose)
             self.at(self.now + 1 / bot.hz, pump)
 
         return pump

@@ -6,6 +6,7 @@
 // server's rate.
 
 import { CloseCode, Direction, FINAL_CLOSES, PROTOCOL_VERSION, RELIABLE, SUBPROTOCOL, decode, encode } from "./codec.js";
+import { encodePoseFrame, packPose } from "./pose.js";
 import { CLIENT_NAME } from "./protocol.js";
 import { Replica } from "./replica.js";
 import { Emitter } from "./emitter.js";
@@ -88,6 +89,14 @@ class Session extends Emitter {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     ws.send(encode(msg));
+    return true;
+  }
+
+  /** Send one frame already encoded (a binary pose frame); false as for send. */
+  sendBytes(bytes) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(bytes);
     return true;
   }
 
@@ -299,9 +308,10 @@ export class RoomSession extends Session {
   flushPose(now = performance.now()) {
     if (!this.pendingPose || !this.joined) return;
     if (now - this.lastPoseAt < 1000 / this.poseHz) return;
-    const msg = { t: "pose", ...this.pendingPose };
-    if (this.pendingAck !== null) msg.ack = this.pendingAck;
-    if (this.send(msg)) {
+    // Sent as a binary pose frame: quantised here as the server would, so that it only checks
+    // integers (SPEC.md, "Binary pose"); the ack rides along.
+    const frame = encodePoseFrame(packPose(this.pendingPose), { ack: this.pendingAck });
+    if (this.sendBytes(frame)) {
       this.sent.pose++;
       this.lastPoseAt = now;
       this.pendingPose = null;

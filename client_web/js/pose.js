@@ -86,3 +86,156 @@ export function yawOf([x, y, z, w]) {
 export function yawQuat(yaw) {
   return [0, Math.sin(yaw / 2), 0, Math.cos(yaw / 2)];
 }
+
+// --- quantising and the binary pose frame (SPEC.md, "Binary pose") ---------------------------
+
+const ROT_SCALE = ROT_MAX / (2 * ROT_RANGE);
+const MIN_NORM2 = 0.25;
+const REFINE_BELOW = 0.7; // left-out components under this get the closest levels
+const I16 = 32767;
+
+/**
+ * A rotation [x, y, z, w] as the uint32 "smallest three" the server writes for it (the same
+ * levels as protocol/quantise.py's pack_quat, the closest-levels rule included).
+ * Throws BAD_VALUE for a norm under 0.5 or NaN, as the server does.
+ */
+export function packQuat(q) {
+  const [x, y, z, w] = q;
+  const n2 = x * x + y * y + z * z + w * w;
+  if (!(n2 >= MIN_NORM2)) throw new ProtocolError(ErrorCode.BAD_VALUE, "rotation is not a unit quaternion");
+  const abs = q.map(Math.abs);
+  let largest = 3;
+  if (abs[0] >= abs[1] && abs[0] >= abs[2] && abs[0] >= abs[3]) largest = 0;
+  else if (abs[1] >= abs[2] && abs[1] >= abs[3]) largest = 1;
+  else if (abs[2] >= abs[3]) largest = 2;
+  const big = q[largest];
+  const k = (big >= 0 ? 1 : -1) / Math.sqrt(n2);
+  const clamp = (c) => Math.min(ROT_RANGE, Math.max(-ROT_RANGE, c));
+  const [a, b, c] = q.filter((_, i) => i !== largest).map((v) => clamp(v * k));
+  let levels = [a, b, c].map((v) => roundHalfEven((v + ROT_RANGE) * ROT_SCALE));
+  if (big * k < REFINE_BELOW) levels = closestLevels([a, b, c], big * k, levels);
+  return ((largest << 30) | (levels[0] << 20) | (levels[1] << 10) | levels[2]) >>> 0;
+}
+
+function roundHalfEven(x) {
+  const r = Math.round(x);
+  return (r - x === 0.5 && r % 2 !== 0 ? r - 1 : r) + 0;
+}
+
+function dotOf([a, b, c], t, [la, lb, lc]) {
+  const x = la * ROT_STEP - ROT_RANGE;
+  const y = lb * ROT_STEP - ROT_RANGE;
+  const z = lc * ROT_STEP - ROT_RANGE;
+  const rest = 1 - x * x - y * y - z * z;
+  return a * x + b * y + c * z + t * (rest > 0 ? Math.sqrt(rest) : 0);
+}
+
+function closestLevels(abc, t, levels) {
+  let best = dotOf(abc, t, levels);
+  let chosen = levels;
+  const around = abc.map((v) => {
+    const f = (v + ROT_RANGE) * ROT_SCALE;
+    return [...new Set([Math.floor(f), Math.min(Math.ceil(f), ROT_MAX)])];
+  });
+  for (const la of around[0]) {
+    for (const lb of around[1]) {
+      for (const lc of around[2]) {
+        const dot = dotOf(abc, t, [la, lb, lc]);
+        if (dot > best) {
+          best = dot;
+          chosen = [la, lb, lc];
+        }
+      }
+    }
+  }
+  return chosen;
+}
+
+function writePart(view, offset, pos, q) {
+  for (let i = 0; i < 3; i++) view.setInt16(offset + 2 * i, Math.max(-I16, Math.min(I16, metresToMm(pos[i]))), true);
+  view.setUint32(offset + 6, packQuat(q), true);
+}
+
+/**
+ * The packed pose (11 or 31 bytes) for a map-form pose `{p, q, hm?, lh?, rh?}` in metres, as the
+ * server quantises it. The server still checks reach and walking.
+ */
+export function packPose(pose) {
+  const hands = pose.hm ?? HandMode.NONE;
+  const out = new Uint8Array(hands === HandMode.NONE ? SIZE_HEAD_ONLY : SIZE_WITH_HANDS);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, hands);
+  writePart(view, 1, pose.p, pose.q);
+  if (hands !== HandMode.NONE) {
+    writePart(view, 1 + PART_BYTES, pose.lh.slice(0, 3), pose.lh.slice(3));
+    writePart(view, 1 + 2 * PART_BYTES, pose.rh.slice(0, 3), pose.rh.slice(3));
+  }
+  return out;
+}
+
+export const POSE_TAG = 0x50;
+const HAS_N = 0b0100;
+const HAS_ACK = 0b1000;
+
+/** The binary pose frame: tag, flags, the packed record's parts, then n and ack if given. */
+export function encodePoseFrame(packed, { n = null, ack = null } = {}) {
+  const size = 1 + packed.length + (n !== null ? 4 : 0) + (ack !== null ? 4 : 0);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out[0] = POSE_TAG;
+  out[1] = packed[0] | (n !== null ? HAS_N : 0) | (ack !== null ? HAS_ACK : 0);
+  out.set(packed.subarray(1), 2);
+  let at = 1 + packed.length;
+  if (n !== null) {
+    view.setUint32(at, n >>> 0, true);
+    at += 4;
+  }
+  if (ack !== null) view.setUint32(at, ack >>> 0, true);
+  return out;
+}
+
+/** Is this binary frame a pose frame (not a msgpack map)? */
+export function isPoseFrame(bytes) {
+  return bytes.length > 0 && bytes[0] === POSE_TAG;
+}
+
+/**
+ * Check a binary pose frame by itself, as the server does: `{ packed, n, ack }` (n and ack null
+ * when absent), or a ProtocolError with the code the map form would get.
+ */
+export function decodePoseFrame(bytes) {
+  const fail = (code, msg) => {
+    throw new ProtocolError(code, `pose frame: ${msg}`);
+  };
+  if (bytes.length < 2) fail(ErrorCode.MALFORMED, "no flags byte");
+  const flags = bytes[1];
+  if (flags & 0xf0) fail(ErrorCode.MALFORMED, "reserved flag bits");
+  const mode = flags & 0b11;
+  if (mode === 3) fail(ErrorCode.BAD_VALUE, "hand mode 3");
+  const end = 2 + (mode ? 3 : 1) * PART_BYTES;
+  const want = end + (flags & HAS_N ? 4 : 0) + (flags & HAS_ACK ? 4 : 0);
+  if (bytes.length !== want) fail(ErrorCode.MALFORMED, `${bytes.length} bytes, expected ${want}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 2; at < end; at += PART_BYTES) {
+    for (let i = 0; i < 3; i++) {
+      if (view.getInt16(at + 2 * i, true) === -32768) fail(ErrorCode.BAD_VALUE, "position outside +-32767 mm");
+    }
+    const rot = view.getUint32(at + 6, true);
+    const levels = [(rot >>> 20) & ROT_MASK, (rot >>> 10) & ROT_MASK, rot & ROT_MASK];
+    if (levels.some((v) => v > ROT_MAX)) fail(ErrorCode.BAD_VALUE, "rotation level 1023");
+    const sum = levels.reduce((s, v) => s + (2 * v - ROT_MAX) ** 2, 0);
+    if (sum > 2 * ROT_MAX * ROT_MAX) fail(ErrorCode.BAD_VALUE, "rotation is not a unit quaternion");
+  }
+  const packed = new Uint8Array(end - 1);
+  packed[0] = mode;
+  packed.set(bytes.subarray(2, end), 1);
+  let at = end;
+  let n = null;
+  let ack = null;
+  if (flags & HAS_N) {
+    n = view.getUint32(at, true);
+    at += 4;
+  }
+  if (flags & HAS_ACK) ack = view.getUint32(at, true);
+  return { packed, n, ack };
+}
