@@ -23,7 +23,7 @@ from protocol.vectors import PATH
 from rooms.interest import POLICIES
 from rooms.roles import Role
 from tests.harness import Harness
-from tests.test_sync_property import World
+from tests.rooms.test_sync_property import World
 
 FRAMES = json.loads(PATH.read_text("utf-8"))["pose_frames"]
 IDENT = pack_quat(IDENTITY_Q)
