@@ -2,7 +2,7 @@
 // event of the room in seq order; and the composer that sends chat and questions.
 
 import { byId, clock, el } from "./dom.js";
-import { specialty, t } from "./i18n.js";
+import { aiLabel, reasonText, specialty, t, tOr } from "./i18n.js";
 import { Limits } from "./protocol.js";
 import { showToast } from "./room_toast.js";
 import { codePoints } from "./schema.js";
@@ -45,8 +45,8 @@ export function mountConversation({ state, session, scene }, { handoffText, onHa
           "li",
           { class: "system" },
           msg.st === "arrived"
-            ? t("expert.arrived", { name: msg.name, label: msg.label, sp: specialty(msg.sp) })
-            : t("expert.left", { name: msg.name }) + (msg.why ? ` (${msg.why})` : ""),
+            ? t("expert.arrived", { name: msg.name, label: aiLabel(msg.label), sp: specialty(msg.sp) })
+            : t("expert.left", { name: msg.name }) + (msg.why ? ` (${tOr(`expert.why.${msg.why}`, msg.why)})` : ""),
           time,
         );
       case "answer":
@@ -57,14 +57,14 @@ export function mountConversation({ state, session, scene }, { handoffText, onHa
             "div",
             { class: "meta" },
             el("span", { class: "who" }, expertName(msg.e)),
-            el("span", { class: "ai-label" }, msg.label),
+            el("span", { class: "ai-label" }, aiLabel(msg.label)),
             msg.sp ? el("span", { class: "muted" }, specialty(msg.sp)) : null,
             msg.risk ? el("span", { class: "risk", dataset: { risk: msg.risk } }, t("answer.risk", { risk: msg.risk })) : null,
             time,
           ),
           el("p", { class: "text" }, msg.text),
           msg.src.length ? el("p", { class: "sources" }, t("answer.sources", { src: msg.src.join(", ") })) : null,
-          msg.handoff ? el("p", { class: "handoff-note" }, t("answer.handoff", { why: msg.why ?? "" })) : null,
+          msg.handoff ? el("p", { class: "handoff-note" }, t("answer.handoff", { why: reasonText(msg.why) })) : null,
           // Interest in a product goes to an advisor (after the second factor), never to an expert.
           msg.product && state.role === "customer"
             ? el("button", { type: "button", class: "interest", onclick: () => sendInterest(msg.product) }, t("answer.interest"))

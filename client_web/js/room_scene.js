@@ -9,6 +9,7 @@ import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 import { drawChart } from "./chart.js";
 import { EYE_SEATED, EYE_STANDING, buildFigure, buildHand, disposeFigure, setFigureOpacity } from "./figures.js";
 import { PoseHistory, TickClock, historyTicks } from "./interpolation.js";
+import { aiLabel, onLangChange } from "./i18n.js";
 import { disposeNameTag, makeNameTag } from "./name_tags.js";
 import { metresToMm, unpackPose, yawOf } from "./pose.js";
 
@@ -65,6 +66,9 @@ export class RoomScene {
     this.raycaster = new THREE.Raycaster();
     this.resize();
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement ?? canvas);
+    onLangChange(() => {
+      for (const view of this.views.values()) if (view.tag && view.kind === "expert") this.retag(view);
+    });
     this.renderer.setAnimationLoop((t) => this.frame(t));
   }
 
@@ -209,18 +213,22 @@ export class RoomScene {
       view.hands = [buildHand(ent.a), buildHand(ent.a)];
       for (const hand of view.hands) this.scene.add(hand);
     }
-    if (rebuild || old.n !== ent.n || old.l !== ent.l || old.mic !== ent.mic || old.cam !== ent.cam) {
-      if (view.tag) {
-        view.figure.root.remove(view.tag);
-        disposeNameTag(view.tag);
-      }
-      const label = view.kind === "expert" ? ent.l : null;
-      view.tag = makeNameTag(ent.n || "…", { label, role: ent.r, mic: ent.mic, cam: ent.cam });
-      view.figure.root.add(view.tag);
-      this.placeTag(view);
-    }
+    if (rebuild || old.n !== ent.n || old.l !== ent.l || old.mic !== ent.mic || old.cam !== ent.cam) this.retag(view);
     if (view.kind === "expert" && old.e !== ent.e && ent.e === "arriving") view.fade = 0;
     this.updateVisibility(view);
+  }
+
+  /** Draw the view's name tag anew (its AI label in the language of the page). */
+  retag(view) {
+    const ent = view.ent;
+    if (view.tag) {
+      view.figure.root.remove(view.tag);
+      disposeNameTag(view.tag);
+    }
+    const label = view.kind === "expert" ? aiLabel(ent.l) : null;
+    view.tag = makeNameTag(ent.n || "…", { label, role: ent.r, mic: ent.mic, cam: ent.cam });
+    view.figure.root.add(view.tag);
+    this.placeTag(view);
   }
 
   placeTag(view) {
