@@ -86,15 +86,51 @@ export function mountConversation({ state, session, scene }, { handoffText, onHa
     }
   }
 
+  // The newest line stays in view while the reader is with it (a new last line brings them
+  // there): all of it, or, taller than the log (a long answer in large text), its beginning.
+  // Large text, a font arriving late or a panel growing above the log change the layout after
+  // a line is added: the log follows each change of its own size or its last line's, and once
+  // more after the next layout.
+  let pinned = true;
+  const follow = new ResizeObserver(() => {
+    if (pinned) toNewest();
+  });
+  follow.observe(log);
+  let watched = null; // the last line, whose size is followed
+
+  function newestScroll() {
+    const last = log.lastElementChild;
+    const bottom = log.scrollHeight - log.clientHeight;
+    if (!last) return bottom;
+    const top = log.scrollTop + last.getBoundingClientRect().top - log.getBoundingClientRect().top;
+    return Math.min(bottom, Math.max(0, Math.round(top)));
+  }
+
+  function toNewest() {
+    log.scrollTop = newestScroll();
+  }
+
+  log.addEventListener("scroll", () => {
+    pinned = Math.abs(log.scrollTop - newestScroll()) < 40;
+  });
+
   /** Insert in seq order: replays (a screen shown before we came) can arrive out of order. */
   function addEntry(msg) {
     const li = entryFor(msg);
     if (!li) return;
     li.dataset.seq = msg.seq;
     const after = [...log.children].find((c) => Number(c.dataset.seq) > msg.seq);
-    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     log.insertBefore(li, after ?? null);
-    if (atBottom || !after) log.scrollTop = log.scrollHeight;
+    if (!after) pinned = true;
+    if (log.lastElementChild !== watched) {
+      if (watched) follow.unobserve(watched);
+      watched = log.lastElementChild;
+      follow.observe(watched);
+    }
+    if (pinned) {
+      toNewest();
+      requestAnimationFrame(() => pinned && toNewest());
+    }
   }
 
   function rerender() {
