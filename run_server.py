@@ -6,7 +6,7 @@ run_server.py token --room R --role customer
                                     mint a room token with this checkout's signing key
 run_server.py visit --room demo --name Ann
                                     join a room from the terminal: see who is there, chat
-run_server.py render --layout private_room --out room.png [--state room.snapshot]
+run_server.py render --layout private_room [--out PNG] [--state var/room.snapshot]
                                     draw a room offscreen (software renderer, no GPU)
 run_server.py ask --json "Should I buy more bonds?" ["And the risks?" ...] [--risk 3]
                                     ask the experts (several questions: one conversation)
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import signal
@@ -235,7 +236,9 @@ async def _visit(args: argparse.Namespace) -> int:
             shown = len(client.reliable)
     if args.save_state:
         snapshot = encode(client.replica.to_snapshot())
-        await asyncio.to_thread(Path(args.save_state).write_bytes, snapshot)
+        saved = Path(args.save_state)
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(saved.write_bytes, snapshot)
         print(
             f"  room state saved to {args.save_state} (draw it: render --state {args.save_state})"
         )
@@ -259,7 +262,7 @@ def _render(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out = render_layout(
         layout.name,
-        args.out,
+        args.out or Path("var") / "render" / f"{layout.name}.png",
         width=args.width,
         height=args.height,
         avatars=figures,
@@ -296,6 +299,16 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"error: no audit log at {path}", file=sys.stderr)
         return 2
     return _verdict(verify_file(path, key), str(path), lines=True)
+
+
+def _port_taken(settings: Settings) -> str:
+    port = settings.port
+    other = port + 1 if port < 65535 else port - 1
+    return (
+        f"error: port {port} on {settings.host} is already in use (is another Wealthroom "
+        f"still running?).\n  Stop it, or serve on another port: run_server.py serve "
+        f"--port {other}  (or set WEALTHROOM_PORT={other})"
+    )
 
 
 def _news_after(shown: int) -> Callable[[RoomClient], bool]:
@@ -390,7 +403,12 @@ def _parser() -> argparse.ArgumentParser:
     visit.add_argument("--ask", help="question for the experts, asked after joining")
     visit.add_argument("--risk", type=int, choices=range(1, 6), help="risk profile C1-C5")
     visit.add_argument("--seconds", type=float, default=5.0, help="how long to stay")
-    visit.add_argument("--save-state", help="write the room as a snapshot frame to this file")
+    visit.add_argument(
+        "--save-state",
+        nargs="?",
+        const="var/room.snapshot",
+        help="write the room as a snapshot frame to this file (default var/room.snapshot)",
+    )
     visit.add_argument("--host")
     visit.add_argument("--port", type=int)
 
@@ -415,7 +433,7 @@ def _parser() -> argparse.ArgumentParser:
 
     render = sub.add_parser("render", help="draw a room layout offscreen to PNG")
     render.add_argument("--layout", default="private_room")
-    render.add_argument("--out", required=True)
+    render.add_argument("--out", help="the PNG to write (default var/render/LAYOUT.png)")
     render.add_argument("--state", help="a snapshot frame (from visit --save-state) to draw")
     render.add_argument("--people", action="store_true", help="draw sample people instead")
     render.add_argument("--charts", action="store_true", help="illustrative charts on screens")
@@ -439,7 +457,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             settings = _settings(args)
-            return run_loop(_serve(settings), settings.event_loop)
+            try:
+                return run_loop(_serve(settings), settings.event_loop)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                print(_port_taken(settings), file=sys.stderr)
+                return 2
         if args.command == "token":
             return _token(args)
         if args.command == "advisor-token":

@@ -24,6 +24,17 @@ from protocol.errors import ProtocolError
 from rooms.audit import Detail
 from rooms.context import RoomContext
 from rooms.feature import Feature, Handler
+from rooms.handoff_words import (
+    ACCEPTED,
+    ASKED,
+    ASKING,
+    HERE,
+    INTEREST,
+    LEFT,
+    LOOKING,
+    UNAVAILABLE,
+    said,
+)
 from rooms.members import Member
 from rooms.outputs import Output, PageCancel, PageRequest
 from rooms.roles import Action, Role
@@ -37,6 +48,7 @@ class _Page:
     state: str  # paging, coming
     advisor: str | None = None  # subject, once one accepted
     brief: m.AdvisorBrief | None = None  # what the advisor is given to read
+    language: str = "en"  # of the notices members read
 
 
 # The conversation so far, as an advisor reads it: ``(why a person is called, language)``.
@@ -66,9 +78,11 @@ class Handoffs(Feature):
         if (denied := self._room.gate(member, now, Action.HELP, "help")) is not None:
             return denied
         language = member.grant.language or "en"
-        return self.page(
-            member, None, None, "the customer asked for a person", now, language=language
-        )
+        reason = ASKED
+        advisor = next((mb for mb in self._room.joined if mb.role is Role.ADVISOR), None)
+        if advisor is not None:
+            return self._here(member, advisor, reason, now, language=language)
+        return self.page(member, None, None, reason, now, language=language)
 
     def on_interest(self, member: Member, msg: m.ConfirmInterest, now: float) -> list[Output]:
         """The customer wants a product: an advisor follows up; never an expert."""
@@ -87,7 +101,7 @@ class Handoffs(Feature):
             "profile": f"C{member.grant.risk}" if member.grant.risk else "none",
         }
         out: list[Output] = [room.audit(member, now, "product.interest", "ok", detail)]
-        reason = "the customer confirmed interest in a product"
+        reason = INTEREST
         language = member.grant.language or "en"
         return out + self.page(
             member, product.specialty, product.id, reason, now, language=language
@@ -110,7 +124,7 @@ class Handoffs(Feature):
         self._paged += 1
         page_id = f"{room.id}-{int(now * 1000)}-{self._paged}"
         brief = self._briefing(reason, language) if self._briefing is not None else None
-        self._pages[page_id] = _Page(page_id, skill, "paging", brief=brief)
+        self._pages[page_id] = _Page(page_id, skill, "paging", brief=brief, language=language)
         owner = self._customer() or member
         request = PageRequest(
             page_id,
@@ -125,8 +139,9 @@ class Handoffs(Feature):
             brief,
         )
         sp = skill.value if skill else None
+        why = said(reason, language)
         out = room.broadcast_reliable(
-            lambda seq: m.Handoff(seq, page_id, "paging", reason, _ms(now), sp)
+            lambda seq: m.Handoff(seq, page_id, "paging", why, _ms(now), sp)
         )
         detail: Detail = {"page": page_id, "specialty": sp or "any", "reason": reason}
         if product:
@@ -161,11 +176,13 @@ class Handoffs(Feature):
             here = [mb for mb in room.joined if advisor is not None and mb.grant.subject == advisor]
             if here:
                 return self._arrived(page, here[0], advisor_name, now)
-        why = why or {
-            "coming": "an advisor accepted",
-            "paging": f"asking {advisor_name}" if advisor_name else "looking for an advisor",
-            "unavailable": "no advisor is free right now; you stay in the queue",
-        }.get(state, state)
+        words = {"coming": ACCEPTED, "paging": LOOKING, "unavailable": UNAVAILABLE}
+        if why is not None:
+            why = said(why, page.language)
+        elif state == "paging" and advisor_name:
+            why = said(ASKING, page.language, name=advisor_name)
+        else:
+            why = said(words.get(state, state), page.language)
         out = room.broadcast_reliable(
             lambda seq: m.Handoff(seq, page_id, state, why, _ms(now), sp, advisor_name, eta_s)
         )
@@ -199,7 +216,8 @@ class Handoffs(Feature):
         for page in list(self._pages.values()):
             del self._pages[page.id]
             sp = page.skill.value if page.skill else None
-            out += room.broadcast_reliable(partial(_cancelled, page.id, _ms(now), sp))
+            why = said(LEFT, page.language)
+            out += room.broadcast_reliable(partial(_cancelled, page.id, why, _ms(now), sp))
             out.append(room.audit(member, now, "handoff.cancel", "ok", {"page": page.id}))
             out.append(PageCancel(page.id))
         return out
@@ -218,6 +236,7 @@ class Handoffs(Feature):
                     p.state,
                     p.advisor,
                     struct_to_wire(m.BRIEFING, p.brief) if p.brief else None,
+                    p.language,
                 ]
                 for p in self._pages.values()
             ],
@@ -226,15 +245,32 @@ class Handoffs(Feature):
 
     def load(self, state: Mapping[str, Any], now: float) -> None:
         for page_id, skill, st, advisor, *rest in state["pages"]:
-            # A page saved before pages carried a briefing has four fields.
+            # A page saved before pages carried a briefing has four fields; before they
+            # kept their language, five.
             try:
                 brief = m.BRIEFING.check(rest[0], "brief") if rest and rest[0] else None
             except ProtocolError as exc:
                 raise ValueError(f"page {page_id}: {exc}") from exc
+            language = str(rest[1]) if len(rest) > 1 else "en"
             self._pages[str(page_id)] = _Page(
-                str(page_id), Specialty(skill) if skill else None, str(st), advisor, brief
+                str(page_id), Specialty(skill) if skill else None, str(st), advisor, brief, language
             )
         self._paged = int(state["paged"])
+
+    def _here(
+        self, member: Member, advisor: Member, reason: str, now: float, *, language: str
+    ) -> list[Output]:
+        """A person is asked for while an advisor sits in the room: nobody is paged (no
+        advisor elsewhere is free for a customer who has one); the advisor is handed the
+        briefing and everyone hears that their advisor is here."""
+        self._paged += 1
+        page_id = f"{self._room.id}-{int(now * 1000)}-{self._paged}"
+        brief = self._briefing(reason, language) if self._briefing is not None else None
+        page = _Page(page_id, None, "coming", advisor.grant.subject, brief, language)
+        self._pages[page_id] = page
+        detail: Detail = {"page": page_id, "specialty": "any", "reason": reason, "here": True}
+        out: list[Output] = [self._room.audit(member, now, "handoff.page", "ok", detail)]
+        return out + self._arrived(page, advisor, advisor.name, now)
 
     def _arrived(self, page: _Page, advisor: Member, name: str | None, now: float) -> list[Output]:
         """The advisor who accepted walks in: they alone are handed the briefing, then
@@ -251,7 +287,7 @@ class Handoffs(Feature):
             out.append(room.audit(advisor, now, "handoff.briefed", "ok", briefed))
         out += room.broadcast_reliable(
             lambda seq: m.Handoff(
-                seq, page.id, "arrived", "your advisor is here", _ms(now), sp, name, read=read
+                seq, page.id, "arrived", said(HERE, page.language), _ms(now), sp, name, read=read
             )
         )
         detail: Detail = {"page": page.id, "advisor": page.advisor or "-"}
@@ -262,8 +298,8 @@ class Handoffs(Feature):
         return next((mb for mb in self._room.joined if mb.role is Role.CUSTOMER), None)
 
 
-def _cancelled(page: str, at: int, sp: str | None, seq: int) -> m.Handoff:
-    return m.Handoff(seq, page, "cancelled", "the customer left", at, sp)
+def _cancelled(page: str, why: str, at: int, sp: str | None, seq: int) -> m.Handoff:
+    return m.Handoff(seq, page, "cancelled", why, at, sp)
 
 
 def _ms(now: float) -> int:

@@ -392,11 +392,16 @@ class Questions(Feature):
         expert_id: int | None = None,
     ) -> list[Output]:
         room = self._room
+        # The label is read by the one who asked: in their chosen language when the token
+        # names one, else in the question's (the answer's) language.
+        label = reply.label
+        if asker is not None and asker.grant.language:
+            label = _label(asker.grant.language)
         out = room.broadcast_reliable(
             lambda seq: m.Answer(
                 seq,
                 reply.text,
-                reply.label,
+                label,
                 language,
                 list(reply.sources),
                 reply.handoff,

@@ -1,8 +1,8 @@
 """``run_server.py simulate``: run a QA scenario, or the load ramp.
 
-    simulate --scenario private_visit [--in-process] [--url ws://...] [--report out/]
+    simulate --scenario private_visit [--in-process] [--url ws://...] [--report [DIR]]
              [--snapshot BOT] [--seed N]
-    simulate --load [--url ws://127.0.0.1:PORT] [--max-clients N] [--report out/]
+    simulate --load [--url ws://127.0.0.1:PORT] [--max-clients N] [--report [DIR]]
 
 Exit status: 0 when the verdict holds (every checkpoint in sync, every reliable message
 exactly once and in order at every bot, every expectation met), 1 when it does not, 2 for a
@@ -50,7 +50,13 @@ def add_parser(sub: Any) -> None:
         help="a running server (ws://HOST:PORT or http://HOST:PORT); tokens are signed with this "
         "checkout's key. Without it a server process is started for the run",
     )
-    p.add_argument("--report", metavar="DIR", help="write report.json, report.md and PNGs here")
+    p.add_argument(
+        "--report",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="write report.json, report.md and PNGs here (alone: var/simulator/SCENARIO)",
+    )
     p.add_argument(
         "--snapshot",
         action="append",
@@ -89,9 +95,9 @@ async def _scenario(
         return 2
     mode = "in-process" if args.in_process else "sockets"
     progress = None if args.quiet else Progress(scenario.title, mode)
-    report = Path(args.report) if args.report else None
+    report = _report_dir(args.report, scenario.name)
     if args.snapshot and report is None:
-        report = Path("var") / "simulator" / scenario.name
+        report = _report_dir("", scenario.name)
         print(f"snapshots go to {report}/ (give --report to choose)", file=sys.stderr)
     result: RunResult
     if args.in_process:
@@ -128,6 +134,13 @@ async def _scenario(
     return 0 if result.ok else 1
 
 
+def _report_dir(given: str | None, name: str) -> Path | None:
+    """``--report DIR``; ``--report`` alone: under ``var/``, which git ignores."""
+    if given is None:
+        return None
+    return Path(given) if given else Path("var") / "simulator" / name
+
+
 async def _load(
     args: argparse.Namespace, minter: MinterFactory, local_secret: Callable[[], bytes]
 ) -> int:
@@ -135,7 +148,7 @@ async def _load(
     if args.levels:
         levels = tuple(int(x) for x in args.levels.split(",") if x.strip())
     secret = local_secret().decode() if args.url else None
-    report = Path(args.report) if args.report else None
+    report = _report_dir(args.report, "load")
     log_dir = report if report is not None else Path(tempfile.gettempdir())
     log_dir.mkdir(parents=True, exist_ok=True)
     result = await load_mode.ramp(

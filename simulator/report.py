@@ -55,6 +55,34 @@ def cpu_percent(series: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
+def cpu_json(world: World, mode: str) -> dict[str, Any]:
+    """What the CPU series measured, and its mean and peak in percent of one core."""
+    series = world.series.cpu
+    percent = cpu_percent(series)
+    mean = None
+    if len(series) >= 2 and series[-1][0] > series[0][0]:
+        (t0, c0), (t1, c1) = series[0], series[-1]
+        mean = round(100 * (c1 - c0) / (t1 - t0), 1)
+    # Against --url the server is not a process of ours: its /proc is not ours to read (and
+    # may be on another machine).
+    where = "not measured (remote server)" if mode == "sockets" else "not measured"
+    return {
+        "measures": world.cpu_source or where,
+        "percent_of_a_core": percent,
+        "mean_pct": mean,
+        "peak_pct": max((c for _, c in percent), default=None),
+    }
+
+
+def cpu_line(cpu: dict[str, Any]) -> str:
+    if cpu.get("mean_pct") is None:
+        return str(cpu["measures"])
+    return (
+        f"{cpu['mean_pct']:.0f}% of a core on average, peak {cpu['peak_pct']:.0f}% "
+        f"({cpu['measures']})"
+    )
+
+
 def to_json(result: RunResult, files: dict[str, str] | None = None) -> dict[str, Any]:
     s, world, verdict = result.scenario, result.world, result.verdict
     layout_used = world.server_layout or world.layout.name
@@ -134,10 +162,7 @@ def to_json(result: RunResult, files: dict[str, str] | None = None) -> dict[str,
             if v
         },
         "bandwidth_kB_s": rates(world.series.traffic),
-        "cpu": {
-            "measures": world.cpu_source or "not measurable here",
-            "percent_of_a_core": cpu_percent(world.series.cpu),
-        },
+        "cpu": cpu_json(world, result.mode),
         "notes": world.notes,
         "files": files or {},
     }
@@ -345,7 +370,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
         out.append(
             f"- {k}: mean {t['mean'] * 1000:.0f} ms, max {t['max'] * 1000:.0f} ms (n={t['n']})"
         )
-    out.append(f"- CPU: {doc['cpu']['measures']}")
+    out.append(f"- CPU: {cpu_line(doc['cpu'])}")
     files = doc["files"]
     for key, title in (("latency", "Latency"), ("bandwidth", "Bandwidth"), ("cpu", "CPU")):
         if key in files:

@@ -126,9 +126,15 @@ class Harness:
         return [e for e in self.audit if e.action == name]
 
     def connect(
-        self, role: Role = Role.CUSTOMER, subject: str = "u", *, risk: int | None = None
+        self,
+        role: Role = Role.CUSTOMER,
+        subject: str = "u",
+        *,
+        risk: int | None = None,
+        language: str | None = None,
     ) -> int:
-        return self.room.connect(Grant(subject, "r1", role, risk=risk), self.now)
+        grant = Grant(subject, "r1", role, risk=risk, language=language)
+        return self.room.connect(grant, self.now)
 
     def send(self, member: int, message: m.Message | bytes | str) -> list[Output]:
         data = encode(message) if isinstance(message, m.Message) else message
@@ -141,8 +147,9 @@ class Harness:
         since: int | None = None,
         *,
         risk: int | None = None,
+        language: str | None = None,
     ) -> int:
-        member = self.connect(role, subject=name, risk=risk)
+        member = self.connect(role, subject=name, risk=risk, language=language)
         self.send(member, m.Hello(1))
         self.send(member, m.Join(name, since))
         return member

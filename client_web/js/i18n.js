@@ -34,6 +34,9 @@ const STRINGS = {
     "experts.none": "No digital expert in the room.",
     "expert.arrived": "{name} ({label}), {sp} expert, joined the room",
     "expert.left": "{name} left the room",
+    "expert.why.dismissed": "sent away",
+    "expert.why.idle": "no questions for a while",
+    "expert.why.room full": "to make room",
     "member.joined": "{name} joined",
     "member.left": "{name} left",
     "member.you": "you",
@@ -52,6 +55,13 @@ const STRINGS = {
     "handoff.read": "Your advisor has read our conversation.",
     "handoff.unavailable": "No advisor is free right now; you stay in the queue.",
     "handoff.cancelled": "The request for an advisor was cancelled.",
+    "handoff.asked-you": "The customer would like to talk to you.",
+    "ai.label": "AI-generated",
+    "reason.complex": "it is a complex product, which a human advisor explains",
+    "reason.not-assessed": "your risk profile has not been assessed yet",
+    "reason.above-profile": "its risk class is above your risk profile",
+    "reason.asked": "you asked for a person",
+    "reason.interest": "you confirmed interest in a product",
     "screen.presented": "{name} put “{title}” on the screen",
     "screen.cleared": "The screen was cleared",
     "portfolio.button": "My portfolio",
@@ -130,7 +140,18 @@ const STRINGS = {
     "media.self": "You",
     "media.advisor": "Your advisor",
     "media.unavailable": "Voice and video are not available right now.",
-    "media.no-devices": "Your microphone or camera could not be opened ({msg}).",
+    "media.dev.audio": "microphone",
+    "media.dev.video": "camera",
+    "media.dev.both": "microphone and camera",
+    "media.err.not-found": "Your browser found no {devices}.",
+    "media.err.not-allowed": "Your browser was not allowed to use the {devices}: allow it in the site settings (the icon beside the address), then press the button again.",
+    "media.err.not-readable": "The {devices} could not be started: another application may be using it. Close that application and press the button again.",
+    "media.err.overconstrained": "The {devices} cannot give the picture asked for.",
+    "media.err.other": "The {devices} could not be opened ({msg}).",
+    "media.got.audio": "You take part with your microphone only.",
+    "media.got.video": "You take part with your camera only.",
+    "media.got.both": "",
+    "media.got.none": "You take part without microphone and camera: you still see and hear everyone.",
     "media.failed": "Voice and video could not start: {msg}",
     "rec.on": "Recording",
     "rec.title": "This conversation is recorded",
@@ -172,6 +193,9 @@ const STRINGS = {
     "experts.none": "房间里还没有数字专家。",
     "expert.arrived": "{name}（{label}），{sp}专家，进入了房间",
     "expert.left": "{name} 离开了房间",
+    "expert.why.dismissed": "被请离",
+    "expert.why.idle": "一段时间没有提问",
+    "expert.why.room full": "为其他专家让位",
     "member.joined": "{name} 进入了房间",
     "member.left": "{name} 离开了房间",
     "member.you": "您",
@@ -190,6 +214,13 @@ const STRINGS = {
     "handoff.read": "您的顾问已阅读我们之前的对话。",
     "handoff.unavailable": "暂时没有空闲的顾问，您仍在排队中。",
     "handoff.cancelled": "顾问请求已取消。",
+    "handoff.asked-you": "客户希望与您交谈。",
+    "ai.label": "AI生成",
+    "reason.complex": "这是复杂产品，须由真人顾问讲解",
+    "reason.not-assessed": "您尚未完成风险承受能力评估",
+    "reason.above-profile": "产品的风险等级高于您的风险承受能力",
+    "reason.asked": "您希望与真人顾问交谈",
+    "reason.interest": "您确认了对产品的兴趣",
     "screen.presented": "{name} 在屏幕上展示了“{title}”",
     "screen.cleared": "屏幕已清空",
     "portfolio.button": "我的投资组合",
@@ -268,7 +299,18 @@ const STRINGS = {
     "media.self": "您",
     "media.advisor": "您的顾问",
     "media.unavailable": "语音和视频暂时不可用。",
-    "media.no-devices": "无法打开您的麦克风或摄像头（{msg}）。",
+    "media.dev.audio": "麦克风",
+    "media.dev.video": "摄像头",
+    "media.dev.both": "麦克风和摄像头",
+    "media.err.not-found": "浏览器没有找到{devices}。",
+    "media.err.not-allowed": "浏览器未获准使用{devices}：请在网站设置（地址栏旁的图标）中允许，然后再按一次按钮。",
+    "media.err.not-readable": "{devices}无法启动，可能正被其他应用程序占用。请关闭该程序后再按一次按钮。",
+    "media.err.overconstrained": "{devices}无法提供所需的画面。",
+    "media.err.other": "无法打开{devices}（{msg}）。",
+    "media.got.audio": "您将仅用麦克风参与。",
+    "media.got.video": "您将仅用摄像头参与。",
+    "media.got.both": "",
+    "media.got.none": "您将在不用麦克风和摄像头的情况下参与，仍可看到和听到所有人。",
     "media.failed": "语音和视频无法启动：{msg}",
     "rec.on": "录制中",
     "rec.title": "本次会谈正在录制",
@@ -288,7 +330,7 @@ export const LANGS = Object.keys(STRINGS);
 function initialLang() {
   const saved = loadPref("lang");
   if (saved && LANGS.includes(saved)) return saved;
-  return (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+  return (globalThis.navigator?.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
 }
 
 let lang = initialLang();
@@ -304,16 +346,50 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, k) => (params[k] === undefined ? `{${k}}` : String(params[k])));
 }
 
+/** `t(key)` when there is such a string, else `fallback` (a server's text we have no key for). */
+export function tOr(key, fallback) {
+  return key in STRINGS.en ? t(key) : fallback;
+}
+
 /** A specialty's name in the current language. */
 export function specialty(sp) {
   return t(`sp.${sp || "general"}`);
+}
+
+// What the server sends as fixed text, in any of its languages, and the key we say it with:
+// shown in the reader's language, and again in the new one after a switch.
+const AI_LABELS = new Set(["AI-generated", "AI生成"]);
+const REASONS = new Map([
+  // Suitability reasons (avatars/suitability.py) and the hand-off notices (rooms/handoff_words.py).
+  ["complex product: a human advisor explains it", "reason.complex"],
+  ["这是复杂产品，须由真人顾问讲解", "reason.complex"],
+  ["risk profile not assessed", "reason.not-assessed"],
+  ["尚未完成风险承受能力评估", "reason.not-assessed"],
+  ["above the customer's risk profile", "reason.above-profile"],
+  ["产品的风险等级高于客户的风险承受能力", "reason.above-profile"],
+  ["the customer asked for a person", "reason.asked"],
+  ["客户希望与真人顾问交谈", "reason.asked"],
+  ["the customer confirmed interest in a product", "reason.interest"],
+  ["客户确认对产品感兴趣", "reason.interest"],
+]);
+
+/** The AI label in the current language when `label` is the server's AI label in any. */
+export function aiLabel(label) {
+  if (!label || AI_LABELS.has(label)) return t("ai.label");
+  return label;
+}
+
+/** Why a person takes over, in the current language when the server's text is a known one. */
+export function reasonText(why) {
+  const key = REASONS.get(why ?? "");
+  return key ? t(key) : (why ?? "");
 }
 
 export function setLang(next) {
   if (!LANGS.includes(next) || next === lang) return;
   lang = next;
   savePref("lang", next);
-  applyStatic(document);
+  if (globalThis.document) applyStatic(document);
   for (const fn of listeners) fn(lang);
 }
 

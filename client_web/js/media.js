@@ -19,6 +19,8 @@ const ROLE_SENDS = {
   bot: ["audio", "video"],
 };
 const KINDS = ["audio", "video"];
+/** The camera picture we prefer; a camera that cannot give it is asked for its own. */
+const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
 /** The server refuses more ICE candidates than this for one offer. */
 export const MAX_CANDIDATES = 32;
 /** Error codes about media: the session's other errors are the page's business. */
@@ -152,6 +154,50 @@ export function deviceButton(kind, { role, running = false, sending = [], muted 
   return { hidden: false, action: isMuted ? "unmute" : "mute", on: !isMuted, label: `media.${name}-${isMuted ? "off" : "on"}` };
 }
 
+/** getUserMedia's errors (and older Chrome's names for them) -> what went wrong, in a word. */
+const DEVICE_CAUSES = {
+  NotFoundError: "not-found",
+  DevicesNotFoundError: "not-found",
+  NotAllowedError: "not-allowed",
+  PermissionDeniedError: "not-allowed",
+  SecurityError: "not-allowed",
+  NotReadableError: "not-readable",
+  TrackStartError: "not-readable",
+  AbortError: "not-readable",
+  OverconstrainedError: "overconstrained",
+  ConstraintNotSatisfiedError: "overconstrained",
+};
+
+/**
+ * What to tell a member whose microphone or camera did not open: `errors` maps each kind that
+ * did not open to its error's name, `got` lists the kinds that did. Returns `{causes, outcome}`:
+ * one cause `{key, devices, msg}` per kind of failure (i18n keys; `devices` names what failed)
+ * and the i18n key of what the member takes part with now. Null when nothing failed.
+ */
+export function deviceProblem(errors, got) {
+  const groups = new Map(); // cause -> kinds
+  for (const kind of KINDS) {
+    if (!(kind in errors)) continue;
+    const cause = DEVICE_CAUSES[errors[kind]] ?? "other";
+    groups.set(cause, [...(groups.get(cause) ?? []), kind]);
+  }
+  if (!groups.size) return null;
+  const causes = [...groups].map(([cause, kinds]) => ({
+    key: `media.err.${cause}`,
+    devices: `media.dev.${kinds.length > 1 ? "both" : kinds[0]}`,
+    msg: errors[kinds[0]],
+  }));
+  const outcome = `media.got.${got.length === 1 ? got[0] : got.length ? "both" : "none"}`;
+  return { causes, outcome };
+}
+
+/** `deviceProblem`'s answer as sentences, with `t` the i18n lookup. */
+export function deviceProblemText(problem, t) {
+  const causes = problem.causes.map((c) => t(c.key, { devices: t(c.devices), msg: c.msg }));
+  // Sentences in Chinese end in "。" and need no space between them.
+  return [...causes, t(problem.outcome)].filter(Boolean).reduce((text, s) => (text && !text.endsWith("。") ? `${text} ${s}` : text + s), "");
+}
+
 /** The `mute` message for a kind: `{t: "mute", mic: "off"}` and the like. */
 /** RTCIceServer dictionaries from an `ice_servers` message (TURN logins are time-limited). */
 export function iceServersOf(msg) {
@@ -253,14 +299,19 @@ export class RoomMedia extends Emitter {
     return this.wanted;
   }
 
-  /** Get the local tracks of `kinds` we lack; returns the kinds we have. */
+  /**
+   * Get the local tracks of `kinds` we lack; returns the kinds we have. What the browser cannot
+   * open is left out (an advisor without a camera still joins with the microphone, one with
+   * neither still sees and hears the room), and "failed" says why in `problem`.
+   */
   async acquire(kinds) {
     const missing = kinds.filter((k) => !this.localTrack(k));
     if (missing.length && this.devices?.getUserMedia) {
-      const ask = async (which) => {
+      const errors = {};
+      const open = async (which, exact) => {
         const stream = await this.devices.getUserMedia({
           audio: which.includes("audio") ? { echoCancellation: true, noiseSuppression: true } : false,
-          video: which.includes("video") ? { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } : false,
+          video: which.includes("video") ? (exact ? VIDEO : true) : false,
         });
         this.local ??= new MediaStream();
         for (const track of stream.getTracks()) {
@@ -268,20 +319,34 @@ export class RoomMedia extends Emitter {
           this.local.addTrack(track);
         }
       };
-      try {
-        await ask(missing);
-      } catch (err) {
-        // No camera, or the camera refused: the voice alone is still worth having.
-        console.warn("could not open", missing.join(" and "), err?.name ?? err);
-        if (missing.length > 1) {
-          try {
-            await ask(["audio"]);
-          } catch (err2) {
-            console.warn("could not open the microphone", err2?.name ?? err2);
+      const attempt = async (which) => {
+        try {
+          await open(which, true);
+          return true;
+        } catch (err) {
+          let error = err;
+          // A camera that cannot give our preferred size may still give its own.
+          if (which.includes("video") && DEVICE_CAUSES[err?.name] === "overconstrained") {
+            try {
+              await open(which, false);
+              return true;
+            } catch (err2) {
+              error = err2;
+            }
           }
+          console.warn("could not open", which.join(" and "), error?.name ?? error);
+          for (const kind of which) errors[kind] = String(error?.name ?? error);
+          return false;
         }
-        this.emit("failed", { code: null, msg: String(err?.name ?? err), devices: true });
+      };
+      // Together first (one permission prompt); then each alone, so that a missing camera
+      // still leaves the voice, and a missing microphone the picture.
+      if (!(await attempt(missing)) && missing.length > 1) {
+        for (const kind of missing) if (await attempt([kind])) delete errors[kind];
       }
+      const got = kinds.filter((k) => this.localTrack(k));
+      const problem = deviceProblem(errors, got);
+      if (problem) this.emit("failed", { code: null, msg: problem.causes[0].msg, devices: true, problem });
     }
     return kinds.filter((k) => this.localTrack(k));
   }

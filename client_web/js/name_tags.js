@@ -132,6 +132,32 @@ export function makeNameTag(name, { label = null, role = null, mic = "", cam = "
   return sprite;
 }
 
+/**
+ * Lifts (in pixels) that keep name tags from covering each other on screen. `boxes` are the
+ * tags where they would be drawn: `{x, y, w, h}` in pixels, `x` the left edge, `y` the bottom
+ * edge, y up. The lowest tag on screen (most often the nearest person) stays where it is; each
+ * one above it that would overlap a tag already placed moves up just clear of it, `gap` pixels
+ * apart. Returns one lift per box, in their order.
+ */
+export function layoutTags(boxes, gap = 2) {
+  const order = boxes.map((b, i) => i).sort((a, b) => boxes[a].y - boxes[b].y || boxes[a].x - boxes[b].x);
+  const lifts = new Array(boxes.length).fill(0);
+  const placed = [];
+  for (const i of order) {
+    const b = boxes[i];
+    let y = b.y;
+    // Each move clears one tag and may meet another above it: at most as many moves as tags.
+    for (let moves = 0; moves <= placed.length; moves++) {
+      const hit = placed.find((p) => b.x < p.x + p.w && p.x < b.x + b.w && y < p.y + p.h + gap && p.y < y + b.h + gap);
+      if (!hit) break;
+      y = hit.y + hit.h + gap;
+    }
+    lifts[i] = y - b.y;
+    placed.push({ x: b.x, y, w: b.w, h: b.h });
+  }
+  return lifts;
+}
+
 export function disposeNameTag(sprite) {
   sprite.material.map?.dispose();
   sprite.material.dispose();

@@ -2,7 +2,7 @@
 // event of the room in seq order; and the composer that sends chat and questions.
 
 import { byId, clock, el } from "./dom.js";
-import { specialty, t } from "./i18n.js";
+import { aiLabel, reasonText, specialty, t, tOr } from "./i18n.js";
 import { Limits } from "./protocol.js";
 import { showToast } from "./room_toast.js";
 import { codePoints } from "./schema.js";
@@ -45,8 +45,8 @@ export function mountConversation({ state, session, scene }, { handoffText, onHa
           "li",
           { class: "system" },
           msg.st === "arrived"
-            ? t("expert.arrived", { name: msg.name, label: msg.label, sp: specialty(msg.sp) })
-            : t("expert.left", { name: msg.name }) + (msg.why ? ` (${msg.why})` : ""),
+            ? t("expert.arrived", { name: msg.name, label: aiLabel(msg.label), sp: specialty(msg.sp) })
+            : t("expert.left", { name: msg.name }) + (msg.why ? ` (${tOr(`expert.why.${msg.why}`, msg.why)})` : ""),
           time,
         );
       case "answer":
@@ -57,14 +57,14 @@ export function mountConversation({ state, session, scene }, { handoffText, onHa
             "div",
             { class: "meta" },
             el("span", { class: "who" }, expertName(msg.e)),
-            el("span", { class: "ai-label" }, msg.label),
+            el("span", { class: "ai-label" }, aiLabel(msg.label)),
             msg.sp ? el("span", { class: "muted" }, specialty(msg.sp)) : null,
             msg.risk ? el("span", { class: "risk", dataset: { risk: msg.risk } }, t("answer.risk", { risk: msg.risk })) : null,
             time,
           ),
           el("p", { class: "text" }, msg.text),
           msg.src.length ? el("p", { class: "sources" }, t("answer.sources", { src: msg.src.join(", ") })) : null,
-          msg.handoff ? el("p", { class: "handoff-note" }, t("answer.handoff", { why: msg.why ?? "" })) : null,
+          msg.handoff ? el("p", { class: "handoff-note" }, t("answer.handoff", { why: reasonText(msg.why) })) : null,
           // Interest in a product goes to an advisor (after the second factor), never to an expert.
           msg.product && state.role === "customer"
             ? el("button", { type: "button", class: "interest", onclick: () => sendInterest(msg.product) }, t("answer.interest"))
@@ -86,15 +86,51 @@ export function mountConversation({ state, session, scene }, { handoffText, onHa
     }
   }
 
+  // The newest line stays in view while the reader is with it (a new last line brings them
+  // there): all of it, or, taller than the log (a long answer in large text), its beginning.
+  // Large text, a font arriving late or a panel growing above the log change the layout after
+  // a line is added: the log follows each change of its own size or its last line's, and once
+  // more after the next layout.
+  let pinned = true;
+  const follow = new ResizeObserver(() => {
+    if (pinned) toNewest();
+  });
+  follow.observe(log);
+  let watched = null; // the last line, whose size is followed
+
+  function newestScroll() {
+    const last = log.lastElementChild;
+    const bottom = log.scrollHeight - log.clientHeight;
+    if (!last) return bottom;
+    const top = log.scrollTop + last.getBoundingClientRect().top - log.getBoundingClientRect().top;
+    return Math.min(bottom, Math.max(0, Math.round(top)));
+  }
+
+  function toNewest() {
+    log.scrollTop = newestScroll();
+  }
+
+  log.addEventListener("scroll", () => {
+    pinned = Math.abs(log.scrollTop - newestScroll()) < 40;
+  });
+
   /** Insert in seq order: replays (a screen shown before we came) can arrive out of order. */
   function addEntry(msg) {
     const li = entryFor(msg);
     if (!li) return;
     li.dataset.seq = msg.seq;
     const after = [...log.children].find((c) => Number(c.dataset.seq) > msg.seq);
-    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     log.insertBefore(li, after ?? null);
-    if (atBottom || !after) log.scrollTop = log.scrollHeight;
+    if (!after) pinned = true;
+    if (log.lastElementChild !== watched) {
+      if (watched) follow.unobserve(watched);
+      watched = log.lastElementChild;
+      follow.observe(watched);
+    }
+    if (pinned) {
+      toNewest();
+      requestAnimationFrame(() => pinned && toNewest());
+    }
   }
 
   function rerender() {

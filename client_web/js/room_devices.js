@@ -5,6 +5,7 @@
 import { ErrorCode } from "./codec.js";
 import { byId, el } from "./dom.js";
 import { t } from "./i18n.js";
+import { deviceProblemText } from "./media.js";
 import { showToast } from "./room_toast.js";
 
 /** What the link asks for: `media=1` joins with everything the role may send, `media=audio`
@@ -88,8 +89,8 @@ export function mountDevices({ link, state, session, scene }, media) {
   camButton.addEventListener("click", () => pressDevice("video"));
 
   media.on("state", renderButtons);
-  media.on("failed", ({ code, msg, devices }) => {
-    if (devices) showToast(t("media.no-devices", { msg }));
+  media.on("failed", ({ code, msg, devices, problem }) => {
+    if (devices) showToast(deviceProblemText(problem, t));
     else if (code !== ErrorCode.MEDIA_UNAVAILABLE) showToast(t("media.failed", { msg }));
   });
 

@@ -1,7 +1,7 @@
 // The digital experts in the room, listed over the 3D view (the HUD).
 
 import { byId, el } from "./dom.js";
-import { specialty } from "./i18n.js";
+import { aiLabel, specialty } from "./i18n.js";
 
 /** `onExperts(experts)` gets the expert entities each time the list changes. */
 export function mountExperts({ state, session }, { onExperts }) {
@@ -20,7 +20,7 @@ export function mountExperts({ state, session }, { onExperts }) {
           "li",
           { class: "expert-tag", dataset: { entity: e.i, state: e.e ?? "present" } },
           el("span", { class: "name" }, e.n ?? ""),
-          el("span", { class: "ai-label" }, e.l ?? "AI"),
+          el("span", { class: "ai-label" }, aiLabel(e.l)),
           el("span", { class: "muted" }, specialty(e.sp)),
         ),
       ),

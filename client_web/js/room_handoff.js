@@ -42,6 +42,12 @@ export function mountHandoff({ state, session }) {
     if (["arrived", "cancelled"].includes(msg.st)) handoffTimer = setTimeout(() => (banner.hidden = true), 15000);
   }
 
+  // An advisor is handed the conversation when they walk in on a page, or when the customer
+  // asks for a person while they are already here: either way the customer is waiting for them.
+  session.on("direct", (msg) => {
+    if (msg.t === "briefing" && state.role === "advisor") showToast(t("handoff.asked-you"));
+  });
+
   byId("help-button").addEventListener("click", () => {
     if (session.send({ t: "help" })) {
       if (!state.handoff || ["arrived", "cancelled"].includes(state.handoff.st)) {

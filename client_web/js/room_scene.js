@@ -9,7 +9,8 @@ import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 import { drawChart } from "./chart.js";
 import { EYE_SEATED, EYE_STANDING, buildFigure, buildHand, disposeFigure, setFigureOpacity } from "./figures.js";
 import { PoseHistory, TickClock, historyTicks } from "./interpolation.js";
-import { disposeNameTag, makeNameTag } from "./name_tags.js";
+import { aiLabel, onLangChange } from "./i18n.js";
+import { disposeNameTag, layoutTags, makeNameTag } from "./name_tags.js";
 import { metresToMm, unpackPose, yawOf } from "./pose.js";
 
 /** Seconds an expert takes to appear or leave (the server's expert_transition_s). */
@@ -59,12 +60,17 @@ export class RoomScene {
     this.look = { yaw: 0, pitch: 0 }; // the member's own gaze in "seat" view
     this.seatMarkers = [];
     this.labelScale = 1;
+    this.tagPoint = new THREE.Vector3();
+    this.tagBoxes = []; // where the name tags were drawn last, in pixels (y up): for tests
     this.onFrame = null; // (nowMs) => void, after each drawn frame
     this.lastRender = 0;
     this.frames = 0;
     this.raycaster = new THREE.Raycaster();
     this.resize();
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement ?? canvas);
+    onLangChange(() => {
+      for (const view of this.views.values()) if (view.tag && view.kind === "expert") this.retag(view);
+    });
     this.renderer.setAnimationLoop((t) => this.frame(t));
   }
 
@@ -209,18 +215,22 @@ export class RoomScene {
       view.hands = [buildHand(ent.a), buildHand(ent.a)];
       for (const hand of view.hands) this.scene.add(hand);
     }
-    if (rebuild || old.n !== ent.n || old.l !== ent.l || old.mic !== ent.mic || old.cam !== ent.cam) {
-      if (view.tag) {
-        view.figure.root.remove(view.tag);
-        disposeNameTag(view.tag);
-      }
-      const label = view.kind === "expert" ? ent.l : null;
-      view.tag = makeNameTag(ent.n || "…", { label, role: ent.r, mic: ent.mic, cam: ent.cam });
-      view.figure.root.add(view.tag);
-      this.placeTag(view);
-    }
+    if (rebuild || old.n !== ent.n || old.l !== ent.l || old.mic !== ent.mic || old.cam !== ent.cam) this.retag(view);
     if (view.kind === "expert" && old.e !== ent.e && ent.e === "arriving") view.fade = 0;
     this.updateVisibility(view);
+  }
+
+  /** Draw the view's name tag anew (its AI label in the language of the page). */
+  retag(view) {
+    const ent = view.ent;
+    if (view.tag) {
+      view.figure.root.remove(view.tag);
+      disposeNameTag(view.tag);
+    }
+    const label = view.kind === "expert" ? aiLabel(ent.l) : null;
+    view.tag = makeNameTag(ent.n || "…", { label, role: ent.r, mic: ent.mic, cam: ent.cam });
+    view.figure.root.add(view.tag);
+    this.placeTag(view);
   }
 
   placeTag(view) {
@@ -390,9 +400,40 @@ export class RoomScene {
     const renderTick = this.clock.renderTick(performance.now() / 1000);
     for (const view of this.views.values()) this.place(view, renderTick, dt);
     if (!xr && this.viewMode === "seat") this.placeOwnEyes();
+    if (!xr) this.spreadTags();
     this.renderer.render(this.scene, this.camera);
     this.frames++;
     this.onFrame?.(timeMs);
+  }
+
+  /**
+   * Names above heads where they would cover each other (people side by side, large text) are
+   * moved up on screen until they do not (see layoutTags). Tags keep one size on screen, so
+   * a sprite's scale gives its size in pixels; a lift moves its anchor (`center`), not the tag.
+   */
+  spreadTags() {
+    const w = this.renderer.domElement.clientWidth;
+    const h = this.renderer.domElement.clientHeight;
+    if (!w || !h) return;
+    this.camera.updateMatrixWorld();
+    const p = this.camera.projectionMatrix.elements; // p[0], p[5]: the projection's x and y scales
+    const tags = [];
+    const boxes = [];
+    for (const view of this.views.values()) {
+      const tag = view.tag;
+      if (!tag) continue;
+      tag.center.y = 0;
+      if (!tag.visible || !view.figure.root.visible) continue;
+      const at = tag.getWorldPosition(this.tagPoint).project(this.camera);
+      if (at.z < -1 || at.z > 1) continue; // behind the viewer or beyond the far plane
+      const tw = tag.scale.x * p[0] * (w / 2);
+      const th = tag.scale.y * p[5] * (h / 2);
+      tags.push(tag);
+      boxes.push({ x: ((at.x + 1) / 2) * w - tw / 2, y: ((at.y + 1) / 2) * h, w: tw, h: th });
+    }
+    const lifts = layoutTags(boxes);
+    tags.forEach((tag, i) => (tag.center.y = -lifts[i] / boxes[i].h));
+    this.tagBoxes = boxes.map((b, i) => ({ ...b, y: b.y + lifts[i], lift: lifts[i] }));
   }
 
   place(view, renderTick, dt) {

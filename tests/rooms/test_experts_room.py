@@ -10,6 +10,7 @@ from avatars.specialties import Specialty
 from protocol import messages as m
 from protocol.codes import ErrorCode
 from rooms.limits import RoomLimits
+from rooms.persist import dump, load
 from rooms.roles import Role
 from tests.harness import Harness
 
@@ -264,6 +265,57 @@ def test_help_pages_any_advisor_and_leaving_cancels_it() -> None:
     h.send(ann, m.Leave())
     assert h.cancelled == [page.id]
     assert h.inbox[bob].of(m.Handoff)[-1].st == "cancelled"
+
+
+def test_help_with_an_advisor_in_the_room_says_they_are_here_and_pages_nobody() -> None:
+    h = Harness()
+    ann = h.join(Role.CUSTOMER, "Ann", risk=3)
+    adv = h.join(Role.ADVISOR, "Ms Chan")
+    h.send(ann, m.Help())
+    assert h.pages == []
+    for member in (ann, adv):
+        (told,) = h.inbox[member].of(m.Handoff)
+        assert (told.st, told.advisor, told.why) == ("arrived", "Ms Chan", "your advisor is here")
+    # The advisor alone is handed what the customer asked so far: the notice meant for them.
+    (briefing,) = h.inbox[adv].of(m.Briefing)
+    assert briefing.brief.why == "the customer asked for a person"
+    assert not h.inbox[ann].of(m.Briefing)
+    assert h.actions("handoff.page")[0].detail["here"] is True
+    # Asking again tells them again; still nobody is paged.
+    h.send(ann, m.Help())
+    assert len(h.inbox[ann].of(m.Handoff)) == 2
+    assert h.pages == []
+
+
+def test_a_chinese_customer_reads_the_hand_off_and_the_ai_label_in_chinese() -> None:
+    h = Harness()
+    ann = h.join(Role.CUSTOMER, "Ann", risk=3, language="zh")
+    bob = h.join(Role.GUEST, "Bob")
+    h.send(ann, m.Ask("Tell me about bonds"))
+    (answer,) = h.inbox[ann].of(m.Answer)
+    assert answer.lang == "en"  # asked in English: answered in English, labelled for Ann
+    assert answer.label == "AI生成"
+    h.send(ann, m.Help())
+    (page,) = h.pages
+    assert page.reason == "the customer asked for a person"  # the advisor's and the audit's
+    h.deliver(h.room.page_update(page.id, "unavailable", h.now))
+    whys = [x.why for x in h.inbox[ann].of(m.Handoff)]
+    assert whys == ["客户希望与真人顾问交谈", "暂时没有空闲的顾问，您仍在排队中"]
+    h.send(ann, m.Leave())
+    assert h.inbox[bob].of(m.Handoff)[-1].why == "客户已离开"
+
+
+def test_a_page_keeps_its_language_through_a_failover() -> None:
+    h = Harness(limits=RoomLimits(idle_timeout_s=10_000))
+    ann = h.join(Role.CUSTOMER, "Ann", risk=3, language="zh")
+    h.send(ann, m.Help())
+    (page,) = h.pages
+    fresh = Harness(limits=RoomLimits(idle_timeout_s=10_000))
+    fresh.now = h.now
+    load(fresh.room, dump(h.room), fresh.now)
+    cy = fresh.join(Role.GUEST, "Cy")
+    fresh.deliver(fresh.room.page_update(page.id, "paging", fresh.now, advisor_name="Ms Chan"))
+    assert fresh.inbox[cy].of(m.Handoff)[-1].why == "正在邀请 Ms Chan"
 
 
 def test_guests_may_ask_but_not_send_experts_away() -> None:

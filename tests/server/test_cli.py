@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 import tempfile
 import urllib.request
@@ -36,13 +37,13 @@ ENV = {
 }
 
 
-async def _run(*args: str, timeout: float = 30) -> tuple[int, str, str]:
+async def _run(*args: str, timeout: float = 30, cwd: Path = ROOT) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "run_server.py"),
         *args,
         env=ENV,
-        cwd=ROOT,
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -149,6 +150,24 @@ async def test_render_refuses_a_file_that_is_not_a_snapshot(tmp_path: Path) -> N
     assert "not a snapshot" in err
 
 
+async def test_render_without_out_writes_under_var_not_beside_the_code(tmp_path: Path) -> None:
+    code, text, err = await _run("render", "--width", "64", "--height", "36", cwd=tmp_path)
+    assert code == 0, err
+    written = await asyncio.to_thread(lambda: sorted(str(p) for p in tmp_path.rglob("*")))
+    var = tmp_path / "var"
+    assert written == [str(var), str(var / "render"), str(var / "render" / "private_room.png")]
+    assert "var/render/private_room.png" in text
+
+
+def test_readme_commands_write_only_under_var() -> None:
+    commands = [
+        line for line in (ROOT / "README.md").read_text().splitlines() if "run_server.py " in line
+    ]
+    written = re.findall(r"--(?:out|save-state|report) +([^\s-][^\s]*)", "\n".join(commands))
+    assert written, "the README shows no command that writes a file"
+    assert [path for path in written if not path.startswith("var/")] == []
+
+
 def test_an_empty_setting_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEALTHROOM_AUDIT_PATH", "")
     monkeypatch.setenv("WEALTHROOM_TLS_CERT", "")
@@ -185,3 +204,16 @@ async def test_ask_a_single_question_prints_one_line_of_json() -> None:
     turn = json.loads(line)
     assert turn["handoff"] is True
     assert turn["pages"][0]["product"] == "global-balanced-fund"
+
+
+async def test_serve_on_a_port_in_use_names_the_port_and_how_to_choose_another() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = await _run("serve", "--host", "127.0.0.1", "--port", str(port))
+    assert code == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in err
+    assert "--port" in err
+    assert "WEALTHROOM_PORT" in err
+    assert "Errno" not in err

@@ -7,6 +7,7 @@ import asyncio
 import json
 import math
 import random
+import re
 import struct
 import sys
 import zlib
@@ -82,6 +83,14 @@ async def test_each_scenario_passes_in_process(name: str) -> None:
     assert result.world.series.latencies, "no pose ever reached a peer"
 
 
+async def test_an_in_process_report_gives_the_rooms_cpu() -> None:
+    result = await run_in_process(load_scenario("private_visit"))
+    doc = to_json(result)
+    assert doc["cpu"]["mean_pct"] is not None
+    assert doc["cpu"]["peak_pct"] >= doc["cpu"]["mean_pct"] > 0
+    assert f"- CPU: {doc['cpu']['mean_pct']:.0f}% of a core on average" in to_markdown(doc)
+
+
 async def test_scenarios_cover_what_qa_asked_for() -> None:
     assert {"private_visit", "seminar_50", "lobby_rush", "network_trouble"} <= set(available())
     seminar = load_scenario("seminar_50")
@@ -115,6 +124,8 @@ async def test_the_private_visit_passes_over_real_websockets(server: WealthroomS
     assert 72 <= ann.hz <= 90
     assert ann.poses_sent > 100
     assert ann.max_speed < MAX_SPEED_MM_S / 1000
+    # A server the simulator did not start is not a process whose CPU it can read.
+    assert "- CPU: not measured (remote server)\n" in to_markdown(to_json(result))
 
 
 async def test_simulate_starts_its_own_server_process_and_writes_a_report(tmp_path: Path) -> None:
@@ -143,6 +154,11 @@ async def test_simulate_starts_its_own_server_process_and_writes_a_report(tmp_pa
     assert doc["latency_ms"]["samples"] > 0
     for name in ("latency.png", "bandwidth.png", "cpu.png", "report.md"):
         assert (tmp_path / name).is_file(), name
+    assert re.search(
+        r"^- CPU: \d+% of a core on average, peak \d+% \(server process CPU",
+        (tmp_path / "report.md").read_text(),
+        re.MULTILINE,
+    )
     shots = sorted((tmp_path / "snapshots").glob("*.png"))
     assert len(shots) == 4  # Ben is in the room at all four checkpoints
     image = PNMImage()
