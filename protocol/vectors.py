@@ -95,6 +95,10 @@ VALID: list[tuple[str, m.Message]] = [
         m.Welcome(1, 3, "demo", "customer", 30, 17, MAX_FRAME_BYTES, 120),
     ),
     (
+        "welcome-layout",
+        m.Welcome(1, 3, "seminar-7", "guest", 30, 0, MAX_FRAME_BYTES, 120, "seminar_room"),
+    ),
+    (
         "snapshot",
         m.Snapshot(
             90,
@@ -598,6 +602,7 @@ def build() -> dict[str, Any]:
         "positions": rule_vectors.positions(),
         "rotations": rule_vectors.rotations(),
         "sessions": rule_vectors.sessions(),
+        "layouts": rule_vectors.layouts(),
     }
 
 
