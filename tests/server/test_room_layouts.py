@@ -14,6 +14,7 @@ import pytest
 from protocol import messages as m
 from protocol.codes import CloseCode, ErrorCode
 from protocol.vectors import PATH
+from rooms.interest import POLICIES
 from rooms.roles import Role
 from server.app import WealthroomServer
 from server.audit_file import read_entries
@@ -110,6 +111,12 @@ async def test_one_server_hosts_a_private_room_a_lobby_and_a_seminar_at_once(
         assert {r: h.room.scene.layout.name for r, h in srv.rooms.items()} == {
             r: layout for r, (layout, _) in rooms.items()
         }
+        # Interest management by the room's layout: the lobby and the seminar have a policy,
+        # the private room none.
+        assert {r: h.room.interest for r, h in srv.rooms.items()} == {
+            r: POLICIES.get(layout) for r, (layout, _) in rooms.items()
+        }
+        assert srv.rooms["central-lobby"].room.interest is not None
         for room, clients in members.items():
             layout = rooms[room][0]
             for client in clients:
