@@ -2,7 +2,7 @@
 """Wealthroom's one entry point.
 
 run_server.py serve                 run the server (embedded mode, demo room open)
-run_server.py token --room R --role customer
+run_server.py token --room R --role customer [--layout seminar_room]
                                     mint a room token with this checkout's signing key
 run_server.py visit --room demo --name Ann
                                     join a room from the terminal: see who is there, chat
@@ -48,7 +48,7 @@ from protocol.pose import AvatarPose
 from rooms.audit import Verdict
 from rooms.roles import Role
 from scenes.errors import SceneError
-from scenes.layout import load_layout
+from scenes.layout import known_layouts, load_layout
 from scenes.render import render_layout, sample_figures
 from server.app import WealthroomServer
 from server.audit_file import describe, verify_file
@@ -146,6 +146,7 @@ def _token(args: argparse.Namespace) -> int:
         ttl_s=args.ttl if args.ttl is not None else settings.token_ttl_s,
         risk=args.risk,
         language=args.lang,
+        layout=args.layout,
     )
     print(token)
     return 0
@@ -374,6 +375,11 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, help="lifetime in seconds (default from settings)")
     token.add_argument("--risk", type=int, choices=range(1, 6), help="risk profile C1-C5")
     token.add_argument("--lang", choices=["en", "zh", "yue"], help="preferred language")
+    token.add_argument(
+        "--layout",
+        choices=sorted(known_layouts()),
+        help="the room's layout, if the token opens it (default: the server's)",
+    )
 
     adv = sub.add_parser("advisor-token", help="mint an advisor console token")
     adv.add_argument("--name", required=True)

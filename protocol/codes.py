@@ -63,4 +63,5 @@ class CloseCode(IntEnum):
     SLOW_CONSUMER = 4409
     TOO_MANY_CONNECTIONS = 4410
     IDLE_TIMEOUT = 4411
+    LAYOUT_MISMATCH = 4412  # the token names a layout other than the live room's
     RATE_LIMITED = 4429

@@ -466,6 +466,7 @@ class NoticeSeen(Message):
     Field("seq", U53, doc="newest reliable seq in the room"),
     Field("max_frame", U32, doc="largest frame the server accepts, bytes"),
     Field("rate", U32, doc="messages per second allowed, sustained"),
+    Field("layout", Str(limits.MAX_ID_CHARS, 1), False, "the room's layout (scenes/layouts)"),
 )
 @dataclass(frozen=True, slots=True)
 class Welcome(Message):
@@ -477,6 +478,7 @@ class Welcome(Message):
     seq: int
     max_frame: int
     rate: int
+    layout: str | None = None
 
 
 @_message(

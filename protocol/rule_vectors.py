@@ -7,6 +7,9 @@
 - ``positions``: metres to the packed pose's millimetres, ties included.
 - ``rotations``: packed rotations and the quaternions they decode to.
 - ``sessions``: scripts of frames sent in each phase of a session, with what comes back.
+- ``layouts``: which layout a room gets from the token's ``layout`` claim, the room as it
+  lives (``live``, ``None`` for a room not open nor stored) and the server's default; and the
+  claims refused, with their close.
 
 Every implementation reads the same file: the Python tests run sessions against a room, the
 JavaScript tests check that every frame in them is one its codec accepts and every answer one
@@ -602,3 +605,40 @@ def _pose_frame_session() -> Json:
             _step(frame(0x03, head, near, near), [_err(ErrorCode.BAD_VALUE)]),
         ],
     }
+
+
+# --- room layouts ---------------------------------------------------------------------------
+
+
+def _layout_case(
+    name: str, rule: str, live: str | None, claim: str | None, outcome: str | CloseCode
+) -> Json:
+    case: Json = {"name": name, "rule": rule, "default": "private_room"}
+    case |= {"live": live, "claim": claim}
+    if isinstance(outcome, CloseCode):
+        return case | {"close": outcome.name, "code": int(outcome)}
+    return case | {"welcome": outcome}
+
+
+def layouts() -> list[Json]:
+    opened, kept = "a new room takes the claim", "a live room keeps its layout"
+    return [
+        _layout_case("new-claimed", opened, None, "seminar_room", "seminar_room"),
+        _layout_case("new-unclaimed", "else the server's default", None, None, "private_room"),
+        _layout_case("live-unclaimed", kept, "branch_lobby", None, "branch_lobby"),
+        _layout_case("live-same-claim", kept, "branch_lobby", "branch_lobby", "branch_lobby"),
+        _layout_case(
+            "live-other-claim",
+            "a claim for another layout is refused",
+            "branch_lobby",
+            "private_room",
+            CloseCode.LAYOUT_MISMATCH,
+        ),
+        _layout_case(
+            "unknown-claim",
+            "a layout the server does not ship makes the token invalid",
+            None,
+            "ballroom",
+            CloseCode.TOKEN_INVALID,
+        ),
+    ]

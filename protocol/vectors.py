@@ -95,6 +95,10 @@ VALID: list[tuple[str, m.Message]] = [
         m.Welcome(1, 3, "demo", "customer", 30, 17, MAX_FRAME_BYTES, 120),
     ),
     (
+        "welcome-layout",
+        m.Welcome(1, 3, "seminar-7", "guest", 30, 0, MAX_FRAME_BYTES, 120, "seminar_room"),
+    ),
+    (
         "snapshot",
         m.Snapshot(
             90,
@@ -599,6 +603,7 @@ def build() -> dict[str, Any]:
         "rotations": rule_vectors.rotations(),
         "sessions": rule_vectors.sessions(),
         "pose_frames": rule_vectors.pose_frames(),
+        "layouts": rule_vectors.layouts(),
     }
 
 

@@ -21,6 +21,7 @@ class Grant:
     name: str | None = None  # suggested display name
     risk: int | None = None  # suitability profile C1-C5 as 1-5; None: not assessed
     language: str | None = None  # preferred language, "en", "zh" or "yue"
+    layout: str | None = None  # the layout the token asks the room to have; None: any
 
 
 class Phase(Enum):

@@ -39,6 +39,8 @@ def dump(room: Room, *, with_log: bool = True) -> bytes:
     state: dict[str, Any] = {
         "v": VERSION,
         "room": room.id,
+        # Read before the room is built (saved_layout): a restored room keeps its layout.
+        "layout": room.scene.layout.name,
         **room.dump_core(with_log=with_log),
         "tick": room.scene.tick,
         "next_entity": room.scene.next_entity,
@@ -56,6 +58,17 @@ def log_entries(room: Room, after: int) -> list[tuple[int, bytes]]:
     return [(seq, data) for seq, data in room.reliable_log if seq > after]
 
 
+def saved_layout(data: bytes) -> str | None:
+    """The layout a saved room was built with; ``None`` if the state predates the field or
+    is damaged (``load`` says which)."""
+    try:
+        state = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException):
+        return None
+    layout = state.get("layout") if isinstance(state, dict) else None
+    return layout if isinstance(layout, str) else None
+
+
 def load(
     room: Room, data: bytes, now: float, *, log: list[tuple[int, bytes]] | None = None
 ) -> None:
@@ -67,6 +80,8 @@ def load(
         state = msgpack.unpackb(data, raw=False, strict_map_key=False)
         if state.get("v") != VERSION or state.get("room") != room.id:
             raise StateError(f"saved state is version {state.get('v')} of {state.get('room')}")
+        if state.get("layout", room.scene.layout.name) != room.scene.layout.name:
+            raise StateError(f"saved state is of a {state['layout']} room")
         if log is not None:
             state["log"] = [[seq, data] for seq, data in log]
             if log:

@@ -452,6 +452,7 @@ class Room:
             seq=self.seq,
             max_frame=self.limits.max_frame_bytes,
             rate=int(self.limits.rate),
+            layout=self.scene.layout.name,
         )
         return [self.direct(member, welcome)]
 
@@ -501,6 +502,8 @@ class Room:
             detail["seat"] = member.seat
         if msg.since is not None:
             detail["resumed_from"] = msg.since
+        if member.grant.layout is not None:
+            detail["layout"] = member.grant.layout  # the claim; the room's own is the same
         out.append(self.audit(member, now, "member.join", "ok", detail))
         for feature in self.features:
             out += feature.on_join(member, now)

@@ -510,6 +510,14 @@ def _check_fixtures(layout: Layout) -> None:
             raise LayoutError(f"{layout.name}: view {view.id} has its eye outside the bounds")
 
 
+def known_layouts() -> frozenset[str]:
+    """The names of the layouts shipped in ``scenes/layouts/``: what a room may be built as."""
+    folder = resources.files("scenes").joinpath("layouts")
+    return frozenset(
+        item.name.removesuffix(".json") for item in folder.iterdir() if item.name.endswith(".json")
+    )
+
+
 def load_layout(name: str) -> Layout:
     """Load a layout shipped in ``scenes/layouts/``."""
     if not name.replace("_", "").isalnum():
@@ -536,6 +544,7 @@ __all__ = [
     "SpawnPoint",
     "View",
     "Zone",
+    "known_layouts",
     "load_layout",
     "parse_layout",
 ]

@@ -1,9 +1,10 @@
 """Tokens: HS256 JWTs (PyJWT), short-lived.
 
 Room tokens are scoped to one room and one role, and may carry the customer's suitability
-profile (``risk``, C1-C5) and preferred language. Console tokens (a separate audience, so one
-can never be used for the other) admit an advisor to the console with their skills and
-languages.
+profile (``risk``, C1-C5), preferred language, and the room's layout (``layout``: it picks
+the layout of a room not open yet, and must match that of a live one). Console tokens (a
+separate audience, so one can never be used for the other) admit an advisor to the console
+with their skills and languages.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from avatars.advice import LANGUAGES as _LANGUAGES
 from avatars.specialties import Specialty
 from rooms.members import Grant
 from rooms.roles import Role
+from scenes.layout import known_layouts
 from server.errors import RoomNotAllowed, TokenExpired, TokenInvalid
 
 ISSUER = "wealthroom"
@@ -31,6 +33,7 @@ ALGORITHM = "HS256"
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MIN_SECRET_BYTES = 32
 LANGUAGES = frozenset(_LANGUAGES)
+LAYOUTS = known_layouts()
 
 
 MAX_ROOM_TOKEN_S = 3600  # a room token is a visit, not a membership
@@ -53,7 +56,7 @@ class TokenAuthority:
         # A leaked token is good until it expires; the cap bounds that, whoever minted it.
         self._max_life = {AUDIENCE: max_room_s, CONSOLE_AUDIENCE: max_console_s}
 
-    def mint(
+    def mint(  # noqa: PLR0913 - one keyword per claim
         self,
         *,
         room: str,
@@ -64,6 +67,7 @@ class TokenAuthority:
         now: float | None = None,
         risk: int | None = None,
         language: str | None = None,
+        layout: str | None = None,
     ) -> str:
         if not ROOM_ID.match(room):
             raise ValueError(f"invalid room id {room!r}")
@@ -90,6 +94,10 @@ class TokenAuthority:
             if language not in LANGUAGES:
                 raise ValueError(f"language must be one of {sorted(LANGUAGES)}")
             claims["lang"] = language
+        if layout is not None:
+            if layout not in LAYOUTS:
+                raise ValueError(f"layout must be one of {sorted(LAYOUTS)}")
+            claims["layout"] = layout
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def mint_console(
@@ -172,14 +180,23 @@ class TokenAuthority:
             name = claims.get("name")
             risk = claims.get("risk")
             language = claims.get("lang")
+            layout = claims.get("layout")
         except (KeyError, ValueError) as exc:
             raise TokenInvalid("token lacks room or role") from exc
         if risk is not None and (type(risk) is not int or risk not in range(1, 6)):
             raise TokenInvalid("token's risk profile is not C1-C5")
         if language is not None and language not in LANGUAGES:
             raise TokenInvalid("token's language is not supported")
+        if layout is not None and (not isinstance(layout, str) or layout not in LAYOUTS):
+            raise TokenInvalid("token's layout is not one this server knows")
         if not secrets.compare_digest(token_room, room):
             raise RoomNotAllowed(f"token for room {token_room!r} presented for {room!r}")
         return Grant(
-            subject, token_room, role, name if isinstance(name, str) else None, risk, language
+            subject,
+            token_room,
+            role,
+            name if isinstance(name, str) else None,
+            risk,
+            language,
+            layout,
         )

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         " (distributed mode keeps them in Redis)",
     )
     demo_room: str | None = "demo"
-    layout: str = "private_room"
+    layout: str = "private_room"  # for rooms whose opening token names no layout
     empty_room_ttl_s: float = Field(30.0, ge=0)
 
     max_frame_bytes: int = Field(MAX_FRAME_BYTES, ge=256, le=MAX_FRAME_BYTES)

@@ -13,6 +13,7 @@
         │   ├── TokenInvalid      forged, malformed, wrong issuer or audience close 4405
         │   └── RoomNotAllowed    token valid, but for another room           close 4406
         ├── RoomElsewhere     another node hosts the room; reason: its URL    close 4302
+        ├── WrongLayout       token names a layout other than the room's      close 4412
         └── TryLater          shared services unreachable for a new room      close 1013
 
 ``public`` is what the client is told; it never says more than the close code does.
@@ -66,6 +67,11 @@ class RoomElsewhere(Refused):
     def __init__(self, url: str) -> None:
         super().__init__(f"room is hosted at {url}")
         self.public = url  # the client reconnects there
+
+
+class WrongLayout(Refused):
+    close_code = CloseCode.LAYOUT_MISMATCH
+    public = "the token names another layout than the room's"
 
 
 class TryLater(Refused):

@@ -29,7 +29,14 @@ from server.auth import ROOM_ID, TokenAuthority
 from server.config import Settings
 from server.connection import MemberConnection
 from server.consoles import Consoles
-from server.errors import AuthError, Refused, RoomElsewhere, TokenInvalid, TryLater
+from server.errors import (
+    AuthError,
+    Refused,
+    RoomElsewhere,
+    TokenInvalid,
+    TryLater,
+    WrongLayout,
+)
 from server.health import Health
 from server.http import json_response, landing_page, text_response
 from server.metrics import Metrics
@@ -154,16 +161,25 @@ class Gateway:
             self.metrics.handshake_rejects.labels(reason="origin").inc()
             return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
         admission = self._admit(request, url.query, room, _source(conn))
-        if isinstance(admission, Grant) and room not in rooms:
-            placed = "placed" in parse_qs(url.query)
-            try:
-                await self.placement.host_for(room, placed=placed)
-            except (RoomElsewhere, TryLater) as exc:
-                admission = exc
+        if isinstance(admission, Grant):
+            admission = await self._place(admission, "placed" in parse_qs(url.query))
         if isinstance(admission, Grant) and isinstance(conn, MemberConnection):
             conn.hold_messages()  # for the room, which takes them in the read callback
         self._admission[conn] = admission
         return None
+
+    async def _place(self, grant: Grant, placed: bool) -> Grant | Refused:
+        """The room opened for the grant here, or why not. Hosted already, this only checks
+        the token's layout against the room's."""
+        try:
+            await self.placement.host_for(grant.room, placed=placed, layout=grant.layout)
+        except (RoomElsewhere, TryLater) as exc:
+            return exc
+        except WrongLayout as exc:
+            self.metrics.handshake_rejects.labels(reason="WrongLayout").inc()
+            log.info("handshake refused: %s", exc)
+            return exc
+        return grant
 
     def _admit(
         self, request: Request, query: str, room: str | None, source: str
@@ -235,9 +251,10 @@ class Gateway:
 
     async def _room_member(self, ws: ServerConnection, grant: Grant) -> None:
         try:
-            host = await self.placement.host_for(grant.room)
-        except (RoomElsewhere, TryLater) as exc:
-            # The lease moved between the handshake and now (a failover in progress).
+            host = await self.placement.host_for(grant.room, layout=grant.layout)
+        except (RoomElsewhere, TryLater, WrongLayout) as exc:
+            # The lease moved between the handshake and now (a failover in progress), or the
+            # room was opened with another layout meanwhile.
             await ws.close(int(exc.close_code), exc.public)
             return
         att = host.attach(ws, grant)

@@ -4,6 +4,8 @@ In distributed mode a room lives on one node at a time. The node that opens a ro
 with a lease (or sends the client to the least-loaded node, or to the owner), restores it from
 the store if a previous host left a journal, and renews the lease on a timer; a room whose lease
 went to another node is let go and its members sent there. Embedded, a room is simply opened.
+Each room is built with its own layout (``server/room_layouts.py``): the opening token's
+claim, the stored room's, or the node's default.
 
 Between renewals the node beats (``Settings.liveness_s``, a quarter of it apart), so that a
 node asked for the room of a node that died takes it within the liveness rather than the lease
@@ -26,10 +28,11 @@ from rooms.room import Room
 from scenes.layout import Layout
 from server.cluster.wiring import Cluster
 from server.config import Settings
-from server.errors import RoomElsewhere, TryLater
+from server.errors import RoomElsewhere, TryLater, WrongLayout
 from server.health import Health
 from server.metrics import Metrics
 from server.room_host import RoomHost, Services
+from server.room_layouts import Layouts, layout_for
 from server.urls import PLACED, room_url_at
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,8 @@ class Placement:
     ) -> None:
         self.settings = settings
         self.cluster = cluster
-        self.layout = layout
+        self.layout = layout  # the default, for rooms whose first token names none
+        self.layouts = Layouts(layout)
         self.expertise = expertise
         self.services = services
         self.metrics = metrics
@@ -82,20 +86,27 @@ class Placement:
         return room_url_at(base, room)
 
     async def host_for(
-        self, room_id: str, *, pinned: bool = False, placed: bool = False
+        self,
+        room_id: str,
+        *,
+        pinned: bool = False,
+        placed: bool = False,
+        layout: str | None = None,
     ) -> RoomHost:
         """This node's host of the room: opened (and, in distributed mode, claimed and
-        restored from the store) on first use. Raises ``RoomElsewhere`` or ``TryLater``."""
+        restored from the store) on first use, as a ``layout`` room if it names one. Raises
+        ``RoomElsewhere``, ``TryLater``, or ``WrongLayout`` (the room has another layout)."""
         host = self.rooms.get(room_id)
+        if host is None and (opening := self._opening.get(room_id)) is not None:
+            host = await asyncio.shield(opening)
         if host is not None:
+            live = host.room.scene.layout.name
+            layout_for(room_id, live=live, claimed=layout, default=self.layout.name)
             return host
-        opening = self._opening.get(room_id)
-        if opening is not None:
-            return await asyncio.shield(opening)
         future: asyncio.Future[RoomHost] = asyncio.get_running_loop().create_future()
         self._opening[room_id] = future
         try:
-            host = await self._open(room_id, pinned, placed)
+            host = await self._open(room_id, pinned, placed, layout)
             future.set_result(host)
             return host
         except BaseException as exc:
@@ -105,33 +116,44 @@ class Placement:
         finally:
             del self._opening[room_id]
 
-    async def _open(self, room_id: str, pinned: bool, placed: bool) -> RoomHost:
+    async def _open(
+        self, room_id: str, pinned: bool, placed: bool, claimed: str | None
+    ) -> RoomHost:
         s = self.settings
-        room = Room(
-            room_id,
-            self.layout,
-            tick_hz=s.tick_hz,
-            limits=s.room_limits(),
-            interest=POLICIES.get(self.layout.name),
-            expertise=self.expertise,
-        )
         store = self.cluster.store
         if self.cluster.distributed:
             await self._claim(room_id, placed=placed or pinned)
+        saved = None
         if store is not None:
             try:
                 saved = await store.read(room_id)
             except Exception as exc:
                 self.health.degrade("redis", exc)
                 raise TryLater("store unreachable") from exc
-            if saved is not None:
-                try:
-                    persist.load(room, saved[0], time.time(), log=saved[1])
-                    log.info("room %s restored: seq %d", room_id, room.seq)
-                except persist.StateError:
-                    log.exception("room %s: saved state unusable; starting afresh", room_id)
-                    # Or the fresh room's sequence would be appended to the old log.
-                    await store.forget(room_id)
+        try:
+            live = None if saved is None else persist.saved_layout(saved[0])
+            name = layout_for(room_id, live=live, claimed=claimed, default=self.layout.name)
+        except WrongLayout:
+            if self.cluster.distributed:
+                await self._release(room_id)  # claimed above, and not opened
+            raise
+        layout = self.layouts.get(name)
+        room = Room(
+            room_id,
+            layout,
+            tick_hz=s.tick_hz,
+            limits=s.room_limits(),
+            interest=POLICIES.get(layout.name),
+            expertise=self.expertise,
+        )
+        if store is not None and saved is not None:
+            try:
+                persist.load(room, saved[0], time.time(), log=saved[1])
+                log.info("room %s restored: seq %d", room_id, room.seq)
+            except persist.StateError:
+                log.exception("room %s: saved state unusable; starting afresh", room_id)
+                # Or the fresh room's sequence would be appended to the old log.
+                await store.forget(room_id)
         host = RoomHost(
             room,
             self.services,

@@ -21,6 +21,8 @@ from urllib.parse import unquote
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from scenes.layout import known_layouts
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_DIR = ROOT / "client_web"
 VENDOR_DIR = CLIENT_DIR / "node_modules"
@@ -54,8 +56,13 @@ _TREES: tuple[tuple[str, Path, tuple[str, ...], frozenset[str]], ...] = (
 )
 # Folders of client_web/ that hold no files for browsers.
 _PRIVATE = frozenset({"node_modules", "test"})
-# The layout the server's rooms use, under a fixed name: the client asks for it first.
+# The server's default layout, under a fixed name: what clients that predate welcome.layout ask.
 LAYOUT_PATH = "/layout.json"
+# Any known layout by name (welcome.layout): /layouts/seminar_room.json. Its glTF asset is the
+# layout's ``asset``, served under /scenes/ like every asset.
+LAYOUTS_PREFIX = "/layouts/"
+_LAYOUT_FILE = re.compile(r"/layouts/([a-z0-9_]{1,64})\.json")
+_KNOWN_LAYOUTS = known_layouts()
 
 _IMPORT_MAP = re.compile(rb'<script type="importmap">(.*?)</script>', re.DOTALL)
 
@@ -63,10 +70,15 @@ _IMPORT_MAP = re.compile(rb'<script type="importmap">(.*?)</script>', re.DOTALL)
 def static_response(path: str, *, layout: str) -> Response | None:
     """The file for URL ``path`` (no query), or ``None`` when the path is not one we serve.
 
-    ``layout`` names the layout the server's rooms use, answered at :data:`LAYOUT_PATH`.
+    ``layout`` names the server's default layout, answered at :data:`LAYOUT_PATH`.
     """
     if path == LAYOUT_PATH:
         path = f"/scenes/layouts/{layout}.json"
+    elif path.startswith(LAYOUTS_PREFIX):
+        named = _LAYOUT_FILE.fullmatch(path)
+        if named is None or named.group(1) not in _KNOWN_LAYOUTS:
+            return None
+        path = f"/scenes/layouts/{named.group(1)}.json"
     file = resolve(path)
     if file is None:
         return None

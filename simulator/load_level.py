@@ -49,6 +49,7 @@ class LoadPlan:
     drain: float = 2.0  # wait for in-window poses to land
     hz: float = 30.0  # pose rate per client
     room_size: int = 10
+    layout: str | None = None  # the rooms' layout (the tokens' claim); None: the server's default
     batch: int = 50  # concurrent joins during set-up
     setup_budget: float = 60.0  # seconds to connect all
     separate_acks: bool = False  # an ack frame per state frame instead of the pose's ack field
@@ -296,7 +297,13 @@ async def measure_on(
     tokens = minter(server.secret.encode())
     for i in range(n):
         room = rooms[i // plan.room_size]
-        token = tokens.mint(room=room.name, role=Role.BOT, subject=f"bench-{i}", name=f"bot-{i}")
+        token = tokens.mint(
+            room=room.name,
+            role=Role.BOT,
+            subject=f"bench-{i}",
+            name=f"bot-{i}",
+            layout=plan.layout,
+        )
         url = f"ws://{HOST}:{server.port}/ws/{room.name}"
         client = LoadBot(run, i, room, i % plan.room_size, url, token)
         room.clients.append(client)

@@ -1,20 +1,18 @@
 """Run a scenario: in this process, against a server at a URL, or against a server of its own.
 
 Without a URL the simulator starts ``run_server.py serve`` as a separate process (a
-:class:`simulator.server_process.ServerProcess`: fresh secret, free loopback port), with
-the scenario's layout (``WEALTHROOM_LAYOUT`` picks one layout per server process), nothing
-written to disk, and its CPU read from ``/proc`` for the report.
+:class:`simulator.server_process.ServerProcess`: fresh secret, free loopback port), nothing
+written to disk, and its CPU read from ``/proc`` for the report. Either way the bots' tokens
+name the scenario's layout, so the room is opened as one: scenarios of every layout run
+against one server, each in a room of its own.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import httpx
 
 from scenes.layout import load_layout
 from simulator.progress import Progress
@@ -56,29 +54,18 @@ async def run_over_sockets(
     """Against the server at ``url``; ``tokens`` must sign with the server's key."""
     seed = scenario.seed if seed is None else seed
     base = http_base(url)
-    running = await server_layout(base)
-    layout = scenario.layout
-    notes = []
-    if running is not None and running != scenario.layout:
-        notes.append(
-            f"the server runs the {running} layout (WEALTHROOM_LAYOUT, one per process); the "
-            f"scenario asks for {scenario.layout}: it ran in {running}"
-        )
-        layout = running
     # A room of its own for every run: a server keeps an empty room open for a while, and a
     # second run must not find the first one's history in it.
     room = f"{scenario.room}-{secrets.token_hex(3)}"
     world = SocketWorld(
         scenario,
-        load_layout(layout),
+        load_layout(scenario.layout),
         random.Random(seed),
         base_url=base,
         tokens=tokens,
         room=room,
         cpu=cpu,
     )
-    world.notes += notes
-    world.server_layout = layout
     runner = Runner(
         scenario, world, seed=seed, progress=progress, snapshot_bots=snapshot_bots, lose=lose
     )
@@ -95,7 +82,6 @@ async def run_with_own_server(
     snapshot_bots: Sequence[str] = (),
 ) -> RunResult:
     env = {
-        "WEALTHROOM_LAYOUT": scenario.layout,
         "WEALTHROOM_AUDIT_PATH": "",
         "WEALTHROOM_TOTP_PATH": "",
         "WEALTHROOM_FACTOR_PATH": "",
@@ -115,16 +101,3 @@ async def run_with_own_server(
         )
     finally:
         await server.stop()
-
-
-async def server_layout(base: str) -> str | None:
-    """The layout the server's rooms use (it serves it at /layout.json for browsers)."""
-    try:
-        async with httpx.AsyncClient(timeout=5.0) as http:
-            response = await http.get(f"{base}/layout.json")
-        if response.status_code != 200:
-            return None
-        name = json.loads(response.text).get("name")
-        return name if isinstance(name, str) else None
-    except (httpx.HTTPError, ValueError):
-        return None

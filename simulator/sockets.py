@@ -279,6 +279,7 @@ class SocketWorld(World):
             name=spec.name,
             risk=spec.risk,
             language=spec.lang,
+            layout=self.layout.name,  # the room is opened as the scenario's layout
         )
 
     def begin_join(

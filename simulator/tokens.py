@@ -24,8 +24,9 @@ class TokenMinter(Protocol):
         name: str | None = None,
         risk: int | None = None,
         language: str | None = None,
+        layout: str | None = None,
     ) -> str:
-        """A room token for ``subject`` in ``room`` with ``role``."""
+        """A room token for ``subject`` in ``room`` with ``role`` (and, opening it, ``layout``)."""
         ...
 
     def mint_console(

@@ -216,6 +216,7 @@ server(
   field("seq", U53),
   field("max_frame", U32),
   field("rate", U32),
+  field("layout", new Str(L.MAX_ID_CHARS, 1), false),
 );
 server("snapshot", field("tick", U53), field("ents", new ListOf(ENT, L.MAX_ENTITIES)));
 server(

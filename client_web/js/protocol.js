@@ -86,6 +86,7 @@ export const CloseCode = Object.freeze({
   SLOW_CONSUMER: 4409,
   TOO_MANY_CONNECTIONS: 4410,
   IDLE_TIMEOUT: 4411,
+  LAYOUT_MISMATCH: 4412, // the token names a layout other than the live room's
   RATE_LIMITED: 4429,
 });
 
@@ -105,6 +106,7 @@ export const FINAL_CLOSES = new Set([
   CloseCode.TOKEN_EXPIRED,
   CloseCode.TOKEN_INVALID,
   CloseCode.ROOM_NOT_ALLOWED,
+  CloseCode.LAYOUT_MISMATCH,
 ]);
 
 /** A frame that could not be accepted; `code` is an ErrorCode, as the server would answer. */

@@ -16,9 +16,17 @@ export function mountStage({ session, scene }, { afterState }) {
 
   scene.onFrame = () => session.flushPose();
 
-  scene.load().catch((err) => {
-    console.error("could not load the room's layout", err);
-    showToast(String(err.message ?? err));
+  // The room's layout comes with the welcome (one server hosts rooms of several layouts);
+  // a server that does not name it serves its only one at /layout.json. Loaded once: a
+  // reconnect finds the same room.
+  let loading = null;
+  session.on("welcome", (w) => {
+    if (loading) return;
+    const url = w.layout ? `/layouts/${encodeURIComponent(w.layout)}.json` : "/layout.json";
+    loading = scene.load(url).catch((err) => {
+      console.error("could not load the room's layout", err);
+      showToast(String(err.message ?? err));
+    });
   });
 
   const viewToggle = byId("view-toggle");

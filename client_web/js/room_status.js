@@ -10,6 +10,7 @@ function closeText(code) {
       return t("status.expired");
     case CloseCode.TOKEN_INVALID:
     case CloseCode.ROOM_NOT_ALLOWED:
+    case CloseCode.LAYOUT_MISMATCH:
       return t("status.invalid");
     case CloseCode.REMOVED:
       return t("status.removed");

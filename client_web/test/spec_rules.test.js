@@ -120,6 +120,17 @@ describe("session scripts", () => {
   });
 });
 
+describe("room layouts", () => {
+  test("a refused layout claim closes with a code this client knows; a kept one is welcomed", () => {
+    assert.ok(vectors.layouts.length >= 5);
+    for (const v of vectors.layouts) {
+      if (v.close !== undefined) assert.equal(CloseCode[v.close], v.code, v.name);
+      else assert.ok(v.welcome === v.live || v.welcome === (v.claim ?? v.default), v.name);
+    }
+    assert.ok(vectors.layouts.some((v) => v.close === "LAYOUT_MISMATCH"));
+  });
+});
+
 describe("nested maps", () => {
   const section = (title) => {
     const start = spec.indexOf(`### ${title}`);

@@ -59,6 +59,16 @@ async def test_token_command_mints_a_token_the_server_accepts() -> None:
     assert (grant.room, grant.role, grant.name) == ("family-li", Role.GUEST, "Li")
 
 
+async def test_token_command_names_the_rooms_layout() -> None:
+    args = ("token", "--room", "talk", "--role", "guest", "--layout")
+    code, out, _ = await _run(*args, "seminar_room")
+    assert code == 0
+    assert TokenAuthority(SECRET).verify(out.strip(), room="talk").layout == "seminar_room"
+    code, _, err = await _run(*args, "ballroom")
+    assert code == 2
+    assert "invalid choice" in err
+
+
 async def test_token_command_refuses_a_bad_room_id() -> None:
     code, _, err = await _run("token", "--room", "../etc", "--role", "guest")
     assert code == 2
