@@ -23,6 +23,7 @@ from avatars.expertise import Expertise
 from rooms import persist
 from rooms.interest import POLICIES
 from rooms.room import Room
+from rooms.voice import VoiceRules
 from scenes.layout import Layout
 from server.cluster.wiring import Cluster
 from server.config import Settings
@@ -114,6 +115,7 @@ class Placement:
             limits=s.room_limits(),
             interest=POLICIES.get(self.layout.name),
             expertise=self.expertise,
+            voice=VoiceRules(confirm_below=s.voice_confirm_below, guests=s.voice_guests),
         )
         store = self.cluster.store
         if self.cluster.distributed:
