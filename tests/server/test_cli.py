@@ -12,6 +12,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from panda3d.core import Filename, PNMImage
 
@@ -23,7 +24,9 @@ from rooms.room import Room
 from scenes.layout import load_layout
 from server.auth import TokenAuthority
 from server.config import Settings
+from server.media.tts import EspeakSpeaker
 from tests.conftest import AUDIT_KEY, SECRET
+from tests.speech_audio import silence, speak_16k, write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = Path(tempfile.mkdtemp(prefix="wealthroom-audit-"))
@@ -185,3 +188,20 @@ async def test_ask_a_single_question_prints_one_line_of_json() -> None:
     turn = json.loads(line)
     assert turn["handoff"] is True
     assert turn["pages"][0]["product"] == "global-balanced-fund"
+
+
+@pytest.mark.skipif(
+    not EspeakSpeaker.available(), reason="needs espeak-ng (scripts/system-packages)"
+)
+async def test_ask_by_audio_hears_the_file_and_asks_as_a_microphone_would(tmp_path: Path) -> None:
+    pcm = np.concatenate((silence(0.5), speak_16k("Tell me about government bonds."), silence(1.0)))
+    wav = write_wav(tmp_path / "question.wav", pcm, 16_000)
+    code, out, _ = await _run("ask", "--json", "--risk", "3", "--audio", str(wav), timeout=120)
+    assert code == 0
+    (line,) = out.splitlines()
+    turn = json.loads(line)
+    assert turn["heard"]["st"] == "asked"
+    assert "bonds" in turn["heard"]["text"]
+    assert turn["question"] == turn["heard"]["text"]
+    assert turn["specialties"] == ["bonds"]
+    assert turn["answers"]
