@@ -4,8 +4,10 @@ model, dictionary and language model, so nothing is downloaded at run time.
 Decoding is CPU work of about real time on one core, and a decoder is not thread-safe: each
 transcriber owns one decoder and one worker thread, and utterances queue for it off the event
 loop. The bank's words the dictionary lacks are added at load (``server/speech/vocabulary.py``);
-PocketSphinx's Python API cannot interpolate a domain language model with its general one,
-so words it already knows get no extra weight.
+PocketSphinx's Python API cannot interpolate a domain language model with its general one;
+instead a decoder may hold a second search with a model of the bank's own sentences
+(``domain``, ``server/speech/domain_lm.py``), which hears first, the general model behind it
+for doubtful utterances when ``fallback_below`` is set (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
