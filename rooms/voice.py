@@ -53,7 +53,7 @@ class VoiceRules:
 
     # Below this recogniser confidence a transcript is offered back, not asked. Confidence is
     # the recogniser's own scale (pocketsphinx: geometric mean of word posteriors).
-    confirm_below: float = 0.4
+    confirm_below: float = 0.5
     guests: bool = True  # may guests ask by voice (where they may ask at all)
 
 
