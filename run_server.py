@@ -10,6 +10,8 @@ run_server.py render --layout private_room [--out PNG] [--state var/room.snapsho
                                     draw a room offscreen (software renderer, no GPU)
 run_server.py ask --json "Should I buy more bonds?" ["And the risks?" ...] [--risk 3]
                                     ask the experts (several questions: one conversation)
+run_server.py ask --audio FILE.wav [--json]
+                                    the same, spoken: heard as a microphone is, hands-free
 run_server.py advisor-token --name "Ms Chan" --skills bonds,funds --langs en,zh
                                     mint an advisor console token
 run_server.py enrol --subject demo-customer
@@ -35,6 +37,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -59,9 +62,12 @@ from server.errors import ServerError
 from server.event_loop import loop_name, run_loop
 from server.keys import load_audit_key, load_secret
 from server.second_factor import FileEnrolments, provisioning_uri
+from server.speech.files import hear_file
+from server.speech.results import Heard
+from server.speech.setup import make_transcriber
 from simulator import cli as simulate_cli
 from simulator.client import ClientError, RoomClient
-from simulator.inprocess import ask_turns
+from simulator.inprocess import Spoken, ask_turns, hear_turns
 
 log = logging.getLogger("wealthroom")
 
@@ -178,13 +184,26 @@ def _enrol(args: argparse.Namespace) -> int:
 
 
 async def _ask(args: argparse.Namespace) -> int:
-    turns = await ask_turns(args.questions, risk=args.risk, language=args.lang)
+    if args.audio is not None:
+        turns = await _ask_by_voice(args)
+    elif args.questions:
+        turns = await ask_turns(args.questions, risk=args.risk, language=args.lang)
+    else:
+        print("ask: give questions, or --audio FILE", file=sys.stderr)
+        return 2
     if args.json:
         for turn in turns:  # one object per turn, one per line
             print(json.dumps(turn, ensure_ascii=False))
         return 0
     for index, result in enumerate(turns):
-        if len(turns) > 1:
+        if (heard := result.get("heard")) is not None:
+            print(
+                ("\n" if index else "") + f"heard ({heard['st']}, {heard['conf']:.2f}): "
+                f"{heard['text'] or '-'}"
+            )
+            if result["question"] is None:
+                continue
+        elif len(turns) > 1:
             print(("\n" if index else "") + f"> {result['question']}")
         print(f"routed to: {', '.join(result['specialties']) or '(no specialty)'}")
         for answer in result["answers"]:
@@ -196,6 +215,19 @@ async def _ask(args: argparse.Namespace) -> int:
             if answer["handoff"]:
                 print(f"  -> a human advisor takes over: {answer['reason']}")
     return 0
+
+
+async def _ask_by_voice(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The file's utterances through the server's recogniser, then the room, hands-free."""
+    language = args.lang or "en"
+    heard = await hear_file(Path(args.audio), make_transcriber(Settings()), language)
+    spoken = [
+        Spoken(t.text, t.confidence, t.language, h.utterance.cut)
+        if isinstance(t := h.transcript, Heard)
+        else Spoken("", 0.0, t.language, h.utterance.cut, typed=True)
+        for h in heard
+    ]
+    return await hear_turns(spoken, risk=args.risk, language=args.lang)
 
 
 def _csv(text: str | None) -> list[str]:
@@ -394,7 +426,10 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser(
         "ask", help="ask the experts one question, or several as one conversation (no server)"
     )
-    ask.add_argument("questions", nargs="+", metavar="question", help="the turns, in order")
+    ask.add_argument("questions", nargs="*", metavar="question", help="the turns, in order")
+    ask.add_argument(
+        "--audio", metavar="FILE.wav", help="speak the questions: a recording, heard hands-free"
+    )
     ask.add_argument("--json", action="store_true", help="print one JSON object per turn a line")
     ask.add_argument("--risk", type=int, choices=range(1, 6), help="customer's profile C1-C5")
     ask.add_argument("--lang", choices=["en", "zh", "yue"], help="answer in this language")

@@ -29,6 +29,8 @@ from pathlib import Path
 import jiwer
 import numpy as np
 
+from avatars.routing import Router
+from server.speech.domain_lm import domain_sentences
 from server.speech.results import Heard, Pcm
 from server.speech.segmenter import SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance
 from server.speech.sphinx import SphinxTranscriber
@@ -105,9 +107,18 @@ async def main() -> None:
     vocabulary = load_bank_vocabulary()
     plain = SphinxTranscriber()
     biased = SphinxTranscriber(vocabulary=vocabulary.words)
-    await plain.load()  # loading the model is not part of any utterance's wait
-    await biased.load()
-    runs = [await run("general model", plain, clips), await run("+ bank words", biased, clips)]
+    domain = SphinxTranscriber(vocabulary=vocabulary.words, domain=domain_sentences())
+    fallback = SphinxTranscriber(
+        vocabulary=vocabulary.words, domain=domain_sentences(), fallback_below=0.5
+    )
+    for t in (plain, biased, domain, fallback):
+        await t.load()  # loading the model is not part of any utterance's wait
+    runs = [
+        await run("general model", plain, clips),
+        await run("+ bank words", biased, clips),
+        await run("bank language model", domain, clips),
+        await run("bank model, general below 0.5", fallback, clips),
+    ]
     held = [i for i, (_, h) in enumerate(chosen) if h]
     print(
         f"pocketsphinx {version('pocketsphinx')}, jiwer {version('jiwer')}, webrtcvad-wheels "
@@ -140,8 +151,31 @@ async def main() -> None:
         print(f"  bank:  {runs[1].hypotheses[i]}")
     for i in range(3):
         print(f"  e.g. ref: {references[i]}\n       hyp: {runs[1].hypotheses[i]}")
-    plain.close()
-    biased.close()
+    held_routing = [chosen[i][0] for i in held]
+    router = Router()
+    print("routing on the held-out questions (specialties and 'everyone' exactly as expected):")
+    print(f"  from text: {_routed(router, held_routing, held_routing)}/{len(held)}")
+    for r in runs:
+        hyps = [r.hypotheses[i] for i in held]
+        print(f"  from speech, {r.name}: {_routed(router, held_routing, hyps)}/{len(held)}")
+    for t in (plain, biased, domain, fallback):
+        t.close()
+
+
+def _routed(router: Router, asked: list[str], texts: list[str]) -> int:
+    expected = {
+        (row := json.loads(line))["q"]: row
+        for line in EVAL.read_text(encoding="utf-8").splitlines()
+        if line
+    }
+    right = 0
+    for question, text in zip(asked, texts, strict=True):
+        got = router.route(text)
+        want = expected[question]
+        right += frozenset(s.value for s in got.specialties) == frozenset(want["expect"]) and (
+            got.everyone == want["everyone"]
+        )
+    return right
 
 
 if __name__ == "__main__":

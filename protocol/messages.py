@@ -85,6 +85,8 @@ MEDIA_KINDS = frozenset({"audio", "video"})
 # thin: one video of the room drawn from the member's viewpoint, and all audio; none: stop.
 MEDIA_VIEWS = frozenset({"3d", "video", "thin", "none"})
 DEVICE_STATES = frozenset({"on", "off"})
+VOICE_MODES = frozenset({"off", "ptt", "free"})
+HEARD_STATES = frozenset({"asked", "confirm", "type", "cut", "none"})
 VIDEO_QUALITIES = frozenset({"high", "low"})
 MOUTH_LEVELS = 15
 
@@ -438,6 +440,24 @@ class IceCandidate(Message):
 class Mute(Message):
     mic: str | None = None
     cam: str | None = None
+
+
+@_message(
+    "voice",
+    C,
+    Field("mode", OneOf(VOICE_MODES), doc="off (default), ptt (push-to-talk), free (hands-free)"),
+)
+@dataclass(frozen=True, slots=True)
+class Voice(Message):
+    """How the member's microphone asks the experts (see SPEC.md, Speech in)."""
+
+    mode: str
+
+
+@_message("ptt", C, Field("on", Bool(), doc="the talk button or trigger is held (true) or not"))
+@dataclass(frozen=True, slots=True)
+class PushToTalk(Message):
+    on: bool
 
 
 @_message("record", C, Field("on", Bool(), doc="start (true) or stop (false) recording"))
@@ -1026,6 +1046,24 @@ class Recording(Message):
 
 
 @_message(
+    "heard",
+    S,
+    Field("text", Str(limits.MAX_QUESTION_CHARS), doc="what was heard (empty for type, none)"),
+    Field("conf", Float(0.0, 1.0), doc="the recogniser's confidence, 0..1"),
+    Field("lang", OneOf(LANGUAGES), doc="the language it listened for"),
+    Field("st", OneOf(HEARD_STATES), doc="asked, confirm, type, cut or none"),
+)
+@dataclass(frozen=True, slots=True)
+class Heard(Message):
+    """What the server heard from this member's microphone, to the speaker alone."""
+
+    text: str
+    conf: float
+    lang: str
+    st: str
+
+
+@_message(
     "briefing",
     S,
     Field("page", Str(limits.MAX_ID_CHARS, 1), doc="the page the advisor answered"),
@@ -1068,6 +1106,8 @@ ClientMessage = (
     | Mute
     | Record
     | NoticeSeen
+    | Voice
+    | PushToTalk
 )
 ServerMessage = (
     Welcome
@@ -1092,4 +1132,5 @@ ServerMessage = (
     | IceServers
     | Recording
     | Briefing
+    | Heard
 )

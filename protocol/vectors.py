@@ -279,6 +279,9 @@ VALID: list[tuple[str, m.Message]] = [
         ),
     ),
     ("briefing", m.Briefing("demo-1795430000123-2", _BRIEF)),
+    ("heard-asked", m.Heard("what are the fees of the asia equity fund", 0.82, "en", "asked")),
+    ("heard-confirm", m.Heard("what is the bond yield", 0.31, "en", "confirm")),
+    ("heard-type", m.Heard("", 0.0, "yue", "type")),
     (
         "handoff-arrived-read",
         m.Handoff(
@@ -319,6 +322,10 @@ VALID: list[tuple[str, m.Message]] = [
     ("camera-on", m.Mute(cam="on")),
     ("record-on", m.Record(True)),
     ("notice-seen", m.NoticeSeen("rec-demo-1795430000")),
+    ("voice-ptt", m.Voice("ptt")),
+    ("voice-off", m.Voice("off")),
+    ("ptt-down", m.PushToTalk(True)),
+    ("ptt-up", m.PushToTalk(False)),
     (
         "rtc-offer",
         m.RtcOffer(
@@ -551,6 +558,14 @@ def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
             ErrorCode.WRONG_TYPE,
         ),
         ("mute-unknown-state", "client", pack({"t": "mute", "mic": "maybe"}), ErrorCode.BAD_VALUE),
+        ("voice-unknown-mode", "client", pack({"t": "voice", "mode": "loud"}), ErrorCode.BAD_VALUE),
+        ("ptt-not-bool", "client", pack({"t": "ptt", "on": 1}), ErrorCode.WRONG_TYPE),
+        (
+            "heard-from-client",
+            "client",
+            encode(m.Heard("hi", 0.5, "en", "asked")),
+            ErrorCode.UNKNOWN_TYPE,
+        ),
         (
             "media-unknown-quality",
             "client",

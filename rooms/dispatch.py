@@ -22,6 +22,7 @@ from rooms.outputs import (
     FetchPortfolio,
     Frame,
     Hush,
+    Listen,
     MediaEnable,
     MediaOutput,
     MediaSignal,
@@ -34,6 +35,7 @@ from rooms.outputs import (
     RecordStart,
     RecordStop,
     Speak,
+    Unlisten,
 )
 
 
@@ -83,6 +85,8 @@ def dispatch(outputs: Iterable[Output], sink: OutputSink) -> None:
                 | MediaEnable()
                 | Speak()
                 | Hush()
+                | Listen()
+                | Unlisten()
                 | RecordStart()
                 | RecordAdmit()
                 | RecordStop()

@@ -254,6 +254,14 @@ class Media(Feature):
         top = m.MOUTH_LEVELS
         self._speech[entity] = _Speech(bytes(min(top, max(0, v)) for v in levels), hz, start)
 
+    def voiced(self, now: float) -> list[int]:
+        """Experts whose clip is playing at ``now``: what a barge-in stops."""
+        return [
+            entity
+            for entity, speech in self._speech.items()
+            if now < speech.start + len(speech.levels) / speech.hz
+        ]
+
     def hush(self, entity: int) -> list[Output]:
         """Expert ``entity`` stops mid-sentence: its mouth closes now, its voice with it."""
         self._speech.pop(entity, None)

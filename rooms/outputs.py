@@ -145,6 +145,26 @@ class Hush:
 
 
 @dataclass(frozen=True, slots=True)
+class Listen:
+    """Listen to ``member``'s microphone for speech in ``language``: report onsets, ends and
+    transcripts (``Room.speech_started``, ``speech_ended``, ``heard``, ``please_type``).
+    ``transcribe`` False: onsets and ends only (an advisor whose speech holds hands-free
+    questions back)."""
+
+    member: int
+    language: str
+    transcribe: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Unlisten:
+    """Stop listening to ``member``'s microphone; anything it said and is not out yet is
+    dropped."""
+
+    member: int
+
+
+@dataclass(frozen=True, slots=True)
 class RecordStart:
     """Start recording ``id``. Only members in ``members`` (and later ``RecordAdmit``) may be
     recorded: they have been sent the consent notice."""
@@ -175,6 +195,8 @@ MediaOutput = (
     | MediaEnable
     | Speak
     | Hush
+    | Listen
+    | Unlisten
     | RecordStart
     | RecordAdmit
     | RecordStop

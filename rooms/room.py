@@ -57,6 +57,7 @@ from rooms.roles import REMOVABLE, Action, Role, allowed
 from rooms.screens import Screens
 from rooms.stepup import StepUp
 from rooms.stepup_policy import FactorVerdict
+from rooms.voice import Voice, VoiceRules
 from scenes.errors import LayoutError
 from scenes.layout import Layout, SpawnPoint
 from scenes.scene import AVATAR, EXPERT, Scene
@@ -75,6 +76,7 @@ class Room:
         history_s: float = 10.0,
         interest: InterestPolicy | None = None,
         expertise: Expertise | None = None,
+        voice: VoiceRules | None = None,
     ) -> None:
         self.id = room_id
         self.tick_hz = tick_hz
@@ -99,6 +101,14 @@ class Room:
             self, expertise, self.handoffs, voiced=lambda: self.media.wanted, hush=self.media.hush
         )
         self.screens = Screens(self)
+        self.voice = Voice(
+            self,
+            rules=voice,
+            ask=self.questions.on_ask,
+            interrupt=self.questions.interrupt,
+            voiced=self.media.voiced,
+            muted=lambda member: self.media.is_muted(member, "audio"),
+        )
         # Each hook goes to the features in this order, which is the order of what they send
         # (a joining member is shown the screens before the recording notice) and of the
         # entities a restore puts back (experts, then screens).
@@ -108,6 +118,7 @@ class Room:
             self.screens,
             self.stepup,
             self.media,
+            self.voice,
         )
         self._handlers = self._own_handlers()
         for feature in self.features:
@@ -225,6 +236,46 @@ class Room:
         """Expert ``entity`` starts a clip at wall time ``start``; ``levels`` is its mouth
         opening, one value (0..MOUTH_LEVELS) per 1/``hz`` s from then on."""
         self.media.speaking(entity, levels, hz, start)
+
+    # --- the shell's speech side (server/speech/, for the members the room asked it to hear) ---
+
+    def speech_started(self, member_id: int, utterance: int, now: float) -> list[Output]:
+        """Speech began in the member's microphone; ``utterance`` names it until its transcript
+        (any number unique per member). Speech that counts stops a speaking expert."""
+        return self.voice.speech_started(member_id, utterance, now)
+
+    def speech_ended(self, member_id: int, utterance: int, now: float, *, cut: bool) -> None:
+        """The utterance is over (``cut``: it reached the length limit)."""
+        self.voice.speech_ended(member_id, utterance, now, cut=cut)
+
+    def hears(self, member_id: int, utterance: int) -> bool:
+        """Is the utterance a question, to be transcribed? (Speech that is not is never
+        written down.)"""
+        return self.voice.counts(member_id, utterance)
+
+    def heard(
+        self,
+        member_id: int,
+        utterance: int,
+        text: str,
+        confidence: float,
+        language: str,
+        now: float,
+        *,
+        cut: bool = False,
+    ) -> list[Output]:
+        """The utterance's transcript: asked, offered back, or nothing heard (rooms/voice.py)."""
+        return self.voice.heard(member_id, utterance, text, confidence, language, now, cut=cut)
+
+    def please_type(
+        self, member_id: int, utterance: int, language: str, now: float
+    ) -> list[Output]:
+        """Nothing could transcribe the utterance in ``language``."""
+        return self.voice.please_type(member_id, utterance, language, now)
+
+    def audio_unusable(self, member_id: int, reason: str, now: float) -> list[Output]:
+        """The member's microphone sends audio that cannot be heard; its listener stopped."""
+        return self.voice.unusable(member_id, reason, now)
 
     def recording_saved(self, rec_id: str, manifest: str, digest: str, now: float) -> list[Output]:
         """The shell finished recording ``rec_id``: where its manifest is, and its SHA-256

@@ -123,6 +123,16 @@ class Settings(BaseSettings):
     asr_model: str = "whisper-1"
     asr_api_key: SecretStr | None = None
     asr_timeout_s: float = Field(8.0, gt=0, description="then offline English or 'please type'")
+    asr_domain: bool = Field(
+        True, description="offline English hears with a language model of the bank's sentences"
+    )
+    asr_fallback_below: float = Field(
+        0.0, ge=0, le=1, description="below this confidence the general model is tried as well"
+    )
+    voice_confirm_below: float = Field(
+        0.5, ge=0, le=1, description="a spoken question heard with less confidence is confirmed"
+    )
+    voice_guests: bool = Field(True, description="guests may ask by voice (where they may ask)")
     recordings_dir: Path = Field(Path("var/recordings"), description="where recordings go")
     retention_days: int = Field(
         2555, ge=1, le=36500, description="how long recordings are kept (default 7 years)"

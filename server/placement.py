@@ -25,6 +25,7 @@ from avatars.expertise import Expertise
 from rooms import persist
 from rooms.interest import POLICIES
 from rooms.room import Room
+from rooms.voice import VoiceRules
 from scenes.layout import Layout
 from server.cluster.wiring import Cluster
 from server.config import Settings
@@ -145,6 +146,7 @@ class Placement:
             limits=s.room_limits(),
             interest=POLICIES.get(layout.name),
             expertise=self.expertise,
+            voice=VoiceRules(confirm_below=s.voice_confirm_below, guests=s.voice_guests),
         )
         if store is not None and saved is not None:
             try:

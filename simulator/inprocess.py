@@ -162,6 +162,79 @@ async def ask_turns(
     return turns
 
 
+@dataclass(frozen=True, slots=True)
+class Spoken:
+    """One utterance as a recogniser gave it: words with a confidence, or none (``typed``:
+    nothing could transcribe its language)."""
+
+    text: str
+    confidence: float
+    language: str
+    cut: bool = False
+    typed: bool = False
+
+
+async def hear_turns(
+    spoken: Sequence[Spoken],
+    *,
+    risk: int | None,
+    language: str | None = None,
+    expertise: Expertise | None = None,
+    brain: Brain | None = None,
+) -> list[dict[str, Any]]:
+    """Utterances spoken hands-free into one room: for each, what the room heard (``heard``)
+    and, when that was asked, what the question brought, as :func:`ask_turns` reports it."""
+    session = await open_session(risk=risk, language=language, expertise=expertise, brain=brain)
+    await session.send(m.Voice("free"))
+    room, member = session.room, session.member
+    experts: dict[int, m.ExpertCame] = {}
+    turns = []
+    for n, said in enumerate(spoken, 1):
+        start, paged = len(session.received), len(session.pages)
+        await session.run(room.speech_started(member, n, _NOW))
+        room.speech_ended(member, n, _NOW, cut=said.cut)
+        if said.typed:
+            await session.run(room.please_type(member, n, said.language, _NOW))
+        else:
+            out = room.heard(
+                member, n, said.text, said.confidence, said.language, _NOW, cut=said.cut
+            )
+            await session.run(out)
+        got = session.received[start:]
+        experts.update({x.e: x for x in got if isinstance(x, m.ExpertCame) and x.st == "arrived"})
+        heard = [x for x in got if isinstance(x, m.Heard)]
+        asked = [x for x in got if isinstance(x, m.Asked)]
+        answers = [_answer(a, experts) for a in got if isinstance(a, m.Answer)]
+        turns.append(
+            {
+                "heard": (
+                    {
+                        "text": heard[0].text,
+                        "conf": heard[0].conf,
+                        "lang": heard[0].lang,
+                        "st": heard[0].st,
+                    }
+                    if heard
+                    else None
+                ),
+                "question": asked[0].text if asked else None,
+                "specialties": asked[0].sp if asked else [],
+                "profile": f"C{risk}" if risk else None,
+                "answers": answers,
+                "handoff": any(a["handoff"] for a in answers),
+                "pages": [
+                    {
+                        "skill": p.skill.value if p.skill else None,
+                        "product": p.product,
+                        "reason": p.reason,
+                    }
+                    for p in session.pages[paged:]
+                ],
+            }
+        )
+    return turns
+
+
 def _answer(a: m.Answer, experts: Mapping[int, m.ExpertCame]) -> dict[str, Any]:
     expert = experts.get(a.e) if a.e is not None else None
     return {

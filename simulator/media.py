@@ -73,6 +73,8 @@ class _Reading:
     freezes: int = 0
     loud: int = 0
     first_loud_at: float | None = None
+    last_loud_at: float | None = None
+    quiet_run: int = 0  # frames since the last loud one
     longest_gap: float = 0.0
     sizes: set[tuple[int, int]] = field(default_factory=set)
 
@@ -198,8 +200,12 @@ class RtcMedia:
                     reading.size += samples.size
                     if samples.size and int(samples.max()) > 300:
                         reading.loud += 1
+                        reading.quiet_run = 0
+                        reading.last_loud_at = now
                         if reading.first_loud_at is None:
                             reading.first_loud_at = now
+                    else:
+                        reading.quiet_run += 1
                 else:
                     reading.size += frame.width * frame.height  # type: ignore[attr-defined]
                     reading.sizes.add((frame.width, frame.height))  # type: ignore[attr-defined]

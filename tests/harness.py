@@ -31,6 +31,7 @@ from rooms.outputs import (
 )
 from rooms.roles import Role
 from rooms.room import Room
+from rooms.voice import VoiceRules
 from scenes.layout import load_layout
 from scenes.replica import Replica
 
@@ -61,9 +62,15 @@ class Harness:
         tick_hz: int = 30,
         layout: str = "private_room",
         interest: InterestPolicy | None = None,
+        voice: VoiceRules | None = None,
     ) -> None:
         self.room = Room(
-            "r1", load_layout(layout), tick_hz=tick_hz, limits=limits, interest=interest
+            "r1",
+            load_layout(layout),
+            tick_hz=tick_hz,
+            limits=limits,
+            interest=interest,
+            voice=voice,
         )
         self.now = 1_000.0
         self.inbox: dict[int, Inbox] = defaultdict(Inbox)

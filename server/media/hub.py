@@ -66,6 +66,8 @@ DEFAULT_AUDIO_QUALITY = Quality("voice", bitrate=32_000)
 # enough that a viewer that stopped reading is cut back to live quickly.
 VIDEO_QUEUE = 30
 AUDIO_QUEUE = 50
+# A speech listener reads as fast as frames come; 5 s of 20 ms frames covers a stalled loop.
+TAP_QUEUE = 250
 # Many viewers joining or losing packets at once must not turn the stream into keyframes only.
 KEYFRAME_MIN_INTERVAL_S = 0.25
 
@@ -229,6 +231,41 @@ class ViewerTrack(MediaStreamTrack):
         return out
 
 
+class FrameTap(MediaStreamTrack):
+    """The decoded audio of a source, for a listener in this process (speech recognition):
+    no encoding, a bounded queue that loses its oldest frames, nothing while the source is
+    disabled (a muted microphone is not listened to)."""
+
+    kind = "audio"
+
+    def __init__(self, source_id: str, limit: int = TAP_QUEUE) -> None:
+        super().__init__()
+        self.source_id = source_id
+        self._queue: deque[AudioFrame] = deque(maxlen=limit)
+        self._wake = asyncio.Event()
+        self._ended = False
+        self.dropped = 0
+
+    def put(self, frame: AudioFrame) -> None:
+        if len(self._queue) == self._queue.maxlen:
+            self.dropped += 1
+        self._queue.append(frame)
+        self._wake.set()
+
+    async def recv(self) -> AudioFrame:
+        while not self._queue:
+            if self._ended:
+                raise MediaStreamError
+            self._wake.clear()
+            await self._wake.wait()
+        return self._queue.popleft()
+
+    def stop(self) -> None:
+        self._ended = True
+        self._wake.set()
+        super().stop()
+
+
 class _Lane:
     """One shared encoder of a source and the viewers at its quality."""
 
@@ -299,6 +336,7 @@ class Source:
         self._gone_dropped = 0
         self._retired: dict[str, LaneStats] = {}  # lanes whose last viewer left, summed
         self.task: asyncio.Task[None] | None = None
+        self.taps: list[FrameTap] = []
 
     @property
     def state(self) -> SourceState:
@@ -344,6 +382,9 @@ class Source:
                 while True:
                     frame = await self.track.recv()
                     self.decodes += 1
+                    if self.taps and self.enabled and isinstance(frame, AudioFrame):
+                        for tap in self.taps:
+                            tap.put(frame)
                     await self._encode(frame)
         except MediaStreamError:
             log.info("media source %s ended", self.source_id)
@@ -516,6 +557,9 @@ class MediaHub:
             return
         del self._sources[source.source_id]
         source.live = False
+        for tap in source.taps:
+            tap.stop()
+        source.taps.clear()
         for lane in list(source.lanes.values()):
             for viewer in list(lane.viewers.values()):
                 viewer.stop()
@@ -558,6 +602,22 @@ class MediaHub:
         viewer = ViewerTrack(lane, viewer_id)
         lane.viewers[viewer_id] = viewer
         return viewer
+
+    def tap(self, source_id: str) -> FrameTap:
+        """The decoded frames of audio source ``source_id`` from now on, until ``untap`` or
+        the source's end."""
+        source = self._source(source_id)
+        if source.kind != "audio":
+            raise ValueError(f"source {source_id!r} is not audio")
+        tap = FrameTap(source_id)
+        source.taps.append(tap)
+        return tap
+
+    def untap(self, tap: FrameTap) -> None:
+        source = self._sources.get(tap.source_id)
+        if source is not None and tap in source.taps:
+            source.taps.remove(tap)
+        tap.stop()
 
     def set_quality(self, source_id: str, viewer_id: str, quality: str) -> ViewerTrack:
         """Move a viewer to another quality level, keeping its track (and so its sender)."""

@@ -12,6 +12,7 @@ from server.media.recorder import SessionRecorder
 from server.media.room_media import MediaNode, MediaSettings, RecorderFactory
 from server.media.tts import EspeakSpeaker
 from server.media.turn import IceConfig
+from server.speech.setup import make_transcriber
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def media_node(settings: Settings) -> MediaNode:
         speaker=speaker,
         video=RoomPictures(),
         recorder=recorders(settings.recordings_dir),
+        transcriber=make_transcriber(settings),
     )
 
 

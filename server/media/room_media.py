@@ -31,6 +31,7 @@ from protocol.codec import encode
 from protocol.codes import ErrorCode
 from rooms.outputs import (
     Hush,
+    Listen,
     MediaEnable,
     MediaOutput,
     MediaSignal,
@@ -41,6 +42,7 @@ from rooms.outputs import (
     RecordStart,
     RecordStop,
     Speak,
+    Unlisten,
 )
 from rooms.room import Room
 from server.media.hub import MediaHub, SourceState
@@ -62,6 +64,8 @@ from server.media.peers import (
 from server.media.speech_track import ClipStart, Playback, SpeechTrack
 from server.media.tts import ENVELOPE_HZ, Speaker, SpeechError
 from server.media.turn import IceConfig
+from server.speech.results import Transcriber
+from server.speech.room_speech import RoomSpeech
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +111,7 @@ class MediaNode:
     speaker: Speaker | None = None
     video: VideoMaker | None = None
     recorder: RecorderFactory | None = None
+    transcriber: Transcriber | None = None  # members asking by voice (None: onsets only)
     hub: MediaHub = field(init=False)
     rooms: dict[str, RoomMedia] = field(default_factory=dict)
     speech_failures: int = 0
@@ -160,6 +165,13 @@ class RoomMedia:
         self._in_recording: set[str] = set()  # hub sources the recorder takes
         self.saved: dict[str, asyncio.Future[Path]] = {}  # recording id -> its manifest
         self._reconcile_due = False
+        self.speech = RoomSpeech(
+            room,
+            self.hub,
+            node.transcriber,
+            source_of=lambda member: self.sid(f"m{member}.a"),
+            dispatch=dispatch,
+        )
         node.rooms[room.id] = self
 
     def sid(self, src: str) -> str:
@@ -178,11 +190,17 @@ class RoomMedia:
             source = self.sid(f"m{out.member}.{KIND_SUFFIX[out.kind]}")
             if any(s.source_id == source for s in self.hub.sources()):
                 self.hub.set_enabled(source, out.enabled)
+            if out.kind == "audio":
+                self.speech.follow(out.member)
         elif isinstance(out, Speak):
             self._chore(self._speak(out), f"speak:{out.entity}")
         elif isinstance(out, Hush):
             if (voice := self._voices.get(out.entity)) is not None:
                 voice.interrupt()
+        elif isinstance(out, Listen):
+            self.speech.listen(out)
+        elif isinstance(out, Unlisten):
+            self.speech.unlisten(out.member)
         elif isinstance(out, RecordStart):
             self._record_start(out)  # now: the admissions that follow in this batch need it
         elif isinstance(out, RecordAdmit):
@@ -305,6 +323,8 @@ class RoomMedia:
             member = int(src[1 : src.index(".")])
             kind = "audio" if src.endswith(".a") else "video"
             self.room.track_live(member, kind, state.live)
+            if kind == "audio":
+                self.speech.follow(member)
             if not state.live:
                 self._in_recording.discard(state.source_id)  # a new track is a new file
             elif member in self._recorded:
@@ -543,6 +563,7 @@ class RoomMedia:
     async def close(self) -> None:
         if self._recorder is not None and self._recording is not None:
             await self._record_stop(self._recording)
+        await self.speech.close()
         for member in list(self.peers):
             await self._stop(member)
         for entity, voice in list(self._voices.items()):

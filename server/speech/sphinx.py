@@ -4,21 +4,26 @@ model, dictionary and language model, so nothing is downloaded at run time.
 Decoding is CPU work of about real time on one core, and a decoder is not thread-safe: each
 transcriber owns one decoder and one worker thread, and utterances queue for it off the event
 loop. The bank's words the dictionary lacks are added at load (``server/speech/vocabulary.py``);
-PocketSphinx's Python API cannot interpolate a domain language model with its general one,
-so words it already knows get no extra weight.
+PocketSphinx's Python API cannot interpolate a domain language model with its general one;
+instead a decoder may hold a second search with a model of the bank's own sentences
+(``domain``, ``server/speech/domain_lm.py``), which hears first, the general model behind it
+for doubtful utterances when ``fallback_below`` is set (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pocketsphinx
 
+from server.speech.domain_lm import build_arpa, words_of
 from server.speech.results import Heard, Pcm, PleaseType, Transcript, Word, is_english
 from server.speech.segmenter import SAMPLE_RATE
 from server.speech.vocabulary import pronunciation
@@ -31,6 +36,7 @@ SILENCE_DBFS = -60.0
 # lattice posterior can still be 1.0: such a word counts as not heard.
 MAX_WORD_S = 1.2
 SOURCE = "pocketsphinx"
+DOMAIN = "bank"  # the search with the bank's own language model
 
 
 def _is_word(token: str) -> bool:
@@ -59,8 +65,20 @@ def _dbfs(pcm: Pcm) -> float:
 class SphinxTranscriber:
     """English only; any other language gets ``PleaseType``."""
 
-    def __init__(self, *, vocabulary: Iterable[str] = (), fwdflat: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        vocabulary: Iterable[str] = (),
+        fwdflat: bool = True,
+        domain: Sequence[str] = (),
+        fallback_below: float = 0.0,
+    ) -> None:
+        """``domain``: sentences of what customers say; heard first with a language model of
+        them, and with the general model too when that confidence is below
+        ``fallback_below`` (the more confident transcript wins)."""
         self.vocabulary = frozenset(vocabulary)
+        self.domain = tuple(domain)
+        self.fallback_below = fallback_below
         # The second (flat-lexicon) pass costs about half again as much and gets noticeably
         # more words right on our spoken questions: on by default.
         # Batch CMN: each utterance is normalised on its own, so one customer's room (or a
@@ -69,6 +87,7 @@ class SphinxTranscriber:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pocketsphinx")
         self._decoder: pocketsphinx.Decoder | None = None
         self.added: tuple[str, ...] = ()  # words the dictionary lacked and we gave it
+        self._general = ""  # the search of the general model, when a domain one is added
 
     async def load(self) -> None:
         """Build the decoder now (a second or two), rather than on the first utterance."""
@@ -86,6 +105,14 @@ class SphinxTranscriber:
             for i, (word, phones) in enumerate(missing):
                 decoder.add_word(word, phones, i == len(missing) - 1)
             self.added = tuple(word for word, _ in missing)
+            if self.domain:
+                self._general = decoder.current_search()
+                known = [w for w in _dictionary_words(decoder, self.domain)]
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / "domain.arpa"
+                    path.write_text(build_arpa(self.domain, known), encoding="utf-8")
+                    decoder.add_lm_file(DOMAIN, str(path))
+                decoder.activate_search(DOMAIN)
             self._decoder = decoder
         return self._decoder
 
@@ -101,6 +128,17 @@ class SphinxTranscriber:
 
     def _decode(self, raw: bytes, language: str) -> Heard:
         decoder = self._load()
+        if not self.domain:
+            return self._pass(decoder, raw, language)
+        decoder.activate_search(DOMAIN)
+        heard = self._pass(decoder, raw, language)
+        if heard.confidence >= self.fallback_below:
+            return heard
+        decoder.activate_search(self._general)
+        general = self._pass(decoder, raw, language)
+        return general if general.confidence > heard.confidence else heard
+
+    def _pass(self, decoder: pocketsphinx.Decoder, raw: bytes, language: str) -> Heard:
         decoder.start_utt()
         decoder.process_raw(raw, full_utt=True)
         decoder.end_utt()
@@ -124,3 +162,9 @@ class SphinxTranscriber:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _dictionary_words(decoder: pocketsphinx.Decoder, sentences: Iterable[str]) -> set[str]:
+    """The sentences' words the decoder can say (a model word without phones is noise)."""
+    words = {w for sentence in sentences for w in words_of(sentence)}
+    return {w for w in words if decoder.lookup_word(w) is not None}

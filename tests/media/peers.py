@@ -27,6 +27,7 @@ from av.video.frame import VideoFrame
 from server.media.hub import MediaHub, ViewerTrack
 from server.media.pulse import Pulse
 from server.media.rtc import attach_viewer
+from server.speech.results import Pcm
 
 DEADLINE = 10.0  # generous: two shared cores, other suites running beside this one
 W, H = 160, 120
@@ -78,6 +79,59 @@ class ToneTrack(AudioStreamTrack):
         frame.time_base = fractions.Fraction(1, rate)
         self.produced += 1
         self.pulse.fire()
+        return frame
+
+
+class SpeakingMicrophone(AudioStreamTrack):
+    """A member's microphone at real time (20 ms frames, 48 kHz): quiet until ``say`` queues
+    speech (16 kHz PCM), which it then plays; ``said`` is set when the last of it has gone.
+    ``noise`` adds a floor of white noise, as a room has."""
+
+    RATE = 48_000
+    SAMPLES = 960
+
+    def __init__(self, noise: int = 0) -> None:
+        super().__init__()
+        self.sent = 0
+        self.noise = noise
+        self._queue = np.zeros(0, dtype=np.int16)
+        self._t0: float | None = None
+        self._rng = np.random.default_rng(7)
+        self.said = asyncio.Event()
+        self.began_at: float | None = None  # loop time the newest speech began to play
+        self.ended_at: float | None = None  # and ended
+
+    def say(self, pcm16k: Pcm) -> None:
+        self._queue = np.concatenate((self._queue, np.repeat(pcm16k, 3)))  # 16 -> 48 kHz
+        self.said.clear()
+        self.began_at = self.ended_at = None
+
+    async def recv(self) -> AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self._t0 is None:
+            self._t0 = loop.time()
+        else:
+            due = self._t0 + self.sent * self.SAMPLES / self.RATE
+            await asyncio.sleep(max(0.0, due - loop.time()))
+        n = self.SAMPLES
+        chunk = np.zeros(n, dtype=np.int16)
+        if len(self._queue):
+            if self.began_at is None:
+                self.began_at = loop.time()
+            part = self._queue[:n]
+            chunk[: len(part)] = part
+            self._queue = self._queue[n:]
+            if not len(self._queue):
+                self.ended_at = loop.time() + len(part) / self.RATE
+                self.said.set()
+        if self.noise:
+            noise = self._rng.normal(0, self.noise, n)
+            chunk = np.clip(chunk + noise, -32768, 32767).astype(np.int16)
+        frame = AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = self.RATE
+        frame.pts = self.sent * n
+        frame.time_base = fractions.Fraction(1, self.RATE)
+        self.sent += 1
         return frame
 
 

@@ -13,6 +13,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from panda3d.core import Filename, PNMImage
 
@@ -24,7 +25,9 @@ from rooms.room import Room
 from scenes.layout import load_layout
 from server.auth import TokenAuthority
 from server.config import Settings
+from server.media.tts import EspeakSpeaker
 from tests.conftest import AUDIT_KEY, SECRET
+from tests.speech_audio import silence, speak_16k, write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = Path(tempfile.mkdtemp(prefix="wealthroom-audit-"))
@@ -227,3 +230,20 @@ async def test_serve_on_a_port_in_use_names_the_port_and_how_to_choose_another()
     assert "--port" in err
     assert "WEALTHROOM_PORT" in err
     assert "Errno" not in err
+
+
+@pytest.mark.skipif(
+    not EspeakSpeaker.available(), reason="needs espeak-ng (scripts/system-packages)"
+)
+async def test_ask_by_audio_hears_the_file_and_asks_as_a_microphone_would(tmp_path: Path) -> None:
+    pcm = np.concatenate((silence(0.5), speak_16k("Tell me about government bonds."), silence(1.0)))
+    wav = write_wav(tmp_path / "question.wav", pcm, 16_000)
+    code, out, _ = await _run("ask", "--json", "--risk", "3", "--audio", str(wav), timeout=120)
+    assert code == 0
+    (line,) = out.splitlines()
+    turn = json.loads(line)
+    assert turn["heard"]["st"] == "asked"
+    assert "bonds" in turn["heard"]["text"]
+    assert turn["question"] == turn["heard"]["text"]
+    assert turn["specialties"] == ["bonds"]
+    assert turn["answers"]
