@@ -21,6 +21,8 @@ export const HAIRSTYLES = ["none", "short", "bob", "long", "bun", "curly", "pony
 export const MEDIA_KINDS = ["audio", "video"];
 export const MEDIA_VIEWS = ["3d", "video", "thin", "none"];
 export const DEVICE_STATES = ["on", "off"];
+export const VOICE_MODES = ["off", "ptt", "free"];
+export const HEARD_STATES = ["asked", "confirm", "type", "cut", "none"];
 export const VIDEO_QUALITIES = ["high", "low"];
 export const MOUTH_LEVELS = 15;
 
@@ -201,6 +203,8 @@ client(
   field("idx", new Int(0, 255), false),
 );
 client("mute", field("mic", new OneOf(DEVICE_STATES), false), field("cam", new OneOf(DEVICE_STATES), false));
+client("voice", field("mode", new OneOf(VOICE_MODES)));
+client("ptt", field("on", new Bool()));
 client("record", field("on", new Bool()));
 client("seen", field("rec", new Str(L.MAX_ID_CHARS, 1)));
 
@@ -367,3 +371,10 @@ reliable(
   field("at", U53),
 );
 server("briefing", field("page", new Str(L.MAX_ID_CHARS, 1)), field("brief", BRIEFING));
+server(
+  "heard",
+  field("text", new Str(L.MAX_QUESTION_CHARS)),
+  field("conf", new Float(0, 1)),
+  field("lang", new OneOf(LANGUAGES)),
+  field("st", new OneOf(HEARD_STATES)),
+);

@@ -6,6 +6,7 @@ import { ErrorCode } from "./codec.js";
 import { byId, el } from "./dom.js";
 import { t } from "./i18n.js";
 import { showToast } from "./room_toast.js";
+import { deviceProblem } from "./voice.js";
 
 /** What the link asks for: `media=1` joins with everything the role may send, `media=audio`
  * with the microphone only, `media=listen` with neither. */
@@ -89,7 +90,8 @@ export function mountDevices({ link, state, session, scene }, media) {
 
   media.on("state", renderButtons);
   media.on("failed", ({ code, msg, devices }) => {
-    if (devices) showToast(t("media.no-devices", { msg }));
+    // `msg` is the browser's error name ("NotFoundError"): said in words instead.
+    if (devices) showToast(t("media.no-devices", { msg: t(`media.why-${deviceProblem(msg)}`) }));
     else if (code !== ErrorCode.MEDIA_UNAVAILABLE) showToast(t("media.failed", { msg }));
   });
 
