@@ -168,6 +168,11 @@ const DEVICE_CAUSES = {
   ConstraintNotSatisfiedError: "overconstrained",
 };
 
+/** The cause of a getUserMedia rejection, from its DOMException name: "not-found", ... */
+export function deviceCause(name) {
+  return DEVICE_CAUSES[name] ?? "other";
+}
+
 /**
  * What to tell a member whose microphone or camera did not open: `errors` maps each kind that
  * did not open to its error's name, `got` lists the kinds that did. Returns `{causes, outcome}`:
@@ -178,7 +183,7 @@ export function deviceProblem(errors, got) {
   const groups = new Map(); // cause -> kinds
   for (const kind of KINDS) {
     if (!(kind in errors)) continue;
-    const cause = DEVICE_CAUSES[errors[kind]] ?? "other";
+    const cause = deviceCause(errors[kind]);
     groups.set(cause, [...(groups.get(cause) ?? []), kind]);
   }
   if (!groups.size) return null;

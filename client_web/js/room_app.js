@@ -1,7 +1,7 @@
 // The room page: joins the room named in the link, draws it, and carries the conversation
 // (chat, questions to the digital experts and their answers, the hand-off to a person), the
 // step-up before the portfolio, voice and video (the microphone and camera buttons, people's
-// cameras, experts' voices, the recording notice), and, for an advisor, the tools to present,
+// cameras, experts' voices, the recording notice), questions by voice, and, for an advisor, the tools to present,
 // to call experts and to record. Each panel is a module (room_*.js); this one wires them, in
 // the order the listeners must run.
 // Everything it knows is also on `window.wealthroom`, for support staff and for tests.
@@ -26,6 +26,7 @@ import { mountSettings } from "./room_settings.js";
 import { mountStage } from "./room_stage.js";
 import { mountStatus } from "./room_status.js";
 import { showToast } from "./room_toast.js";
+import { mountVoice } from "./room_voice.js";
 
 // --- the link ----------------------------------------------------------------------------------
 
@@ -125,6 +126,7 @@ mountStage(page, {
     experts.render();
     devices.renderPeople();
   },
+  onTalk: (source, on) => voice.talk(source, on),
 });
 
 const experts = mountExperts(page, { onExperts: (list) => advisor.renderDismissList(list) });
@@ -160,6 +162,7 @@ const media = new RoomMedia(session);
 window.wealthroom.media = media;
 const devices = mountDevices(page, media);
 const recording = mountRecording(page, media);
+const voice = mountVoice(page, media);
 startLinkMedia(page, media, devices);
 
 const settings = mountSettings(page);
@@ -174,6 +177,7 @@ onLangChange(() => {
   recording.render();
   devices.rerenderVideos();
   advisor.renderSpecialties();
+  voice.render();
 });
 
 // --- start -------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ import { t } from "./i18n.js";
 import { showToast } from "./room_toast.js";
 import { VrMode, vrSupported } from "./xr.js";
 
-/** `afterState` runs after each state is drawn (the panels that follow the entities). */
-export function mountStage({ session, scene }, { afterState }) {
+/** `afterState` runs after each state is drawn (the panels that follow the entities);
+ * `onTalk(source, on)` when a VR controller presses or lets go of push-to-talk. */
+export function mountStage({ session, scene }, { afterState, onTalk }) {
   session.on("state", ({ tick }) => {
     scene.onState(tick, session.replica, performance.now() / 1000);
     afterState();
@@ -71,10 +72,15 @@ export function mountStage({ session, scene }, { afterState }) {
   vrSupported().then((ok) => {
     if (!ok) return;
     const button = byId("vr-button");
-    const vr = new VrMode(scene, session, (presenting) => {
-      button.dataset.i18n = presenting ? "vr.exit" : "vr.enter";
-      button.textContent = t(button.dataset.i18n);
-    });
+    const vr = new VrMode(
+      scene,
+      session,
+      (presenting) => {
+        button.dataset.i18n = presenting ? "vr.exit" : "vr.enter";
+        button.textContent = t(button.dataset.i18n);
+      },
+      onTalk,
+    );
     button.hidden = false;
     button.addEventListener("click", () => vr.toggle().catch((err) => showToast(String(err.message ?? err))));
   });

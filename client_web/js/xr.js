@@ -1,6 +1,8 @@
 // WebXR: an "Enter VR" button when the browser can show immersive VR, the member's head and
 // both controllers sent as poses (hand mode 1) at the headset's frame rate within the
-// server's rate, and teleporting by pointing at a seat and pulling the trigger (`sit`).
+// server's rate, teleporting by pointing at a seat and pulling the trigger (`sit`), and
+// push-to-talk for questions by voice: the trigger pulled anywhere but at a seat, or the grip
+// (squeeze), on either controller, held while speaking.
 
 import * as THREE from "three";
 
@@ -26,12 +28,15 @@ function partOf(object) {
 
 export class VrMode {
   /**
-   * `room`: the RoomScene; `session`: the RoomSession (poses, sit); `onChange(presenting)`.
+   * `room`: the RoomScene; `session`: the RoomSession (poses, sit); `onChange(presenting)`;
+   * `onTalk(source, on)`: push-to-talk pressed or let go (`source` names the controller and
+   * its button, so that two held at once let go only with the last).
    */
-  constructor(room, session, onChange) {
+  constructor(room, session, onChange, onTalk = null) {
     this.room = room;
     this.session = session;
     this.onChange = onChange;
+    this.onTalk = onTalk;
     this.xrSession = null;
     this.controllers = [];
     this.seatPlaced = null;
@@ -39,15 +44,28 @@ export class VrMode {
     for (const i of [0, 1]) {
       const controller = renderer.xr.getController(i);
       const grip = renderer.xr.getControllerGrip(i);
-      const entry = { controller, grip, handedness: null, connected: false };
+      const entry = { controller, grip, handedness: null, connected: false, seat: null, talking: new Set() };
       controller.addEventListener("connected", (e) => {
         entry.handedness = e.data.handedness;
         entry.connected = true;
       });
       controller.addEventListener("disconnected", () => {
         entry.connected = false;
+        for (const button of [...entry.talking]) this.talk(entry, i, button, false);
       });
-      controller.addEventListener("select", () => this.pointAtSeat(controller));
+      // The trigger sits at the seat it points at when pulled (on release: `select`); pulled
+      // anywhere else it talks while held, as the grip does.
+      controller.addEventListener("selectstart", () => {
+        entry.seat = this.seatAt(controller);
+        if (!entry.seat) this.talk(entry, i, "trigger", true);
+      });
+      controller.addEventListener("select", () => {
+        if (entry.seat) this.session.send({ t: "sit", seat: entry.seat });
+        entry.seat = null;
+      });
+      controller.addEventListener("selectend", () => this.talk(entry, i, "trigger", false));
+      controller.addEventListener("squeezestart", () => this.talk(entry, i, "grip", true));
+      controller.addEventListener("squeezeend", () => this.talk(entry, i, "grip", false));
       // A short ray shows where the controller points.
       const ray = new THREE.Line(
         new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(0, 0, 0), new THREE.Vector3(0, 0, -3)]),
@@ -120,12 +138,21 @@ export class VrMode {
     this.session.offerPose(pose);
   }
 
-  pointAtSeat(controller) {
+  /** The seat a controller points at, or null. */
+  seatAt(controller) {
     controller.updateMatrixWorld();
     const origin = new THREE.Vector3().setFromMatrixPosition(controller.matrixWorld);
     const direction = new THREE.Vector3(0, 0, -1).applyQuaternion(controller.getWorldQuaternion(new THREE.Quaternion()));
     this.raycaster.set(origin, direction);
     const hit = this.raycaster.intersectObjects(this.room.seatMarkers, false)[0];
-    if (hit) this.session.send({ t: "sit", seat: hit.object.userData.seat });
+    return hit?.object.userData.seat ?? null;
+  }
+
+  /** Push-to-talk on controller `index`'s `button` ("trigger" or "grip"). */
+  talk(entry, index, button, on) {
+    if (on === entry.talking.has(button)) return;
+    if (on) entry.talking.add(button);
+    else entry.talking.delete(button);
+    this.onTalk?.(`xr${index}.${button}`, on);
   }
 }
