@@ -26,8 +26,8 @@ from protocol import messages as m
 from protocol.codec import encode, pack
 from protocol.codes import CloseCode, ErrorCode
 from protocol.limits import MAX_FRAME_BYTES
-from protocol.pose import I16
-from protocol.quantise import unpack_quat
+from protocol.pose import I16, AvatarPose, HandMode, Part
+from protocol.quantise import POS_SCALE, pack_quat, unpack_quat
 
 Json = dict[str, Any]
 
@@ -496,16 +496,32 @@ _FRAME_POSES: list[tuple[str, m.Pose]] = [
 ]
 
 
+def _quantised(pose: m.Pose) -> bytes:
+    """The packed record of a map-form pose by SPEC.md's rules (millimetres rounded half to
+    even, smallest three); tests/protocol/test_pose_frame.py checks the server's quantiser
+    gives the same bytes, so the wire layer needs none of the layers above it."""
+
+    def part(pos: tuple[float, ...], rot: tuple[float, ...]) -> Part:
+        x, y, z = (round(c * POS_SCALE) for c in pos)
+        qx, qy, qz, qw = rot
+        return Part((x, y, z), pack_quat((qx, qy, qz, qw)))
+
+    head = part(pose.p, pose.q)
+    if not pose.hm or pose.lh is None or pose.rh is None:
+        return AvatarPose(head).pack()
+    left, right = part(pose.lh[:3], pose.lh[3:]), part(pose.rh[:3], pose.rh[3:])
+    return AvatarPose(head, HandMode(pose.hm), left, right).pack()
+
+
 def pose_frames() -> Json:
     """Binary pose frames (SPEC.md, "Binary pose"): valid ones with the map-form pose they
     quantise from, and malformed ones with the code they get (and, where the map form has the
     same fault, the map-form frame that gets that code)."""
-    from avatars.pose import quantise_pose  # the wire layer's vectors use the server's rules
     from protocol.pose_frame import PoseFrame
 
     valid = []
     for name, pose in _FRAME_POSES:
-        packed = quantise_pose(pose).pack()
+        packed = _quantised(pose)
         frame = PoseFrame(packed, pose.n, pose.ack)
         valid.append(
             {
