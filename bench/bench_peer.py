@@ -29,8 +29,6 @@ The first run installs the peer's npm packages into bench/peers/colyseus/node_mo
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import math
 import os
@@ -50,7 +48,7 @@ from bench.colyseus_peer import PeerPlan, PeerResult, ensure_installed, measure_
 from server.auth import TokenAuthority  # noqa: E402
 from server.event_loop import run_loop  # noqa: E402
 from simulator.load_bot import LoadRoom, LoadRun  # noqa: E402
-from simulator.load_level import LevelResult, LoadPlan, close_all, measure_on  # noqa: E402
+from simulator.load_level import LevelResult, LoadPlan, drive_level  # noqa: E402
 from simulator.server_process import ServerProcess  # noqa: E402
 
 SATURATED_PCT = 95.0
@@ -75,18 +73,8 @@ async def measure_ours(n: int, plan: LoadPlan, cpus: tuple[int, int] | None) -> 
     server = PatientServer(log_path, plan.server_log_level, None, cpus[0] if cpus else None)
     run = LoadRun(separate_acks=plan.separate_acks)
     try:
-        async with asyncio.timeout(plan.budget_s):
-            await server.start()
-            await measure_on(n, plan, TokenAuthority, server, run, rooms, result)
-    except TimeoutError:
-        result.aborted = "timed out (per-level budget)"
-    except Exception as exc:
-        result.aborted = f"{type(exc).__name__}: {exc}"
+        await drive_level(n, plan, TokenAuthority, server, run, rooms, result, start=True)
     finally:
-        run.driving = False
-        run.shutting_down = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(close_all(run.clients, 5.0), 10)
         result.server_exit_code = await server.stop()
     return result
 

@@ -15,8 +15,6 @@ to 127.0.0.1 and sign tokens with this checkout's key), which is not restarted b
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 import os
 from collections.abc import Awaitable, Callable
@@ -26,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from simulator.load_bot import LoadRoom, LoadRun
-from simulator.load_level import LevelResult, LoadPlan, close_all, measure_level, measure_on
+from simulator.load_level import LevelResult, LoadPlan, drive_level, measure_level
 from simulator.server_process import ServerProcess
 from simulator.tokens import MinterFactory
 
@@ -162,18 +160,7 @@ async def _level_on(
     rooms = [LoadRoom(f"{prefix}-{r}") for r in range(math.ceil(n / ROOM_SIZE))]
     result = LevelResult(clients=n, rooms=len(rooms))
     run = LoadRun()
-    try:
-        async with asyncio.timeout(plan.budget_s):
-            await measure_on(n, plan, minter, server, run, rooms, result)
-    except TimeoutError:
-        result.aborted = "timed out"
-    except Exception as exc:
-        result.aborted = f"{type(exc).__name__}: {exc}"
-    finally:
-        run.driving = False
-        run.shutting_down = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(close_all(run.clients, 5.0), 10)
+    await drive_level(n, plan, minter, server, run, rooms, result, start=False)
     return result
 
 

@@ -250,6 +250,36 @@ async def close_all(clients: list[LoadBot], limit_s: float) -> None:
     await asyncio.sleep(0)
 
 
+async def drive_level(
+    n: int,
+    plan: LoadPlan,
+    minter: MinterFactory,
+    server: ServerProcess,
+    run: LoadRun,
+    rooms: list[LoadRoom],
+    result: LevelResult,
+    *,
+    start: bool,
+) -> None:
+    """:func:`measure_on` within the plan's budget (starting ``server`` first if ``start``):
+    a failure or the budget running out is written in ``result.aborted``, never raised, and the
+    clients are closed whatever happened."""
+    try:
+        async with asyncio.timeout(plan.budget_s):
+            if start:
+                await server.start()
+            await measure_on(n, plan, minter, server, run, rooms, result)
+    except TimeoutError:
+        result.aborted = f"timed out (budget {plan.budget_s:g} s)"
+    except Exception as exc:
+        result.aborted = f"{type(exc).__name__}: {exc}"
+    finally:
+        run.driving = False
+        run.shutting_down = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(close_all(run.clients, 5.0), 10)
+
+
 async def measure_level(
     n: int, plan: LoadPlan, minter: MinterFactory, cpus: tuple[int, int] | None
 ) -> LevelResult:
@@ -264,18 +294,8 @@ async def measure_level(
     )
     run = LoadRun(separate_acks=plan.separate_acks, binary_poses=not plan.map_poses)
     try:
-        async with asyncio.timeout(plan.budget_s):
-            await server.start()
-            await measure_on(n, plan, minter, server, run, rooms, result)
-    except TimeoutError:
-        result.aborted = "timed out (per-N budget); server killed"
-    except Exception as exc:
-        result.aborted = f"{type(exc).__name__}: {exc}"
+        await drive_level(n, plan, minter, server, run, rooms, result, start=True)
     finally:
-        run.driving = False
-        run.shutting_down = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(close_all(run.clients, 5.0), 10)
         result.server_exit_code = await server.stop()
     if log_path.exists():
         lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
