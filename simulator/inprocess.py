@@ -141,22 +141,11 @@ async def ask_turns(
         got = session.received[start:]
         experts.update({x.e: x for x in got if isinstance(x, m.ExpertCame) and x.st == "arrived"})
         (asked,) = [x for x in got if isinstance(x, m.Asked)]
-        answers = [_answer(a, experts) for a in got if isinstance(a, m.Answer)]
         turns.append(
             {
                 "question": question,
                 "specialties": asked.sp,
-                "profile": f"C{risk}" if risk else None,
-                "answers": answers,
-                "handoff": any(a["handoff"] for a in answers),
-                "pages": [
-                    {
-                        "skill": p.skill.value if p.skill else None,
-                        "product": p.product,
-                        "reason": p.reason,
-                    }
-                    for p in session.pages[paged:]
-                ],
+                **_outcome(got, experts, session.pages[paged:], risk),
             }
         )
     return turns
@@ -204,7 +193,6 @@ async def hear_turns(
         experts.update({x.e: x for x in got if isinstance(x, m.ExpertCame) and x.st == "arrived"})
         heard = [x for x in got if isinstance(x, m.Heard)]
         asked = [x for x in got if isinstance(x, m.Asked)]
-        answers = [_answer(a, experts) for a in got if isinstance(a, m.Answer)]
         turns.append(
             {
                 "heard": (
@@ -219,20 +207,29 @@ async def hear_turns(
                 ),
                 "question": asked[0].text if asked else None,
                 "specialties": asked[0].sp if asked else [],
-                "profile": f"C{risk}" if risk else None,
-                "answers": answers,
-                "handoff": any(a["handoff"] for a in answers),
-                "pages": [
-                    {
-                        "skill": p.skill.value if p.skill else None,
-                        "product": p.product,
-                        "reason": p.reason,
-                    }
-                    for p in session.pages[paged:]
-                ],
+                **_outcome(got, experts, session.pages[paged:], risk),
             }
         )
     return turns
+
+
+def _outcome(
+    got: Sequence[m.Message],
+    experts: Mapping[int, m.ExpertCame],
+    pages: Sequence[PageRequest],
+    risk: int | None,
+) -> dict[str, Any]:
+    """What one turn brought, as ``ask --json`` prints it after the question."""
+    answers = [_answer(a, experts) for a in got if isinstance(a, m.Answer)]
+    return {
+        "profile": f"C{risk}" if risk else None,
+        "answers": answers,
+        "handoff": any(a["handoff"] for a in answers),
+        "pages": [
+            {"skill": p.skill.value if p.skill else None, "product": p.product, "reason": p.reason}
+            for p in pages
+        ],
+    }
 
 
 def _answer(a: m.Answer, experts: Mapping[int, m.ExpertCame]) -> dict[str, Any]:
