@@ -16,7 +16,6 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from websockets.exceptions import InvalidHandshake
 
 from protocol import messages as m
 from protocol.codes import CloseCode
@@ -25,8 +24,9 @@ from server.auth import TokenAuthority
 from server.cluster.directory import MemoryRoomDirectory, RoomDirectory
 from server.cluster.redis_directory import RedisRoomDirectory
 from server.urls import PLACED
-from simulator.client import ClientError, RoomClient
+from simulator.client import RoomClient
 from simulator.server_process import ServerProcess
+from tests.cluster.rejoin import join_any
 from tests.redis_fixture import RedisServer, connected, redis_server
 
 __all__ = ["redis_server"]  # fixture, used by name
@@ -209,20 +209,6 @@ def _env(redis: RedisServer, node: str, prefix: str) -> dict[str, str]:
     }
 
 
-async def _join_any(urls: list[str], token: str, name: str, since: int | None) -> RoomClient:
-    """What a client does after losing its node: try the nodes it knows until one takes it."""
-    deadline = time.monotonic() + PROCESS_LEASE_S / 2
-    while True:
-        for url in urls:
-            try:
-                return await RoomClient.join(url, token, name, since=since, timeout=2.0)
-            except (ClientError, OSError, InvalidHandshake):
-                pass
-        if time.monotonic() > deadline:
-            raise AssertionError("no node took the room back within half its lease")
-        await asyncio.sleep(0.05)  # pacing retries, not synchronisation
-
-
 @pytest.fixture
 async def two_nodes(
     redis_server: RedisServer, tmp_path: Path
@@ -256,7 +242,7 @@ async def test_kill_9_the_room_is_back_before_its_lease_ends(
 
     killed = time.monotonic()
     os.kill(a.pid, signal.SIGKILL)
-    back = await _join_any([url_a, url_b], token, "Ann", seen)
+    back = await join_any([url_a, url_b], token, "Ann", seen, _half_lease())
     took = time.monotonic() - killed
     assert took < PROCESS_LEASE_S / 2, f"back after {took:.2f} s"
     await back.send(m.Chat("after"))
@@ -282,7 +268,7 @@ async def test_a_stalled_node_that_was_robbed_moves_its_members(
     await bob.close()
 
     os.kill(a.pid, signal.SIGSTOP)  # stalled, not dead: its connections stay open
-    bob = await _join_any([url_b], bob_token, "Bob", 0)  # B takes the room meanwhile
+    bob = await join_any([url_b], bob_token, "Bob", 0, _half_lease())  # B takes the room meanwhile
     os.kill(a.pid, signal.SIGCONT)
     # A learns from its next beat that it lapsed, and sends Ann where the room is now.
     await ann.wait_for(lambda c: c.closed, DEADLINE_S)
@@ -293,3 +279,8 @@ async def test_a_stalled_node_that_was_robbed_moves_its_members(
     await bob.wait_for(lambda c: [r.text for r in c.chats] == ["after"])
     for client in (ann, bob):
         await client.close()
+
+
+def _half_lease() -> float:
+    """The room must be back well within the lease: its beat, not its lease, moved it."""
+    return time.monotonic() + PROCESS_LEASE_S / 2

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from websockets.exceptions import InvalidHandshake
 
 from avatars.advice import Complexity
 from avatars.expertise import default_expertise
@@ -31,8 +30,9 @@ from run_server import main
 from server.app import WealthroomServer
 from server.auth import TokenAuthority
 from server.cluster.room_store import RedisRoomStore
-from simulator.client import ClientError, RoomClient
+from simulator.client import RoomClient
 from simulator.server_process import ServerProcess
+from tests.cluster.rejoin import join_any
 from tests.conftest import AUDIT_KEY, SECRET, make_settings
 from tests.redis_fixture import RedisServer, own_redis, redis_server
 
@@ -171,21 +171,6 @@ def _env(redis: RedisServer, node: str, prefix: str) -> dict[str, str]:
     }
 
 
-async def _join_any(
-    urls: list[str], token: str, name: str, since: int | None, deadline: float
-) -> RoomClient:
-    """What a client does after losing its node: try the nodes it knows until one takes it."""
-    while True:
-        for url in urls:
-            try:
-                return await RoomClient.join(url, token, name, since=since, timeout=2.0)
-            except (ClientError, OSError, InvalidHandshake):
-                pass
-        if time.monotonic() > deadline:
-            raise AssertionError("no node took the room back in time")
-        await asyncio.sleep(0.05)  # pacing retries, not synchronisation
-
-
 async def test_kill_9_a_node_and_its_room_is_back_elsewhere_with_its_history(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
@@ -212,9 +197,9 @@ async def test_kill_9_a_node_and_its_room_is_back_elsewhere_with_its_history(
         killed = time.monotonic()
         os.kill(a.pid, signal.SIGKILL)
         await ann.wait_for(lambda c: c.closed)
-        bob2 = await _join_any([url_a, url_b], bob_token, "Bob", seen, killed + 10)
+        bob2 = await join_any([url_a, url_b], bob_token, "Bob", seen, killed + 10)
         back = time.monotonic() - killed
-        ann2 = await _join_any([url_a, url_b], ann_token, "Ann", 0, killed + 10)
+        ann2 = await join_any([url_a, url_b], ann_token, "Ann", 0, killed + 10)
         # Ann asked for everything since her first arrival: the whole conversation, once.
         assert [(r.seq, r.text) for r in ann2.chats] == before
         assert bob2.chats == []  # Bob had all of it; nothing is replayed twice
