@@ -186,13 +186,13 @@ class RoomClient:
                 self._changed.notify_all()
 
     async def _on_frame(self, msg: Any) -> None:
+        ack: int | None = None
         if isinstance(msg, m.Snapshot | m.Delta):
             self.state_frames += 1
             for listener in list(self.listeners):
                 listener(msg)
             if self.replica.apply(msg) and self.auto_ack:
-                with contextlib.suppress(ConnectionClosed):
-                    await self.send(m.Ack(msg.tick))
+                ack = msg.tick
         elif type(msg).RELIABLE:
             self.reliable.append(msg)
         elif isinstance(msg, m.Error):
@@ -205,5 +205,13 @@ class RoomClient:
             self.direct.append(msg)
             for listener in list(self.listeners):
                 listener(msg)
+        self._stored(msg)
+        if ack is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await self.send(m.Ack(ack))
         async with self._changed:
             self._changed.notify_all()
+
+    def _stored(self, msg: Any) -> None:
+        """``msg`` is stored: a hook that runs before the first await after it, so whoever
+        takes over the stored messages in that await does not also hear it here."""

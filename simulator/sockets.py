@@ -136,6 +136,10 @@ class SocketLink(RoomClient):
 
     async def _process(self, msg: Any) -> None:
         await super()._on_frame(msg)
+
+    def _stored(self, msg: Any) -> None:
+        # Here and not after the await in _on_frame: a bot attached during that await has
+        # already taken this message from ``reliable``, and would count it twice.
         if self.listener is not None:
             self.listener(msg)
 
