@@ -6,17 +6,27 @@ customer a real aiortc peer on loopback whose microphone plays espeak-ng speech 
 (``tests/media/peers.py`` ``SpeakingMicrophone``), hands-free. Each round is a fresh room: a
 spoken question that brings an expert, then, while it answers, the customer speaks over it.
 
-Where the time goes, per question (all on one clock): *hangover* from the last sample of
-speech to the recogniser starting (the segmenter waits ``end_ms`` of quiet to call the
-utterance over; frames arrive over RTP), *recognition*, *room + brain* (routing, the local
-brain, the guardrails: from text to the speech request), *TTS* (espeak-ng), *to the ear*
-(waiting for the voice's sender, RTP, jitter buffer, decoding at the customer).
+The end of speech is the last voiced sample of the question (espeak-ng's clips end in about
+350 ms of quiet, which a customer's pause also is). Where the time goes, per question (all on
+one clock): *text* from the end of speech to the room being handed the transcript (the
+segmenter's end window, and the recognition that began at a pause inside it or at its end;
+*decode* is that recognition's own time, *decode done* when it finished), *room + brain*
+(routing, the local brain, the guardrails: from text to the speech request), *TTS* of the
+first part said (espeak-ng), *to the ear* (waiting for the voice's sender, RTP, jitter buffer,
+decoding at the customer).
+
+Two configurations alternate round by round in one run, so their figures share a window:
+``now`` (the defaults: end window ``SegmenterConfig.end_ms``, recognition begun at a pause,
+an answer said first sentence first) and ``before`` (a 750 ms end window, recognition at the
+end, an answer synthesised whole).
 
 Barge-in: from the server's speech onset (the segmenter needs ``onset_ms`` of speech to call
 it) to the last audible expert frame at the customer; and from the first sample of the
 customer's speech, which adds that onset window.
 
     .venv/bin/python -m bench.bench_voice [--rounds 8] [--json out.json]
+
+``--rounds`` per configuration.
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +50,10 @@ from rooms.roles import Role
 from rooms.room import Room
 from server.app import WealthroomServer
 from server.config import Settings
-from server.media.tts import SpeechClip
+from server.media import room_media
+from server.media.tts import SpeechClip, speaking_parts
 from server.speech.results import Pcm, Transcriber, Transcript
+from server.speech.segmenter import SegmenterConfig
 from simulator.client import RoomClient
 from simulator.media import RtcMedia
 from tests.media.peers import SpeakingMicrophone
@@ -53,6 +67,20 @@ QUESTIONS = (
     "Tell me about your funds.",
 )
 DEADLINE = 90.0
+VOICED = 300  # |sample| above this is speech, for where the question's speech ends
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    segmenter: SegmenterConfig
+    parts: Callable[[str], list[str]]
+
+
+VARIANTS = (
+    Variant("now", SegmenterConfig(), speaking_parts),
+    Variant("before", SegmenterConfig(end_ms=750, early_ms=0), lambda text: [text]),
+)
 
 
 class Marks:
@@ -63,6 +91,7 @@ class Marks:
         self.synthesised: list[tuple[float, float]] = []
         self.hushed: list[float] = []
         self.onsets: list[float] = []
+        self.heard: list[float] = []  # when the room was handed a transcript
 
 
 class TimedTranscriber:
@@ -101,6 +130,13 @@ def _watch_onsets(marks: Marks) -> None:
         return out
 
     Room.speech_started = speech_started  # type: ignore[method-assign]
+    heard = Room.heard
+
+    def heard_at(self: Room, *args: Any, **kwargs: Any) -> list[Output]:
+        marks.heard.append(time.monotonic())
+        return heard(self, *args, **kwargs)
+
+    Room.heard = heard_at  # type: ignore[method-assign]
 
 
 def _settings(tmp: Path) -> Settings:
@@ -115,8 +151,12 @@ def _settings(tmp: Path) -> Settings:
     )
 
 
-async def _round(srv: WealthroomServer, marks: Marks, n: int) -> dict[str, Any]:
-    room = f"voice-{n}"
+async def _round(srv: WealthroomServer, marks: Marks, n: int, variant: Variant) -> dict[str, Any]:
+    node = srv.media
+    assert node is not None
+    node.settings = replace(node.settings, segmenter=variant.segmenter)
+    setattr(room_media, "speaking_parts", variant.parts)  # noqa: B010 (the module global it reads)
+    room = f"voice-{variant.name}-{n}"
     token = srv.tokens.mint(room=room, role=Role.CUSTOMER, subject=f"customer-{n}")
     customer = await RoomClient.join(srv.room_url(room), token, "Ann")
     mic = SpeakingMicrophone()
@@ -127,11 +167,19 @@ async def _round(srv: WealthroomServer, marks: Marks, n: int) -> dict[str, Any]:
     question = QUESTIONS[n % len(QUESTIONS)]
     marks.recognised.clear()
     marks.synthesised.clear()
-    mic.say(np.concatenate((speak_16k(question), silence(0.1))))
+    marks.heard.clear()
+    clip = np.concatenate((speak_16k(question), silence(0.1)))
+    trailing_s = (len(clip) - 1 - int(np.flatnonzero(np.abs(clip) > VOICED)[-1])) / 16_000
+    mic.say(clip)
     await mic.said.wait()
     await customer.wait_for(lambda c: bool(c.of(m.Heard)), DEADLINE)
     heard = customer.of(m.Heard)[-1]
-    result: dict[str, Any] = {"question": question, "heard": heard.text, "st": heard.st}
+    result: dict[str, Any] = {
+        "variant": variant.name,
+        "question": question,
+        "heard": heard.text,
+        "st": heard.st,
+    }
     if heard.st != "asked":
         await peer.close()
         await customer.close()
@@ -148,18 +196,25 @@ async def _round(srv: WealthroomServer, marks: Marks, n: int) -> dict[str, Any]:
         lambda p: voice in p.readings and p.readings[voice].first_loud_at is not None, DEADLINE
     )
     ear = peer.readings[voice].first_loud_at
-    end = mic.ended_at
     assert ear is not None
-    assert end is not None
-    (rec_start, rec_end), *_ = marks.recognised
+    assert mic.ended_at is not None
+    end = mic.ended_at - trailing_s
     tts_start, tts_end = marks.synthesised[0]
+    # The transcript the room used: the last decode done before the room heard it (one begun
+    # at a pause that speech went on after is thrown away), which may have ended before the
+    # end window did.
+    given = marks.heard[0]
+    began, used = max((b, e) for b, e in marks.recognised if e <= given)
     result |= {
         "reply_ms": (ear - end) * 1000,
-        "hangover_ms": (rec_start - end) * 1000,
-        "recognition_ms": (rec_end - rec_start) * 1000,
-        "room_brain_ms": (tts_start - rec_end) * 1000,
+        "reply_from_clip_end_ms": (ear - mic.ended_at) * 1000,
+        "text_ms": (given - end) * 1000,
+        "decode_ms": (used - began) * 1000,
+        "decode_done_ms": (used - end) * 1000,
+        "room_brain_ms": (tts_start - given) * 1000,
         "tts_ms": (tts_end - tts_start) * 1000,
         "to_ear_ms": (ear - tts_end) * 1000,
+        "decodes": sum(1 for b, _ in marks.recognised if b <= used),
     }
     # Barge-in, a second into the answer.
     await peer.wait_for(lambda p: p.readings[voice].loud >= 50, DEADLINE)
@@ -168,10 +223,10 @@ async def _round(srv: WealthroomServer, marks: Marks, n: int) -> dict[str, Any]:
     mic.say(speak_16k("stop please"))
     await peer.wait_for(lambda p: p.readings[voice].quiet_run >= 50, DEADLINE)
     last = peer.readings[voice].last_loud_at
-    began = mic.began_at
-    if marks.hushed and last is not None and began is not None:
+    spoke = mic.began_at
+    if marks.hushed and last is not None and spoke is not None:
         result["bargein_onset_ms"] = max(0.0, last - marks.hushed[0]) * 1000
-        result["bargein_speech_ms"] = max(0.0, last - began) * 1000
+        result["bargein_speech_ms"] = max(0.0, last - spoke) * 1000
     await peer.close()
     await customer.close()
     return result
@@ -180,6 +235,7 @@ async def _round(srv: WealthroomServer, marks: Marks, n: int) -> dict[str, Any]:
 async def run(rounds: int) -> dict[str, Any]:
     marks = Marks()
     _watch_onsets(marks)
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         async with WealthroomServer(_settings(Path(tmp)), secret=SECRET) as srv:
             node = srv.media
@@ -191,7 +247,11 @@ async def run(rounds: int) -> dict[str, Any]:
                 await load()  # the decoder is built before the server serves, not per question
             node.transcriber = TimedTranscriber(node.transcriber, marks)
             node.speaker = TimedSpeaker(node.speaker, marks)
-            rows = [await _round(srv, marks, n) for n in range(rounds)]
+            for n in range(rounds):
+                # Which goes first swaps every round: neither always follows the other.
+                order = VARIANTS if n % 2 == 0 else VARIANTS[::-1]
+                for variant in order:
+                    rows.append(await _round(srv, marks, n, variant))
     return {"rounds": rows}
 
 
@@ -200,31 +260,47 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+KEYS = (
+    "reply_ms",
+    "reply_from_clip_end_ms",
+    "text_ms",
+    "decode_ms",
+    "decode_done_ms",
+    "room_brain_ms",
+    "tts_ms",
+    "to_ear_ms",
+    "decodes",
+    "bargein_onset_ms",
+    "bargein_speech_ms",
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=8, help="per configuration")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     result = asyncio.run(run(args.rounds))
     rows = result["rounds"]
-    asked = [r for r in rows if "reply_ms" in r]
-    print(f"questions heard as asked: {len(asked)}/{len(rows)}")
-    for key in (
-        "reply_ms",
-        "hangover_ms",
-        "recognition_ms",
-        "room_brain_ms",
-        "tts_ms",
-        "to_ear_ms",
-        "bargein_onset_ms",
-        "bargein_speech_ms",
-    ):
-        values = [r[key] for r in rows if key in r]
-        if values:
-            print(
-                f"{key:<20} p50 {statistics.median(values):7.1f}  p95 {_pct(values, 0.95):7.1f}"
-                f"  (n={len(values)})"
-            )
+    for variant in VARIANTS:
+        mine = [r for r in rows if r["variant"] == variant.name]
+        asked = [r for r in mine if "reply_ms" in r]
+        print(f"== {variant.name}: questions heard as asked and answered by an expert ", end="")
+        print(f"{len(asked)}/{len(mine)}")
+        for key in KEYS:
+            values = [r[key] for r in mine if key in r]
+            if values:
+                print(
+                    f"{key:<24} p50 {statistics.median(values):7.1f}  p95 {_pct(values, 0.95):7.1f}"
+                    f"  (n={len(values)})"
+                )
+    now, before = (
+        [r["reply_ms"] for r in rows if r["variant"] == v.name and "reply_ms" in r]
+        for v in VARIANTS
+    )
+    if now and before:
+        ratio = statistics.median(now) / statistics.median(before)
+        print(f"reply p50, now / before: {ratio:.2f}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
 

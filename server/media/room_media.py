@@ -62,10 +62,11 @@ from server.media.peers import (
     watch_connection,
 )
 from server.media.speech_track import ClipStart, Playback, SpeechTrack
-from server.media.tts import ENVELOPE_HZ, Speaker, SpeechError
+from server.media.tts import ENVELOPE_HZ, Speaker, SpeechError, speaking_parts
 from server.media.turn import IceConfig
 from server.speech.results import Transcriber
 from server.speech.room_speech import RoomSpeech
+from server.speech.segmenter import SegmenterConfig
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class MediaSettings:
     max_peers: int = 64
     ice_servers: tuple[str, ...] = ()  # for the server's own peers
     member_ice: IceConfig | None = None  # handed to members as they connect
+    segmenter: SegmenterConfig | None = None  # how speech is cut into questions (None: default)
 
 
 @dataclass(eq=False)
@@ -157,6 +159,10 @@ class RoomMedia:
         self._chore = chore
         self._on_datagram = on_datagram
         self._voices: dict[int, SpeechTrack] = {}  # expert entity -> its voice
+        # An expert's answers are said in order, part by part; a hush voids the parts of
+        # answers still being synthesised (their count of hushes no longer matches).
+        self._saying: dict[int, asyncio.Lock] = {}
+        self._hushes: dict[int, int] = {}
         self._portraits: set[int] = set()
         self._thin: set[int] = set()
         self._recorder: Recorder | None = None
@@ -171,6 +177,7 @@ class RoomMedia:
             node.transcriber,
             source_of=lambda member: self.sid(f"m{member}.a"),
             dispatch=dispatch,
+            config=node.settings.segmenter,
         )
         node.rooms[room.id] = self
 
@@ -195,6 +202,7 @@ class RoomMedia:
         elif isinstance(out, Speak):
             self._chore(self._speak(out), f"speak:{out.entity}")
         elif isinstance(out, Hush):
+            self._hushes[out.entity] = self._hushes.get(out.entity, 0) + 1
             if (voice := self._voices.get(out.entity)) is not None:
                 voice.interrupt()
         elif isinstance(out, Listen):
@@ -470,19 +478,28 @@ class RoomMedia:
         except UnknownPersona:
             return
         voice = persona.voice
-        try:
-            clip = await speaker.synthesize(
-                out.text, voice.name, rate=voice.rate, pitch=voice.pitch
-            )
-        except (SpeechError, ValueError) as exc:
-            self.node.speech_failures += 1
-            log.warning("room %s: expert %d could not speak: %s", self.room.id, out.entity, exc)
-            return
-        if not self.room.has_entity(out.entity):
-            return
-        track = self._ensure_voice(out.entity)
-        await self._heard(self.sid(f"e{out.entity}.a"))
-        track.play(clip)
+        hushes = self._hushes.get(out.entity, 0)
+        async with self._saying.setdefault(out.entity, asyncio.Lock()):
+            for i, part in enumerate(speaking_parts(out.text)):
+                try:
+                    clip = await speaker.synthesize(
+                        part, voice.name, rate=voice.rate, pitch=voice.pitch
+                    )
+                except (SpeechError, ValueError) as exc:
+                    self.node.speech_failures += 1
+                    log.warning(
+                        "room %s: expert %d could not speak: %s", self.room.id, out.entity, exc
+                    )
+                    return
+                if (
+                    not self.room.has_entity(out.entity)
+                    or self._hushes.get(out.entity, 0) != hushes
+                ):
+                    return
+                track = self._ensure_voice(out.entity)
+                if i == 0:
+                    await self._heard(self.sid(f"e{out.entity}.a"))
+                track.play(clip)
 
     async def _heard(self, source_id: str) -> None:
         """Until every listener's sender for ``source_id`` runs (an expert who has just

@@ -38,6 +38,13 @@ _VOICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,40}(\+[A-Za-z0-9_-]{1,20})?")
 # C0 controls other than tab/newline, DEL, C1 controls: nothing speakable, and espeak-ng
 # reads some of them as its own control codes.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The end of a sentence: Latin marks before a space, Chinese full-width marks anywhere.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")
+# A first sentence shorter than this is said with the next: a clip per "Hello." costs a
+# process start and a gap for no gain. A Chinese character is a syllable, about three
+# letters' worth of speech, and counts three.
+MIN_FIRST_CHARS = 24
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 Pcm = npt.NDArray[np.int16]
 Envelope = npt.NDArray[np.float32]
@@ -132,6 +139,16 @@ def clean_text(text: str, max_chars: int) -> str:
     if len(text) > max_chars:
         raise ValueError(f"text longer than {max_chars} characters")
     return text
+
+
+def speaking_parts(text: str) -> list[str]:
+    """``text`` as the first sentence and the rest: the first is synthesised and heard while
+    the rest is being made, so the wait for the first word is that of one sentence."""
+    for match in _SENTENCE_END.finditer(text):
+        head, tail = text[: match.start()].strip(), text[match.end() :].strip()
+        if len(head) + 2 * len(_CJK.findall(head)) >= MIN_FIRST_CHARS and tail:
+            return [head, tail]
+    return [text]
 
 
 class EspeakSpeaker:

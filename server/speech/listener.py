@@ -5,6 +5,12 @@ The I/O shell around the pure segmenter: frames come from an aiortc track, are b
 track keeps being read (a slow recogniser must never stall the audio, or onsets would come
 late). Events go to one callback, in the order they happen for speech (onset, then its
 utterance) and as soon as ready for transcripts, which name their utterance.
+
+Recognition starts at a pause (``SpeechPause``), not at the end: the end window is mostly
+quiet, so when the utterance ends with nothing voiced after the pause, the transcript begun
+there is the utterance's, and the customer waits for the rest of the decode only, not all
+of it. The recogniser hears speech only when ``asks`` says the utterance is one to write
+down, asked at the pause and again at the end (its verdict may change in between).
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from av.audio.frame import AudioFrame
 
 from server.speech.audio import ToSpeechRate
 from server.speech.errors import AudioRefused
-from server.speech.results import PleaseType, Transcriber, Transcript
+from server.speech.results import Heard, Pcm, PleaseType, Transcriber, Transcript
 from server.speech.segmenter import (
     IsSpeech,
     Segmenter,
     SegmenterConfig,
+    SegmentEvent,
     SpeechOnset,
+    SpeechPause,
     Utterance,
 )
 from server.speech.vad import webrtc_vad
@@ -68,6 +76,16 @@ class AudioUnusable:
 
 ListenEvent = SpeechStarted | UtteranceEnded | Transcribed | AudioUnusable
 OnEvent = Callable[[ListenEvent], None]
+Asks = Callable[[int], bool]  # utterance number -> transcribe it?
+
+
+@dataclass(eq=False)
+class _Ahead:
+    """A transcription begun at a pause of the utterance under way."""
+
+    samples: int  # of the utterance's pcm it hears
+    language: str
+    task: asyncio.Future[Transcript]
 
 
 class SpeechListener:
@@ -79,9 +97,16 @@ class SpeechListener:
         language: str = "en",
         config: SegmenterConfig | None = None,
         is_speech: IsSpeech | None = None,
+        asks: Asks | None = None,
     ) -> None:
+        """``asks``: whether to transcribe utterance n (default: every one); one not asked
+        for comes back as nothing heard without reaching the recogniser."""
         self.on_event = on_event
         self.transcriber = transcriber
+        self._asks = asks or (lambda number: True)
+        self._ahead: _Ahead | None = None
+        self.ahead_used = 0  # utterances whose transcript was begun at a pause
+        self.ahead_wasted = 0  # pauses decoded and then talked over
         self.language = language  # may change between utterances (the customer's choice)
         self._segmenter = Segmenter(is_speech or webrtc_vad(), config)
         self._convert = ToSpeechRate()
@@ -123,6 +148,7 @@ class SpeechListener:
 
     async def stop(self) -> None:
         """Stop reading; transcripts already under way are dropped."""
+        self._drop_ahead()
         for task in (self._task, *self._pending):
             if task is not None:
                 task.cancel()
@@ -136,27 +162,64 @@ class SpeechListener:
         if self._task is not None:
             await self._task
 
-    def _handle(self, event: SpeechOnset | Utterance) -> None:
+    def _handle(self, event: SegmentEvent) -> None:
         if isinstance(event, SpeechOnset):
             self._emit(SpeechStarted(event.at_s))
             return
-        self._count += 1
-        self._emit(UtteranceEnded(self._count, event))
-        task = asyncio.create_task(self._transcribe(self._count, event, self.language))
+        number = self._count + 1
+        if isinstance(event, SpeechPause):
+            self._drop_ahead()  # talked over: the speech went on after that pause
+            if self._asks(number):
+                begun = asyncio.ensure_future(self._recognise(event.pcm, event.sample_rate))
+                self._ahead = _Ahead(len(event.pcm), self.language, begun)
+            return
+        self._count = number
+        self._emit(UtteranceEnded(number, event))
+        ahead, self._ahead = self._ahead, None
+        made: asyncio.Future[Transcript]
+        if not self._asks(number):
+            made = asyncio.get_running_loop().create_future()
+            made.set_result(Heard("", 0.0, self.language, (), ""))
+        elif (
+            ahead is not None
+            and ahead.samples == event.quiet_from
+            and ahead.language == self.language
+        ):
+            self.ahead_used += 1
+            made, ahead = ahead.task, None
+        else:
+            made = asyncio.ensure_future(self._recognise(event.pcm, event.sample_rate))
+        if ahead is not None:
+            self._waste(ahead)
+        task = asyncio.create_task(self._report(number, event.cut, made))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _transcribe(self, number: int, utterance: Utterance, language: str) -> None:
-        ended = time.perf_counter()
-        transcript: Transcript
+    def _drop_ahead(self) -> None:
+        if self._ahead is not None:
+            self._waste(self._ahead)
+            self._ahead = None
+
+    def _waste(self, ahead: _Ahead) -> None:
+        # Cancelling drops a decode still queued for the recogniser's thread; one already
+        # running finishes there and its result is ignored.
+        self.ahead_wasted += 1
+        ahead.task.cancel()
+
+    async def _recognise(self, pcm: Pcm, sample_rate: int) -> Transcript:
+        language = self.language
         try:
-            transcript = await self.transcriber.transcribe(
-                utterance.pcm, utterance.sample_rate, language
-            )
+            return await self.transcriber.transcribe(pcm, sample_rate, language)
+        except asyncio.CancelledError:
+            raise
         except Exception:  # a recogniser's bug still gets the customer an answer
             log.exception("transcriber failed")
-            transcript = PleaseType(language, "the recogniser failed")
-        self._emit(Transcribed(number, transcript, utterance.cut, time.perf_counter() - ended))
+            return PleaseType(language, "the recogniser failed")
+
+    async def _report(self, number: int, cut: bool, made: asyncio.Future[Transcript]) -> None:
+        ended = time.perf_counter()
+        transcript = await made
+        self._emit(Transcribed(number, transcript, cut, time.perf_counter() - ended))
 
     def _emit(self, event: ListenEvent) -> None:
         try:

@@ -6,7 +6,7 @@ reads their microphones from the media hub (decoded frames, no second decode), r
 ``speech_started`` at an onset (barge-in must not wait for words), ``speech_ended``, then
 ``heard`` or ``please_type``. Speech the room does not count as a question (push-to-talk up,
 an advisor speaking, a muted microphone) is not transcribed at all: the room is asked
-(``Room.hears``) when the utterance ends, before the recogniser sees it.
+(``Room.hears``) before the recogniser sees it, at a pause and again when the utterance ends.
 
 A listener runs while its member is wanted and its microphone is live and switched on; it
 is stopped (what it had not transcribed is dropped) at a mute, a track's end, ``Unlisten``.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,25 +32,9 @@ from server.speech.listener import (
     UtteranceEnded,
 )
 from server.speech.results import Heard, Pcm, Transcriber, Transcript
+from server.speech.segmenter import SegmenterConfig
 
 log = logging.getLogger(__name__)
-
-
-class _Gated:
-    """The room's transcriber behind the room's say-so: utterances the room does not count
-    come back as nothing heard without reaching the recogniser. The listener starts one
-    transcription per utterance, in order, right after reporting its end; the verdicts queue
-    in the same order."""
-
-    def __init__(self, inner: Transcriber | None) -> None:
-        self.inner = inner
-        self.verdicts: deque[bool] = deque()
-
-    async def transcribe(self, pcm: Pcm, sample_rate: int, language: str) -> Transcript:
-        wanted = self.verdicts.popleft() if self.verdicts else False
-        if not wanted or self.inner is None:
-            return Heard("", 0.0, language, (), "")
-        return await self.inner.transcribe(pcm, sample_rate, language)
 
 
 @dataclass(eq=False)
@@ -59,8 +42,14 @@ class _Ear:
     want: Listen
     listener: SpeechListener | None = None
     tap: FrameTap | None = None
-    gate: _Gated | None = None
     onsets: list[int] = field(default_factory=list)  # the listener's utterance n -> room id
+
+
+class _Deaf:
+    """No recogniser on this node: never asked (``asks`` says no), here for the type."""
+
+    async def transcribe(self, pcm: Pcm, sample_rate: int, language: str) -> Transcript:
+        return Heard("", 0.0, language, (), "")
 
 
 class RoomSpeech:
@@ -72,12 +61,14 @@ class RoomSpeech:
         *,
         source_of: Callable[[int], str],
         dispatch: Callable[[list[Output]], None],
+        config: SegmenterConfig | None = None,
     ) -> None:
         self.room = room
         self.hub = hub
         self.transcriber = transcriber
         self._source_of = source_of  # member -> its microphone's hub source id
         self._dispatch = dispatch
+        self._config = config
         self._ears: dict[int, _Ear] = {}
         self._next = 0  # utterance ids, unique in this room
         self._stopping: set[asyncio.Task[None]] = set()
@@ -108,17 +99,37 @@ class RoomSpeech:
             self._stop(ear)
 
     def _attach(self, member: int, ear: _Ear, source_id: str) -> None:
-        gate = _Gated(self.transcriber if ear.want.transcribe else None)
+        transcriber = self.transcriber
+        listener: SpeechListener | None = None
+
+        def current() -> bool:
+            return self._ears.get(member) is ear and ear.listener is listener
 
         def on_event(event: ListenEvent) -> None:
-            if self._ears.get(member) is ear and ear.gate is gate:
+            if current():
                 self._on_event(member, ear, event)
 
-        ear.gate = gate
+        def asks(number: int) -> bool:
+            # Asked at a pause (the onset's utterance is the newest) and at the end.
+            return (
+                current()
+                and transcriber is not None
+                and ear.want.transcribe
+                and number <= len(ear.onsets)
+                and self.room.hears(member, ear.onsets[number - 1])
+            )
+
         ear.onsets = []
         ear.tap = self.hub.tap(source_id)
-        ear.listener = SpeechListener(on_event, gate, language=ear.want.language)
-        ear.listener.listen(ear.tap)
+        listener = SpeechListener(
+            on_event,
+            transcriber or _Deaf(),
+            language=ear.want.language,
+            asks=asks,
+            config=self._config,
+        )
+        ear.listener = listener
+        listener.listen(ear.tap)
 
     def _on_event(self, member: int, ear: _Ear, event: ListenEvent) -> None:
         now = time.time()
@@ -128,10 +139,7 @@ class RoomSpeech:
             ear.onsets.append(self._next)
             self._dispatch(room.speech_started(member, self._next, now))
         elif isinstance(event, UtteranceEnded):
-            utterance = ear.onsets[event.number - 1]
-            room.speech_ended(member, utterance, now, cut=event.cut)
-            assert ear.gate is not None
-            ear.gate.verdicts.append(ear.want.transcribe and room.hears(member, utterance))
+            room.speech_ended(member, ear.onsets[event.number - 1], now, cut=event.cut)
         elif isinstance(event, Transcribed):
             utterance = ear.onsets[event.number - 1]
             transcript = event.transcript
@@ -156,7 +164,7 @@ class RoomSpeech:
 
     def _stop(self, ear: _Ear) -> None:
         listener, tap = ear.listener, ear.tap
-        ear.listener = ear.tap = ear.gate = None  # its late events no longer reach the room
+        ear.listener = ear.tap = None  # its late events no longer reach the room
         if tap is not None:
             self.hub.untap(tap)
         if listener is not None:

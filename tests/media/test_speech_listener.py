@@ -251,3 +251,83 @@ async def test_a_video_track_is_refused() -> None:
 
     with pytest.raises(ValueError, match="video"):
         SpeechListener(Events(), Echo()).listen(Video())
+
+
+class Heard16k:
+    """A transcriber that says how many samples it was given, and keeps a log of the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    async def transcribe(self, pcm: Pcm, sample_rate: int, language: str) -> Transcript:
+        self.calls.append(len(pcm))
+        return Heard(str(len(pcm)), 1.0, language, None, "count")
+
+
+def loud_or_quiet(frame: bytes) -> bool:
+    """A VAD for synthetic audio: a loud frame is speech."""
+    return int(np.abs(np.frombuffer(frame, dtype="<i2")).max()) > 1000
+
+
+def spans(*parts: tuple[bool, int]) -> Pcm:
+    """16 kHz audio of loud and quiet spans (ms)."""
+    return np.concatenate(
+        [np.full(16 * ms, 8000 if loud else 0, dtype=np.int16) for loud, ms in parts]
+    )
+
+
+async def test_recognition_begun_at_the_pause_is_the_utterances_when_nothing_follows() -> None:
+    events = Events()
+    ears = Heard16k()
+    listener = SpeechListener(events, ears, is_speech=loud_or_quiet)
+    await listener.run(FramesTrack(spans((False, 300), (True, 900), (False, 1500)), 16_000))
+    (ended,) = events.of(UtteranceEnded)
+    (heard,) = events.of(Transcribed)
+    # One decode, of the speech up to the pause, not of the whole end window after it.
+    assert len(ears.calls) == 1
+    assert ended.utterance.quiet_from == ears.calls[0] < len(ended.utterance.pcm)
+    assert isinstance(heard.transcript, Heard)
+    assert heard.transcript.text == str(ears.calls[0])
+    assert (listener.ahead_used, listener.ahead_wasted) == (1, 0)
+
+
+async def test_speech_after_a_pause_throws_that_decode_away() -> None:
+    events = Events()
+    ears = Heard16k()
+    listener = SpeechListener(events, ears, is_speech=loud_or_quiet)
+    audio = spans((False, 300), (True, 900), (False, 330), (True, 600), (False, 1500))
+    await listener.run(FramesTrack(audio, 16_000))
+    (ended,) = events.of(UtteranceEnded)
+    (heard,) = events.of(Transcribed)
+    assert isinstance(heard.transcript, Heard)
+    # The pause between the words was begun on and dropped; the answer is from the last pause,
+    # which heard both words.
+    assert heard.transcript.text == str(ended.utterance.quiet_from)
+    assert ended.utterance.quiet_from is not None
+    assert ended.utterance.quiet_from > 16 * (900 + 330 + 600)
+    assert listener.ahead_wasted == 1
+    assert listener.ahead_used == 1
+
+
+async def test_speech_the_room_does_not_ask_for_never_reaches_the_recogniser() -> None:
+    events = Events()
+    ears = Heard16k()
+    listener = SpeechListener(events, ears, is_speech=loud_or_quiet, asks=lambda n: False)
+    await listener.run(FramesTrack(spans((False, 300), (True, 900), (False, 1500)), 16_000))
+    (heard,) = events.of(Transcribed)
+    assert isinstance(heard.transcript, Heard)
+    assert heard.transcript.text == ""
+    assert ears.calls == []
+
+
+async def test_a_verdict_that_turns_at_the_end_drops_what_was_begun() -> None:
+    # Push-to-talk let go during the pause: asked at the pause, not at the end.
+    verdicts = iter([True, False])
+    events = Events()
+    ears = Heard16k()
+    listener = SpeechListener(events, ears, is_speech=loud_or_quiet, asks=lambda n: next(verdicts))
+    await listener.run(FramesTrack(spans((False, 300), (True, 900), (False, 1500)), 16_000))
+    (heard,) = events.of(Transcribed)
+    assert isinstance(heard.transcript, Heard)
+    assert heard.transcript.text == ""
+    assert listener.ahead_wasted == 1

@@ -15,6 +15,7 @@ from server.speech.segmenter import (
     Segmenter,
     SegmenterConfig,
     SpeechOnset,
+    SpeechPause,
     Utterance,
 )
 from server.speech.vad import webrtc_vad
@@ -44,8 +45,8 @@ def test_speech_gives_an_onset_then_the_utterance_at_its_end() -> None:
     verdicts = [False] * s(600) + [True] * s(1500) + [False] * s(1200)
     seg = Segmenter(Script(verdicts))
     events = seg.feed(frames(len(verdicts)))
-    assert [type(e) for e in events] == [SpeechOnset, Utterance]
-    onset, utterance = events
+    assert [type(e) for e in events] == [SpeechOnset, SpeechPause, Utterance]
+    onset, _, utterance = events
     assert isinstance(onset, SpeechOnset)
     assert isinstance(utterance, Utterance)
     # The onset window starts a little before the speech: the utterance keeps its first sound.
@@ -53,7 +54,7 @@ def test_speech_gives_an_onset_then_the_utterance_at_its_end() -> None:
     assert utterance.start_s == onset.at_s
     assert not utterance.cut
     # The speech and the end window that judged it over (mostly silence, kept for context).
-    assert 1.5 <= utterance.duration_s <= 1.5 + 0.75 + 0.3
+    assert 1.5 <= utterance.duration_s <= 1.5 + 0.6 + 0.3
     assert utterance.end_s == pytest.approx(utterance.start_s + utterance.duration_s)
     assert seg.flush() == []
 
@@ -71,7 +72,47 @@ def test_a_click_and_a_pause_between_words_neither_start_nor_split() -> None:
     words = [True] * s(900) + [False] * s(450) + [True] * s(900) + [False] * s(1500)
     seg = Segmenter(Script(click + words))
     events = seg.feed(frames(len(click) + len(words)))
+    # The pause between the words is reported (recognition may start there), then talked over.
+    assert [type(e) for e in events] == [SpeechOnset, SpeechPause, SpeechPause, Utterance]
+    first, second, utterance = events[1:]
+    assert isinstance(first, SpeechPause)
+    assert isinstance(second, SpeechPause)
+    assert isinstance(utterance, Utterance)
+    assert len(first.pcm) < len(second.pcm) < len(utterance.pcm)
+    assert utterance.quiet_from == len(second.pcm)  # nothing voiced after the second
+
+
+def test_a_pause_reports_the_speech_so_far_and_the_utterance_says_whether_it_still_stands() -> None:
+    speech = [True] * s(900)
+    seg = Segmenter(Script(speech + [False] * s(1000)), SegmenterConfig(early_ms=210, end_ms=600))
+    events = seg.feed(frames(s(900) + s(1000)))
+    assert [type(e) for e in events] == [SpeechOnset, SpeechPause, Utterance]
+    pause, utterance = events[1:]
+    assert isinstance(pause, SpeechPause)
+    assert isinstance(utterance, Utterance)
+    # The onset window's frames, the speech after it, and the 210 ms of quiet.
+    assert len(pause.pcm) == (s(900) + s(210)) * FRAME_SAMPLES
+    assert np.array_equal(utterance.pcm[: len(pause.pcm)], pause.pcm)
+    assert utterance.quiet_from == len(pause.pcm)
+    # One voiced frame in the end window: the utterance still ends, but its pause is void.
+    tail = [False] * s(300) + [True] + [False] * s(900)
+    seg = Segmenter(Script(speech + tail), SegmenterConfig(early_ms=210, end_ms=600))
+    events = seg.feed(frames(len(speech) + len(tail)))
+    assert [type(e) for e in events][-1] is Utterance
+    last = events[-1]
+    assert isinstance(last, Utterance)
+    pauses = [e for e in events if isinstance(e, SpeechPause)]
+    assert len(pauses) == 2
+    assert last.quiet_from == len(pauses[-1].pcm)  # the second pause, after the stray frame
+
+
+def test_no_pauses_when_early_ms_is_zero() -> None:
+    verdicts = [True] * s(900) + [False] * s(1000)
+    seg = Segmenter(Script(verdicts), SegmenterConfig(early_ms=0))
+    events = seg.feed(frames(len(verdicts)))
     assert [type(e) for e in events] == [SpeechOnset, Utterance]
+    assert isinstance(events[1], Utterance)
+    assert events[1].quiet_from is None
 
 
 def test_sixty_seconds_of_speech_is_cut_at_thirty_and_goes_on() -> None:
@@ -102,6 +143,8 @@ def test_bad_input_and_config_are_refused() -> None:
         SegmenterConfig(onset_ms=10)
     with pytest.raises(ValueError, match="longer than the onset"):
         SegmenterConfig(max_utterance_s=0.2)
+    with pytest.raises(ValueError, match="early_ms"):
+        SegmenterConfig(early_ms=600, end_ms=600)
     with pytest.raises(ValueError, match="aggressiveness"):
         webrtc_vad(4)
 
@@ -111,8 +154,8 @@ def test_webrtc_vad_hears_nothing_in_silence_and_one_question_in_speech() -> Non
     assert seg.feed(silence(5.0)) == []
     question = speak_16k("Can you tell me about bond funds?")
     events = seg.feed(np.concatenate((question, silence(1.5))))
-    assert [type(e) for e in events] == [SpeechOnset, Utterance]
-    onset, utterance = events
+    assert [type(e) for e in events if not isinstance(e, SpeechPause)] == [SpeechOnset, Utterance]
+    onset, utterance = events[0], events[-1]
     assert isinstance(onset, SpeechOnset)
     assert isinstance(utterance, Utterance)
     assert 4.95 <= onset.at_s <= 5.5  # within a frame of where the speech begins

@@ -23,6 +23,7 @@ from server.media.tts import (
     SpeechError,
     mouth_envelope,
     parse_wav,
+    speaking_parts,
 )
 from tests.media.peers import DEADLINE, Member
 
@@ -189,3 +190,31 @@ async def test_speech_track_timing_and_queue() -> None:
     track.interrupt()
     assert third.started.cancelled()
     track.stop()
+
+
+def test_an_answer_is_said_first_sentence_first() -> None:
+    answer = (
+        "Government bonds pay a fixed coupon twice a year. They are risk class R1. "
+        "I am an AI assistant."
+    )
+    assert speaking_parts(answer) == [
+        "Government bonds pay a fixed coupon twice a year.",
+        "They are risk class R1. I am an AI assistant.",
+    ]
+    # A short greeting goes with what follows; one sentence stays whole.
+    assert speaking_parts("Hello. Government bonds pay a coupon. Twice a year.") == [
+        "Hello. Government bonds pay a coupon.",
+        "Twice a year.",
+    ]
+    assert speaking_parts("Government bonds pay a fixed coupon twice a year.") == [
+        "Government bonds pay a fixed coupon twice a year."
+    ]
+    # Chinese sentence marks need no space after them; a decimal point is no sentence end.
+    zh = "政府債券每年派息兩次，息率固定為百分之三點五。風險級別為R1。我是人工智能助理。"
+    assert speaking_parts(zh) == [
+        "政府債券每年派息兩次，息率固定為百分之三點五。",
+        "風險級別為R1。我是人工智能助理。",
+    ]
+    assert speaking_parts("The fund returned 3.5% last year, after fees of 1.2% a year.") == [
+        "The fund returned 3.5% last year, after fees of 1.2% a year."
+    ]
