@@ -103,6 +103,14 @@ async def _serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[object]] = set()
+
+    def reload_content() -> None:
+        task: asyncio.Task[object] = loop.create_task(server.services.content.reload())
+        reloads.add(task)  # held until done: the loop keeps only a weak reference
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload_content)
     async with server:
         room = settings.demo_room
         mode = (
