@@ -15,6 +15,7 @@ from avatars.knowledge import Knowledge
 from avatars.personas import Personas
 from avatars.retrieval import Retriever
 from avatars.routing import Router
+from avatars.script import to_hk
 from avatars.specialties import TITLES
 
 # A customer's holdings as the bank lists them: (product id, value, currency).
@@ -51,4 +52,6 @@ def concierge_reply(language: str) -> Reply:
     else:
         topics = "、".join(zh for _, zh in TITLES.values())
         text = f"我可以请来{topics}。请就其中一项提问，或按“找真人顾问”联系人工顾问。"
+        if language == "yue":
+            text = to_hk(text)  # as Hong Kong writes it, and the room page's zh-HK button
     return Reply(text, (), None, None, False, None, AI_LABEL.get(language, AI_LABEL["en"]))
