@@ -7,6 +7,8 @@ import asyncio
 import json
 import logging
 import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from server.portfolios import ContentPortfolios, DemoPortfolios
 from simulator.client import RoomClient
 from tests.conftest import SECRET, make_settings, minter
 
+ROOT = Path(__file__).resolve().parents[2]
 RELOAD_TIMEOUT_S = 60.0  # a reload builds the retrieval index on a thread: seconds
 
 
@@ -144,3 +147,71 @@ async def test_listed_portfolios_come_from_the_content_and_others_from_the_demo(
     assert holding.risk == product.risk
     demo = await portfolios.holdings("someone-else")
     assert demo == await DemoPortfolios(content.current.knowledge).holdings("someone-else")
+
+
+async def _line_with(stream: asyncio.StreamReader, needle: str, seen: list[str]) -> str:
+    """The first line of ``stream`` holding ``needle`` (the lines before it kept in ``seen``)."""
+    while True:
+        raw = await asyncio.wait_for(stream.readline(), RELOAD_TIMEOUT_S)
+        assert raw, f"the server exited before saying {needle!r}: {''.join(seen)}"
+        line = raw.decode()
+        seen.append(line)
+        if needle in line:
+            return line
+
+
+async def test_serve_reloads_on_sighup_and_refuses_a_broken_file(tmp_path: Path) -> None:
+    """The real process: a broken file and SIGHUP give the refusal naming file, line and
+    field; a good one and SIGHUP the new version."""
+    folder = tmp_path / "content"
+    folder.mkdir()
+    faqs = folder / "faqs.json"
+    original = (DATA_DIR / "faqs.json").read_text(encoding="utf-8")
+    _write(faqs, original)
+    env = {
+        **os.environ,
+        "WEALTHROOM_SECRET": SECRET.decode(),
+        "WEALTHROOM_AUDIT_PATH": "",
+        "WEALTHROOM_AUDIT_KEY": "k" * 40,
+        "WEALTHROOM_TOTP_PATH": "",
+        "WEALTHROOM_FACTOR_PATH": "",
+        "WEALTHROOM_CONTENT_DIR": str(folder),
+        "WEALTHROOM_CONTENT_POLL_S": "3600",  # only the signal reloads in this test
+        "WEALTHROOM_MEDIA": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "run_server.py"),
+        "serve",
+        "--port",
+        "0",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    seen: list[str] = []
+    try:
+        await _line_with(proc.stderr, "listening on", seen)
+        broken = json.loads(original)
+        broken["faqs"][0]["answer"] = 42
+        text = json.dumps(broken, ensure_ascii=False, indent=2)
+        line = text[: text.index('"answer": 42')].count("\n") + 1
+        _write(faqs, text)
+        proc.send_signal(signal.SIGHUP)
+        refused = await _line_with(proc.stderr, "content refused", seen)
+        assert f"faqs.json: line {line}: faqs.0.answer: " in refused
+        assert f"keeping version {default_expertise().version}" in refused
+
+        data = json.loads(original)
+        data["faqs"][0]["answer"]["en"] = "An answer the bank rewrote."
+        _write(faqs, json.dumps(data, ensure_ascii=False, indent=2))
+        proc.send_signal(signal.SIGHUP)
+        taken = await _line_with(proc.stderr, "in use (was", seen)
+        assert f"(was {default_expertise().version})" in taken
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
