@@ -215,3 +215,32 @@ async def test_serve_reloads_on_sighup_and_refuses_a_broken_file(tmp_path: Path)
         proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0
+
+
+async def test_serve_does_not_start_on_broken_content(tmp_path: Path) -> None:
+    data = json.loads((DATA_DIR / "products.json").read_text(encoding="utf-8"))
+    data["products"][1]["risk"] = "R0"
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    _write(tmp_path / "products.json", text)
+    line = text[: text.index('"risk": "R0"')].count("\n") + 1
+    env = {
+        **os.environ,
+        "WEALTHROOM_SECRET": SECRET.decode(),
+        "WEALTHROOM_AUDIT_PATH": "",
+        "WEALTHROOM_AUDIT_KEY": "k" * 40,
+        "WEALTHROOM_CONTENT_DIR": str(tmp_path),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "run_server.py"),
+        "serve",
+        "--port",
+        "0",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), RELOAD_TIMEOUT_S)
+    assert proc.returncode == 2
+    assert f"error: products.json: line {line}: products.1.risk: " in err.decode()
