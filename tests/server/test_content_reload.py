@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,12 @@ def _answer_versions(server: WealthroomServer, room: str) -> list[str]:
         for e in server.audit.entries
         if e["action"] == "expert.answer" and e["room"] == room
     ]
+
+
+def _health(server: WealthroomServer) -> dict[str, object]:
+    with urllib.request.urlopen(f"{server.base_url}/healthz", timeout=10) as resp:
+        result: dict[str, object] = json.load(resp)
+        return result
 
 
 async def _ask(client: RoomClient, text: str) -> None:
@@ -83,6 +90,7 @@ async def test_a_content_change_is_picked_up_without_restart_and_a_broken_file_r
         assert summary == "A product whose summary the bank changed today."
         assert f"content version {second} in use (was {first})" in caplog.text
 
+        assert (await asyncio.to_thread(_health, server))["content"] == second
         bob = await RoomClient.join(server.room_url("after"), mint("after"), "Bob")
         await _ask(ann, question)
         await _ask(bob, question)
