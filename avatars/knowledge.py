@@ -475,7 +475,8 @@ class Knowledge:
         ]
         if missing:
             raise KnowledgeDataError(
-                f"{PRODUCTS_FILE}, {FAQS_FILE}: no products or no FAQs for specialty {missing[0]!r}"
+                f"{PRODUCTS_FILE}: no products here, or no FAQs in {FAQS_FILE}, for specialty "
+                f"{missing[0]!r}"
             )
         return knowledge
 
