@@ -73,7 +73,8 @@ class Content:
         self.folder = folder
         self.poll_s = poll_s
         # Checked at start: a node with bad content does not serve (the error says where).
-        self.current = parse_content(read_texts(folder))
+        self._texts = read_texts(folder)
+        self.current = parse_content(self._texts)
         self.refused: ContentError | None = None  # the last reload refused, until one succeeds
         self._seen = fingerprint(folder)
         self._lock = asyncio.Lock()
@@ -85,7 +86,7 @@ class Content:
 
     async def prepare(self) -> None:
         """Builds the current version's retrieval index before the node serves."""
-        self.current = await asyncio.to_thread(build, read_texts(self.folder))
+        self.current = await asyncio.to_thread(build, self._texts)
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """``listener`` is called after every reload, taken or refused."""
