@@ -59,7 +59,11 @@ def fingerprint(folder: Path | None) -> Fingerprint:
 
 def build(texts: dict[str, str]) -> Expertise:
     """The checked content with its retrieval index: seconds of work, for a thread."""
-    expertise = parse_content(texts)
+    return indexed(parse_content(texts))
+
+
+def indexed(expertise: Expertise) -> Expertise:
+    """``expertise`` with its retrieval index built (the process's own for the package's)."""
     shared = default_expertise()
     if expertise.version == shared.version:
         return replace(shared, retriever=default_retriever())
@@ -99,7 +103,7 @@ class Content:
             self._seen = fingerprint(self.folder)
             try:
                 texts = await asyncio.to_thread(read_texts, self.folder)
-                built = await asyncio.to_thread(build, texts)
+                checked = await asyncio.to_thread(parse_content, texts)
             except ContentError as exc:
                 self.refused = exc
                 log.error("content refused: %s; keeping version %s", exc, self.current.version)
@@ -107,7 +111,9 @@ class Content:
             else:
                 self.refused = None
                 error = None
-                if built.version != self.current.version:
+                if checked.version != self.current.version:
+                    # The index takes seconds: rooms opened meanwhile take the version in use.
+                    built = await asyncio.to_thread(indexed, checked)
                     was = self.current.version
                     log.info("content version %s in use (was %s)", built.version, was)
                     self.current = built
