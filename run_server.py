@@ -41,6 +41,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from avatars.content import ContentError, parse_content
+from avatars.expertise import Expertise
 from avatars.figures import figures_from_state
 from avatars.specialties import Specialty
 from protocol import messages as m
@@ -58,6 +60,7 @@ from server.audit_file import describe, verify_file
 from server.auth import TokenAuthority
 from server.cluster.redis_audit import verify_stream
 from server.config import Settings
+from server.content import read_texts
 from server.errors import ServerError
 from server.event_loop import loop_name, run_loop
 from server.heap import freeze_startup_heap
@@ -104,6 +107,14 @@ async def _serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[object]] = set()
+
+    def reload_content() -> None:
+        task: asyncio.Task[object] = loop.create_task(server.services.content.reload())
+        reloads.add(task)  # held until done: the loop keeps only a weak reference
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload_content)
     async with server:
         frozen = freeze_startup_heap()
         log.info("start-up heap frozen: %d objects the collector will not walk", frozen)
@@ -187,10 +198,14 @@ def _enrol(args: argparse.Namespace) -> int:
 
 
 async def _ask(args: argparse.Namespace) -> int:
+    # The bank's content as a server started here would serve it (WEALTHROOM_CONTENT_DIR).
+    expertise = parse_content(read_texts(Settings().content_dir))
     if args.audio is not None:
-        turns = await _ask_by_voice(args)
+        turns = await _ask_by_voice(args, expertise)
     elif args.questions:
-        turns = await ask_turns(args.questions, risk=args.risk, language=args.lang)
+        turns = await ask_turns(
+            args.questions, risk=args.risk, language=args.lang, expertise=expertise
+        )
     else:
         print("ask: give questions, or --audio FILE", file=sys.stderr)
         return 2
@@ -220,7 +235,7 @@ async def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _ask_by_voice(args: argparse.Namespace) -> list[dict[str, Any]]:
+async def _ask_by_voice(args: argparse.Namespace, expertise: Expertise) -> list[dict[str, Any]]:
     """The file's utterances through the server's recogniser, then the room, hands-free."""
     language = args.lang or "en"
     heard = await hear_file(Path(args.audio), make_transcriber(Settings()), language)
@@ -230,7 +245,7 @@ async def _ask_by_voice(args: argparse.Namespace) -> list[dict[str, Any]]:
         else Spoken("", 0.0, t.language, h.utterance.cut, typed=True)
         for h in heard
     ]
-    return await hear_turns(spoken, risk=args.risk, language=args.lang)
+    return await hear_turns(spoken, risk=args.risk, language=args.lang, expertise=expertise)
 
 
 def _csv(text: str | None) -> list[str]:
@@ -526,7 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return simulate_cli.main(
                 args, minter=TokenAuthority, local_secret=lambda: load_secret(Settings())
             )
-    except (ServerError, SceneError, ProtocolError, ValueError, OSError) as exc:
+    except (ServerError, SceneError, ProtocolError, ContentError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(args.command)

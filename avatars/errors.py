@@ -23,4 +23,11 @@ class MovedTooFast(AvatarError):
 
 
 class AvatarDataError(Exception):
-    """A data file the bank edits (personas, products, FAQs) is missing or invalid."""
+    """A data file the bank edits (personas, products, FAQs) is missing or invalid.
+
+    ``at`` is where in the file's JSON the fault is (keys and list indices, outermost first;
+    empty: the file as a whole), so that the content loader can name the line."""
+
+    def __init__(self, message: str, *, at: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.at = at

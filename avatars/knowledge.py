@@ -197,51 +197,73 @@ class _Question:
 
 
 def read_data(path: Path, list_key: str, error: type[AvatarDataError]) -> list[object]:
-    """The records under ``list_key`` in the JSON file at ``path``, which may also carry a
-    ``notice`` and nothing else."""
+    """The records under ``list_key`` in the JSON file at ``path`` (see :func:`parse_data`)."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read: {exc}") from None
+    return parse_data(text, path.name, list_key, error)
+
+
+def parse_data(text: str, name: str, list_key: str, error: type[AvatarDataError]) -> list[object]:
+    """The records under ``list_key`` in ``text``, the JSON file ``name``, which may also carry
+    a ``notice`` and nothing else."""
+    try:
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise error(f"{path.name}: not JSON: line {exc.lineno}: {exc.msg}") from None
+        raise error(f"{name}: not JSON: line {exc.lineno}: {exc.msg}") from None
     if type(raw) is not dict:
-        raise error(f"{path.name}: expected an object with {list_key!r}")
+        raise error(f"{name}: expected an object with {list_key!r}")
     unknown = sorted(set(raw) - {"notice", list_key})
     if unknown:
-        raise error(f"{path.name}: unknown field {unknown[0]!r}")
+        raise error(f"{name}: unknown field {unknown[0]!r}", at=(unknown[0],))
     if "notice" in raw and (type(raw["notice"]) is not str or not raw["notice"].strip()):
-        raise error(f"{path.name}: notice: expected text")
+        raise error(f"{name}: notice: expected text", at=("notice",))
     items = raw.get(list_key)
     if type(items) is not list:
-        raise error(f"{path.name}: {list_key}: expected a list")
+        raise error(f"{name}: {list_key}: expected a list", at=(list_key,))
     return items
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def field_path(where: str) -> tuple[str | int, ...]:
+    """``"name.en"`` or ``"keywords[2]"`` as the keys and indices it names."""
+    return tuple(int(index) if index else key for key, index in _STEP.findall(where))
 
 
 class DataRecord:
     """One record of a data file, read field by field; every error names where it is."""
 
-    def __init__(self, raw: object, where: str, error: type[AvatarDataError]) -> None:
+    def __init__(
+        self,
+        raw: object,
+        where: str,
+        error: type[AvatarDataError],
+        at: tuple[str | int, ...] = (),
+    ) -> None:
         if type(raw) is not dict:
-            raise error(f"{where}: expected an object")
+            raise error(f"{where}: expected an object", at=at)
         self.raw: dict[str, object] = raw
         self.where = where
+        self.at = at  # the record's place in its file, for the line an error names
         self._error = error
 
     def fail(self, key: str, problem: str) -> NoReturn:
-        raise self._error(f"{self.where}: {key}: {problem}")
+        raise self._error(f"{self.where}: {key}: {problem}", at=self.at + field_path(key))
 
     def fields(self, required: Iterable[str], optional: Iterable[str] = ()) -> None:
         required = tuple(required)
         allowed = set(required) | set(optional)
         for key in self.raw:
             if key not in allowed:
-                raise self._error(f"{self.where}: unknown field {key!r}")
+                raise self._error(f"{self.where}: unknown field {key!r}", at=(*self.at, key))
         for key in required:
             if key not in self.raw:
-                raise self._error(f"{self.where}: missing field {key!r}")
+                raise self._error(f"{self.where}: missing field {key!r}", at=self.at)
 
     def identifier(self, key: str = "id") -> str:
         value = self.raw.get(key)
@@ -307,11 +329,12 @@ def _specialty(record: DataRecord) -> Specialty:
     return Specialty(record.choice("specialty", (s.value for s in Specialty)))
 
 
-def _load_products(path: Path) -> tuple[BankProduct, ...]:
+def _parse_products(text: str, name: str) -> tuple[BankProduct, ...]:
     products: list[BankProduct] = []
-    for i, raw in enumerate(read_data(path, "products", KnowledgeDataError)):
-        record = DataRecord(raw, f"{path.name}: product #{i + 1}", KnowledgeDataError)
-        record.where = f"{path.name}: product {record.identifier()!r}"
+    for i, raw in enumerate(parse_data(text, name, "products", KnowledgeDataError)):
+        at = ("products", i)
+        record = DataRecord(raw, f"{name}: product #{i + 1}", KnowledgeDataError, at)
+        record.where = f"{name}: product {record.identifier()!r}"
         record.fields(
             ("id", "specialty", "risk", "complexity", "name", "summary", "key_risk", "keywords"),
             _FACTS,
@@ -347,7 +370,8 @@ def _facts(record: DataRecord) -> dict[str, Any]:
         if key in record.raw
     }
     if "minimum" in record.raw:
-        minimum = DataRecord(record.raw["minimum"], f"{record.where}: minimum", record._error)
+        at = (*record.at, "minimum")
+        minimum = DataRecord(record.raw["minimum"], f"{record.where}: minimum", record._error, at)
         minimum.fields(("amount", "currency"))
         out["minimum"] = minimum.integer("amount", 0, 10**9)
         out["minimum_currency"] = _currency(minimum, minimum.raw["currency"], "currency")
@@ -367,11 +391,11 @@ def _currency(record: DataRecord, value: object, key: str) -> str:
     return value
 
 
-def _load_faqs(path: Path) -> tuple[Faq, ...]:
+def _parse_faqs(text: str, name: str) -> tuple[Faq, ...]:
     faqs: list[Faq] = []
-    for i, raw in enumerate(read_data(path, "faqs", KnowledgeDataError)):
-        record = DataRecord(raw, f"{path.name}: faq #{i + 1}", KnowledgeDataError)
-        record.where = f"{path.name}: faq {record.identifier()!r}"
+    for i, raw in enumerate(parse_data(text, name, "faqs", KnowledgeDataError)):
+        record = DataRecord(raw, f"{name}: faq #{i + 1}", KnowledgeDataError, ("faqs", i))
+        record.where = f"{name}: faq {record.identifier()!r}"
         record.fields(("id", "specialty", "question", "answer", "keywords"))
         faqs.append(
             Faq(
@@ -416,7 +440,33 @@ class Knowledge:
         """Read ``products.json`` and ``faqs.json`` from ``path_dir`` (default: the package's
         data directory). Raises :class:`KnowledgeDataError` naming file, record and field."""
         folder = DATA_DIR if path_dir is None else path_dir
-        knowledge = cls(_load_products(folder / PRODUCTS_FILE), _load_faqs(folder / FAQS_FILE))
+        for name in (PRODUCTS_FILE, FAQS_FILE):
+            if not (folder / name).is_file():
+                raise KnowledgeDataError(f"{folder / name}: no such file")
+        return cls.parse(
+            (folder / PRODUCTS_FILE).read_text(encoding="utf-8"),
+            (folder / FAQS_FILE).read_text(encoding="utf-8"),
+        )
+
+    @classmethod
+    def parse(cls, products_text: str, faqs_text: str) -> Knowledge:
+        """The knowledge in the texts of ``products.json`` and ``faqs.json``, checked."""
+        products = _parse_products(products_text, PRODUCTS_FILE)
+        faqs = _parse_faqs(faqs_text, FAQS_FILE)
+        # Answers cite product and FAQ ids side by side, so they share one namespace.
+        seen: set[str] = set()
+        for name, key, ids in (
+            (PRODUCTS_FILE, "products", [p.id for p in products]),
+            (FAQS_FILE, "faqs", [f.id for f in faqs]),
+        ):
+            for i, item_id in enumerate(ids):
+                if item_id in seen:
+                    raise KnowledgeDataError(
+                        f"{name}: id: duplicate id {item_id!r} among products and FAQs",
+                        at=(key, i, "id"),
+                    )
+                seen.add(item_id)
+        knowledge = cls(products, faqs)
         missing = [
             s.value
             for s in Specialty
@@ -425,7 +475,8 @@ class Knowledge:
         ]
         if missing:
             raise KnowledgeDataError(
-                f"{folder.name}: no products or no FAQs for specialty {missing[0]!r}"
+                f"{PRODUCTS_FILE}: no products here, or no FAQs in {FAQS_FILE}, for specialty "
+                f"{missing[0]!r}"
             )
         return knowledge
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from avatars.advice import LANGUAGES
 from avatars.appearance import DEFAULT_LOOK, restyle
 from avatars.errors import AvatarDataError
-from avatars.knowledge import DATA_DIR, DataRecord, read_data
+from avatars.knowledge import DATA_DIR, DataRecord, field_path, parse_data
 from avatars.specialties import Specialty
 from protocol.codec import look_to_wire
 from protocol.errors import ProtocolError
@@ -99,7 +99,7 @@ class Preferences:
 
 def _voice(record: DataRecord, language: str) -> Voice:
     raw = record.raw.get("voice")
-    voice = DataRecord(raw, f"{record.where}: voice", PersonaDataError)
+    voice = DataRecord(raw, f"{record.where}: voice", PersonaDataError, (*record.at, "voice"))
     voice.fields(("name", "rate", "pitch"))
     name = voice.text("name", 40)
     base, plus, variant = name.partition("+")
@@ -115,7 +115,8 @@ def _look(record: DataRecord) -> Look:
         partial: Look = LOOK.check(record.raw.get("look"), "look")
     except ProtocolError as exc:
         # The protocol's message already names the field ("look.hair: ...").
-        raise PersonaDataError(f"{record.where}: {exc.detail}") from None
+        at = (*record.at, *field_path(exc.detail.partition(":")[0]))
+        raise PersonaDataError(f"{record.where}: {exc.detail}", at=at) from None
     return restyle(DEFAULT_LOOK, partial)
 
 
@@ -175,19 +176,30 @@ class Personas:
     def load(cls, path: Path | None = None) -> Personas:
         """Read and check ``path`` (default: the package's ``data/personas.json``)."""
         path = PERSONAS_FILE if path is None else path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PersonaDataError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PersonaDataError(f"{path}: cannot read: {exc}") from None
+        return cls.parse(text, path.name)
+
+    @classmethod
+    def parse(cls, text: str, name: str = PERSONAS_FILE.name) -> Personas:
+        """The personas in ``text``, the file ``name``, checked."""
         personas: list[Persona] = []
         seen: set[str] = set()
-        for i, raw in enumerate(read_data(path, "personas", PersonaDataError)):
-            record = DataRecord(raw, f"{path.name}: persona #{i + 1}", PersonaDataError)
+        for i, raw in enumerate(parse_data(text, name, "personas", PersonaDataError)):
+            record = DataRecord(raw, f"{name}: persona #{i + 1}", PersonaDataError, ("personas", i))
             persona_id = record.identifier()
-            record.where = f"{path.name}: persona {persona_id!r}"
+            record.where = f"{name}: persona {persona_id!r}"
             if persona_id in seen:
                 record.fail("id", "used by an earlier persona")
             seen.add(persona_id)
             personas.append(_persona(record))
         missing = [s.value for s in Specialty if not any(p.specialty == s for p in personas)]
         if missing:
-            raise PersonaDataError(f"{path.name}: no persona for specialty {missing[0]!r}")
+            raise PersonaDataError(f"{name}: no persona for specialty {missing[0]!r}")
         return cls(tuple(personas))
 
     def get(self, persona_id: str) -> Persona:

@@ -24,6 +24,7 @@ speakers in Hong Kong write them) and ``"zh"`` otherwise; everything else is ``"
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -194,8 +195,33 @@ class Lexicon:
         return cls.from_dict(data, source=str(path))
 
     @classmethod
+    def parse(cls, text: str, name: str = DEFAULT_LEXICON.name) -> Lexicon:
+        """The lexicon in ``text``, the file ``name``, checked."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RoutingError(
+                f"{name}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from exc
+        return cls.from_dict(data, source=name)
+
+    @classmethod
     def from_dict(cls, data: object, *, source: str = "<lexicon>") -> Lexicon:
         return _Validator(source).lexicon(data)
+
+
+_STEP = re.compile(r"""([^.\[\]]+)|\[(\d+)\]|\[('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\]""")
+
+
+def _where(where: str) -> tuple[str | int, ...]:
+    """``"terms.fund['bond fund'].stock"`` or ``"heads[3]"`` as keys and indices."""
+    steps: list[str | int] = []
+    for key, index, quoted in _STEP.findall(where):
+        if quoted:
+            steps.append(str(ast.literal_eval(quoted)))
+        else:
+            steps.append(int(index) if index else key)
+    return tuple(steps)
 
 
 class _Validator:
@@ -203,7 +229,8 @@ class _Validator:
         self.source = source
 
     def fail(self, where: str, problem: str) -> RoutingError:
-        return RoutingError(f"{self.source}: {where}: {problem}")
+        at = () if where == "top level" else _where(where)
+        return RoutingError(f"{self.source}: {where}: {problem}", at=at)
 
     def obj(self, value: object, where: str) -> dict[str, object]:
         if not isinstance(value, dict):

@@ -3,12 +3,15 @@
 A page keeps its reason as a fixed English string: that is what the audit log and the advisor's
 page carry (no personal data, one wording to search for). Only the ``handoff`` message the room's
 members read is put into the language of the page (the customer's token language, or the
-language of the question that needed a person). Written Cantonese reads these as Mandarin does.
+language of the question that needed a person). Cantonese speakers read the Chinese in
+traditional characters as Hong Kong writes them; the browser knows these texts in every script
+and shows them in the page's own language.
 """
 
 from __future__ import annotations
 
 from avatars import suitability
+from avatars.script import to_hk
 
 ASKED = "the customer asked for a person"
 INTEREST = "the customer confirmed interest in a product"
@@ -39,6 +42,6 @@ _CHINESE = {
 def said(text: str, language: str, **names: str) -> str:
     """``text`` (one of the notices above, or a suitability reason) in ``language``; a text
     without a translation stays as it is."""
-    if language in ("zh", "yue"):
-        text = _CHINESE.get(text, text)
+    if language in ("zh", "yue") and text in _CHINESE:
+        text = _CHINESE[text] if language == "zh" else to_hk(_CHINESE[text])
     return text.format(**names) if names else text

@@ -147,6 +147,7 @@ class Questions(Feature):
             "lang": language,
             "intent": plan.intent.value,
             "resolution": plan.resolution.value,
+            "content": self.expertise.version,
         }
         out.append(room.audit(member, now, "expert.ask", "ok", detail))
         if not specialties:
@@ -426,6 +427,7 @@ class Questions(Feature):
             "risk": f"R{reply.risk_class}" if reply.risk_class else "-",
             "handoff": reply.handoff,
             "guarded": guarded,
+            "content": self.expertise.version,
             # The bank's own words to its customer: compliance keeps them whole.
             "text": reply.text,
         }
@@ -476,7 +478,9 @@ def _expert_message(expert: Expert, st: str, why: str | None, at: int, seq: int)
 
 def _dialogue(expertise: Expertise) -> Dialogue:
     shared = default_expertise()
-    if expertise.knowledge is shared.knowledge:
+    if expertise.retriever is not None:
+        retriever = expertise.retriever  # built with the content it indexes
+    elif expertise.knowledge is shared.knowledge:
         retriever = default_retriever()  # built once per process
     else:
         retriever = Retriever(expertise.knowledge)

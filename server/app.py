@@ -14,7 +14,6 @@ import logging
 from websockets.asyncio.server import Server, serve
 
 from advisors.desk import PageDesk
-from avatars.retrieval import default_retriever
 from protocol.limits import SUBPROTOCOL
 from rooms.audit import AuditLog
 from scenes.layout import load_layout
@@ -63,7 +62,7 @@ class WealthroomServer:
             settings,
             self.cluster,
             self.layout,
-            self.services.expertise,
+            self.services.content,
             self.services.for_rooms,
             self.metrics,
             self.health,
@@ -98,7 +97,9 @@ class WealthroomServer:
     async def start(self) -> None:
         s = self.settings
         # The experts' retrieval index takes seconds to build: not inside a member's join.
-        await asyncio.to_thread(default_retriever)
+        await self.services.content.prepare()
+        watch = self.services.content.watch()
+        self._background.append(asyncio.create_task(watch, name="content"))
         await self.cluster.start()
         self._server = await serve(
             self.gateway.handle,

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="step-up failures, lock-outs and spent codes per customer; empty: in memory"
         " (distributed mode keeps them in Redis)",
     )
+    content_dir: Path | None = Field(
+        None,
+        description="the bank's personas, products, FAQs, routing terms and portfolios; files"
+        " it lacks are the package's; changes are picked up without a restart",
+    )
+    content_poll_s: float = Field(2.0, gt=0, description="how often content_dir is looked at")
     demo_room: str | None = "demo"
     layout: str = "private_room"  # for rooms whose opening token names no layout
     empty_room_ttl_s: float = Field(30.0, ge=0)
@@ -151,6 +157,7 @@ class Settings(BaseSettings):
         "audit_path",
         "totp_path",
         "factor_path",
+        "content_dir",
         "tls_cert",
         "tls_key",
         "secret",

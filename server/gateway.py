@@ -111,6 +111,7 @@ class Gateway:
                 "mode": "distributed" if self.placement.cluster.distributed else "embedded",
                 "rooms": len(rooms),
                 "connections": self.open_connections,
+                "content": self.placement.expertise().version,  # new rooms' content
                 **audit_health(self.audit),
             },
         )

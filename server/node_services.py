@@ -9,22 +9,23 @@ from dataclasses import dataclass
 
 from advisors.desk import PageDesk
 from avatars.advice import Brain
-from avatars.expertise import Expertise, default_expertise
+from avatars.expertise import Expertise
 from avatars.local_brain import LocalBrain
 from server.cluster.wiring import Cluster
 from server.config import Settings
+from server.content import Content
 from server.llm_brain import OpenAICompatibleBrain
 from server.media.node import media_node
 from server.media.room_media import MediaNode
 from server.metrics import Metrics
-from server.portfolios import DemoPortfolios, Portfolios
+from server.portfolios import ContentPortfolios, Portfolios
 from server.room_host import Services
 from server.second_factor import FileEnrolments, TotpChecker
 
 
 @dataclass(slots=True)
 class NodeServices:
-    expertise: Expertise
+    content: Content  # the content in use, reloaded while the node runs
     fallback_brain: LocalBrain
     brain: Brain
     desk: PageDesk
@@ -33,6 +34,10 @@ class NodeServices:
     portfolios: Portfolios
     media: MediaNode | None  # None: this node carries no voice or video
     for_rooms: Services  # what every room on the node shares
+
+    @property
+    def expertise(self) -> Expertise:
+        return self.content.current
 
     async def close(self) -> None:
         if self.media is not None:
@@ -56,14 +61,15 @@ def brain_for(settings: Settings, fallback: LocalBrain) -> Brain:
 
 
 def build_services(settings: Settings, cluster: Cluster, metrics: Metrics) -> NodeServices:
-    expertise = default_expertise()
-    fallback = LocalBrain(expertise.knowledge)
+    content = Content(settings.content_dir, poll_s=settings.content_poll_s)
+    # The local brain looks up key risks a brief's product lacks; a brief carries its products.
+    fallback = LocalBrain(content.current.knowledge)
     brain = brain_for(settings, fallback)
     c = cluster
     desk = PageDesk(c.presence, c.board, c.bus, clock=time.time, node=settings.node_id)
     enrolments = FileEnrolments(settings.totp_path)
     factors = TotpChecker(enrolments, c.factors)
-    portfolios: Portfolios = DemoPortfolios(expertise.knowledge)
+    portfolios: Portfolios = ContentPortfolios(content)
     media = media_node(settings) if settings.media else None
     for_rooms = Services(
         metrics,
@@ -79,5 +85,5 @@ def build_services(settings: Settings, cluster: Cluster, metrics: Metrics) -> No
         max_reliable=settings.max_reliable_backlog,
     )
     return NodeServices(
-        expertise, fallback, brain, desk, enrolments, factors, portfolios, media, for_rooms
+        content, fallback, brain, desk, enrolments, factors, portfolios, media, for_rooms
     )

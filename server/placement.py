@@ -45,7 +45,7 @@ class Placement:
         settings: Settings,
         cluster: Cluster,
         layout: Layout,
-        expertise: Expertise,
+        expertise: Callable[[], Expertise],
         services: Services,
         metrics: Metrics,
         health: Health,
@@ -58,7 +58,7 @@ class Placement:
         self.cluster = cluster
         self.layout = layout  # the default, for rooms whose first token names none
         self.layouts = Layouts(layout)
-        self.expertise = expertise
+        self.expertise = expertise  # the content in use: a room keeps the one it opened with
         self.services = services
         self.metrics = metrics
         self.health = health
@@ -145,7 +145,7 @@ class Placement:
             tick_hz=s.tick_hz,
             limits=s.room_limits(),
             interest=POLICIES.get(layout.name),
-            expertise=self.expertise,
+            expertise=self.expertise(),
             voice=VoiceRules(confirm_below=s.voice_confirm_below, guests=s.voice_guests),
         )
         if store is not None and saved is not None:

@@ -2,14 +2,17 @@
 
 :class:`DemoPortfolios` is the embedded default: illustrative holdings of the demo bank's own
 products, the same for the same customer every time, so the demo room has something to show
-after a step-up. It is not anyone's real portfolio.
+after a step-up. It is not anyone's real portfolio. :class:`ContentPortfolios` shows the
+holdings the bank lists in its content (``portfolios.json``) and the demo's for anyone else.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Protocol
 
+from avatars.expertise import Expertise
 from avatars.knowledge import Knowledge
 from protocol.messages import Holding
 
@@ -38,4 +41,27 @@ class DemoPortfolios:
                     product.id, name, product.specialty.value, product.risk, value, self._currency
                 )
             )
+        return out
+
+
+class ContentPortfolios:
+    """The holdings listed in the content in use; the demo's for a customer not listed."""
+
+    def __init__(self, content: Callable[[], Expertise], *, currency: str = "HKD") -> None:
+        self._content = content
+        self._currency = currency
+
+    async def holdings(self, subject: str) -> list[Holding]:
+        expertise = self._content()
+        listed = expertise.portfolios.get(subject)
+        if listed is None:
+            return await DemoPortfolios(expertise.knowledge, currency=self._currency).holdings(
+                subject
+            )
+        out: list[Holding] = []
+        for product_id, value, currency in listed:
+            product = expertise.knowledge.product(product_id)
+            name = product.name.get("en", product.id)
+            sp = product.specialty.value
+            out.append(Holding(product.id, name, sp, product.risk, float(value), currency))
         return out

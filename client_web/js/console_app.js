@@ -6,7 +6,7 @@
 import { ConsoleSession } from "./connection.js";
 import { CloseCode, ErrorCode } from "./codec.js";
 import { byId, el } from "./dom.js";
-import { applyStatic, onLangChange, specialty, t, toggleLang } from "./i18n.js";
+import { applyStatic, mountLangChooser, onLangChange, specialty, t, toggleLang } from "./i18n.js";
 import { fragmentParams, roomLink, sameOriginSocket } from "./link_params.js";
 import { accessibilityOn, applyAccessibility, loadPref, savePref } from "./prefs.js";
 
@@ -208,6 +208,7 @@ function setAccessibility(on) {
 }
 a11yToggle.addEventListener("click", () => setAccessibility(!document.documentElement.classList.contains("a11y")));
 byId("lang-toggle").addEventListener("click", toggleLang);
+mountLangChooser(byId("lang-choice"));
 onLangChange(() => {
   renderStatus();
   renderPages();

@@ -24,7 +24,10 @@ export function byId(id) {
   return node;
 }
 
-/** Local time of a server timestamp (Unix ms), hours and minutes. */
+/** Local time of a server timestamp (Unix ms), hours and minutes: as the browser writes times,
+ * unless the page is in Chinese (a Chinese page in an English browser would show "AM"). */
 export function clock(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const lang = globalThis.document?.documentElement.lang ?? "";
+  const locales = lang.startsWith("zh") ? [lang] : [];
+  return new Date(ms).toLocaleTimeString(locales, { hour: "2-digit", minute: "2-digit" });
 }

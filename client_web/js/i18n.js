@@ -1,8 +1,11 @@
-// The interface in English and Chinese. The language comes from the saved choice, else the
-// browser's (navigator.language), and can be switched at any time; elements carrying
+// The interface in English, simplified Chinese and traditional Chinese as written in Hong Kong
+// (zh-HK, generated from the simplified strings by tools/make_zh_hk.py). The language comes
+// from the saved choice, else the link's token (its `lang` claim: Cantonese reads zh-HK), else
+// the browser's (navigator.language), and can be switched at any time; elements carrying
 // data-i18n="key" are re-labelled in place, everything else asks `t()` when it draws.
 
 import { loadPref, savePref } from "./prefs.js";
+import { ZH_HK } from "./strings_zh_hk.js";
 
 const STRINGS = {
   en: {
@@ -369,17 +372,30 @@ const STRINGS = {
     "advisor.record-stop": "停止录制",
     "console.join-media": "以摄像头和麦克风进入房间",
   },
+  "zh-HK": ZH_HK,
 };
 
 export const LANGS = Object.keys(STRINGS);
+// Each language named in itself, for the chooser.
+export const LANG_NAMES = { en: "English", zh: "简体中文", "zh-HK": "繁體中文（香港）" };
+const HTML_LANG = { en: "en", zh: "zh-Hans", "zh-HK": "zh-Hant-HK" };
+const CHINESE = new Set(["zh", "zh-HK"]);
+
+/** The interface language for a BCP 47 tag (a browser's) or a token's `lang` claim. */
+export function uiLang(tag) {
+  const t = String(tag || "").toLowerCase();
+  if (t === "yue" || /^(zh-(hk|mo|tw|hant)|yue)\b/.test(t)) return "zh-HK";
+  return t.startsWith("zh") ? "zh" : "en";
+}
 
 function initialLang() {
   const saved = loadPref("lang");
   if (saved && LANGS.includes(saved)) return saved;
-  return (globalThis.navigator?.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+  return uiLang(globalThis.navigator?.language);
 }
 
 let lang = initialLang();
+let lastChinese = CHINESE.has(lang) ? lang : uiLang(globalThis.navigator?.language) === "zh-HK" ? "zh-HK" : "zh";
 const listeners = new Set();
 
 export function currentLang() {
@@ -405,6 +421,7 @@ export function specialty(sp) {
 // What the server sends as fixed text, in any of its languages, and the key we say it with:
 // shown in the reader's language, and again in the new one after a switch.
 const AI_LABELS = new Set(["AI-generated", "AI生成"]);
+// The server says the same to Cantonese speakers in traditional characters (rooms/handoff_words.py).
 const REASONS = new Map([
   // Suitability reasons (avatars/suitability.py) and the hand-off notices (rooms/handoff_words.py).
   ["complex product: a human advisor explains it", "reason.complex"],
@@ -417,6 +434,11 @@ const REASONS = new Map([
   ["客户希望与真人顾问交谈", "reason.asked"],
   ["the customer confirmed interest in a product", "reason.interest"],
   ["客户确认对产品感兴趣", "reason.interest"],
+  ["這是複雜產品，須由真人顧問講解", "reason.complex"],
+  ["尚未完成風險承受能力評估", "reason.not-assessed"],
+  ["產品的風險等級高於客户的風險承受能力", "reason.above-profile"],
+  ["客户希望與真人顧問交談", "reason.asked"],
+  ["客户確認對產品感興趣", "reason.interest"],
 ]);
 
 /** The AI label in the current language when `label` is the server's AI label in any. */
@@ -431,16 +453,44 @@ export function reasonText(why) {
   return key ? t(key) : (why ?? "");
 }
 
-export function setLang(next) {
-  if (!LANGS.includes(next) || next === lang) return;
+/** Switch the interface to `next`; a choice the reader made (`save`) is kept for next time. */
+export function setLang(next, { save = true } = {}) {
+  if (!LANGS.includes(next)) return;
+  if (save) savePref("lang", next);
+  if (next === lang) return;
   lang = next;
-  savePref("lang", next);
+  if (CHINESE.has(next)) lastChinese = next;
   if (globalThis.document) applyStatic(document);
   for (const fn of listeners) fn(lang);
 }
 
+/** The token's language claim, unless the reader chose a language before. */
+export function adoptTokenLang(claim) {
+  if (!claim || loadPref("lang")) return;
+  setLang(uiLang(claim), { save: false });
+}
+
+/** English, or back to the Chinese last used. */
 export function toggleLang() {
-  setLang(lang === "en" ? "zh" : "en");
+  setLang(lang === "en" ? lastChinese : "en");
+}
+
+/** A <select> offering every language, following the current one. */
+export function mountLangChooser(select) {
+  select.replaceChildren(
+    ...LANGS.map((code) => {
+      const option = document.createElement("option");
+      option.value = code;
+      option.lang = HTML_LANG[code];
+      option.textContent = LANG_NAMES[code];
+      return option;
+    }),
+  );
+  select.value = lang;
+  select.addEventListener("change", () => setLang(select.value));
+  onLangChange((now) => {
+    select.value = now;
+  });
 }
 
 /** Call `fn(lang)` whenever the language changes (to redraw dynamic text). */
@@ -450,7 +500,7 @@ export function onLangChange(fn) {
 
 /** Label every [data-i18n] element (text) and [data-i18n-placeholder] (placeholder). */
 export function applyStatic(root) {
-  document.documentElement.lang = lang === "zh" ? "zh-Hans" : "en";
+  document.documentElement.lang = HTML_LANG[lang];
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));

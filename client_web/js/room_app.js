@@ -9,7 +9,7 @@
 import { ErrorCode } from "./codec.js";
 import { RoomSession } from "./connection.js";
 import { byId } from "./dom.js";
-import { applyStatic, onLangChange, t } from "./i18n.js";
+import { adoptTokenLang, applyStatic, onLangChange, t } from "./i18n.js";
 import { fragmentParams, sameOriginSocket, tokenClaims } from "./link_params.js";
 import { RoomMedia } from "./media.js";
 import { accessibilityOn } from "./prefs.js";
@@ -50,6 +50,7 @@ const link = readLink();
 const claims = link.token ? tokenClaims(link.token) : {};
 const roomId = link.room || claims.room || "demo";
 const displayName = link.name || claims.name || "Guest";
+adoptTokenLang(claims.lang); // a Cantonese speaker's link opens in traditional Chinese
 
 // --- state, for the page and for whoever inspects it ------------------------------------------------
 

@@ -1,7 +1,7 @@
 // The page's settings in the top bar: large text and the language.
 
 import { byId } from "./dom.js";
-import { toggleLang } from "./i18n.js";
+import { mountLangChooser, toggleLang } from "./i18n.js";
 import { applyAccessibility } from "./prefs.js";
 
 export function mountSettings({ scene }) {
@@ -15,6 +15,7 @@ export function mountSettings({ scene }) {
 
   a11yToggle.addEventListener("click", () => setAccessibility(!document.documentElement.classList.contains("a11y")));
   byId("lang-toggle").addEventListener("click", toggleLang);
+  mountLangChooser(byId("lang-choice"));
 
   return { setAccessibility };
 }

@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from avatars.expertise import default_expertise
 from protocol import messages as m
 from protocol.codec import decode, encode, pack
 from protocol.codes import CloseCode, ErrorCode
@@ -106,6 +107,7 @@ async def test_health_metrics_and_landing_page(server: WealthroomServer, mint: M
         "mode": "embedded",
         "rooms": 1,
         "connections": 0,
+        "content": default_expertise().version,
     }
     client = await RoomClient.join(server.room_url("demo"), mint(), "Ann")
     status, _, body = await _http(f"{server.base_url}/healthz")
