@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+
+from server.gc_pauses import GcPauseCollector
 
 
 class Tally:
@@ -23,6 +33,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        # The process's CPU, memory and collector, beside the rooms' own figures.
+        ProcessCollector(registry=r)
+        GCCollector(registry=r)
+        r.register(GcPauseCollector())
         self.connections = Gauge("wealthroom_connections", "open WebSocket connections", registry=r)
         self.rooms = Gauge("wealthroom_rooms", "rooms hosted by this process", registry=r)
         self.frames_in = Counter("wealthroom_frames_in", "frames received", registry=r)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -115,6 +116,7 @@ async def test_health_metrics_and_landing_page(server: WealthroomServer, mint: M
     status, _, body = await _http(f"{server.base_url}/metrics")
     assert status == 200
     assert "wealthroom_connections 1.0" in body
+    assert "process_cpu_seconds_total" in body  # the process's own figures too
     status, ctype, body = await _http(f"{server.base_url}/")
     assert (status, ctype.split(";")[0]) == (200, "text/html")
     assert "1 room open" in body
@@ -618,3 +620,23 @@ def test_private_directories_are_owner_only(tmp_path: Path) -> None:
     os.chmod(loose, 0o755)
     private_dir(loose)
     assert loose.stat().st_mode & 0o777 == 0o700
+
+
+def _gen2_pause(body: str) -> float:
+    (line,) = [
+        x
+        for x in body.splitlines()
+        if x.startswith('wealthroom_gc_pause_seconds_total{generation="2"}')
+    ]
+    return float(line.split()[-1])
+
+
+async def test_metrics_count_the_time_spent_in_the_garbage_collector(
+    server: WealthroomServer,
+) -> None:
+    _, _, body = await _http(f"{server.base_url}/metrics")
+    before = _gen2_pause(body)
+    assert 'python_gc_collections_total{generation="2"}' in body
+    gc.collect()  # a full collection, which stops the loop
+    _, _, body = await _http(f"{server.base_url}/metrics")
+    assert _gen2_pause(body) > before
