@@ -24,6 +24,7 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    InviteOutput,
     MediaOutput,
     Output,
     PageCancel,
@@ -85,6 +86,7 @@ class Harness:
         self.cancelled: list[str] = []
         self.checks: list[CheckFactor] = []
         self.fetches: list[FetchPortfolio] = []
+        self.invites: list[InviteOutput] = []
 
     def deliver(self, outputs: list[Output]) -> list[Output]:
         dispatch(outputs, self)
@@ -120,6 +122,9 @@ class Harness:
 
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         self.fetches.append(out)
+
+    def on_invite(self, out: InviteOutput) -> None:
+        self.invites.append(out)
 
     def on_media(self, out: MediaOutput) -> None:
         """Ignored: no peers, voice or recorder here; the tests (tests/rooms/test_media_core.py)
