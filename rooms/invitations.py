@@ -152,8 +152,7 @@ class Invitations(Feature):
         if issued is None or issued.revoked:
             detail = f"no open invitation {msg.id!r} in this room"
             return room.reject(member, now, ErrorCode.NO_SUCH_INVITATION, detail, "revoke")
-        out = self._revoke(member, issued, now, "revoked")
-        return [*out, room.direct(member, _state(issued))]
+        return self._revoke(member, issued, now, "revoked")
 
     def guest_removed(self, by: Member, guest: Member, now: float) -> list[Output]:
         """A removed guest's link admits nobody again: otherwise it would let them back."""
@@ -166,9 +165,31 @@ class Invitations(Feature):
         issued.revoked = True
         detail: Detail = {"invite": issued.id, "why": why}
         return [
-            RevokeInvite(self._room.id, issued.id),
+            RevokeInvite(by.id, self._room.id, issued.id),
             self._room.audit(by, now, "invite.revoke", "ok", detail),
         ]
+
+    def revoked(self, revoke: RevokeInvite, now: float) -> list[Output]:
+        """The store has the revocation: only now is the member told the link is dead."""
+        by, issued = self._room.member(revoke.member), self._issued.get(revoke.invite)
+        if by is None or issued is None:
+            return []
+        return [self._room.direct(by, _state(issued))]
+
+    def revoke_failed(self, revoke: RevokeInvite, now: float) -> list[Output]:
+        """The store did not take the revocation: the link still works, so the room must
+        not list it as revoked; the member may try again."""
+        issued = self._issued.get(revoke.invite)
+        if issued is not None:
+            issued.revoked = False
+        by = self._room.member(revoke.member)
+        out: list[Output] = [
+            self._room.audit(by, now, "invite.revoke", "failed", {"invite": revoke.invite})
+        ]
+        if by is not None:
+            text = "the link could not be withdrawn; try again"
+            out.append(self._room.direct(by, m.Error(int(ErrorCode.INTERNAL), text, "revoke")))
+        return out
 
     def on_join(self, member: Member, now: float) -> list[Output]:
         room = self._room

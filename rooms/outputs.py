@@ -105,8 +105,10 @@ class IssueInvite:
 
 @dataclass(frozen=True, slots=True)
 class RevokeInvite:
-    """The link ``invite`` of ``room`` admits nobody from now on (the shared store's record)."""
+    """The link ``invite`` of ``room`` admits nobody from now on (the shared store's record);
+    once it is so, tell ``Room.invite_revoked``."""
 
+    member: int  # who revoked it, to be told when the store has it
     room: str
     invite: str
 

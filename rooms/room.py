@@ -52,7 +52,16 @@ from rooms.invitations import Invitations
 from rooms.limits import RoomLimits
 from rooms.media import Media
 from rooms.members import Grant, Member, Phase
-from rooms.outputs import Audit, CheckFactor, Close, FetchPortfolio, Frame, IssueInvite, Output
+from rooms.outputs import (
+    Audit,
+    CheckFactor,
+    Close,
+    FetchPortfolio,
+    Frame,
+    IssueInvite,
+    Output,
+    RevokeInvite,
+)
 from rooms.questions import Questions
 from rooms.roles import CUSTOMER_REMOVES, REMOVABLE, Action, Role, allowed
 from rooms.screens import Screens
@@ -207,6 +216,15 @@ class Room:
         """The shell minted the link an :class:`~rooms.outputs.IssueInvite` asked for and
         its store holds the record: ``url`` to share, ``qr`` the same as an SVG QR code."""
         return self.invitations.issued(issue, invite_id, url, qr, now)
+
+    def invite_revoked(self, revoke: RevokeInvite, now: float) -> list[Output]:
+        """The shell's store has the revocation a :class:`~rooms.outputs.RevokeInvite` asked
+        for: the link admits nobody from now on."""
+        return self.invitations.revoked(revoke, now)
+
+    def invite_revoke_failed(self, revoke: RevokeInvite, now: float) -> list[Output]:
+        """The shell's store did not take the revocation: the link still admits."""
+        return self.invitations.revoke_failed(revoke, now)
 
     def invite_failed(self, issue: IssueInvite, now: float) -> list[Output]:
         """The shell could not mint the link (its store did not answer)."""

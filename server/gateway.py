@@ -23,7 +23,10 @@ from websockets.http11 import Request, Response
 from advisors.grant import ConsoleGrant
 from protocol.codes import CloseCode
 from rooms.audit import AuditLog
+from rooms.invitations import Refusal
 from rooms.members import Grant
+from rooms.roles import Role
+from rooms.summary import SUMMARY_LANGUAGES
 from server.audit_file import audit_health
 from server.auth import ROOM_ID, TokenAuthority
 from server.config import Settings
@@ -31,20 +34,24 @@ from server.connection import MemberConnection
 from server.consoles import Consoles
 from server.errors import (
     AuthError,
+    InviteRevoked,
+    InviteUsedUp,
     Refused,
     RoomElsewhere,
+    TokenExpired,
     TokenInvalid,
     TryLater,
     WrongLayout,
 )
 from server.health import Health
-from server.http import json_response, landing_page, text_response
+from server.http import json_response, landing_page, response, text_response
+from server.invites import InviteStore
 from server.metrics import Metrics
 from server.placement import Placement
 from server.qa_probe import probe_response
 from server.refusals import HandshakeGuard
 from server.static import static_response
-from server.urls import CONSOLE_PATH, WS_PREFIX, ws_base_of
+from server.urls import CONSOLE_PATH, SUMMARY_PREFIX, WS_PREFIX, ws_base_of
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,7 @@ class Gateway:
         health: Health,
         placement: Placement,
         consoles: Consoles,
+        invites: InviteStore,
         *,
         layout: str,
         base_url: Callable[[], str],
@@ -76,6 +84,7 @@ class Gateway:
         self.health = health
         self.placement = placement
         self.consoles = consoles
+        self.invites = invites
         self._layout = layout
         self._base_url = base_url
         # Weak: a handshake that fails after process_request never reaches handle.
@@ -123,9 +132,8 @@ class Gateway:
             refused.headers["Allow"] = "GET, HEAD"
             return refused
         self.flush_refusals()
-        if (path == CONSOLE_PATH or path.startswith(WS_PREFIX)) and not self.guard.admit(
-            _source(conn), time.time()
-        ):
+        guarded = path == CONSOLE_PATH or path.startswith((WS_PREFIX, SUMMARY_PREFIX))
+        if guarded and not self.guard.admit(_source(conn), time.time()):
             self.metrics.handshake_rejects.labels(reason="rate").inc()
             return text_response(HTTPStatus.TOO_MANY_REQUESTS, "too many connections; retry later")
         return None
@@ -148,6 +156,8 @@ class Gateway:
                 return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
             self._admission[conn] = self._admit(request, url.query, None, _source(conn))
             return None
+        if path.startswith(SUMMARY_PREFIX):
+            return self._summary(request, path[len(SUMMARY_PREFIX) :], url.query, _source(conn))
         if (probe := probe_response(path, request.headers, self.tokens, rooms)) is not None:
             return probe  # the QA simulator's read-only view of a room (server/qa_probe.py)
         if (static := static_response(path, layout=self._layout)) is not None:
@@ -160,13 +170,49 @@ class Gateway:
         if not self._allowed_origin(request.headers.get("Origin")):
             self.metrics.handshake_rejects.labels(reason="origin").inc()
             return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
-        admission = self._admit(request, url.query, room, _source(conn))
+        invite = parse_qs(url.query).get("invite")
+        admission = (
+            await self._admit_guest(invite[0], room, _source(conn))
+            if invite
+            else self._admit(request, url.query, room, _source(conn))
+        )
         if isinstance(admission, Grant):
             admission = await self._place(admission, "placed" in parse_qs(url.query))
         if isinstance(admission, Grant) and isinstance(conn, MemberConnection):
             conn.hold_messages()  # for the room, which takes them in the read callback
         self._admission[conn] = admission
         return None
+
+    def _summary(self, request: Request, room: str, query: str, source: str) -> Response:
+        """The customer's record of the session in a room hosted here, as a Markdown download;
+        its SHA-256 goes into the audit chain (rooms/summary.py). The token comes as a Bearer
+        header only: a URL with a token in it ends up in logs and histories."""
+        if not ROOM_ID.match(room):
+            return text_response(HTTPStatus.NOT_FOUND, "no such room")
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return text_response(HTTPStatus.UNAUTHORIZED, "send the room token as a Bearer header")
+        try:
+            grant = self.tokens.verify(auth[len("Bearer ") :].strip(), room=room)
+        except AuthError as exc:
+            self._refused(source, type(exc).__name__)
+            return text_response(HTTPStatus.UNAUTHORIZED, exc.public)
+        if grant.role is not Role.CUSTOMER:
+            return text_response(HTTPStatus.FORBIDDEN, "the summary is the customer's")
+        language = parse_qs(query).get("lang", ["en"])[0]
+        if language not in SUMMARY_LANGUAGES:
+            detail = f"lang must be one of {', '.join(SUMMARY_LANGUAGES)}"
+            return text_response(HTTPStatus.BAD_REQUEST, detail)
+        host = self.placement.rooms.get(room)
+        if host is None:
+            return text_response(HTTPStatus.NOT_FOUND, "the room is not open on this node")
+        text, sha = host.summary(grant, language)
+        resp = response(HTTPStatus.OK, text.encode(), "text/markdown; charset=utf-8")
+        resp.headers["Content-Disposition"] = (
+            f'attachment; filename="wealthroom-{room}-{language}.md"'
+        )
+        resp.headers["X-Summary-SHA256"] = sha
+        return resp
 
     async def _place(self, grant: Grant, placed: bool) -> Grant | Refused:
         """The room opened for the grant here, or why not. Hosted already, this only checks
@@ -206,6 +252,28 @@ class Gateway:
             log.debug("handshake refused for %s: %s", room or "console", exc)
             self._refused(source, type(exc).__name__)
             return exc
+
+    async def _admit_guest(self, token: str, room: str, source: str) -> Grant | Refused:
+        """A guest link: a genuine invitation for this room, then one use from the store."""
+        try:
+            invite = self.tokens.verify_invite(token, room=room)
+            verdict = await self.invites.redeem(room, invite, time.time())
+            if verdict is Refusal.EXPIRED:
+                raise TokenExpired("invitation expired")
+            if verdict is Refusal.USED_UP:
+                raise InviteUsedUp(f"invitation {invite} used up")
+            if isinstance(verdict, Refusal):
+                raise InviteRevoked(f"invitation {invite}: {verdict.value}")
+        except AuthError as exc:
+            self.metrics.handshake_rejects.labels(reason=type(exc).__name__).inc()
+            log.info("guest refused for %s: %s", room, exc)
+            self._refused(source, type(exc).__name__)
+            return exc
+        except Exception:  # the store did not answer: nobody is let in on a guess
+            log.exception("invitation store failed for room %s", room)
+            return TryLater("invitations unavailable")
+        # Each use is its own subject: two guests on one link are two people.
+        return Grant(f"guest:{invite}:{verdict.use}", room, Role.GUEST, invite=invite)
 
     def _refused(self, source: str, reason: str) -> None:
         # Who it was is unknown: the token is exactly what could not be trusted. So the chain

@@ -13,6 +13,7 @@ from avatars.expertise import Expertise, default_expertise
 from avatars.local_brain import LocalBrain
 from server.cluster.wiring import Cluster
 from server.config import Settings
+from server.invites import Inviter
 from server.llm_brain import OpenAICompatibleBrain
 from server.media.node import media_node
 from server.media.room_media import MediaNode
@@ -55,7 +56,9 @@ def brain_for(settings: Settings, fallback: LocalBrain) -> Brain:
     )
 
 
-def build_services(settings: Settings, cluster: Cluster, metrics: Metrics) -> NodeServices:
+def build_services(
+    settings: Settings, cluster: Cluster, metrics: Metrics, *, inviter: Inviter | None = None
+) -> NodeServices:
     expertise = default_expertise()
     fallback = LocalBrain(expertise.knowledge)
     brain = brain_for(settings, fallback)
@@ -77,6 +80,7 @@ def build_services(settings: Settings, cluster: Cluster, metrics: Metrics) -> No
         media=media,
         brain_timeout_s=settings.brain_timeout_s,
         max_reliable=settings.max_reliable_backlog,
+        inviter=inviter,
     )
     return NodeServices(
         expertise, fallback, brain, desk, enrolments, factors, portfolios, media, for_rooms

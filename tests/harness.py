@@ -29,6 +29,7 @@ from rooms.outputs import (
     Output,
     PageCancel,
     PageRequest,
+    RevokeInvite,
 )
 from rooms.roles import Role
 from rooms.room import Room
@@ -124,7 +125,10 @@ class Harness:
         self.fetches.append(out)
 
     def on_invite(self, out: InviteOutput) -> None:
+        """Kept for the test; a revocation is taken at once, as by a store that answers."""
         self.invites.append(out)
+        if isinstance(out, RevokeInvite):
+            self.deliver(self.room.invite_revoked(out, self.now))
 
     def on_media(self, out: MediaOutput) -> None:
         """Ignored: no peers, voice or recorder here; the tests (tests/rooms/test_media_core.py)
