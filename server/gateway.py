@@ -28,7 +28,7 @@ from rooms.members import Grant
 from rooms.roles import Role
 from rooms.summary import SUMMARY_LANGUAGES
 from server.audit_file import audit_health
-from server.auth import ROOM_ID, TokenAuthority
+from server.auth import LANGUAGES, ROOM_ID, TokenAuthority
 from server.config import Settings
 from server.connection import MemberConnection
 from server.consoles import Consoles
@@ -170,18 +170,25 @@ class Gateway:
         if not self._allowed_origin(request.headers.get("Origin")):
             self.metrics.handshake_rejects.labels(reason="origin").inc()
             return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
-        invite = parse_qs(url.query).get("invite")
-        admission = (
-            await self._admit_guest(invite[0], room, _source(conn))
-            if invite
-            else self._admit(request, url.query, room, _source(conn))
-        )
-        if isinstance(admission, Grant):
-            admission = await self._place(admission, "placed" in parse_qs(url.query))
+        admission = await self._room_admission(request, url.query, room, _source(conn))
         if isinstance(admission, Grant) and isinstance(conn, MemberConnection):
             conn.hold_messages()  # for the room, which takes them in the read callback
         self._admission[conn] = admission
         return None
+
+    async def _room_admission(
+        self, request: Request, query: str, room: str, source: str
+    ) -> Grant | Refused:
+        """A room's handshake: by token, or by a guest link's invitation."""
+        params = parse_qs(query)
+        placed = "placed" in params
+        if invite := params.get("invite"):
+            return await self._admit_guest(invite[0], room, source, placed, params)
+        admission = self._admit(request, query, room, source)
+        if isinstance(admission, Grant):
+            return await self._place(admission, placed)
+        assert not isinstance(admission, ConsoleGrant)  # room is not None
+        return admission
 
     def _summary(self, request: Request, room: str, query: str, source: str) -> Response:
         """The customer's record of the session in a room hosted here, as a Markdown download;
@@ -217,15 +224,19 @@ class Gateway:
     async def _place(self, grant: Grant, placed: bool) -> Grant | Refused:
         """The room opened for the grant here, or why not. Hosted already, this only checks
         the token's layout against the room's."""
+        refused = await self._host(grant.room, grant.layout, placed)
+        return grant if refused is None else refused
+
+    async def _host(self, room: str, layout: str | None, placed: bool) -> Refused | None:
         try:
-            await self.placement.host_for(grant.room, placed=placed, layout=grant.layout)
+            await self.placement.host_for(room, placed=placed, layout=layout)
         except (RoomElsewhere, TryLater) as exc:
             return exc
         except WrongLayout as exc:
             self.metrics.handshake_rejects.labels(reason="WrongLayout").inc()
             log.info("handshake refused: %s", exc)
             return exc
-        return grant
+        return None
 
     def _admit(
         self, request: Request, query: str, room: str | None, source: str
@@ -253,10 +264,16 @@ class Gateway:
             self._refused(source, type(exc).__name__)
             return exc
 
-    async def _admit_guest(self, token: str, room: str, source: str) -> Grant | Refused:
-        """A guest link: a genuine invitation for this room, then one use from the store."""
+    async def _admit_guest(
+        self, token: str, room: str, source: str, placed: bool, query: dict[str, list[str]]
+    ) -> Grant | Refused:
+        """A guest link: a genuine invitation for this room, the room hosted here (a redirect
+        to another node must not cost a use), then one use from the store."""
+        language = query.get("lang", [""])[0]
         try:
             invite = self.tokens.verify_invite(token, room=room)
+            if (elsewhere := await self._host(room, None, placed)) is not None:
+                return elsewhere
             verdict = await self.invites.redeem(room, invite, time.time())
             if verdict is Refusal.EXPIRED:
                 raise TokenExpired("invitation expired")
@@ -273,7 +290,13 @@ class Gateway:
             log.exception("invitation store failed for room %s", room)
             return TryLater("invitations unavailable")
         # Each use is its own subject: two guests on one link are two people.
-        return Grant(f"guest:{invite}:{verdict.use}", room, Role.GUEST, invite=invite)
+        return Grant(
+            f"guest:{invite}:{verdict.use}",
+            room,
+            Role.GUEST,
+            language=language if language in LANGUAGES else None,  # of the consent notice
+            invite=invite,
+        )
 
     def _refused(self, source: str, reason: str) -> None:
         # Who it was is unknown: the token is exactly what could not be trusted. So the chain

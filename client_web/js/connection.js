@@ -48,7 +48,9 @@ class Session extends Emitter {
     // Browsers cannot set headers on a WebSocket, so the token goes in the query (the server
     // never logs it; over TLS it is encrypted like a header).
     const sep = this.url.includes("?") ? "&" : "?";
-    const ws = new WebSocket(`${this.url}${sep}token=${encodeURIComponent(this.token)}`, SUBPROTOCOL);
+    // A guest link's invitation goes along to whichever node hosts the room (ROOM_MOVED).
+    const invite = this.invite ? `&invite=${encodeURIComponent(this.invite)}&lang=${this.lang ?? "en"}` : "";
+    const ws = new WebSocket(`${this.url}${sep}token=${encodeURIComponent(this.token)}${invite}`, SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
@@ -198,10 +200,12 @@ class Session extends Emitter {
  * "reliable" (each sequenced message once), "direct" (verified, holdings, ...), "error".
  */
 export class RoomSession extends Session {
-  constructor(url, token, { name, look } = {}) {
+  constructor(url, token, { name, look, invite, lang } = {}) {
     super(url, token);
     this.name = name;
     this.look = look;
+    this.invite = invite; // a guest link's invitation, used instead of a token
+    this.lang = lang; // the guest's language, for their consent notice
     this.replica = new Replica();
     this.welcome = null;
     this.joined = false;

@@ -9,7 +9,7 @@
 import { ErrorCode } from "./codec.js";
 import { RoomSession } from "./connection.js";
 import { byId } from "./dom.js";
-import { applyStatic, onLangChange, t } from "./i18n.js";
+import { applyStatic, currentLang, onLangChange, t } from "./i18n.js";
 import { fragmentParams, sameOriginSocket, tokenClaims } from "./link_params.js";
 import { RoomMedia } from "./media.js";
 import { accessibilityOn } from "./prefs.js";
@@ -76,9 +76,10 @@ const state = {
 
 const scene = new RoomScene(byId("scene"));
 // A guest's link carries an invitation instead of a token: the server counts its uses.
-const socketPath = `/ws/${encodeURIComponent(roomId)}${link.invite ? `?invite=${encodeURIComponent(link.invite)}` : ""}`;
-const session = new RoomSession(link.ws || sameOriginSocket(socketPath), link.token ?? "", {
+const session = new RoomSession(link.ws || sameOriginSocket(`/ws/${encodeURIComponent(roomId)}`), link.token ?? "", {
   name: displayName.slice(0, Limits.MAX_NAME_CHARS),
+  invite: link.invite,
+  lang: currentLang(),
 });
 
 window.wealthroom = {

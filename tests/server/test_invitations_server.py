@@ -17,7 +17,11 @@ from rooms.invitations import GUEST_NOTICE
 from rooms.roles import Role
 from server.app import WealthroomServer
 from simulator.client import RoomClient
+from tests.cluster.test_scaleout import nodes
 from tests.conftest import Mint
+from tests.redis_fixture import RedisServer, redis_server
+
+__all__ = ["redis_server"]  # fixtures, used by name
 
 
 async def _invite(client: RoomClient, uses: int = 1) -> m.Invitation:
@@ -159,3 +163,25 @@ async def test_the_summary_is_the_customers_and_its_hash_is_audited(
         )
         assert bad.status_code == 400
     await ann.close()
+
+
+async def test_across_two_nodes_a_redirect_costs_no_use_and_a_revocation_holds_on_both(
+    redis_server: RedisServer,
+) -> None:
+    async with nodes(redis_server, "a", "b") as (a, b):
+        ann = await RoomClient.join(
+            a.room_url("r1"), a.tokens.mint(room="r1", role=Role.CUSTOMER, subject="c"), "Ann"
+        )
+        invitation = await _invite(ann, uses=1)
+        moved = await RoomClient.open(_link(b, invitation), None)
+        await moved.wait_for(lambda c: c.closed)
+        assert moved.close_code == CloseCode.ROOM_MOVED
+        # The one use is still there, on the node that hosts the room.
+        bo = await RoomClient.join(_link(a, invitation), "", "Bo")
+        assert await _refused(_link(a, invitation)) == CloseCode.INVITE_USED_UP
+        second = await _invite(ann, uses=2)
+        await ann.send(m.Revoke(second.id))
+        await ann.wait_for(lambda c: c.of(m.Invitation)[-1].st == "revoked")
+        assert await _refused(_link(a, second)) == CloseCode.INVITE_REVOKED
+        for client in (ann, bo):
+            await client.close()
