@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pyotp
 
 from protocol import messages as m
 from protocol.codes import CloseCode, ErrorCode
@@ -185,3 +186,28 @@ async def test_across_two_nodes_a_redirect_costs_no_use_and_a_revocation_holds_o
         assert await _refused(_link(a, second)) == CloseCode.INVITE_REVOKED
         for client in (ann, bo):
             await client.close()
+
+
+async def test_a_guest_never_sees_the_customers_holdings_or_step_up(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    secret = server.enrolments.enrol("cust-7")
+    ann = await RoomClient.join(server.room_url("demo"), mint(subject="cust-7", risk=3), "Ann")
+    bo = await RoomClient.join(_link(server, await _invite(ann)), "", "Bo")
+    await ann.send(m.ViewPortfolio())
+    await ann.wait_for(lambda c: bool(c.errors))
+    assert ann.errors[-1].code == ErrorCode.STEP_UP_REQUIRED
+    await ann.send(m.Verify(pyotp.TOTP(secret).now()))
+    await ann.wait_for(lambda c: bool(c.of(m.Verified)))
+    await ann.send(m.ViewPortfolio())
+    await ann.wait_for(lambda c: bool(c.of(m.Holdings)))
+    # A message after all that, which the guest sees: so the guest has had its chance.
+    await ann.send(m.Chat("done"))
+    await bo.wait_for(lambda c: any(isinstance(r, m.ChatPosted) for r in c.reliable))
+    assert not [x for x in bo.direct if isinstance(x, m.Holdings | m.Verified)]
+    assert bo.errors == []
+    await bo.send(m.ViewPortfolio())
+    await bo.wait_for(lambda c: bool(c.errors))
+    assert bo.errors[-1].code == ErrorCode.FORBIDDEN
+    for client in (ann, bo):
+        await client.close()
