@@ -57,6 +57,9 @@ class InviteRecord:
     expires: float  # Unix seconds
     used: int = 0
     revoked: bool = False
+    # Who used it, by the random name each guest's browser keeps for itself: the same guest
+    # coming back after a dropped connection is not a new use.
+    holders: tuple[str, ...] = ()
 
 
 class Refusal(StrEnum):
@@ -72,19 +75,24 @@ class Admitted:
 
 
 def redeem(
-    record: InviteRecord | None, now: float
+    record: InviteRecord | None, now: float, holder: str | None = None
 ) -> tuple[InviteRecord | None, Admitted | Refusal]:
-    """One use of a link: the record to keep and the verdict. Revoked comes before expired
-    and used up, so that a revoked link is always reported as such."""
+    """One use of a link by ``holder`` (a guest's own name for itself, or ``None``): the
+    record to keep and the verdict. A holder the link admitted before comes back as the same
+    use. Revoked comes before expired and used up, so that a revoked link is always reported
+    as such."""
     if record is None:
         return None, Refusal.UNKNOWN
     if record.revoked:
         return record, Refusal.REVOKED
     if now >= record.expires:
         return record, Refusal.EXPIRED
+    if holder is not None and holder in record.holders:
+        return record, Admitted(record.holders.index(holder) + 1)
     if record.used >= record.uses:
         return record, Refusal.USED_UP
-    used = replace(record, used=record.used + 1)
+    # A use without a holder keeps its place with an empty name, so that uses stay numbered.
+    used = replace(record, used=record.used + 1, holders=(*record.holders, holder or ""))
     return used, Admitted(used.used)
 
 

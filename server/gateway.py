@@ -10,6 +10,7 @@ it sends is read. Everything about the conversation itself happens in the pure r
 from __future__ import annotations
 
 import logging
+import re
 import time
 import weakref
 from collections import Counter
@@ -54,6 +55,10 @@ from server.static import static_response
 from server.urls import CONSOLE_PATH, SUMMARY_PREFIX, WS_PREFIX, ws_base_of
 
 log = logging.getLogger(__name__)
+
+# The name a guest's browser keeps for itself (random, per tab): coming back with it after a
+# dropped connection is not a new use of the link.
+HOLDER = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _source(conn: ServerConnection) -> str:
@@ -274,7 +279,10 @@ class Gateway:
             invite = self.tokens.verify_invite(token, room=room)
             if (elsewhere := await self._host(room, None, placed)) is not None:
                 return elsewhere
-            verdict = await self.invites.redeem(room, invite, time.time())
+            holder = query.get("guest", [""])[0]
+            verdict = await self.invites.redeem(
+                room, invite, time.time(), holder if HOLDER.fullmatch(holder) else None
+            )
             if verdict is Refusal.EXPIRED:
                 raise TokenExpired("invitation expired")
             if verdict is Refusal.USED_UP:

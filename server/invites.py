@@ -29,8 +29,11 @@ class InviteStore(Protocol):
         """Keep ``record`` (a new link) until it expires."""
         ...
 
-    async def redeem(self, room: str, invite: str, now: float) -> Admitted | Refusal:
-        """One use of the link, judged and counted in one atomic step."""
+    async def redeem(
+        self, room: str, invite: str, now: float, holder: str | None = None
+    ) -> Admitted | Refusal:
+        """One use of the link by ``holder`` (see :func:`rooms.invitations.redeem`), judged
+        and counted in one atomic step."""
         ...
 
     async def revoke(self, room: str, invite: str) -> None:
@@ -49,8 +52,10 @@ class MemoryInviteStore:
         self._forget_expired()
         self._records[(record.room, record.id)] = record
 
-    async def redeem(self, room: str, invite: str, now: float) -> Admitted | Refusal:
-        record, verdict = redeem(self._records.get((room, invite)), now)
+    async def redeem(
+        self, room: str, invite: str, now: float, holder: str | None = None
+    ) -> Admitted | Refusal:
+        record, verdict = redeem(self._records.get((room, invite)), now, holder)
         if record is not None:
             self._records[(room, invite)] = record
         return verdict

@@ -49,7 +49,9 @@ class Session extends Emitter {
     // never logs it; over TLS it is encrypted like a header).
     const sep = this.url.includes("?") ? "&" : "?";
     // A guest link's invitation goes along to whichever node hosts the room (ROOM_MOVED).
-    const invite = this.invite ? `&invite=${encodeURIComponent(this.invite)}&lang=${this.lang ?? "en"}` : "";
+    const invite = this.invite
+      ? `&invite=${encodeURIComponent(this.invite)}&guest=${this.guestId}&lang=${this.lang ?? "en"}`
+      : "";
     const ws = new WebSocket(`${this.url}${sep}token=${encodeURIComponent(this.token)}${invite}`, SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
@@ -194,6 +196,17 @@ class Session extends Emitter {
   left() {}
 }
 
+const GUEST_ID_KEY = "wealthroom.guest";
+
+function guestId() {
+  let id = sessionStorage.getItem(GUEST_ID_KEY);
+  if (!id) {
+    id = crypto.randomUUID().replaceAll("-", "");
+    sessionStorage.setItem(GUEST_ID_KEY, id);
+  }
+  return id;
+}
+
 /**
  * A member's session in a room. Events: "status" {state: connecting|joined|reconnecting|
  * closed, code?}, "welcome", "state" {tick, frame} after each applied state frame,
@@ -206,6 +219,9 @@ export class RoomSession extends Session {
     this.look = look;
     this.invite = invite; // a guest link's invitation, used instead of a token
     this.lang = lang; // the guest's language, for their consent notice
+    // The name this tab keeps for itself as a guest: back after a drop or a reload, it is the
+    // same guest, not another use of the link.
+    this.guestId = invite ? guestId() : null;
     this.replica = new Replica();
     this.welcome = null;
     this.joined = false;

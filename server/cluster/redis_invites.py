@@ -49,14 +49,16 @@ class RedisInviteStore:
             pxat=math.ceil(record.expires * 1000),
         )
 
-    async def redeem(self, room: str, invite: str, now: float) -> Admitted | Refusal:
+    async def redeem(
+        self, room: str, invite: str, now: float, holder: str | None = None
+    ) -> Admitted | Refusal:
         key = self._key(room, invite)
         async with self._client.pipeline(transaction=True) as pipe:
             for _ in range(MAX_ATTEMPTS):
                 try:
                     await pipe.watch(key)
                     raw = await pipe.get(key)
-                    record, verdict = redeem(_load(raw) if raw else None, now)
+                    record, verdict = redeem(_load(raw) if raw else None, now, holder)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if isinstance(verdict, Admitted) and record is not None:
                         pipe.set(key, json.dumps(asdict(record)), keepttl=True)
@@ -95,4 +97,5 @@ def _load(raw: bytes | str) -> InviteRecord:
         float(data["expires"]),
         int(data["used"]),
         bool(data["revoked"]),
+        tuple(str(h) for h in data.get("holders", [])),
     )

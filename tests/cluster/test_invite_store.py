@@ -77,3 +77,12 @@ async def test_guests_arriving_at_once_on_a_one_use_link_are_admitted_once(
     verdicts = await asyncio.gather(*(open_store().redeem("r1", "inv1", NOW) for _ in range(8)))
     assert verdicts.count(Admitted(1)) == 1
     assert verdicts.count(Refusal.USED_UP) == 7
+
+
+async def test_a_guest_back_under_its_own_name_is_not_another_use(open_store: OpenStore) -> None:
+    await open_store().create(_record(uses=1))
+    assert await open_store().redeem("r1", "inv1", NOW, "tab-of-bo") == Admitted(1)
+    assert await open_store().redeem("r1", "inv1", NOW + 5, "tab-of-bo") == Admitted(1)
+    assert await open_store().redeem("r1", "inv1", NOW + 5, "tab-of-cy") is Refusal.USED_UP
+    await open_store().revoke("r1", "inv1")
+    assert await open_store().redeem("r1", "inv1", NOW + 6, "tab-of-bo") is Refusal.REVOKED

@@ -217,3 +217,17 @@ def test_expired_revoked_and_unknown_links_admit_nobody() -> None:
     assert redeem(fresh, 100.0)[1] is Refusal.EXPIRED
     assert redeem(InviteRecord("r1", "i", 5, 100.0, revoked=True), 150.0)[1] is Refusal.REVOKED
     assert redeem(None, 1.0) == (None, Refusal.UNKNOWN)
+
+
+def test_a_guest_coming_back_under_its_own_name_is_the_same_use() -> None:
+    record: InviteRecord | None = InviteRecord("r1", "inv1", uses=1, expires=100.0)
+    record, verdict = redeem(record, 10.0, "tab-of-bo")
+    assert verdict == Admitted(1)
+    record, verdict = redeem(record, 20.0, "tab-of-bo")  # a dropped connection, a reload
+    assert verdict == Admitted(1)
+    assert redeem(record, 20.0, "tab-of-cy")[1] is Refusal.USED_UP
+    assert redeem(record, 20.0)[1] is Refusal.USED_UP
+    assert record is not None
+    revoked = InviteRecord("r1", "inv1", 1, 100.0, 1, revoked=True, holders=("tab-of-bo",))
+    assert redeem(revoked, 20.0, "tab-of-bo")[1] is Refusal.REVOKED
+    assert redeem(record, 100.0, "tab-of-bo")[1] is Refusal.EXPIRED

@@ -75,6 +75,23 @@ async def test_a_link_admits_its_uses_then_is_refused(server: WealthroomServer, 
         await client.close()
 
 
+async def test_a_guest_who_reconnects_from_the_same_tab_uses_the_link_once(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    ann = await RoomClient.join(server.room_url("demo"), mint(), "Ann")
+    link = _link(server, await _invite(ann, uses=1))
+    bo = await RoomClient.join(f"{link}&guest=tab-of-bo-0123456789", "", "Bo")
+    await bo.close()
+    again = await RoomClient.join(f"{link}&guest=tab-of-bo-0123456789", "", "Bo")
+    assert await _refused(f"{link}&guest=tab-of-cy-0123456789") == CloseCode.INVITE_USED_UP
+    assert await _refused(f"{link}&guest=short") == CloseCode.INVITE_USED_UP  # not a name
+    arrivals = _audited(server, "guest.arrive")
+    assert len(arrivals) == 2
+    assert arrivals[0]["actor"] == arrivals[1]["actor"]  # one guest, twice
+    for client in (ann, again):
+        await client.close()
+
+
 async def test_an_expired_link_is_refused(server: WealthroomServer) -> None:
     token = server.tokens.mint_invite(room="demo", invite="inv-x", by="u", expires=600, now=0)
     assert await _refused(f"{server.room_url('demo')}?invite={token}") == CloseCode.TOKEN_EXPIRED
