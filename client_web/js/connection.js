@@ -201,7 +201,8 @@ const GUEST_ID_KEY = "wealthroom.guest";
 function guestId() {
   let id = sessionStorage.getItem(GUEST_ID_KEY);
   if (!id) {
-    id = crypto.randomUUID().replaceAll("-", "");
+    // getRandomValues, not randomUUID: the page may be served over plain HTTP on a LAN.
+    id = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
     sessionStorage.setItem(GUEST_ID_KEY, id);
   }
   return id;

@@ -98,8 +98,10 @@ export function mountInvite({ link, state, session }) {
       return null;
     }
     const bytes = await reply.arrayBuffer();
-    const digest = await crypto.subtle.digest("SHA-256", bytes);
-    const sha256 = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    // Web Crypto exists only in secure contexts (HTTPS, localhost): elsewhere the server's hash
+    // is all the page can show.
+    const digest = crypto.subtle ? await crypto.subtle.digest("SHA-256", bytes) : null;
+    const sha256 = digest ? [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") : null;
     state.summary = { sha256, server: reply.headers.get("X-Summary-SHA256"), bytes: bytes.byteLength, lang };
     const file = URL.createObjectURL(new Blob([bytes], { type: "text/markdown" }));
     const a = el("a", { href: file, download: `wealthroom-${state.room}-${lang}.md` });
