@@ -67,12 +67,23 @@ async def test_the_customer_invites_a_guest_by_link_and_qr_code_then_removes_the
     await notice.wait_for(state="visible")
     assert "guest" in await bo.locator("#guest-notice").inner_text()
     await bo.click("#guest-notice-ok")
+    # A reload in the same tab is the same guest, not a second use of a one-use link.
+    first = await bo.evaluate("() => window.wealthroom.state.member")
+    await bo.reload()
+    await bo.wait_for_function("() => window.wealthroom && window.wealthroom.joined")
+    assert await bo.evaluate("() => window.wealthroom.state.member") != first
+    assert await bo.evaluate("() => window.wealthroom.state.role") == "guest"
+    await bo.locator("#guest-notice-dialog").wait_for(state="visible")
+    await bo.click("#guest-notice-ok")
     # A guest has no invite, summary or portfolio button.
     for button in ("#invite-button", "#summary-button", "#portfolio-button"):
         assert not await bo.locator(button).is_visible()
-    assert [e["detail"]["member"] for e in _audited(server, "guest.notice")] == [
-        await bo.evaluate("() => window.wealthroom.state.member")
+    notices = _audited(server, "guest.notice")
+    assert [e["detail"]["member"] for e in notices] == [
+        first,
+        await bo.evaluate("() => window.wealthroom.state.member"),
     ]
+    assert notices[0]["actor"] == notices[1]["actor"]  # one guest, one use
 
     guest = ann.locator("#guest-list li[data-member] button")
     await guest.wait_for(state="visible")
