@@ -112,6 +112,7 @@ class Invitations(Feature):
         self._room = room
         self._max_open = max_open
         self._issued: dict[str, _Issued] = {}
+        self.version = 0  # moves with every change a failover must keep
 
     def handlers(self) -> Mapping[type[m.Message], Handler]:
         return {m.Invite: self.on_invite, m.Revoke: self.on_revoke}
@@ -133,6 +134,7 @@ class Invitations(Feature):
     ) -> list[Output]:
         """The shell minted the link and its store holds the record."""
         self._issued[invite_id] = _Issued(invite_id, issue.uses, issue.expires)
+        self.version += 1
         by = self._room.member(issue.member)
         detail: Detail = {"invite": invite_id, "uses": issue.uses, "expires": _ms(issue.expires)}
         out: list[Output] = [self._room.audit(by, now, "invite.create", "ok", detail)]
@@ -171,6 +173,7 @@ class Invitations(Feature):
 
     def _revoke(self, by: Member, issued: _Issued, now: float, why: str) -> list[Output]:
         issued.revoked = True
+        self.version += 1
         detail: Detail = {"invite": issued.id, "why": why}
         return [
             RevokeInvite(by.id, self._room.id, issued.id),
@@ -190,6 +193,7 @@ class Invitations(Feature):
         issued = self._issued.get(revoke.invite)
         if issued is not None:
             issued.revoked = False
+            self.version += 1
         by = self._room.member(revoke.member)
         out: list[Output] = [
             self._room.audit(by, now, "invite.revoke", "failed", {"invite": revoke.invite})

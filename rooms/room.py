@@ -398,11 +398,11 @@ class Room:
         self._next_member = int(state["next_member"])
 
     @property
-    def durable_version(self) -> tuple[int, int, int]:
+    def durable_version(self) -> tuple[int, int, int, int]:
         """Changes whenever something a failover must keep changed (see rooms/persist.py):
         the reliable sequence (joins, chat, experts, screens, pages, answers ride on it),
-        step-up, and the conversation's interruptions."""
-        return (self.seq, self.stepup.version, self.questions.version)
+        step-up, the conversation's interruptions, and the room's guest invitations."""
+        return (self.seq, self.stepup.version, self.questions.version, self.invitations.version)
 
     @property
     def is_empty(self) -> bool:

@@ -188,8 +188,12 @@ def test_the_invitation_list_survives_a_reload_without_the_link() -> None:
 def test_invitations_are_saved_with_the_room() -> None:
     h = Harness()
     ann = h.join(Role.CUSTOMER, "Ann")
+    before = h.room.durable_version
     _invite(h, ann, "inv1")
+    issued = h.room.durable_version
+    assert issued != before  # the shell journals the room after an invitation...
     h.send(ann, m.Revoke("inv1"))
+    assert h.room.durable_version != issued  # ...and after a revocation
     _invite(h, ann, "inv2")
     fresh = Harness()
     fresh.room.invitations.load(h.room.invitations.dump(), fresh.now)
