@@ -130,6 +130,7 @@ mountStage(page, {
   afterState: () => {
     experts.render();
     devices.renderPeople();
+    invite.renderGuests();
   },
   onTalk: (source, on) => voice.talk(source, on),
 });

@@ -8,10 +8,10 @@ import { showToast } from "./room_toast.js";
 
 export function mountInvite({ link, state, session }) {
   state.invitations = new Map(); // id -> invitation message, newest state
-  state.guests = new Map(); // member -> name
   state.summary = null; // {sha256, bytes, lang} of the last download
   const dialog = byId("invite-dialog");
   let qrUrl = null;
+  let guestsShown = null; // which guests the list shows, so that a state frame redraws it only on a change
 
   byId("invite-button").addEventListener("click", () => {
     render();
@@ -51,10 +51,18 @@ export function mountInvite({ link, state, session }) {
         ),
       ),
     );
-    const guests = [...state.guests.entries()];
+    renderGuests(true);
+  }
+
+  /** The guests in the room, from the replica (so also those who came before this page). */
+  function renderGuests(force = false) {
+    const guests = state.people.filter((p) => p.role === "guest");
+    const shown = guests.map((g) => `${g.member}:${g.name}`).join(",");
+    if (!force && (shown === guestsShown || !dialog.open)) return;
+    guestsShown = shown;
     byId("guest-list").replaceChildren(
       ...(guests.length
-        ? guests.map(([member, name]) =>
+        ? guests.map(({ member, name }) =>
             el(
               "li",
               { dataset: { member } },
@@ -65,13 +73,6 @@ export function mountInvite({ link, state, session }) {
         : [el("li", { class: "muted" }, t("invite.no-guests"))]),
     );
   }
-
-  session.on("reliable", (msg) => {
-    if (msg.t === "joined" && msg.role === "guest") state.guests.set(msg.member, msg.name);
-    else if (msg.t === "left") state.guests.delete(msg.member);
-    else return;
-    if (dialog.open) render();
-  });
 
   session.on("direct", (msg) => {
     if (msg.t === "invitation") {
@@ -117,5 +118,5 @@ export function mountInvite({ link, state, session }) {
     byId("summary-button").hidden = role !== "customer";
   }
 
-  return { render, onWelcome, downloadSummary };
+  return { render, renderGuests, onWelcome, downloadSummary };
 }

@@ -85,6 +85,11 @@ async def test_the_customer_invites_a_guest_by_link_and_qr_code_then_removes_the
     ]
     assert notices[0]["actor"] == notices[1]["actor"]  # one guest, one use
 
+    # The customer's page reloaded: the guest already there and the invitation are listed.
+    await ann.reload()
+    await ann.wait_for_function("() => window.wealthroom && window.wealthroom.joined")
+    await ann.click("#invite-button")
+    await ann.locator("#invite-list li[data-st=open]").wait_for(state="visible")
     guest = ann.locator("#guest-list li[data-member] button")
     await guest.wait_for(state="visible")
     await guest.click()
@@ -93,7 +98,9 @@ async def test_the_customer_invites_a_guest_by_link_and_qr_code_then_removes_the
     await ann.wait_for_function(
         "() => [...window.wealthroom.state.invitations.values()].every(i => i.st === 'revoked')"
     )
-    assert await ann.locator("#guest-list li[data-member]").count() == 0
+    await ann.wait_for_function(
+        "() => document.querySelectorAll('#guest-list li[data-member]').length === 0"
+    )
     watch.assert_clean()
 
 
