@@ -172,20 +172,20 @@ class Invitations(Feature):
         return self._revoke(by, issued, now, "guest removed")
 
     def _revoke(self, by: Member, issued: _Issued, now: float, why: str) -> list[Output]:
+        # Listed as revoked at once, so that a second revoke is refused; audited and told
+        # once the store has it.
         issued.revoked = True
         self.version += 1
-        detail: Detail = {"invite": issued.id, "why": why}
-        return [
-            RevokeInvite(by.id, self._room.id, issued.id),
-            self._room.audit(by, now, "invite.revoke", "ok", detail),
-        ]
+        return [RevokeInvite(by.id, self._room.id, issued.id, why)]
 
     def revoked(self, revoke: RevokeInvite, now: float) -> list[Output]:
         """The store has the revocation: only now is the member told the link is dead."""
         by, issued = self._room.member(revoke.member), self._issued.get(revoke.invite)
-        if by is None or issued is None:
-            return []
-        return [self._room.direct(by, _state(issued))]
+        detail: Detail = {"invite": revoke.invite, "why": revoke.why}
+        out: list[Output] = [self._room.audit(by, now, "invite.revoke", "ok", detail)]
+        if by is not None and issued is not None:
+            out.append(self._room.direct(by, _state(issued)))
+        return out
 
     def revoke_failed(self, revoke: RevokeInvite, now: float) -> list[Output]:
         """The store did not take the revocation: the link still works, so the room must
@@ -195,9 +195,8 @@ class Invitations(Feature):
             issued.revoked = False
             self.version += 1
         by = self._room.member(revoke.member)
-        out: list[Output] = [
-            self._room.audit(by, now, "invite.revoke", "failed", {"invite": revoke.invite})
-        ]
+        detail: Detail = {"invite": revoke.invite, "why": revoke.why}
+        out: list[Output] = [self._room.audit(by, now, "invite.revoke", "failed", detail)]
         if by is not None:
             text = "the link could not be withdrawn; try again"
             out.append(self._room.direct(by, m.Error(int(ErrorCode.INTERNAL), text, "revoke")))

@@ -111,6 +111,7 @@ class RevokeInvite:
     member: int  # who revoked it, to be told when the store has it
     room: str
     invite: str
+    why: str  # for the audit trail: revoked, or the guest was removed
 
 
 InviteOutput = IssueInvite | RevokeInvite

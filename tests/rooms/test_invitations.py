@@ -89,7 +89,7 @@ def test_revoking_tells_the_store_and_a_second_revoke_is_no_such_invitation() ->
     ann = h.join(Role.CUSTOMER, "Ann")
     _invite(h, ann, "inv1")
     h.send(ann, m.Revoke("inv1"))
-    assert h.invites[-1] == RevokeInvite(ann, "r1", "inv1")
+    assert h.invites[-1] == RevokeInvite(ann, "r1", "inv1", "revoked")
     assert h.inbox[ann].of(m.Invitation)[-1].st == "revoked"
     assert h.actions("invite.revoke")[0].detail == {"invite": "inv1", "why": "revoked"}
     h.send(ann, m.Revoke("inv1"))
@@ -135,7 +135,7 @@ def test_the_customer_removes_a_guest_and_the_guests_link_stops_working() -> Non
     assert h.inbox[bo].closed == CloseCode.REMOVED
     assert bo not in h.room.members
     assert h.inbox[ann].of(m.Left)[-1].reason == "removed"
-    assert h.invites[-1] == RevokeInvite(ann, "r1", "inv1")
+    assert h.invites[-1] == RevokeInvite(ann, "r1", "inv1", "guest removed")
     assert h.actions("invite.revoke")[0].detail["why"] == "guest removed"
     assert h.actions("member.remove")[0].actor == "Ann"
 

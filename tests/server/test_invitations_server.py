@@ -228,3 +228,48 @@ async def test_a_guest_never_sees_the_customers_holdings_or_step_up(
     assert bo.errors[-1].code == ErrorCode.FORBIDDEN
     for client in (ann, bo):
         await client.close()
+
+
+class _Down:
+    """A store that does not answer."""
+
+    async def create(self, record: object) -> None:
+        raise ConnectionError("store down")
+
+    async def redeem(self, *args: object) -> None:
+        raise ConnectionError("store down")
+
+    async def revoke(self, room: str, invite: str) -> None:
+        raise ConnectionError("store down")
+
+
+async def test_when_the_store_does_not_answer_nothing_is_pretended(
+    server: WealthroomServer, mint: Mint
+) -> None:
+    inviter = server.services.for_rooms.inviter
+    assert inviter is not None
+    ann = await RoomClient.join(server.room_url("demo"), mint(), "Ann")
+    invitation = await _invite(ann)
+    working = inviter.store
+    inviter.store = _Down()  # type: ignore[assignment]
+    try:
+        # A revocation the store did not take is not reported as done: the link still works.
+        await ann.send(m.Revoke(invitation.id))
+        await ann.wait_for(lambda c: bool(c.errors))
+        assert (ann.errors[-1].code, ann.errors[-1].ref) == (ErrorCode.INTERNAL, "revoke")
+        assert ann.of(m.Invitation)[-1].st == "open"
+        # No link is handed out that the store does not know.
+        await ann.send(m.Invite())
+        await ann.wait_for(lambda c: len(c.errors) == 2)
+        assert (ann.errors[-1].code, ann.errors[-1].ref) == (ErrorCode.INTERNAL, "invite")
+        assert len(ann.of(m.Invitation)) == 1
+    finally:
+        inviter.store = working
+    bo = await RoomClient.join(_link(server, invitation), "", "Bo")
+    # Once the store answers, the revocation goes through.
+    await ann.send(m.Revoke(invitation.id))
+    await ann.wait_for(lambda c: c.of(m.Invitation)[-1].st == "revoked")
+    outcomes = [e["outcome"] for e in _audited(server, "invite.revoke")]
+    assert outcomes == ["failed", "ok"]
+    for client in (ann, bo):
+        await client.close()
