@@ -35,6 +35,8 @@ class ErrorCode(IntEnum):
     NO_MEDIA_SESSION = 211  # answer or ICE without media started, or for an older offer
     MEDIA_TIMEOUT = 212  # the member's media did not connect in time; start again
     MEDIA_UNAVAILABLE = 213  # this server has no media (or no room left for another peer)
+    NO_SUCH_INVITATION = 214  # revoke names no open invitation of this room
+    TOO_MANY_INVITATIONS = 215  # the room has as many open invitations as it allows
     # 300s: the member may not do this, or not this often.
     FORBIDDEN = 300
     RATE_LIMITED = 301
@@ -64,4 +66,6 @@ class CloseCode(IntEnum):
     TOO_MANY_CONNECTIONS = 4410
     IDLE_TIMEOUT = 4411
     LAYOUT_MISMATCH = 4412  # the token names a layout other than the live room's
+    INVITE_USED_UP = 4413  # the guest link has admitted as many times as it may
+    INVITE_REVOKED = 4414  # the guest link was revoked (or its guest removed)
     RATE_LIMITED = 4429

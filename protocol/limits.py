@@ -32,6 +32,11 @@ MAX_BRIEF_ITEMS = 12
 MAX_SDP_CHARS = 32 * 1024
 MAX_ICE_CHARS = 512
 MAX_NOTICE_CHARS = 600
+# A guest invitation: its link (a signed token after #) and the link's QR code as SVG.
+MAX_URL_CHARS = 2048
+MAX_QR_CHARS = 48 * 1024
+MAX_INVITE_USES = 10
+MAX_INVITE_S = 7 * 24 * 3600
 # Positions: metres from the room origin on the wire inbound, millimetres outbound.
 MAX_COORD_M = 1000.0
 MAX_COORD_MM = 1_000_000

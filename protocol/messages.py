@@ -87,6 +87,8 @@ MEDIA_VIEWS = frozenset({"3d", "video", "thin", "none"})
 DEVICE_STATES = frozenset({"on", "off"})
 VOICE_MODES = frozenset({"off", "ptt", "free"})
 HEARD_STATES = frozenset({"asked", "confirm", "type", "cut", "none"})
+INVITE_STATES = frozenset({"open", "revoked"})
+NOTICE_KINDS = frozenset({"guest"})
 VIDEO_QUALITIES = frozenset({"high", "low"})
 MOUTH_LEVELS = 15
 
@@ -470,6 +472,31 @@ class Record(Message):
 @dataclass(frozen=True, slots=True)
 class NoticeSeen(Message):
     rec: str
+
+
+# --- client -> server: guests ----------------------------------------------------------------
+
+
+@_message(
+    "invite",
+    C,
+    Field("uses", Int(1, limits.MAX_INVITE_USES), False, "how many times the link admits (1)"),
+    Field("ttl", Int(60, limits.MAX_INVITE_S), False, "seconds the link stays good (86400)"),
+)
+@dataclass(frozen=True, slots=True)
+class Invite(Message):
+    """Mint a guest link for this room (customer or advisor)."""
+
+    uses: int | None = None
+    ttl: int | None = None
+
+
+@_message("revoke", C, Field("id", Str(limits.MAX_ID_CHARS, 1), doc="the invitation's id"))
+@dataclass(frozen=True, slots=True)
+class Revoke(Message):
+    """The invitation's link admits nobody from now on."""
+
+    id: str
 
 
 # --- server -> client -----------------------------------------------------------------------
@@ -1077,6 +1104,42 @@ class Briefing(Message):
     brief: AdvisorBrief
 
 
+@_message(
+    "invitation",
+    S,
+    Field("id", Str(limits.MAX_ID_CHARS, 1), doc="the invitation's id (revoke names it)"),
+    Field("st", OneOf(INVITE_STATES), doc="open or revoked"),
+    Field("uses", Int(1, limits.MAX_INVITE_USES), doc="how many times the link admits"),
+    Field("exp", U53, doc="the link is good until then, Unix milliseconds"),
+    Field("url", Str(limits.MAX_URL_CHARS), False, "open: the link to give the guest"),
+    Field("qr", Str(limits.MAX_QR_CHARS), False, "open: the link as a QR code, SVG"),
+)
+@dataclass(frozen=True, slots=True)
+class Invitation(Message):
+    """An invitation the member made (or revoked), to that member alone."""
+
+    id: str
+    st: str
+    uses: int
+    exp: int
+    url: str | None = None
+    qr: str | None = None
+
+
+@_message(
+    "notice",
+    S,
+    Field("kind", OneOf(NOTICE_KINDS), doc="guest: what a guest agrees to by staying"),
+    Field("text", Str(limits.MAX_NOTICE_CHARS, 1), doc="the notice to show"),
+)
+@dataclass(frozen=True, slots=True)
+class Notice(Message):
+    """A notice for this member alone (a guest's consent notice on arrival)."""
+
+    kind: str
+    text: str
+
+
 ClientMessage = (
     Hello
     | Join
@@ -1108,6 +1171,8 @@ ClientMessage = (
     | NoticeSeen
     | Voice
     | PushToTalk
+    | Invite
+    | Revoke
 )
 ServerMessage = (
     Welcome
@@ -1133,4 +1198,6 @@ ServerMessage = (
     | Recording
     | Briefing
     | Heard
+    | Invitation
+    | Notice
 )

@@ -360,6 +360,22 @@ VALID: list[tuple[str, m.Message]] = [
             1795430000123,
         ),
     ),
+    ("invite", m.Invite(uses=2, ttl=86400)),
+    ("invite-minimal", m.Invite()),
+    ("revoke", m.Revoke("inv-3fa85f64a1b2")),
+    (
+        "invitation-open",
+        m.Invitation(
+            "inv-3fa85f64a1b2",
+            "open",
+            2,
+            1795516400000,
+            "https://bank.example/room.html#room=demo&invite=eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
+            '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><path d="M0 0h4"/></svg>',
+        ),
+    ),
+    ("invitation-revoked", m.Invitation("inv-3fa85f64a1b2", "revoked", 2, 1795516400000)),
+    ("notice-guest", m.Notice("guest", "You are a guest in a private banking session.")),
     ("error", m.Error(int(ErrorCode.FORBIDDEN), "a guest may not remove_member", "remove")),
     (
         "error-fatal",
@@ -573,6 +589,9 @@ def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
             ErrorCode.BAD_VALUE,
         ),
         ("record-not-bool", "client", pack({"t": "record", "on": 1}), ErrorCode.WRONG_TYPE),
+        ("invite-no-uses", "client", pack({"t": "invite", "uses": 0}), ErrorCode.BAD_VALUE),
+        ("invite-too-long", "client", pack({"t": "invite", "ttl": 8 * 86400}), ErrorCode.BAD_VALUE),
+        ("revoke-empty-id", "client", pack({"t": "revoke", "id": ""}), ErrorCode.BAD_VALUE),
         ("offer-from-client", "client", pack({"t": "rtc_offer", "n": 1}), ErrorCode.UNKNOWN_TYPE),
     ]
 

@@ -22,6 +22,8 @@ from rooms.outputs import (
     FetchPortfolio,
     Frame,
     Hush,
+    InviteOutput,
+    IssueInvite,
     Listen,
     MediaEnable,
     MediaOutput,
@@ -34,6 +36,7 @@ from rooms.outputs import (
     RecordAdmit,
     RecordStart,
     RecordStop,
+    RevokeInvite,
     Speak,
     Unlisten,
 )
@@ -52,6 +55,8 @@ class OutputSink(Protocol):
     def on_page_cancel(self, out: PageCancel, /) -> None: ...
     def on_check_factor(self, out: CheckFactor, /) -> None: ...
     def on_fetch_portfolio(self, out: FetchPortfolio, /) -> None: ...
+    # Guest links are minted and revoked by one part of the shell, both kinds together.
+    def on_invite(self, out: InviteOutput, /) -> None: ...
     # Voice, video and recording go to the media side whole; it matches them one by one
     # (server/media/room_media.py, exhaustive as this is). A shell without media ignores them.
     def on_media(self, out: MediaOutput, /) -> None: ...
@@ -78,6 +83,8 @@ def dispatch(outputs: Iterable[Output], sink: OutputSink) -> None:
                 sink.on_check_factor(out)
             case FetchPortfolio():
                 sink.on_fetch_portfolio(out)
+            case IssueInvite() | RevokeInvite():
+                sink.on_invite(out)
             case (
                 MediaStart()
                 | MediaStop()

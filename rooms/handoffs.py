@@ -70,6 +70,7 @@ class Handoffs(Feature):
         self._briefing = briefing
         self._pages: dict[str, _Page] = {}
         self._paged = 0
+        self.interests: list[str] = []  # products the customer confirmed, for their summary
 
     def handlers(self) -> Mapping[type[m.Message], Handler]:
         return {m.Help: self.on_help, m.ConfirmInterest: self.on_interest}
@@ -101,6 +102,7 @@ class Handoffs(Feature):
             "profile": f"C{member.grant.risk}" if member.grant.risk else "none",
         }
         out: list[Output] = [room.audit(member, now, "product.interest", "ok", detail)]
+        self.interests.append(product.id)
         reason = INTEREST
         language = member.grant.language or "en"
         return out + self.page(
@@ -241,6 +243,7 @@ class Handoffs(Feature):
                 for p in self._pages.values()
             ],
             "paged": self._paged,
+            "interests": list(self.interests),
         }
 
     def load(self, state: Mapping[str, Any], now: float) -> None:
@@ -256,6 +259,7 @@ class Handoffs(Feature):
                 str(page_id), Specialty(skill) if skill else None, str(st), advisor, brief, language
             )
         self._paged = int(state["paged"])
+        self.interests = [str(p) for p in state.get("interests", [])]  # absent before summaries
 
     def _here(
         self, member: Member, advisor: Member, reason: str, now: float, *, language: str

@@ -22,6 +22,7 @@ class Grant:
     risk: int | None = None  # suitability profile C1-C5 as 1-5; None: not assessed
     language: str | None = None  # preferred language, "en", "zh" or "yue"
     layout: str | None = None  # the layout the token asks the room to have; None: any
+    invite: str | None = None  # a guest's: the invitation whose link admitted them
 
 
 class Phase(Enum):

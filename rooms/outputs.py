@@ -92,6 +92,32 @@ class FetchPortfolio:
 
 
 @dataclass(frozen=True, slots=True)
+class IssueInvite:
+    """Mint a guest link for ``room`` (``uses`` admissions until ``expires``, Unix seconds),
+    record it in the shared store, and give it to ``Room.invite_issued``."""
+
+    member: int  # who asked, to be given the link
+    room: str
+    by: str  # their subject
+    uses: int
+    expires: float
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeInvite:
+    """The link ``invite`` of ``room`` admits nobody from now on (the shared store's record);
+    once it is so, tell ``Room.invite_revoked``."""
+
+    member: int  # who revoked it, to be told when the store has it
+    room: str
+    invite: str
+    why: str  # for the audit trail: revoked, or the guest was removed
+
+
+InviteOutput = IssueInvite | RevokeInvite
+
+
+@dataclass(frozen=True, slots=True)
 class MediaStart:
     """Open (or renegotiate) ``member``'s peer: it sends ``send``, receives per ``view``."""
 
@@ -210,5 +236,6 @@ Output = (
     | PageCancel
     | CheckFactor
     | FetchPortfolio
+    | InviteOutput
     | MediaOutput
 )

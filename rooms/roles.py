@@ -29,6 +29,7 @@ class Action(StrEnum):
     SPEAK = "speak"  # send a microphone
     CAMERA = "camera"  # send a camera
     RECORD = "record"  # record the session for compliance (after the consent notice)
+    INVITE = "invite"  # mint and revoke guest links to the room
     # Sensitive: also need a recent second-factor verification (rooms/stepup.py).
     VIEW_PORTFOLIO = "view_portfolio"
     CONFIRM_INTEREST = "confirm_interest"
@@ -39,16 +40,19 @@ _VISITOR = frozenset(
 )
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
+    # The customer invites family and may send a guest away again (guests only: see
+    # CUSTOMER_REMOVES).
     Role.CUSTOMER: _VISITOR
     | {Action.SPEAK, Action.CAMERA}
     | {Action.ASK, Action.SUMMON, Action.DISMISS, Action.HELP}
+    | {Action.INVITE, Action.REMOVE_MEMBER}
     | {Action.VIEW_PORTFOLIO, Action.CONFIRM_INTEREST},
     # Family may ask, talk and call for a person, but the room's experts are the customer's
     # to choose and send away, and a guest's camera stays off: the bank's room shows the
     # people it has identified.
     Role.GUEST: _VISITOR | {Action.ASK, Action.HELP, Action.SPEAK},
     Role.ADVISOR: _VISITOR
-    | {Action.SPEAK, Action.CAMERA, Action.RECORD}
+    | {Action.SPEAK, Action.CAMERA, Action.RECORD, Action.INVITE}
     | {Action.REMOVE_MEMBER, Action.ASK, Action.SUMMON, Action.DISMISS, Action.PRESENT},
     # Compliance watches and listens, invisibly, and says nothing.
     Role.OBSERVER: frozenset({Action.LISTEN}),
@@ -59,6 +63,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
 
 # Who may be removed from a room: never the owner, never bank staff.
 REMOVABLE: frozenset[Role] = frozenset({Role.GUEST, Role.BOT})
+# Whom a customer may remove: their own guests; QA's bots are the bank's business.
+CUSTOMER_REMOVES: frozenset[Role] = frozenset({Role.GUEST})
 
 
 def allowed(role: Role, action: Action) -> bool:

@@ -48,15 +48,26 @@ from rooms.errors import UnknownMember
 from rooms.feature import Feature, Handler
 from rooms.handoffs import Handoffs
 from rooms.interest import Cell, InterestPolicy
+from rooms.invitations import Invitations
 from rooms.limits import RoomLimits
 from rooms.media import Media
 from rooms.members import Grant, Member, Phase
-from rooms.outputs import Audit, CheckFactor, Close, FetchPortfolio, Frame, Output
+from rooms.outputs import (
+    Audit,
+    CheckFactor,
+    Close,
+    FetchPortfolio,
+    Frame,
+    IssueInvite,
+    Output,
+    RevokeInvite,
+)
 from rooms.questions import Questions
-from rooms.roles import REMOVABLE, Action, Role, allowed
+from rooms.roles import CUSTOMER_REMOVES, REMOVABLE, Action, Role, allowed
 from rooms.screens import Screens
 from rooms.stepup import StepUp
 from rooms.stepup_policy import FactorVerdict
+from rooms.summary import SUMMARY_LANGUAGES, build, digest, render
 from rooms.voice import Voice, VoiceRules
 from scenes.errors import LayoutError
 from scenes.layout import Layout, SpawnPoint
@@ -89,6 +100,7 @@ class Room:
         self._next_member = 1
         self._admitted: dict[str, int] = {}  # subject -> room seq at their first join
         expertise = expertise or default_expertise()
+        self._knowledge = expertise.knowledge
         self.stepup = StepUp(self)
         self.media = Media(self)
         self.handoffs = Handoffs(
@@ -101,6 +113,7 @@ class Room:
             self, expertise, self.handoffs, voiced=lambda: self.media.wanted, hush=self.media.hush
         )
         self.screens = Screens(self)
+        self.invitations = Invitations(self)
         self.voice = Voice(
             self,
             rules=voice,
@@ -119,6 +132,7 @@ class Room:
             self.stepup,
             self.media,
             self.voice,
+            self.invitations,
         )
         self._handlers = self._own_handlers()
         for feature in self.features:
@@ -195,6 +209,55 @@ class Room:
         return self.handoffs.page_update(
             page_id, state, now, advisor=advisor, advisor_name=advisor_name, eta_s=eta_s, why=why
         )
+
+    def invite_issued(
+        self, issue: IssueInvite, invite_id: str, url: str, qr: str, now: float
+    ) -> list[Output]:
+        """The shell minted the link an :class:`~rooms.outputs.IssueInvite` asked for and
+        its store holds the record: ``url`` to share, ``qr`` the same as an SVG QR code."""
+        return self.invitations.issued(issue, invite_id, url, qr, now)
+
+    def invite_revoked(self, revoke: RevokeInvite, now: float) -> list[Output]:
+        """The shell's store has the revocation a :class:`~rooms.outputs.RevokeInvite` asked
+        for: the link admits nobody from now on."""
+        return self.invitations.revoked(revoke, now)
+
+    def invite_revoke_failed(self, revoke: RevokeInvite, now: float) -> list[Output]:
+        """The shell's store did not take the revocation: the link still admits."""
+        return self.invitations.revoke_failed(revoke, now)
+
+    def invite_failed(self, issue: IssueInvite, now: float) -> list[Output]:
+        """The shell could not mint the link (its store did not answer)."""
+        return self.invitations.failed(issue, now)
+
+    def session_summary(
+        self, grant: Grant, language: str, now: float
+    ) -> tuple[str, str, list[Output]]:
+        """The customer's record of the session so far (rooms/summary.py): the Markdown, its
+        SHA-256, and the audit entry that files the hash under whom ``grant`` names (the
+        customer may download it after leaving)."""
+        if language not in SUMMARY_LANGUAGES:
+            raise ValueError(f"summaries are in {', '.join(SUMMARY_LANGUAGES)}, not {language!r}")
+        products = self._knowledge.products
+
+        def name_of(pid: str) -> str:
+            product = products.get(pid)
+            return product.name.get(language) or product.name["en"] if product else pid
+
+        summary = build(
+            self.id,
+            (data for _, data in self._log),
+            now,
+            product_name=name_of,
+            interests=self.handoffs.interests,
+        )
+        text = render(summary, language)
+        sha = digest(text)
+        detail: Detail = {"sha256": sha, "lang": language, "bytes": len(text.encode())}
+        event = AuditEvent(
+            now, self.id, grant.subject, grant.role.value, "summary.issued", "ok", detail
+        )
+        return text, sha, [Audit(event)]
 
     def page_is_open(self, page_id: str) -> bool:
         """Is the room still waiting for the advisor of this page?"""
@@ -335,11 +398,11 @@ class Room:
         self._next_member = int(state["next_member"])
 
     @property
-    def durable_version(self) -> tuple[int, int, int]:
+    def durable_version(self) -> tuple[int, int, int, int]:
         """Changes whenever something a failover must keep changed (see rooms/persist.py):
         the reliable sequence (joins, chat, experts, screens, pages, answers ride on it),
-        step-up, and the conversation's interruptions."""
-        return (self.seq, self.stepup.version, self.questions.version)
+        step-up, the conversation's interruptions, and the room's guest invitations."""
+        return (self.seq, self.stepup.version, self.questions.version, self.invitations.version)
 
     @property
     def is_empty(self) -> bool:
@@ -691,7 +754,9 @@ class Room:
                 f"no member {msg.member} in the room",
                 "remove",
             )
-        if target.role not in REMOVABLE:
+        if target.role not in REMOVABLE or (
+            member.role is Role.CUSTOMER and target.role not in CUSTOMER_REMOVES
+        ):
             return self.reject(
                 member,
                 now,
@@ -703,6 +768,7 @@ class Room:
         detail: Detail = {"member": target.id, "subject": target.grant.subject}
         return [
             self.audit(member, now, "member.remove", "ok", detail),
+            *self.invitations.guest_removed(member, target, now),
             Close(target.id, CloseCode.REMOVED, "removed from the room"),
             *self._depart(target, now, "removed"),
         ]

@@ -25,6 +25,7 @@ from server.consoles import Consoles
 from server.errors import RoomElsewhere, TryLater
 from server.gateway import Gateway
 from server.health import Health
+from server.invites import Inviter
 from server.keys import load_secret
 from server.metrics import Metrics
 from server.node_services import build_services
@@ -53,7 +54,8 @@ class WealthroomServer:
         self._server: Server | None = None
         self.port = settings.port
         self._tls = tls_context(settings)
-        self.services = build_services(settings, self.cluster, self.metrics)
+        inviter = Inviter(self.cluster.invites, self.tokens, lambda: self.base_url)
+        self.services = build_services(settings, self.cluster, self.metrics, inviter=inviter)
         self.desk: PageDesk = self.services.desk
         self.enrolments: FileEnrolments = self.services.enrolments
         self.media = self.services.media
@@ -88,6 +90,7 @@ class WealthroomServer:
             self.health,
             self.placement,
             self.consoles,
+            self.cluster.invites,
             layout=self.layout.name,
             base_url=lambda: self.base_url,
         )

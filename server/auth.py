@@ -21,6 +21,7 @@ import jwt
 from advisors.grant import ConsoleGrant
 from avatars.advice import LANGUAGES as _LANGUAGES
 from avatars.specialties import Specialty
+from protocol.limits import MAX_INVITE_S
 from rooms.members import Grant
 from rooms.roles import Role
 from scenes.layout import known_layouts
@@ -29,6 +30,7 @@ from server.errors import RoomNotAllowed, TokenExpired, TokenInvalid
 ISSUER = "wealthroom"
 AUDIENCE = "wealthroom.room"
 CONSOLE_AUDIENCE = "wealthroom.console"
+INVITE_AUDIENCE = "wealthroom.invite"
 ALGORITHM = "HS256"
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MIN_SECRET_BYTES = 32
@@ -38,6 +40,7 @@ LAYOUTS = known_layouts()
 
 MAX_ROOM_TOKEN_S = 3600  # a room token is a visit, not a membership
 MAX_CONSOLE_TOKEN_S = 12 * 3600  # an advisor's working day
+MAX_INVITE_TOKEN_S = MAX_INVITE_S  # a guest link: a week at most, and revocable
 
 
 class TokenAuthority:
@@ -54,7 +57,11 @@ class TokenAuthority:
         self._secret = secret
         self._leeway = leeway_s
         # A leaked token is good until it expires; the cap bounds that, whoever minted it.
-        self._max_life = {AUDIENCE: max_room_s, CONSOLE_AUDIENCE: max_console_s}
+        self._max_life = {
+            AUDIENCE: max_room_s,
+            CONSOLE_AUDIENCE: max_console_s,
+            INVITE_AUDIENCE: MAX_INVITE_TOKEN_S,
+        }
 
     def mint(  # noqa: PLR0913 - one keyword per claim
         self,
@@ -133,6 +140,37 @@ class TokenAuthority:
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
+    def mint_invite(self, *, room: str, invite: str, by: str, expires: float, now: float) -> str:
+        """A guest link's token: it names the room and the invitation, whose use count and
+        revocation the node's store keeps (server/invites.py). Short claims: it goes in a QR
+        code."""
+        if not ROOM_ID.match(room):
+            raise ValueError(f"invalid room id {room!r}")
+        issued = int(now)
+        self._check_life(INVITE_AUDIENCE, int(expires) - issued)
+        claims: dict[str, object] = {
+            "iss": ISSUER,
+            "aud": INVITE_AUDIENCE,
+            "sub": f"invite:{invite}",
+            "room": room,
+            "inv": invite,
+            "by": by,
+            "iat": issued,
+            "exp": int(expires),
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify_invite(self, token: str, *, room: str) -> str:
+        """The invitation a guest link names, if the link is genuine, unexpired and for
+        ``room``; whether it may still be used is the store's to say."""
+        claims = self._decode(token, INVITE_AUDIENCE)
+        invite, token_room = claims.get("inv"), claims.get("room")
+        if not isinstance(invite, str) or not isinstance(token_room, str):
+            raise TokenInvalid("invitation token lacks room or invitation")
+        if not secrets.compare_digest(token_room, room):
+            raise RoomNotAllowed(f"invitation for room {token_room!r} presented for {room!r}")
+        return invite
+
     def verify_console(self, token: str) -> ConsoleGrant:
         claims = self._decode(token, CONSOLE_AUDIENCE)
         try:
@@ -148,7 +186,7 @@ class TokenAuthority:
     def _check_life(self, audience: str, ttl_s: float) -> None:
         cap = self._max_life[audience]
         if not 0 < ttl_s <= cap:
-            kind = "room" if audience == AUDIENCE else "console"
+            kind = {AUDIENCE: "room", CONSOLE_AUDIENCE: "console"}.get(audience, "invitation")
             raise ValueError(f"{kind} tokens live between 1 and {cap} seconds, not {ttl_s:g}")
 
     def _decode(self, token: str, audience: str) -> dict[str, Any]:

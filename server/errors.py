@@ -11,7 +11,9 @@
         ├── AuthError         a token or handshake that does not admit the client
         │   ├── TokenExpired      signature fine, ``exp`` passed              close 4401
         │   ├── TokenInvalid      forged, malformed, wrong issuer or audience close 4405
-        │   └── RoomNotAllowed    token valid, but for another room           close 4406
+        │   ├── RoomNotAllowed    token valid, but for another room           close 4406
+        │   ├── InviteUsedUp      a guest link that admitted all it may       close 4413
+        │   └── InviteRevoked     a guest link revoked (or unknown here)      close 4414
         ├── RoomElsewhere     another node hosts the room; reason: its URL    close 4302
         ├── WrongLayout       token names a layout other than the room's      close 4412
         └── TryLater          shared services unreachable for a new room      close 1013
@@ -59,6 +61,16 @@ class TokenInvalid(AuthError):
 class RoomNotAllowed(AuthError):
     close_code = CloseCode.ROOM_NOT_ALLOWED
     public = "token does not admit this room"
+
+
+class InviteUsedUp(AuthError):
+    close_code = CloseCode.INVITE_USED_UP
+    public = "this invitation has been used"
+
+
+class InviteRevoked(AuthError):
+    close_code = CloseCode.INVITE_REVOKED
+    public = "this invitation was withdrawn"
 
 
 class RoomElsewhere(Refused):

@@ -10,6 +10,7 @@ it sends is read. Everything about the conversation itself happens in the pure r
 from __future__ import annotations
 
 import logging
+import re
 import time
 import weakref
 from collections import Counter
@@ -23,30 +24,41 @@ from websockets.http11 import Request, Response
 from advisors.grant import ConsoleGrant
 from protocol.codes import CloseCode
 from rooms.audit import AuditLog
+from rooms.invitations import Refusal
 from rooms.members import Grant
+from rooms.roles import Role
+from rooms.summary import SUMMARY_LANGUAGES
 from server.audit_file import audit_health
-from server.auth import ROOM_ID, TokenAuthority
+from server.auth import LANGUAGES, ROOM_ID, TokenAuthority
 from server.config import Settings
 from server.connection import MemberConnection
 from server.consoles import Consoles
 from server.errors import (
     AuthError,
+    InviteRevoked,
+    InviteUsedUp,
     Refused,
     RoomElsewhere,
+    TokenExpired,
     TokenInvalid,
     TryLater,
     WrongLayout,
 )
 from server.health import Health
-from server.http import json_response, landing_page, text_response
+from server.http import json_response, landing_page, response, text_response
+from server.invites import InviteStore
 from server.metrics import Metrics
 from server.placement import Placement
 from server.qa_probe import probe_response
 from server.refusals import HandshakeGuard
 from server.static import static_response
-from server.urls import CONSOLE_PATH, WS_PREFIX, ws_base_of
+from server.urls import CONSOLE_PATH, SUMMARY_PREFIX, WS_PREFIX, ws_base_of
 
 log = logging.getLogger(__name__)
+
+# The name a guest's browser keeps for itself (random, per tab): coming back with it after a
+# dropped connection is not a new use of the link.
+HOLDER = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _source(conn: ServerConnection) -> str:
@@ -65,6 +77,7 @@ class Gateway:
         health: Health,
         placement: Placement,
         consoles: Consoles,
+        invites: InviteStore,
         *,
         layout: str,
         base_url: Callable[[], str],
@@ -76,6 +89,7 @@ class Gateway:
         self.health = health
         self.placement = placement
         self.consoles = consoles
+        self.invites = invites
         self._layout = layout
         self._base_url = base_url
         # Weak: a handshake that fails after process_request never reaches handle.
@@ -124,9 +138,8 @@ class Gateway:
             refused.headers["Allow"] = "GET, HEAD"
             return refused
         self.flush_refusals()
-        if (path == CONSOLE_PATH or path.startswith(WS_PREFIX)) and not self.guard.admit(
-            _source(conn), time.time()
-        ):
+        guarded = path == CONSOLE_PATH or path.startswith((WS_PREFIX, SUMMARY_PREFIX))
+        if guarded and not self.guard.admit(_source(conn), time.time()):
             self.metrics.handshake_rejects.labels(reason="rate").inc()
             return text_response(HTTPStatus.TOO_MANY_REQUESTS, "too many connections; retry later")
         return None
@@ -149,6 +162,8 @@ class Gateway:
                 return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
             self._admission[conn] = self._admit(request, url.query, None, _source(conn))
             return None
+        if path.startswith(SUMMARY_PREFIX):
+            return self._summary(request, path[len(SUMMARY_PREFIX) :], url.query, _source(conn))
         if (probe := probe_response(path, request.headers, self.tokens, rooms)) is not None:
             return probe  # the QA simulator's read-only view of a room (server/qa_probe.py)
         if (static := static_response(path, layout=self._layout)) is not None:
@@ -161,26 +176,73 @@ class Gateway:
         if not self._allowed_origin(request.headers.get("Origin")):
             self.metrics.handshake_rejects.labels(reason="origin").inc()
             return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
-        admission = self._admit(request, url.query, room, _source(conn))
-        if isinstance(admission, Grant):
-            admission = await self._place(admission, "placed" in parse_qs(url.query))
+        admission = await self._room_admission(request, url.query, room, _source(conn))
         if isinstance(admission, Grant) and isinstance(conn, MemberConnection):
             conn.hold_messages()  # for the room, which takes them in the read callback
         self._admission[conn] = admission
         return None
 
+    async def _room_admission(
+        self, request: Request, query: str, room: str, source: str
+    ) -> Grant | Refused:
+        """A room's handshake: by token, or by a guest link's invitation."""
+        params = parse_qs(query)
+        placed = "placed" in params
+        if invite := params.get("invite"):
+            return await self._admit_guest(invite[0], room, source, placed, params)
+        admission = self._admit(request, query, room, source)
+        if isinstance(admission, Grant):
+            return await self._place(admission, placed)
+        assert not isinstance(admission, ConsoleGrant)  # room is not None
+        return admission
+
+    def _summary(self, request: Request, room: str, query: str, source: str) -> Response:
+        """The customer's record of the session in a room hosted here, as a Markdown download;
+        its SHA-256 goes into the audit chain (rooms/summary.py). The token comes as a Bearer
+        header only: a URL with a token in it ends up in logs and histories."""
+        if not ROOM_ID.match(room):
+            return text_response(HTTPStatus.NOT_FOUND, "no such room")
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return text_response(HTTPStatus.UNAUTHORIZED, "send the room token as a Bearer header")
+        try:
+            grant = self.tokens.verify(auth[len("Bearer ") :].strip(), room=room)
+        except AuthError as exc:
+            self._refused(source, type(exc).__name__)
+            return text_response(HTTPStatus.UNAUTHORIZED, exc.public)
+        if grant.role is not Role.CUSTOMER:
+            return text_response(HTTPStatus.FORBIDDEN, "the summary is the customer's")
+        language = parse_qs(query).get("lang", ["en"])[0]
+        if language not in SUMMARY_LANGUAGES:
+            detail = f"lang must be one of {', '.join(SUMMARY_LANGUAGES)}"
+            return text_response(HTTPStatus.BAD_REQUEST, detail)
+        host = self.placement.rooms.get(room)
+        if host is None:
+            return text_response(HTTPStatus.NOT_FOUND, "the room is not open on this node")
+        text, sha = host.summary(grant, language)
+        resp = response(HTTPStatus.OK, text.encode(), "text/markdown; charset=utf-8")
+        resp.headers["Content-Disposition"] = (
+            f'attachment; filename="wealthroom-{room}-{language}.md"'
+        )
+        resp.headers["X-Summary-SHA256"] = sha
+        return resp
+
     async def _place(self, grant: Grant, placed: bool) -> Grant | Refused:
         """The room opened for the grant here, or why not. Hosted already, this only checks
         the token's layout against the room's."""
+        refused = await self._host(grant.room, grant.layout, placed)
+        return grant if refused is None else refused
+
+    async def _host(self, room: str, layout: str | None, placed: bool) -> Refused | None:
         try:
-            await self.placement.host_for(grant.room, placed=placed, layout=grant.layout)
+            await self.placement.host_for(room, placed=placed, layout=layout)
         except (RoomElsewhere, TryLater) as exc:
             return exc
         except WrongLayout as exc:
             self.metrics.handshake_rejects.labels(reason="WrongLayout").inc()
             log.info("handshake refused: %s", exc)
             return exc
-        return grant
+        return None
 
     def _admit(
         self, request: Request, query: str, room: str | None, source: str
@@ -207,6 +269,43 @@ class Gateway:
             log.debug("handshake refused for %s: %s", room or "console", exc)
             self._refused(source, type(exc).__name__)
             return exc
+
+    async def _admit_guest(
+        self, token: str, room: str, source: str, placed: bool, query: dict[str, list[str]]
+    ) -> Grant | Refused:
+        """A guest link: a genuine invitation for this room, the room hosted here (a redirect
+        to another node must not cost a use), then one use from the store."""
+        language = query.get("lang", [""])[0]
+        try:
+            invite = self.tokens.verify_invite(token, room=room)
+            if (elsewhere := await self._host(room, None, placed)) is not None:
+                return elsewhere
+            holder = query.get("guest", [""])[0]
+            verdict = await self.invites.redeem(
+                room, invite, time.time(), holder if HOLDER.fullmatch(holder) else None
+            )
+            if verdict is Refusal.EXPIRED:
+                raise TokenExpired("invitation expired")
+            if verdict is Refusal.USED_UP:
+                raise InviteUsedUp(f"invitation {invite} used up")
+            if isinstance(verdict, Refusal):
+                raise InviteRevoked(f"invitation {invite}: {verdict.value}")
+        except AuthError as exc:
+            self.metrics.handshake_rejects.labels(reason=type(exc).__name__).inc()
+            log.info("guest refused for %s: %s", room, exc)
+            self._refused(source, type(exc).__name__)
+            return exc
+        except Exception:  # the store did not answer: nobody is let in on a guess
+            log.exception("invitation store failed for room %s", room)
+            return TryLater("invitations unavailable")
+        # Each use is its own subject: two guests on one link are two people.
+        return Grant(
+            f"guest:{invite}:{verdict.use}",
+            room,
+            Role.GUEST,
+            language=language if language in LANGUAGES else None,  # of the consent notice
+            invite=invite,
+        )
 
     def _refused(self, source: str, reason: str) -> None:
         # Who it was is unknown: the token is exactly what could not be trusted. So the chain

@@ -14,6 +14,7 @@ from avatars.local_brain import LocalBrain
 from server.cluster.wiring import Cluster
 from server.config import Settings
 from server.content import Content
+from server.invites import Inviter
 from server.llm_brain import OpenAICompatibleBrain
 from server.media.node import media_node
 from server.media.room_media import MediaNode
@@ -60,7 +61,9 @@ def brain_for(settings: Settings, fallback: LocalBrain) -> Brain:
     )
 
 
-def build_services(settings: Settings, cluster: Cluster, metrics: Metrics) -> NodeServices:
+def build_services(
+    settings: Settings, cluster: Cluster, metrics: Metrics, *, inviter: Inviter | None = None
+) -> NodeServices:
     content = Content(settings.content_dir, poll_s=settings.content_poll_s)
     # The local brain looks up key risks a brief's product lacks; a brief carries its products.
     fallback = LocalBrain(content.current.knowledge)
@@ -83,6 +86,7 @@ def build_services(settings: Settings, cluster: Cluster, metrics: Metrics) -> No
         media=media,
         brain_timeout_s=settings.brain_timeout_s,
         max_reliable=settings.max_reliable_backlog,
+        inviter=inviter,
     )
     return NodeServices(
         content, fallback, brain, desk, enrolments, factors, portfolios, media, for_rooms

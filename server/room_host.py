@@ -35,6 +35,8 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    InviteOutput,
+    IssueInvite,
     MediaOutput,
     MediaStart,
     MediaStop,
@@ -42,11 +44,13 @@ from rooms.outputs import (
     PageCancel,
     PageRequest,
     RecordStop,
+    RevokeInvite,
 )
 from rooms.room import Room
 from rooms.stepup_policy import FactorVerdict, Unavailable
 from server.cluster.redis_audit import BufferedAuditLog
 from server.cluster.room_store import LOG_LENGTH, RoomStore
+from server.invites import Inviter
 from server.media.room_media import MediaNode, RoomMedia
 from server.metrics import Metrics
 from server.outbox import Outbox
@@ -82,6 +86,7 @@ class Services:
     media: MediaNode | None = None  # None: this server carries no voice or video
     brain_timeout_s: float = 10.0
     max_reliable: int = 4096
+    inviter: Inviter | None = None  # None: this node makes no guest links
 
 
 class RoomHost:
@@ -265,6 +270,47 @@ class RoomHost:
 
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         self._chore(self._fetch_portfolio(out), f"portfolio:{out.member}")
+
+    def on_invite(self, out: InviteOutput) -> None:
+        if isinstance(out, IssueInvite):
+            self._chore(self._issue_invite(out), f"invite:{out.member}")
+        else:
+            self._chore(self._revoke_invite(out), f"revoke:{out.invite}")
+
+    async def _issue_invite(self, issue: IssueInvite) -> None:
+        inviter = self._s.inviter
+        now = time.time()
+        if inviter is None:
+            self._dispatch(self.room.invite_failed(issue, now))
+            return
+        try:
+            invite_id, url, qr = await inviter.issue(
+                issue.room, issue.by, issue.uses, issue.expires, now
+            )
+        except Exception:
+            log.exception("room %s: an invitation could not be made", self.id)
+            self._dispatch(self.room.invite_failed(issue, time.time()))
+            return
+        self._dispatch(self.room.invite_issued(issue, invite_id, url, qr, time.time()))
+
+    async def _revoke_invite(self, revoke: RevokeInvite) -> None:
+        if self._s.inviter is None:
+            return
+        try:
+            await self._s.inviter.store.revoke(revoke.room, revoke.invite)
+        except Exception:
+            # The member is not told the link is dead, so they can revoke it again.
+            log.exception("room %s: invitation %s not revoked", self.id, revoke.invite)
+            self._dispatch(self.room.invite_revoke_failed(revoke, time.time()))
+            return
+        self._dispatch(self.room.invite_revoked(revoke, time.time()))
+
+    def summary(self, grant: Grant, language: str) -> tuple[str, str]:
+        """The customer's record of the session (Markdown) and its SHA-256, filed in the
+        audit chain."""
+        text, sha, outputs = self.room.session_summary(grant, language, time.time())
+        self._dispatch(outputs)
+        return text, sha
 
     def on_media(self, out: MediaOutput) -> None:
         node = self._s.media

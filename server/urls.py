@@ -5,6 +5,8 @@ from __future__ import annotations
 
 WS_PREFIX = "/ws/"
 CONSOLE_PATH = "/console"
+# The customer's record of a session: GET /summary/<room>?lang=en|zh, their token as Bearer.
+SUMMARY_PREFIX = "/summary/"
 # Query flag on a placement redirect: "you were chosen to host this room", so the chosen node
 # claims it instead of redirecting again on newer load figures.
 PLACED = "placed=1"

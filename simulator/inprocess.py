@@ -25,6 +25,7 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    InviteOutput,
     MediaOutput,
     Output,
     PageCancel,
@@ -83,6 +84,9 @@ class Session:
 
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         """Ignored: the command asks a question, it never steps up."""
+
+    def on_invite(self, out: InviteOutput) -> None:
+        """Ignored: the command's customer invites nobody."""
 
     def on_media(self, out: MediaOutput) -> None:
         """Ignored: no media in the command; it prints the answers' text, it does not voice

@@ -43,6 +43,7 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    InviteOutput,
     MediaOutput,
     Output,
     PageCancel,
@@ -297,6 +298,10 @@ class VirtualWorld(World):
 
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         self._dispatch(self.room.portfolio_ready(out, [], self.now))
+
+    def on_invite(self, out: InviteOutput) -> None:
+        """Ignored: the virtual world mints no links (it has no token key); its bots invite
+        nobody, and its guests come with tokens of their own."""
 
     def on_media(self, out: MediaOutput) -> None:
         """Ignored: the virtual world has no media node and its bots open no peers (media is

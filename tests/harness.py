@@ -24,10 +24,12 @@ from rooms.outputs import (
     Consult,
     FetchPortfolio,
     Frame,
+    InviteOutput,
     MediaOutput,
     Output,
     PageCancel,
     PageRequest,
+    RevokeInvite,
 )
 from rooms.roles import Role
 from rooms.room import Room
@@ -85,6 +87,7 @@ class Harness:
         self.cancelled: list[str] = []
         self.checks: list[CheckFactor] = []
         self.fetches: list[FetchPortfolio] = []
+        self.invites: list[InviteOutput] = []
 
     def deliver(self, outputs: list[Output]) -> list[Output]:
         dispatch(outputs, self)
@@ -120,6 +123,12 @@ class Harness:
 
     def on_fetch_portfolio(self, out: FetchPortfolio) -> None:
         self.fetches.append(out)
+
+    def on_invite(self, out: InviteOutput) -> None:
+        """Kept for the test; a revocation is taken at once, as by a store that answers."""
+        self.invites.append(out)
+        if isinstance(out, RevokeInvite):
+            self.deliver(self.room.invite_revoked(out, self.now))
 
     def on_media(self, out: MediaOutput) -> None:
         """Ignored: no peers, voice or recorder here; the tests (tests/rooms/test_media_core.py)

@@ -48,7 +48,11 @@ class Session extends Emitter {
     // Browsers cannot set headers on a WebSocket, so the token goes in the query (the server
     // never logs it; over TLS it is encrypted like a header).
     const sep = this.url.includes("?") ? "&" : "?";
-    const ws = new WebSocket(`${this.url}${sep}token=${encodeURIComponent(this.token)}`, SUBPROTOCOL);
+    // A guest link's invitation goes along to whichever node hosts the room (ROOM_MOVED).
+    const invite = this.invite
+      ? `&invite=${encodeURIComponent(this.invite)}&guest=${this.guestId}&lang=${this.lang ?? "en"}`
+      : "";
+    const ws = new WebSocket(`${this.url}${sep}token=${encodeURIComponent(this.token)}${invite}`, SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
@@ -192,16 +196,33 @@ class Session extends Emitter {
   left() {}
 }
 
+const GUEST_ID_KEY = "wealthroom.guest";
+
+function guestId() {
+  let id = sessionStorage.getItem(GUEST_ID_KEY);
+  if (!id) {
+    // getRandomValues, not randomUUID: the page may be served over plain HTTP on a LAN.
+    id = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    sessionStorage.setItem(GUEST_ID_KEY, id);
+  }
+  return id;
+}
+
 /**
  * A member's session in a room. Events: "status" {state: connecting|joined|reconnecting|
  * closed, code?}, "welcome", "state" {tick, frame} after each applied state frame,
  * "reliable" (each sequenced message once), "direct" (verified, holdings, ...), "error".
  */
 export class RoomSession extends Session {
-  constructor(url, token, { name, look } = {}) {
+  constructor(url, token, { name, look, invite, lang } = {}) {
     super(url, token);
     this.name = name;
     this.look = look;
+    this.invite = invite; // a guest link's invitation, used instead of a token
+    this.lang = lang; // the guest's language, for their consent notice
+    // The name this tab keeps for itself as a guest: back after a drop or a reload, it is the
+    // same guest, not another use of the link.
+    this.guestId = invite ? guestId() : null;
     this.replica = new Replica();
     this.welcome = null;
     this.joined = false;

@@ -23,6 +23,8 @@ export const MEDIA_VIEWS = ["3d", "video", "thin", "none"];
 export const DEVICE_STATES = ["on", "off"];
 export const VOICE_MODES = ["off", "ptt", "free"];
 export const HEARD_STATES = ["asked", "confirm", "type", "cut", "none"];
+export const INVITE_STATES = ["open", "revoked"];
+export const NOTICE_KINDS = ["guest"];
 export const VIDEO_QUALITIES = ["high", "low"];
 export const MOUTH_LEVELS = 15;
 
@@ -207,6 +209,12 @@ client("voice", field("mode", new OneOf(VOICE_MODES)));
 client("ptt", field("on", new Bool()));
 client("record", field("on", new Bool()));
 client("seen", field("rec", new Str(L.MAX_ID_CHARS, 1)));
+client(
+  "invite",
+  field("uses", new Int(1, L.MAX_INVITE_USES), false),
+  field("ttl", new Int(60, L.MAX_INVITE_S), false),
+);
+client("revoke", field("id", new Str(L.MAX_ID_CHARS, 1)));
 
 // --- server -> client -----------------------------------------------------------------------
 
@@ -379,3 +387,13 @@ server(
   field("lang", new OneOf(LANGUAGES)),
   field("st", new OneOf(HEARD_STATES)),
 );
+server(
+  "invitation",
+  field("id", new Str(L.MAX_ID_CHARS, 1)),
+  field("st", new OneOf(INVITE_STATES)),
+  field("uses", new Int(1, L.MAX_INVITE_USES)),
+  field("exp", U53),
+  field("url", new Str(L.MAX_URL_CHARS), false),
+  field("qr", new Str(L.MAX_QR_CHARS), false),
+);
+server("notice", field("kind", new OneOf(NOTICE_KINDS)), field("text", new Str(L.MAX_NOTICE_CHARS, 1)));

@@ -30,6 +30,10 @@ export const Limits = Object.freeze({
   MAX_SDP_CHARS: 32 * 1024,
   MAX_ICE_CHARS: 512,
   MAX_NOTICE_CHARS: 600,
+  MAX_URL_CHARS: 2048,
+  MAX_QR_CHARS: 48 * 1024,
+  MAX_INVITE_USES: 10,
+  MAX_INVITE_S: 7 * 24 * 3600,
   UINT32_MAX: 2 ** 32 - 1,
   U53_MAX: 2 ** 53 - 1,
 });
@@ -61,6 +65,8 @@ export const ErrorCode = Object.freeze({
   NO_MEDIA_SESSION: 211,
   MEDIA_TIMEOUT: 212,
   MEDIA_UNAVAILABLE: 213,
+  NO_SUCH_INVITATION: 214,
+  TOO_MANY_INVITATIONS: 215,
   FORBIDDEN: 300,
   RATE_LIMITED: 301,
   STEP_UP_REQUIRED: 302,
@@ -87,6 +93,8 @@ export const CloseCode = Object.freeze({
   TOO_MANY_CONNECTIONS: 4410,
   IDLE_TIMEOUT: 4411,
   LAYOUT_MISMATCH: 4412, // the token names a layout other than the live room's
+  INVITE_USED_UP: 4413, // the guest link has admitted as many times as it may
+  INVITE_REVOKED: 4414, // the guest link was revoked (or its guest removed)
   RATE_LIMITED: 4429,
 });
 
@@ -107,6 +115,8 @@ export const FINAL_CLOSES = new Set([
   CloseCode.TOKEN_INVALID,
   CloseCode.ROOM_NOT_ALLOWED,
   CloseCode.LAYOUT_MISMATCH,
+  CloseCode.INVITE_USED_UP,
+  CloseCode.INVITE_REVOKED,
 ]);
 
 /** A frame that could not be accepted; `code` is an ErrorCode, as the server would answer. */

@@ -9,7 +9,7 @@
 import { ErrorCode } from "./codec.js";
 import { RoomSession } from "./connection.js";
 import { byId } from "./dom.js";
-import { adoptTokenLang, applyStatic, onLangChange, t } from "./i18n.js";
+import { adoptTokenLang, applyStatic, currentLang, onLangChange, t } from "./i18n.js";
 import { fragmentParams, sameOriginSocket, tokenClaims } from "./link_params.js";
 import { RoomMedia } from "./media.js";
 import { accessibilityOn } from "./prefs.js";
@@ -18,6 +18,7 @@ import { mountAdvisorTools } from "./room_advisor.js";
 import { mountConversation } from "./room_conversation.js";
 import { mountDevices, startLinkMedia } from "./room_devices.js";
 import { mountExperts } from "./room_experts.js";
+import { mountInvite } from "./room_invite.js";
 import { handoffText, mountHandoff } from "./room_handoff.js";
 import { mountPortfolio } from "./room_portfolio.js";
 import { mountRecording } from "./room_recording.js";
@@ -36,7 +37,7 @@ const LINK_KEY = "wealthroom.link";
  * and taken out of the address bar so the token is not copied along with it. */
 function readLink() {
   let params = fragmentParams();
-  if (params.token) {
+  if (params.token || params.invite) {
     sessionStorage.setItem(LINK_KEY, JSON.stringify(params));
   } else {
     const saved = JSON.parse(sessionStorage.getItem(LINK_KEY) ?? "null");
@@ -75,8 +76,12 @@ const state = {
 };
 
 const scene = new RoomScene(byId("scene"));
+// A guest's link carries an invitation instead of a token: the server counts its uses.
 const session = new RoomSession(link.ws || sameOriginSocket(`/ws/${encodeURIComponent(roomId)}`), link.token ?? "", {
   name: displayName.slice(0, Limits.MAX_NAME_CHARS),
+  invite: link.invite,
+  // The consent notice's language: the server writes Hong Kong's in Cantonese.
+  lang: currentLang() === "zh-HK" ? "yue" : currentLang(),
 });
 
 window.wealthroom = {
@@ -119,6 +124,7 @@ session.on("welcome", (w) => {
   byId("advisor-panel").hidden = w.role !== "advisor";
   byId("portfolio-button").hidden = w.role !== "customer";
   byId("help-button").hidden = !["customer", "guest"].includes(w.role);
+  invite.onWelcome(w.role);
   devices.renderButtons();
 });
 
@@ -126,6 +132,7 @@ mountStage(page, {
   afterState: () => {
     experts.render();
     devices.renderPeople();
+    invite.renderGuests();
   },
   onTalk: (source, on) => voice.talk(source, on),
 });
@@ -139,6 +146,8 @@ const conversation = mountConversation(page, {
   sendInterest: (product) => portfolio.sendInterest(product),
 });
 const portfolio = mountPortfolio(page);
+const invite = mountInvite(page);
+window.wealthroom.downloadSummary = () => invite.downloadSummary();
 
 session.on("error", (err) => {
   state.errors.push(err);
@@ -179,6 +188,7 @@ onLangChange(() => {
   devices.rerenderVideos();
   advisor.renderSpecialties();
   voice.render();
+  invite.render();
 });
 
 // --- start -------------------------------------------------------------------------------------
@@ -192,7 +202,7 @@ window.addEventListener("pagehide", () => {
   session.leave();
 });
 
-if (link.token) {
+if (link.token || link.invite) {
   session.start();
 } else {
   status.noToken();

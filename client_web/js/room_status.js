@@ -14,6 +14,10 @@ function closeText(code) {
       return t("status.invalid");
     case CloseCode.REMOVED:
       return t("status.removed");
+    case CloseCode.INVITE_USED_UP:
+      return t("status.invite-used");
+    case CloseCode.INVITE_REVOKED:
+      return t("status.invite-revoked");
     case CloseCode.NORMAL:
       return t("status.left");
     default:

@@ -18,11 +18,13 @@ from server.cluster.redis_audit import BufferedAuditLog, RedisAuditLog
 from server.cluster.redis_bus import RedisBus
 from server.cluster.redis_directory import RedisRoomDirectory
 from server.cluster.redis_factors import RedisFactorStore
+from server.cluster.redis_invites import RedisInviteStore
 from server.cluster.redis_pages import RedisPageBoard
 from server.cluster.redis_presence import RedisPresence
 from server.cluster.room_store import RedisRoomStore, RoomStore
 from server.config import Settings
 from server.factor_store import FactorStore, FileFactorStore
+from server.invites import InviteStore, MemoryInviteStore
 from server.keys import load_audit_key
 
 # A Redis that stops answering must cost a room a second at most, not the OS's TCP timeout.
@@ -38,6 +40,7 @@ class Cluster:
     audit: AuditLog
     store: RoomStore | None  # None: rooms are not kept beyond this process (embedded)
     factors: FactorStore  # step-up records, per customer, for every room
+    invites: InviteStore  # guest links' use counts and revocations, for every room
     redis: Redis | None = None
 
     @property
@@ -73,6 +76,7 @@ def embedded(settings: Settings) -> Cluster:
         audit,
         None,
         FileFactorStore(settings.factor_path),
+        MemoryInviteStore(time.time),
     )
 
 
@@ -92,6 +96,7 @@ def on_redis(settings: Settings, url: str) -> Cluster:
         BufferedAuditLog(RedisAuditLog(client, load_audit_key(settings), prefix=prefix)),
         RedisRoomStore(client, prefix=prefix),
         RedisFactorStore(client, prefix=prefix),
+        RedisInviteStore(client, prefix=prefix),
         client,
     )
 

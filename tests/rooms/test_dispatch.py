@@ -29,12 +29,16 @@ def _types(union: Any) -> list[type]:
 
 OUTPUT_TYPES = _types(outputs.Output)
 MEDIA_TYPES = set(_types(outputs.MediaOutput))
+INVITE_TYPES = set(_types(outputs.InviteOutput))
 
 
 def _method(cls: type) -> str:
-    """The sink method for an output type: media outputs all go to the media side's one."""
+    """The sink method for an output type: media outputs all go to the media side's one, guest
+    links' to one too."""
     if cls in MEDIA_TYPES:
         return "on_media"
+    if cls in INVITE_TYPES:
+        return "on_invite"
     return "on_" + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 

@@ -354,6 +354,7 @@ _ACTION_MESSAGES: dict[Action, m.Message] = {
     Action.SPEAK: m.StartMedia(["audio"]),
     Action.CAMERA: m.StartMedia(["video"]),
     Action.RECORD: m.Record(True),
+    Action.INVITE: m.Invite(),
 }
 # Sensitive actions, when allowed, still need a second factor first.
 _ALLOWED_ANSWER: dict[Action, list[ErrorCode]] = {
