@@ -25,6 +25,7 @@ import { RoomScene } from "./room_scene.js";
 import { mountSettings } from "./room_settings.js";
 import { mountStage } from "./room_stage.js";
 import { mountStatus } from "./room_status.js";
+import { mountThin } from "./room_thin.js";
 import { showToast } from "./room_toast.js";
 import { mountVoice } from "./room_voice.js";
 
@@ -160,10 +161,14 @@ const advisor = mountAdvisorTools(page, { names: conversation.names });
 
 const media = new RoomMedia(session);
 window.wealthroom.media = media;
+// Poses go on the peer's unordered data channel while it is open, else on the WebSocket.
+session.poseChannel = media;
 const devices = mountDevices(page, media);
 const recording = mountRecording(page, media);
 const voice = mountVoice(page, media);
 startLinkMedia(page, media, devices);
+const thin = mountThin(page, media);
+window.wealthroom.thin = thin;
 
 const settings = mountSettings(page);
 onLangChange(() => {
@@ -178,6 +183,7 @@ onLangChange(() => {
   devices.rerenderVideos();
   advisor.renderSpecialties();
   voice.render();
+  thin.render();
 });
 
 // --- start -------------------------------------------------------------------------------------

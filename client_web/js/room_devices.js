@@ -10,7 +10,7 @@ import { showToast } from "./room_toast.js";
 
 /** What the link asks for: `media=1` joins with everything the role may send, `media=audio`
  * with the microphone only, `media=listen` with neither. */
-function linkMedia(link) {
+export function linkMedia(link) {
   switch (link.media) {
     case "1":
     case "on":
@@ -156,6 +156,7 @@ export function mountDevices({ link, state, session, scene }, media) {
       videoTiles.delete(mid);
     }
     for (const entry of entries) {
+      if (entry.owner === "view") continue; // the thin view's own picture (room_thin.js)
       if (entry.kind === "audio") {
         let audio = audios.get(entry.mid);
         if (!audio) {
@@ -253,7 +254,8 @@ export function mountDevices({ link, state, session, scene }, media) {
 export function startLinkMedia({ link, session }, media, devices) {
   let done = false;
   session.on("status", ({ state: s }) => {
-    if (s !== "joined") return;
+    // A thin view starts media itself, with what the link asks to send.
+    if (s !== "joined" || link.view === "thin") return;
     const wanted = linkMedia(link);
     if (wanted && !media.running && !done) {
       done = true;

@@ -514,6 +514,13 @@ export class RoomScene {
     return { p: head.pos.map((v) => metresToMm(v) / 1000), q: [q.x, q.y, q.z, q.w] };
   }
 
+  /** Stop (or resume) drawing: in the thin view the server draws the room, and a weak device
+   * has no frame to spare for a picture nobody sees. States are still followed. */
+  setPaused(paused) {
+    this.paused = paused;
+    this.renderer.setAnimationLoop(paused ? null : (t) => this.frame(t));
+  }
+
   /** Start looking the way the avatar faces (entering seat view). */
   resetLook() {
     const head = this.ownHead();

@@ -344,7 +344,7 @@ describe("RoomMedia", async () => {
 
     // A guest asking for both gets the microphone only.
     await media.start({ send: ["audio", "video"] });
-    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d" }]);
+    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d", dc: true }]);
     assert.equal(devices.asked.at(-1).video, false);
 
     session.emit("direct", { t: "rtc_offer", n: 1, sdp: first, tracks });
@@ -401,7 +401,7 @@ describe("RoomMedia", async () => {
     assert.deepEqual(seenTracks.at(-1), []);
     session.joined = true;
     session.emit("status", { state: "joined" });
-    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d" }]);
+    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d", dc: true }]);
     assert.deepEqual(session.take("mute"), [{ t: "mute", mic: "off" }]);
     assert.deepEqual(session.take("seen"), [{ t: "seen", rec: "rec-1" }]);
     session.emit("direct", { t: "rtc_offer", n: 1, sdp: first, tracks });
@@ -411,7 +411,7 @@ describe("RoomMedia", async () => {
 
     // The server gave up on a peer that never connected: ask again.
     session.emit("error", { t: "error", code: 212, msg: "media did not connect", ref: "media" });
-    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d" }]);
+    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d", dc: true }]);
 
     media.stop();
     assert.deepEqual(session.take("media"), [{ t: "media", send: [], view: "none" }]);
