@@ -12,6 +12,7 @@ import { byId } from "./dom.js";
 import { applyStatic, onLangChange, t } from "./i18n.js";
 import { fragmentParams, sameOriginSocket, tokenClaims } from "./link_params.js";
 import { RoomMedia } from "./media.js";
+import { unpackPose } from "./pose.js";
 import { accessibilityOn } from "./prefs.js";
 import { Limits } from "./protocol.js";
 import { mountAdvisorTools } from "./room_advisor.js";
@@ -26,6 +27,7 @@ import { mountSettings } from "./room_settings.js";
 import { mountStage } from "./room_stage.js";
 import { mountStatus } from "./room_status.js";
 import { mountThin } from "./room_thin.js";
+import { gazeOf } from "./thin_view.js";
 import { showToast } from "./room_toast.js";
 import { mountVoice } from "./room_voice.js";
 
@@ -93,6 +95,13 @@ window.wealthroom = {
   media: null, // set below
   mouths: () => scene.mouths(),
   videos: () => scene.videosShown(),
+  /** Where member `m`'s head is and looks, as this page's replica has it (null: nowhere). */
+  head: (m) => {
+    const ent = session.replica.byMember(m);
+    if (!ent?.x) return null;
+    const head = unpackPose(ent.x).head;
+    return { pos: head.pos, ...gazeOf(head.rot) };
+  },
   stats: () => ({ ...scene.stats(), sent: { ...session.sent }, tick: session.replica.tick, rate: session.welcome?.rate, poseHz: session.poseHz }),
   debug: {
     /** Cut the connection as a network failure would: the page reconnects by itself

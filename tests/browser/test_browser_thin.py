@@ -1,0 +1,169 @@
+"""The thin view and the pose data channel in a real browser: Debian's Chromium (fake camera
+and microphone) against a real server that draws the room for the thin client.
+
+What the page shows is read from the page itself (the thin view's ``<video>``, pixels drawn
+from it onto a canvas, the incoming tracks' ``inbound-rtp`` statistics); what the server got
+is read from its metrics (``wealthroom_datagrams_in``: frames that came on a data channel).
+Waiting is always on a condition, never a sleep; any console error fails the test.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from playwright.async_api import BrowserContext, Page
+
+from rooms.roles import Role
+from server.app import WealthroomServer
+from tests.browser.pages import (
+    CHROMIUM,
+    MEDIA_WAIT_MS,
+    Watch,
+    open_room,
+    room_link,
+    wait_inbound,
+)
+from tests.conftest import Mint
+
+pytestmark = [
+    pytest.mark.media,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (scripts/system-packages)"
+    ),
+]
+
+# The thin view's picture, sampled small: grey levels of a 64x36 copy of the current frame.
+PICTURE = """() => {
+  const v = document.querySelector('[data-testid=thin-video]');
+  const c = new OffscreenCanvas(64, 36);
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.drawImage(v, 0, 0, 64, 36);
+  const px = g.getImageData(0, 0, 64, 36).data;
+  const out = [];
+  for (let i = 0; i < px.length; i += 4) out.push((px[i] + px[i + 1] + px[i + 2]) / 3);
+  return out;
+}"""
+
+
+def datagrams(server: WealthroomServer) -> float:
+    """Frames the server has taken from members' data channels."""
+    server.metrics.flush()
+    value = server.metrics.registry.get_sample_value("wealthroom_datagrams_in_total")
+    return value or 0.0
+
+
+def difference(a: list[float], b: list[float]) -> float:
+    """Mean absolute difference of two sampled pictures, in grey levels."""
+    return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
+
+
+async def drag(page: Page, selector: str, dx: float, dy: float = 0.0) -> None:
+    box = await page.locator(selector).bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    await page.mouse.move(x, y)
+    await page.mouse.down()
+    for step in range(1, 21):
+        await page.mouse.move(x + dx * step / 20, y + dy * step / 20)
+    await page.mouse.up()
+
+
+async def frames_after(page: Page, n: int) -> None:
+    await page.wait_for_function(
+        "(n) => window.wealthroom.thin.picture().frames > n", arg=n, timeout=MEDIA_WAIT_MS
+    )
+
+
+async def test_the_thin_view_plays_the_server_drawn_room_turns_with_a_drag_and_carries_voices(
+    media_server: WealthroomServer, mint_media: Mint, media_context: BrowserContext, watch: Watch
+) -> None:
+    # Someone to hear: the advisor joins with the fake microphone (it beeps).
+    advisor = await open_room(
+        media_context,
+        watch,
+        room_link(media_server, mint_media(role=Role.ADVISOR, name="Ms Chan")) + "&media=audio",
+        "advisor",
+    )
+    await advisor.wait_for_function(
+        "() => window.wealthroom.state.media?.connection === 'connected'", timeout=MEDIA_WAIT_MS
+    )
+    advisor_member = await advisor.evaluate("() => window.wealthroom.state.member")
+
+    started = time.monotonic()
+    link = room_link(media_server, mint_media(name="Ann", risk=3)) + "&view=thin"
+    customer = await open_room(media_context, watch, link, "Ann")
+    # The server's picture instead of the page's own drawing.
+    await customer.wait_for_function(
+        "() => { const p = window.wealthroom.thin.picture(); return p.frames > 0 && p.w > 0; }",
+        timeout=MEDIA_WAIT_MS,
+    )
+    first_frame_s = time.monotonic() - started
+    picture = await customer.evaluate("() => window.wealthroom.thin.picture()")
+    assert (picture["w"], picture["h"]) == (640, 360)
+    assert await customer.locator("#thin-video").is_visible()
+    assert not await customer.locator("#scene").is_visible()
+    assert await customer.locator("#thin-button").get_attribute("aria-pressed") == "true"
+    assert await customer.locator("#thin-button").inner_text() == "Full 3D view"
+    media = await customer.evaluate("() => window.wealthroom.state.media")
+    assert media["view"] == "thin"
+    assert [e["src"] for e in media["incoming"] if e["kind"] == "video"] == ["view"]
+    info = await customer.evaluate("() => window.wealthroom.thin.info")
+    print(
+        f"thin view: first picture {first_frame_s:.2f} s after opening the link"
+        f" ({info['firstFrameMs']} ms after asking for it)"
+    )
+
+    # Everyone's voices: the advisor's microphone arrives with sound in it.
+    await wait_inbound(
+        customer,
+        rf"^m{advisor_member}\.a$",
+        "s.packetsReceived > 50 && s.totalSamplesReceived > 0 && s.totalAudioEnergy > 0",
+    )
+
+    # A still head gets a still picture; a drag turns it, and the server draws the room anew.
+    frames = (await customer.evaluate("() => window.wealthroom.thin.picture()"))["frames"]
+    await frames_after(customer, frames + 5)
+    still_a = await customer.evaluate(PICTURE)
+    frames = (await customer.evaluate("() => window.wealthroom.thin.picture()"))["frames"]
+    await frames_after(customer, frames + 5)
+    still_b = await customer.evaluate(PICTURE)
+    before = await customer.evaluate("() => window.wealthroom.thin.info.look")
+    sent_before = datagrams(media_server)
+    await drag(customer, "#thin-video", 260.0)
+    after = await customer.evaluate("() => window.wealthroom.thin.info.look")
+    assert after["yaw"] < before["yaw"] - 0.8, (before, after)
+    # The server has the new heading: the advisor's page shows the customer turned.
+    member = await customer.evaluate("() => window.wealthroom.state.member")
+    await advisor.wait_for_function(
+        """([m, yaw]) => {
+          const h = window.wealthroom.head(m);
+          if (h === null) return false;
+          return Math.abs(Math.atan2(Math.sin(h.yaw - yaw), Math.cos(h.yaw - yaw))) < 0.05;
+        }""",
+        arg=[member, after["yaw"]],
+        timeout=MEDIA_WAIT_MS,
+    )
+    # ... it came on the data channel ...
+    assert datagrams(media_server) > sent_before
+    stats = await customer.evaluate("() => window.wealthroom.stats().sent")
+    assert stats["dc"] > 0
+    assert stats["dc"] == stats["pose"], "with the channel open, no pose went on the WebSocket"
+    # ... and the picture the page plays is another one.
+    frames = (await customer.evaluate("() => window.wealthroom.thin.picture()"))["frames"]
+    await frames_after(customer, frames + 8)
+    turned = await customer.evaluate(PICTURE)
+    noise = difference(still_a, still_b)
+    change = difference(still_b, turned)
+    print(f"picture: still {noise:.2f} grey levels apart, turned {change:.2f}")
+    assert change > max(8.0, 5 * noise), (noise, change)
+
+    # Back to the page's own 3D view: the canvas returns, the server's picture goes.
+    await customer.click("#thin-button")
+    assert await customer.locator("#scene").is_visible()
+    await customer.wait_for_function(
+        "() => !window.wealthroom.state.media.incoming.some(e => e.src === 'view')",
+        timeout=MEDIA_WAIT_MS,
+    )
+    watch.assert_clean()
