@@ -21,6 +21,7 @@ from tests.browser.pages import (
     CHROMIUM,
     MEDIA_WAIT_MS,
     Watch,
+    join_media,
     open_room,
     room_link,
     wait_inbound,
@@ -45,6 +46,11 @@ PICTURE = """() => {
   for (let i = 0; i < px.length; i += 4) out.push((px[i] + px[i + 1] + px[i + 2]) / 3);
   return out;
 }"""
+
+
+# Is head `h` (window.wealthroom.head) turned to heading `yaw`, within a quantisation step?
+FACING = """const facing = (h, yaw) =>
+  h !== null && Math.abs(Math.atan2(Math.sin(h.yaw - yaw), Math.cos(h.yaw - yaw))) < 0.05;"""
 
 
 def datagrams(server: WealthroomServer) -> float:
@@ -74,6 +80,27 @@ async def frames_after(page: Page, n: int) -> None:
     await page.wait_for_function(
         "(n) => window.wealthroom.thin.picture().frames > n", arg=n, timeout=MEDIA_WAIT_MS
     )
+
+
+async def lane_rate(page: Page) -> dict[str, float]:
+    """The picture's received bytes and decoded frames a second over six seconds, measured
+    from its ``inbound-rtp`` figures once the lane has settled (two seconds)."""
+    rate: dict[str, float] = await page.evaluate(
+        """async () => {
+          const row = async () =>
+            (await window.wealthroom.media.inbound()).find((r) => r.src === 'view');
+          const wait = (ms) => new Promise((ok) => setTimeout(ok, ms));
+          await wait(2000);
+          const a = await row();
+          const t0 = performance.now();
+          await wait(6000);
+          const b = await row();
+          const s = (performance.now() - t0) / 1000;
+          return { bytes: (b.bytesReceived - a.bytesReceived) / s,
+                   fps: (b.framesDecoded - a.framesDecoded) / s, width: b.frameWidth };
+        }"""
+    )
+    return rate
 
 
 async def test_the_thin_view_plays_the_server_drawn_room_turns_with_a_drag_and_carries_voices(
@@ -137,11 +164,7 @@ async def test_the_thin_view_plays_the_server_drawn_room_turns_with_a_drag_and_c
     # The server has the new heading: the advisor's page shows the customer turned.
     member = await customer.evaluate("() => window.wealthroom.state.member")
     await advisor.wait_for_function(
-        """([m, yaw]) => {
-          const h = window.wealthroom.head(m);
-          if (h === null) return false;
-          return Math.abs(Math.atan2(Math.sin(h.yaw - yaw), Math.cos(h.yaw - yaw))) < 0.05;
-        }""",
+        f"([m, yaw]) => {{ {FACING} return facing(window.wealthroom.head(m), yaw); }}",
         arg=[member, after["yaw"]],
         timeout=MEDIA_WAIT_MS,
     )
@@ -159,6 +182,19 @@ async def test_the_thin_view_plays_the_server_drawn_room_turns_with_a_drag_and_c
     print(f"picture: still {noise:.2f} grey levels apart, turned {change:.2f}")
     assert change > max(8.0, 5 * noise), (noise, change)
 
+    # The lanes: the same picture at each quality, moved without a new offer.
+    rates = {}
+    for quality in ("high", "low"):
+        offers = await customer.evaluate("() => window.wealthroom.state.media.offers")
+        await customer.evaluate("(q) => window.wealthroom.thin.setLane(q)", quality)
+        await customer.wait_for_function(
+            "(q) => window.wealthroom.state.media.q === q", arg=quality
+        )
+        rates[quality] = await lane_rate(customer)
+        assert await customer.evaluate("() => window.wealthroom.state.media.offers") == offers
+    print(f"thin view bytes a second: {rates}")
+    assert 0 < rates["low"]["bytes"] < rates["high"]["bytes"], rates
+
     # Back to the page's own 3D view: the canvas returns, the server's picture goes.
     await customer.click("#thin-button")
     assert await customer.locator("#scene").is_visible()
@@ -166,4 +202,48 @@ async def test_the_thin_view_plays_the_server_drawn_room_turns_with_a_drag_and_c
         "() => !window.wealthroom.state.media.incoming.some(e => e.src === 'view')",
         timeout=MEDIA_WAIT_MS,
     )
+    watch.assert_clean()
+
+
+async def test_a_desktop_page_sends_poses_on_the_data_channel_once_media_is_up(
+    media_server: WealthroomServer, mint_media: Mint, media_context: BrowserContext, watch: Watch
+) -> None:
+    link = room_link(media_server, mint_media(name="Ann", risk=3))
+    customer = await open_room(media_context, watch, link, "Ann")
+    await customer.click("#view-toggle")  # through one's own eyes, a drag turns the head
+    await customer.wait_for_function("() => window.wealthroom.head(window.wealthroom.state.member)")
+
+    # No media: poses go on the WebSocket.
+    await drag(customer, "#scene", 200.0)
+    await customer.wait_for_function("() => window.wealthroom.stats().sent.pose > 0")
+    sent = await customer.evaluate("() => window.wealthroom.stats().sent")
+    assert sent["dc"] == 0
+    assert datagrams(media_server) == 0
+
+    # Media up: the peer's data channel opens and the poses take it.
+    await join_media(customer, "#mic-button")
+    await customer.wait_for_function("() => window.wealthroom.state.media.channel === 'open'")
+    await drag(customer, "#scene", -200.0)
+    await customer.wait_for_function("(n) => window.wealthroom.stats().sent.dc > n", arg=sent["dc"])
+    assert datagrams(media_server) > 0
+    # The server applied them: the page's replica has the head where the drag turned it.
+    await customer.wait_for_function(
+        f"""() => {{ {FACING}
+          const w = window.wealthroom;
+          return facing(w.head(w.state.member), w.scene.look.yaw);
+        }}""",
+        timeout=MEDIA_WAIT_MS,
+    )
+
+    # Media stopped: back to the WebSocket.
+    await customer.evaluate("() => window.wealthroom.media.stop()")
+    sent = await customer.evaluate("() => window.wealthroom.stats().sent")
+    on_channel = datagrams(media_server)
+    await drag(customer, "#scene", 200.0)
+    await customer.wait_for_function(
+        "(n) => window.wealthroom.stats().sent.pose > n", arg=sent["pose"]
+    )
+    after = await customer.evaluate("() => window.wealthroom.stats().sent")
+    assert after["dc"] == sent["dc"]
+    assert datagrams(media_server) == on_channel
     watch.assert_clean()
