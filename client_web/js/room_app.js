@@ -178,6 +178,8 @@ const voice = mountVoice(page, media);
 startLinkMedia(page, media, devices);
 const thin = mountThin(page, media);
 window.wealthroom.thin = thin;
+/** Each voice's panner, its speaker's head, its level (for tests and support staff). */
+window.wealthroom.voices = () => devices.voices.summary(session.replica);
 
 const settings = mountSettings(page);
 onLangChange(() => {

@@ -9,8 +9,11 @@ Waiting is always on a condition, never a sleep; any console error fails the tes
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext, Page
@@ -246,4 +249,74 @@ async def test_a_desktop_page_sends_poses_on_the_data_channel_once_media_is_up(
     after = await customer.evaluate("() => window.wealthroom.stats().sent")
     assert after["dc"] == sent["dc"]
     assert datagrams(media_server) == on_channel
+    watch.assert_clean()
+
+
+# Each voice whose source matches `pattern`: is its panner where its speaker's head is (the
+# page's replica), to the millimetre?
+PANNED = """(pattern) => window.wealthroom.voices().filter((v) => new RegExp(pattern).test(v.src))
+  .some((v) => v.panner && v.head && v.panner.every((c, i) => Math.abs(c - v.head[i]) < 0.001)
+    && v.target.every((c, i) => Math.abs(c - v.head[i]) < 0.001))"""
+
+
+async def voice(page: Page, pattern: str) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = await page.evaluate("() => window.wealthroom.voices()")
+    return next(v for v in rows if re.match(pattern, v["src"]))
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="experts speak with espeak-ng")
+async def test_each_voice_is_panned_at_its_speakers_head_and_follows_it(
+    media_server: WealthroomServer, mint_media: Mint, media_context: BrowserContext, watch: Watch
+) -> None:
+    advisor = await open_room(
+        media_context,
+        watch,
+        room_link(media_server, mint_media(role=Role.ADVISOR, name="Ms Chan")) + "&media=audio",
+        "advisor",
+    )
+    advisor_member = await advisor.evaluate("() => window.wealthroom.state.member")
+    link = room_link(media_server, mint_media(name="Ann", risk=3)) + "&media=listen"
+    customer = await open_room(media_context, watch, link, "Ann")
+    mic = rf"^m{advisor_member}\.a$"
+    await customer.wait_for_function(PANNED, arg=mic, timeout=MEDIA_WAIT_MS)
+    first = await voice(customer, mic)
+    own = await customer.evaluate("() => window.wealthroom.head(window.wealthroom.state.member)")
+    assert first["listener"] == own["pos"], "the listener is the member's own head"
+
+    # The advisor leans to one side: the panner follows the head.
+    await advisor.evaluate(
+        """() => {
+          const w = window.wealthroom;
+          const h = w.head(w.state.member);
+          w.session.offerPose({ p: [h.pos[0] + 0.3, h.pos[1], h.pos[2] - 0.2], q: [0, 0, 0, 1] });
+          w.session.flushPose(performance.now() + 1e6);
+        }"""
+    )
+    await customer.wait_for_function(
+        f"""([pattern, x]) => ({PANNED})(pattern) && window.wealthroom.voices()
+          .some((v) => new RegExp(pattern).test(v.src) && v.panner[0] > x + 0.25)""",
+        arg=[mic, first["panner"][0]],
+        timeout=MEDIA_WAIT_MS,
+    )
+    moved = await voice(customer, mic)
+    print(f"advisor's voice panned at {first['panner']} then {moved['panner']}")
+
+    # Once the page has been used, the sound plays; the advisor's beeps light them up.
+    await customer.mouse.click(5, 300)
+    await customer.wait_for_function(
+        "(m) => window.wealthroom.state.people.some((p) => p.member === m && p.speaking)",
+        arg=advisor_member,
+        timeout=MEDIA_WAIT_MS,
+    )
+
+    # An expert answers from its spot.
+    await customer.fill("#message", "What about my bonds?")
+    await customer.click("#send-ask")
+    await customer.wait_for_function(PANNED, arg=r"^e\d+\.a$", timeout=MEDIA_WAIT_MS)
+    expert = await voice(customer, r"^e\d+\.a$")
+    spots = await customer.evaluate("() => window.wealthroom.scene.layout.expert_spots")
+    print(f"expert's voice at {expert['panner']}; spots {spots}")
+    assert expert["entity"] is not None
+    x, _, z = expert["panner"]
+    assert any(abs(s["pos"][0] - x) < 0.01 and abs(s["pos"][2] - z) < 0.01 for s in spots)
     watch.assert_clean()
