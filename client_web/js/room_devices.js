@@ -260,6 +260,7 @@ export function mountDevices({ link, state, session, scene }, media) {
       .filter((e) => e.k === "avatar")
       .map((e) => ({ entity: e.i, member: e.m, name: e.n, role: e.r, mic: e.mic ?? "", cam: e.cam ?? "", speaking: speaking.has(e.i) }));
     for (const tile of videoTiles.values()) tile.figure.classList.toggle("speaking", speaking.has(entityOf(tile.entry)?.i));
+    for (const tag of document.querySelectorAll(".expert-tag")) tag.classList.toggle("speaking", speaking.has(Number(tag.dataset.entity)));
     if (videoTiles.size) renderVideos();
   }
 
