@@ -200,6 +200,11 @@ export function mountThin({ link, session, scene }, media) {
     leave,
     setLane,
     auto: () => (info.auto = true),
+    /** Look along (yaw, pitch), as a drag would end (support staff, tests). */
+    lookAt: (yaw, pitch = 0) => {
+      info.look = { yaw, pitch };
+      sendLook();
+    },
     /** The picture as the page plays it: decoded frames, size, play position. */
     picture: () => {
       const q = video.getVideoPlaybackQuality?.();
