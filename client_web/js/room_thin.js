@@ -21,6 +21,7 @@ export function mountThin({ link, session, scene }, media) {
   const fixedLane = link.q === "low" || link.q === "high" ? link.q : null;
   const info = {
     active: false,
+    entered: false, // the link's thin view was entered once (the button decides after that)
     look: null, // {yaw, pitch} the member chose
     gyro: false,
     lane: laneState(fixedLane ?? "high", performance.now()),
@@ -55,6 +56,7 @@ export function mountThin({ link, session, scene }, media) {
     document.body.classList.toggle("thin-view", info.active);
     video.hidden = !info.active;
     canvas.hidden = info.active;
+    byId("view-toggle").hidden = info.active; // seat or room: the server draws from the seat
     button.setAttribute("aria-pressed", String(info.active));
     button.dataset.i18n = info.active ? "view.full" : "view.thin";
     button.textContent = t(button.dataset.i18n);
@@ -94,6 +96,11 @@ export function mountThin({ link, session, scene }, media) {
   }
 
   button.addEventListener("click", () => (info.active ? leave() : enter()));
+  // A link that asks for the thin view never needs the page's own drawing, even before joining.
+  if (link.view === "thin") {
+    scene.setPaused(true);
+    canvas.hidden = true;
+  }
 
   session.on("welcome", (w) => {
     button.hidden = w.role === "observer"; // a thin view is drawn from one's own avatar

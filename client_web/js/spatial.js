@@ -148,7 +148,8 @@ export class SpatialVoices {
     const ctx = this.context();
     if (!ctx) return false;
     const source = ctx.createMediaStreamSource(entry.stream);
-    const panner = new PannerNode(ctx, {
+    // createPanner rather than the constructor: older Safari has only the former.
+    const panner = Object.assign(ctx.createPanner(), {
       panningModel: "HRTF",
       distanceModel: "inverse",
       refDistance: 1,
