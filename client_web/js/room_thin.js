@@ -153,6 +153,17 @@ export function mountThin({ link, session, scene }, media) {
   video.addEventListener("pointerup", endDrag);
   video.addEventListener("pointercancel", endDrag);
 
+  // The arrow keys look around too, for whoever does not drag: each is the drag (pixels) that
+  // turns the head that way.
+  const KEY_TURN = { ArrowLeft: [-40, 0], ArrowRight: [40, 0], ArrowUp: [0, -40], ArrowDown: [0, 40] };
+  video.addEventListener("keydown", (e) => {
+    const turn = KEY_TURN[e.key];
+    if (!turn || !info.look) return;
+    e.preventDefault();
+    info.look = dragLook(info.look, turn[0], turn[1]);
+    sendLook();
+  });
+
   /** iOS asks the person before a page may read the gyroscope; the press that entered the
    * thin view is the gesture it needs. Elsewhere the events simply come (or never do). */
   function askForGyroscope() {

@@ -32,8 +32,8 @@ function clampPitch(pitch) {
   return Math.max(-MAX_PITCH, Math.min(MAX_PITCH, pitch));
 }
 
-/** The gaze after a drag of (dx, dy) pixels: dragging right turns the view left, as the
- * desktop's seat view does (the room is pulled along with the finger). */
+/** The gaze after a drag of (dx, dy) pixels: dragging right turns the head right, dragging
+ * up looks up, as the desktop's seat view does. */
 export function dragLook(look, dx, dy) {
   return { yaw: look.yaw - dx * DRAG_RAD_PER_PX, pitch: clampPitch(look.pitch - dy * DRAG_RAD_PER_PX) };
 }

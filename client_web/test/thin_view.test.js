@@ -38,9 +38,10 @@ describe("gaze", () => {
     near(yawOf(lookQuat(1.2, 0)), 1.2);
   });
 
-  test("dragging right turns the view left, and pitch stops short of straight up", () => {
+  test("dragging right turns the head right (to +X), and pitch stops short of straight up", () => {
     const look = dragLook({ yaw: 0, pitch: 0 }, 100, 0);
     assert.ok(look.yaw < 0);
+    assert.ok(gazeOf(lookQuat(look.yaw, 0)) && Math.sin(-look.yaw) > 0, "forward x = -sin(yaw) > 0");
     assert.equal(dragLook({ yaw: 0, pitch: 0 }, 0, -100000).pitch, MAX_PITCH);
     assert.equal(dragLook({ yaw: 0, pitch: 0 }, 0, 100000).pitch, -MAX_PITCH);
   });
