@@ -9,6 +9,7 @@ Waiting is always on a condition, never a sleep; any console error fails the tes
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import time
@@ -191,6 +192,24 @@ async def test_the_thin_view_plays_the_server_drawn_room_turns_with_a_drag_and_c
     change = difference(still_b, turned)
     print(f"picture: still {noise:.2f} grey levels apart, turned {change:.2f}")
     assert change > max(8.0, 5 * noise), (noise, change)
+
+    # A phone's gyroscope takes over from where the member looks; turning the phone 30° to
+    # the left turns the head with it, and the server has it.
+    orient = "([a, b, g]) => window.dispatchEvent(new DeviceOrientationEvent('deviceorientation',"
+    orient += " { alpha: a, beta: b, gamma: g, absolute: false }))"
+    looking = await customer.evaluate("() => window.wealthroom.thin.info.look")
+    await customer.evaluate(orient, [10.0, 90.0, 0.0])
+    held = await customer.evaluate("() => window.wealthroom.thin.info")
+    assert held["gyro"] is True
+    assert abs(held["look"]["yaw"] - looking["yaw"]) < 1e-6
+    await customer.evaluate(orient, [40.0, 90.0, 0.0])
+    turned_by_phone = await customer.evaluate("() => window.wealthroom.thin.info.look")
+    assert abs(turned_by_phone["yaw"] - looking["yaw"] - math.pi / 6) < 1e-3
+    await advisor.wait_for_function(
+        f"([m, yaw]) => {{ {FACING} return facing(window.wealthroom.head(m), yaw); }}",
+        arg=[member, turned_by_phone["yaw"]],
+        timeout=MEDIA_WAIT_MS,
+    )
 
     # The lanes: the same picture at each quality, moved without a new offer.
     rates: dict[str, dict[str, float]] = {}
