@@ -647,6 +647,8 @@ export class RoomMedia extends Emitter {
             totalAudioEnergy: s.totalAudioEnergy ?? 0,
             audioLevel: s.audioLevel ?? 0,
             framesDecoded: s.framesDecoded ?? 0,
+            framesReceived: s.framesReceived ?? 0,
+            framesDropped: s.framesDropped ?? 0,
             frameWidth: s.frameWidth ?? 0,
           });
         }

@@ -192,15 +192,18 @@ export function mountThin({ link, session, scene }, media) {
     const at = performance.now();
     if (lastBytes) info.bytesPerS = Math.round(((row.bytesReceived - lastBytes.bytes) * 1000) / (at - lastBytes.at));
     lastBytes = { at, bytes: row.bytesReceived };
-    const before = info.lane.quality;
+    if (!info.auto) return;
     info.lane = nextLane(info.lane, {
       at,
       packetsReceived: row.packetsReceived ?? 0,
       packetsLost: row.packetsLost ?? 0,
       framesDecoded: row.framesDecoded ?? 0,
+      framesReceived: row.framesReceived ?? 0,
+      framesDropped: row.framesDropped ?? 0,
     });
-    if (!info.auto || info.lane.quality === before) return;
-    info.switches.push({ at: Math.round(at), quality: info.lane.quality, loss: info.lane.loss, fps: info.lane.fps });
+    if (info.lane.quality === (media.wanted?.q ?? "high")) return;
+    const { quality, loss, dropped, fps } = info.lane;
+    info.switches.push({ at: Math.round(at), quality, loss, dropped, fps });
     media.setQuality(info.lane.quality);
   }
 
@@ -217,7 +220,11 @@ export function mountThin({ link, session, scene }, media) {
     enter,
     leave,
     setLane,
-    auto: () => (info.auto = true),
+    /** Let the lane follow the link again, from the lane it is on. */
+    auto: () => {
+      info.auto = true;
+      info.lane = laneState(media.wanted?.q ?? "high", performance.now());
+    },
     /** Look along (yaw, pitch), as a drag would end (support staff, tests). */
     lookAt: (yaw, pitch = 0) => {
       info.look = { yaw, pitch };

@@ -93,16 +93,19 @@ export const LOSS_DOWN = 0.05;
 /** ... and it goes back up only after this many windows in a row under LOSS_UP. */
 export const LOSS_UP = 0.01;
 export const CLEAN_WINDOWS_UP = 5;
-/** Frames a second under this on the high lane (the link cannot carry it) also move it down. */
-export const FPS_DOWN = 7;
+/** A share of the frames received dropped unplayed above this (the device cannot decode the
+ * high lane in time) also moves it down. The frame rate alone says nothing of the link: the
+ * server draws slower when it is busy, and the low lane would not help that. */
+export const DROPPED_DOWN = 0.2;
 /** A lane is kept at least this long, so that one bad second does not flap it. */
 export const HOLD_MS = 8000;
 
 /**
  * Which lane the view should be on, from the receiver's cumulative `inbound-rtp` figures.
  * `state` is what the previous call returned (start with `laneState("high")`); `sample` is
- * `{at (ms), packetsReceived, packetsLost, framesDecoded}`. Returns the next state; its
- * `quality` is the lane to ask for, `loss` and `fps` what the last window measured.
+ * `{at (ms), packetsReceived, packetsLost, framesDecoded, framesReceived?, framesDropped?}`.
+ * Returns the next state; its `quality` is the lane to ask for, `loss`, `dropped` and `fps`
+ * what the last window measured.
  */
 export function nextLane(state, sample) {
   const prev = state.last;
@@ -113,10 +116,12 @@ export function nextLane(state, sample) {
   const seconds = (sample.at - prev.at) / 1000;
   next.loss = received + lost > 0 ? lost / (received + lost) : 0;
   next.fps = (sample.framesDecoded - prev.framesDecoded) / seconds;
+  const frames = (sample.framesReceived ?? 0) - (prev.framesReceived ?? 0);
+  const dropped = (sample.framesDropped ?? 0) - (prev.framesDropped ?? 0);
+  next.dropped = frames > 0 ? Math.max(0, dropped) / frames : 0;
   const held = sample.at - state.since >= HOLD_MS;
   if (state.quality === "high") {
-    const starved = received + lost > 0 && next.fps < FPS_DOWN;
-    if (held && (next.loss > LOSS_DOWN || starved)) return { ...next, quality: "low", since: sample.at, clean: 0 };
+    if (held && (next.loss > LOSS_DOWN || next.dropped > DROPPED_DOWN)) return { ...next, quality: "low", since: sample.at, clean: 0 };
     return next;
   }
   next.clean = next.loss < LOSS_UP ? state.clean + 1 : 0;
@@ -126,5 +131,5 @@ export function nextLane(state, sample) {
 
 /** The state `nextLane` starts from: on `quality` since `at`. */
 export function laneState(quality = "high", at = 0) {
-  return { quality, since: at, clean: 0, last: null, loss: 0, fps: 0 };
+  return { quality, since: at, clean: 0, last: null, loss: 0, dropped: 0, fps: 0 };
 }

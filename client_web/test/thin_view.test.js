@@ -97,12 +97,14 @@ describe("nextLane", () => {
     let s = state;
     let total = s.last ?? { at: 0, packetsReceived: 0, packetsLost: 0, framesDecoded: 0 };
     if (!s.last) s = nextLane(s, total);
-    for (const { received, lost = 0, fps = 15, seconds = 2 } of windows) {
+    for (const { received, lost = 0, fps = 15, dropped = 0, seconds = 2 } of windows) {
       total = {
         at: total.at + seconds * 1000,
         packetsReceived: total.packetsReceived + received,
         packetsLost: total.packetsLost + lost,
         framesDecoded: total.framesDecoded + fps * seconds,
+        framesReceived: (total.framesReceived ?? 0) + (fps + dropped) * seconds,
+        framesDropped: (total.framesDropped ?? 0) + dropped * seconds,
       };
       s = nextLane(s, total);
     }
@@ -125,9 +127,15 @@ describe("nextLane", () => {
     near(s.loss, 0.1);
   });
 
-  test("a starved picture (few frames) on the high lane moves to low", () => {
-    const s = run(laneState("high", 0), [...clean(4), { received: 60, fps: 3 }]);
+  test("a device that drops the frames it receives moves to low", () => {
+    const s = run(laneState("high", 0), [...clean(4), { received: 200, fps: 9, dropped: 6 }]);
     assert.equal(s.quality, "low");
+    near(s.dropped, 0.4);
+  });
+
+  test("a slow picture without loss or drops is the server's pace, not the link's: it stays", () => {
+    const s = run(laneState("high", 0), [...clean(4), { received: 60, fps: 3 }, { received: 60, fps: 3 }]);
+    assert.equal(s.quality, "high");
   });
 
   test("low goes back up only after enough clean windows in a row", () => {

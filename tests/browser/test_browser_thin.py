@@ -225,6 +225,30 @@ async def test_the_thin_view_plays_the_server_drawn_room_turns_with_a_drag_and_c
     print(f"thin view bytes a second: {rates}")
     assert 0 < rates["low, turning"]["bytes"] < rates["high, turning"]["bytes"], rates
 
+    # Left to itself the lane follows the link: clean windows bring the picture back up to
+    # high; loss (made up here, on the figures the page reads) takes it down to low, and the
+    # server sends the smaller picture.
+    await customer.evaluate("() => window.wealthroom.thin.auto()")
+    await customer.wait_for_function(
+        "() => window.wealthroom.state.media.q === 'high'", timeout=MEDIA_WAIT_MS
+    )
+    await customer.evaluate(
+        """() => {
+          const media = window.wealthroom.media;
+          const measured = media.inbound.bind(media);
+          let lost = 0;
+          media.inbound = async () => (await measured()).map((r) =>
+            r.src === 'view' ? { ...r, packetsLost: r.packetsLost + (lost += 40) } : r);
+        }"""
+    )
+    await customer.wait_for_function(
+        "() => window.wealthroom.state.media.q === 'low'", timeout=MEDIA_WAIT_MS
+    )
+    switches = await customer.evaluate("() => window.wealthroom.thin.info.switches")
+    assert [s["quality"] for s in switches] == ["high", "low"], switches
+    assert switches[-1]["loss"] > 0.05
+    await wait_inbound(customer, "^view$", "s.frameWidth === 426")
+
     # Back to the page's own 3D view: the canvas returns, the server's picture goes.
     await customer.click("#thin-button")
     assert await customer.locator("#scene").is_visible()
