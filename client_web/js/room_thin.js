@@ -106,10 +106,15 @@ export function mountThin({ link, session, scene }, media) {
     button.hidden = w.role === "observer"; // a thin view is drawn from one's own avatar
   });
   session.on("status", ({ state }) => {
-    if (state === "joined" && link.view === "thin" && !info.active && !info.entered) {
-      info.entered = true;
+    if (state !== "joined" || link.view !== "thin" || info.active || info.entered) return;
+    info.entered = true;
+    if (session.welcome?.role !== "observer") {
       enter();
+      return;
     }
+    // No avatar, nothing to draw from: the page draws the room after all.
+    scene.setPaused(false);
+    render();
   });
   session.on("state", () => {
     if (info.active) startLook();
