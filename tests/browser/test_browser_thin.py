@@ -256,6 +256,19 @@ async def test_the_thin_view_plays_the_server_drawn_room_turns_with_a_drag_and_c
         "() => !window.wealthroom.state.media.incoming.some(e => e.src === 'view')",
         timeout=MEDIA_WAIT_MS,
     )
+    assert await customer.locator("#thin-button").inner_text() == "Low-bandwidth view"
+    # ... and the button brings the server's picture back on the same peer.
+    offers = await customer.evaluate("() => window.wealthroom.state.media.offers")
+    await customer.click("#thin-button")
+    await customer.wait_for_function(
+        "(n) => { const m = window.wealthroom.state.media;"
+        " return m.offers > n && m.incoming.some(e => e.src === 'view'); }",
+        arg=offers,
+        timeout=MEDIA_WAIT_MS,
+    )
+    frames = (await customer.evaluate("() => window.wealthroom.thin.picture()"))["frames"]
+    await frames_after(customer, frames + 5)
+    assert not await customer.locator("#scene").is_visible()
     watch.assert_clean()
 
 
