@@ -256,6 +256,7 @@ export function mountDevices({ link, state, session, scene }, media) {
     }
     voices.update(session.replica, session.member);
     const speaking = voices.speakingEntities(session.replica);
+    scene.setSpeaking(speaking);
     state.people = [...session.replica.entities.values()]
       .filter((e) => e.k === "avatar")
       .map((e) => ({ entity: e.i, member: e.m, name: e.n, role: e.r, mic: e.mic ?? "", cam: e.cam ?? "", speaking: speaking.has(e.i) }));

@@ -372,6 +372,15 @@ async def test_each_voice_is_panned_at_its_speakers_head_and_follows_it(
         arg=advisor_member,
         timeout=MEDIA_WAIT_MS,
     )
+    advisor_entity = await customer.evaluate(
+        "(m) => window.wealthroom.state.people.find((p) => p.member === m).entity", advisor_member
+    )
+    # ... and its name tag in the room is lit.
+    await customer.wait_for_function(
+        "(e) => window.wealthroom.scene.speakingShown().includes(e)",
+        arg=advisor_entity,
+        timeout=MEDIA_WAIT_MS,
+    )
 
     # An expert answers from its spot.
     await customer.fill("#message", "What about my bonds?")
