@@ -269,6 +269,25 @@ async def test_the_thin_view_plays_the_server_drawn_room_turns_with_a_drag_and_c
     frames = (await customer.evaluate("() => window.wealthroom.thin.picture()"))["frames"]
     await frames_after(customer, frames + 5)
     assert not await customer.locator("#scene").is_visible()
+
+    # The arrow keys turn the head too.
+    yaw = (await customer.evaluate("() => window.wealthroom.thin.info.look"))["yaw"]
+    await customer.focus("#thin-video")
+    await customer.keyboard.press("ArrowLeft")
+    turned_by_key = (await customer.evaluate("() => window.wealthroom.thin.info.look"))["yaw"]
+    assert abs(turned_by_key - yaw - 0.2) < 1e-6
+
+    # A dropped connection: the page comes back in the thin view and the picture resumes.
+    await customer.evaluate("() => window.wealthroom.debug.cut()")
+    await customer.wait_for_function("() => window.wealthroom.state.status === 'reconnecting'")
+    await customer.wait_for_function("() => window.wealthroom.joined")
+    await customer.wait_for_function(
+        "() => { const m = window.wealthroom.state.media; return m.view === 'thin'"
+        " && m.connection === 'connected' && m.incoming.some(e => e.src === 'view'); }",
+        timeout=MEDIA_WAIT_MS,
+    )
+    frames = (await customer.evaluate("() => window.wealthroom.thin.picture()"))["frames"]
+    await frames_after(customer, frames + 5)
     watch.assert_clean()
 
 
