@@ -20,10 +20,11 @@ class Tally:
     (:meth:`Metrics.flush`): a counter's ``inc`` takes a lock, and a node of 330 VR members
     counts some 20,000 frames a second, which made the counting a visible share of its CPU."""
 
-    __slots__ = ("bytes_out", "frames_in", "reliable_out", "state_out")
+    __slots__ = ("bytes_out", "datagrams_in", "frames_in", "reliable_out", "state_out")
 
     def __init__(self) -> None:
         self.frames_in = 0
+        self.datagrams_in = 0
         self.reliable_out = 0
         self.state_out = 0
         self.bytes_out = 0
@@ -40,6 +41,11 @@ class Metrics:
         self.connections = Gauge("wealthroom_connections", "open WebSocket connections", registry=r)
         self.rooms = Gauge("wealthroom_rooms", "rooms hosted by this process", registry=r)
         self.frames_in = Counter("wealthroom_frames_in", "frames received", registry=r)
+        self.datagrams_in = Counter(
+            "wealthroom_datagrams_in",
+            "frames received on members' WebRTC pose data channels",
+            registry=r,
+        )
         self.frames_out = Counter(
             "wealthroom_frames_out", "frames delivered to sockets", ["kind"], registry=r
         )
@@ -92,6 +98,9 @@ class Metrics:
         if t.frames_in:
             self.frames_in.inc(t.frames_in)
             t.frames_in = 0
+        if t.datagrams_in:
+            self.datagrams_in.inc(t.datagrams_in)
+            t.datagrams_in = 0
         if t.reliable_out:
             self._reliable_out.inc(t.reliable_out)
             t.reliable_out = 0

@@ -211,6 +211,7 @@ class RoomHost:
         att = self._attached.get(member)
         if att is None or att.outbox.closing:
             return
+        self._metrics.tally.datagrams_in += 1
         self._dispatch(self.room.receive_datagram(member, data, time.time()))
 
     def detach(self, att: Attachment) -> None:

@@ -235,7 +235,10 @@ export class RoomSession extends Session {
     this.lastPoseAt = -Infinity;
     this.pendingAck = null;
     this.ackTimer = null;
-    this.sent = { pose: 0, ack: 0 };
+    this.sent = { pose: 0, ack: 0, dc: 0 };
+    // Where poses go first when media is up: `{sendPose(packed, ack) -> bool}` (RoomMedia's
+    // unordered data channel); the WebSocket when it says no.
+    this.poseChannel = null;
   }
 
   get member() {
@@ -330,10 +333,13 @@ export class RoomSession extends Session {
     if (!this.pendingPose || !this.joined) return;
     if (now - this.lastPoseAt < 1000 / this.poseHz) return;
     // Sent as a binary pose frame: quantised here as the server would, so that it only checks
-    // integers (SPEC.md, "Binary pose"); the ack rides along.
-    const frame = encodePoseFrame(packPose(this.pendingPose), { ack: this.pendingAck });
-    if (this.sendBytes(frame)) {
+    // integers (SPEC.md, "Binary pose"); the ack rides along. On the data channel a lost or
+    // late pose costs nothing (the next one replaces it) and never waits behind chat.
+    const packed = packPose(this.pendingPose);
+    const onChannel = this.poseChannel?.sendPose(packed, this.pendingAck) ?? false;
+    if (onChannel || this.sendBytes(encodePoseFrame(packed, { ack: this.pendingAck }))) {
       this.sent.pose++;
+      if (onChannel) this.sent.dc++;
       this.lastPoseAt = now;
       this.pendingPose = null;
       this.pendingAck = null;

@@ -9,6 +9,7 @@
 
 import { ErrorCode, Limits } from "./protocol.js";
 import { Emitter } from "./emitter.js";
+import { encodePoseFrame } from "./pose.js";
 
 /** What each role may send, as in the permission table (speak, camera). */
 const ROLE_SENDS = {
@@ -19,6 +20,10 @@ const ROLE_SENDS = {
   bot: ["audio", "video"],
 };
 const KINDS = ["audio", "video"];
+/** Roles with an avatar, who may send poses (on the data channel too). */
+const MOVERS = new Set(["customer", "guest", "advisor", "bot"]);
+/** The pose counter on the data channel wraps here (SPEC.md, "The pose data channel"). */
+const POSE_N_WRAP = 2 ** 32;
 /** The camera picture we prefer; a camera that cannot give it is asked for its own. */
 const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
 /** The server refuses more ICE candidates than this for one offer. */
@@ -211,6 +216,14 @@ export function iceServersOf(msg) {
   );
 }
 
+/** The `media` message for what a member wants: `{send, view, dc, q}` (q null: the default). */
+export function mediaMessage({ send, view, dc, q = null }) {
+  const msg = { t: "media", send, view };
+  if (dc) msg.dc = true;
+  if (q) msg.q = q;
+  return msg;
+}
+
 export function muteMessage(kind, muted) {
   return { t: "mute", [kind === "audio" ? "mic" : "cam"]: muted ? "off" : "on" };
 }
@@ -229,7 +242,7 @@ export class RoomMedia extends Emitter {
     this.session = session;
     this.devices = devices;
     this.Peer = Peer;
-    this.wanted = null; // {send, view, dc} once started
+    this.wanted = null; // {send, view, dc, q} once started
     this.local = null; // MediaStream of our microphone and camera
     this.muted = new Set();
     this.busy = false;
@@ -247,6 +260,9 @@ export class RoomMedia extends Emitter {
     this.acknowledged = new Set(); // recording ids whose notice was shown and acknowledged
     this.offers = 0;
     this.mediaSent = false;
+    this.channel = null; // the server's `poses` data channel, once it opens
+    this.poseN = 0;
+    this.channelPoses = 0; // poses sent on the channel
 
     this.iceServers = []; // from the server's `ice_servers`, sent before anything else
     session.on("direct", (msg) => {
@@ -287,15 +303,17 @@ export class RoomMedia extends Emitter {
   /**
    * Start (or widen) media: take the microphone and camera for the kinds in `send` that this
    * role may send (what the browser refuses is left out), then ask the server for a peer.
+   * `view` and `q` keep what runs unless given; a member with an avatar sends its poses on the
+   * peer's data channel (`dc`) unless told not to.
    */
-  async start({ send = KINDS, view = "3d", dc = false } = {}) {
+  async start({ send = KINDS, view = this.wanted?.view ?? "3d", dc = MOVERS.has(this.role), q = this.wanted?.q ?? null } = {}) {
     if (this.busy) return this.wanted;
     this.busy = true;
     this.emit("state", this);
     try {
       const want = allowedSend(this.role, [...new Set([...this.sendingKinds, ...send])]);
       const got = await this.acquire(want);
-      this.wanted = { send: got, view, dc };
+      this.wanted = { send: got, view, dc: dc && MOVERS.has(this.role), q };
     } finally {
       this.busy = false;
     }
@@ -363,11 +381,36 @@ export class RoomMedia extends Emitter {
   /** Tell the server what we send and receive; a running peer is kept for its next offer. */
   sendMedia() {
     if (!this.wanted) return;
-    const msg = { t: "media", send: this.wanted.send, view: this.wanted.view };
-    if (this.wanted.dc) msg.dc = true;
-    if (!this.session.send(msg)) return;
+    if (!this.session.send(mediaMessage(this.wanted))) return;
     this.mediaSent = true;
     for (const kind of this.muted) if (this.wanted.send.includes(kind)) this.session.send(muteMessage(kind, true));
+  }
+
+  /** Move the pictures received to the `high` or `low` lane (same m-lines, no new offer). */
+  setQuality(q) {
+    if (!this.wanted || this.wanted.q === q) return false;
+    this.wanted = { ...this.wanted, q };
+    if (this.mediaSent) this.session.send(mediaMessage(this.wanted));
+    this.emit("state", this);
+    return true;
+  }
+
+  /**
+   * Send a packed pose (with the ack riding along) on the data channel, numbered so that the
+   * server drops one overtaken by a newer; false when the channel is not open (the caller
+   * sends it on the WebSocket instead).
+   */
+  sendPose(packed, ack = null) {
+    const channel = this.channel;
+    if (!this.wanted?.dc || !channel || channel.readyState !== "open") return false;
+    this.poseN = (this.poseN + 1) % POSE_N_WRAP;
+    try {
+      channel.send(encodePoseFrame(packed, { n: this.poseN, ack }));
+    } catch {
+      return false; // closing under us
+    }
+    this.channelPoses++;
+    return true;
   }
 
   /** Switch a microphone (audio) or camera (video) off or on, here and for everyone. */
@@ -415,6 +458,17 @@ export class RoomMedia extends Emitter {
     pc.addEventListener("connectionstatechange", () => {
       if (pc === this.pc) this.emit("state", this);
     });
+    // The server opens `poses` on every peer (SPEC.md): ours to send poses on once it is open.
+    pc.addEventListener("datachannel", (e) => {
+      if (pc !== this.pc || e.channel.label !== "poses") return;
+      this.channel = e.channel;
+      e.channel.binaryType = "arraybuffer";
+      e.channel.addEventListener("open", () => this.emit("state", this));
+      e.channel.addEventListener("close", () => {
+        if (this.channel === e.channel) this.channel = null;
+        this.emit("state", this);
+      });
+    });
     this.pc = pc;
     return pc;
   }
@@ -428,6 +482,7 @@ export class RoomMedia extends Emitter {
   closePeer() {
     const pc = this.pc;
     this.pc = null;
+    this.channel = null;
     this.peerFingerprint = null;
     this.sending.clear();
     this.offerN = null;
@@ -586,11 +641,14 @@ export class RoomMedia extends Emitter {
           if (s.type !== "inbound-rtp") continue;
           Object.assign(row, {
             packetsReceived: s.packetsReceived ?? 0,
+            packetsLost: s.packetsLost ?? 0,
             bytesReceived: s.bytesReceived ?? 0,
             totalSamplesReceived: s.totalSamplesReceived ?? 0,
             totalAudioEnergy: s.totalAudioEnergy ?? 0,
             audioLevel: s.audioLevel ?? 0,
             framesDecoded: s.framesDecoded ?? 0,
+            framesReceived: s.framesReceived ?? 0,
+            framesDropped: s.framesDropped ?? 0,
             frameWidth: s.frameWidth ?? 0,
           });
         }
@@ -617,6 +675,10 @@ export class RoomMedia extends Emitter {
       send: this.sendingKinds,
       muted: [...this.muted],
       connection: this.pc?.connectionState ?? "none",
+      view: this.wanted?.view ?? null,
+      q: this.wanted?.q ?? null,
+      channel: this.channel?.readyState ?? "none",
+      channelPoses: this.channelPoses,
       offers: this.offers,
       sending: Object.fromEntries(this.sending),
       incoming: this.incoming.map(({ mid, src, ent, kind }) => ({ mid, src, ent, kind })),

@@ -12,6 +12,7 @@ import { byId } from "./dom.js";
 import { adoptTokenLang, applyStatic, currentLang, onLangChange, t } from "./i18n.js";
 import { fragmentParams, sameOriginSocket, tokenClaims } from "./link_params.js";
 import { RoomMedia } from "./media.js";
+import { unpackPose } from "./pose.js";
 import { accessibilityOn } from "./prefs.js";
 import { Limits } from "./protocol.js";
 import { mountAdvisorTools } from "./room_advisor.js";
@@ -26,6 +27,8 @@ import { RoomScene } from "./room_scene.js";
 import { mountSettings } from "./room_settings.js";
 import { mountStage } from "./room_stage.js";
 import { mountStatus } from "./room_status.js";
+import { mountThin } from "./room_thin.js";
+import { gazeOf } from "./thin_view.js";
 import { showToast } from "./room_toast.js";
 import { mountVoice } from "./room_voice.js";
 
@@ -98,6 +101,13 @@ window.wealthroom = {
   media: null, // set below
   mouths: () => scene.mouths(),
   videos: () => scene.videosShown(),
+  /** Where member `m`'s head is and looks, as this page's replica has it (null: nowhere). */
+  head: (m) => {
+    const ent = session.replica.byMember(m);
+    if (!ent?.x) return null;
+    const head = unpackPose(ent.x).head;
+    return { pos: head.pos, ...gazeOf(head.rot) };
+  },
   stats: () => ({ ...scene.stats(), sent: { ...session.sent }, tick: session.replica.tick, rate: session.welcome?.rate, poseHz: session.poseHz }),
   debug: {
     /** Cut the connection as a network failure would: the page reconnects by itself
@@ -170,10 +180,16 @@ const advisor = mountAdvisorTools(page, { names: conversation.names });
 
 const media = new RoomMedia(session);
 window.wealthroom.media = media;
+// Poses go on the peer's unordered data channel while it is open, else on the WebSocket.
+session.poseChannel = media;
 const devices = mountDevices(page, media);
 const recording = mountRecording(page, media);
 const voice = mountVoice(page, media);
 startLinkMedia(page, media, devices);
+const thin = mountThin(page, media);
+window.wealthroom.thin = thin;
+/** Each voice's panner, its speaker's head, its level (for tests and support staff). */
+window.wealthroom.voices = () => devices.voices.summary(session.replica);
 
 const settings = mountSettings(page);
 onLangChange(() => {
@@ -189,6 +205,7 @@ onLangChange(() => {
   advisor.renderSpecialties();
   voice.render();
   invite.render();
+  thin.render();
 });
 
 // --- start -------------------------------------------------------------------------------------

@@ -7,10 +7,11 @@ import { byId, el } from "./dom.js";
 import { t } from "./i18n.js";
 import { deviceProblemText } from "./media.js";
 import { showToast } from "./room_toast.js";
+import { SpatialVoices } from "./spatial.js";
 
 /** What the link asks for: `media=1` joins with everything the role may send, `media=audio`
  * with the microphone only, `media=listen` with neither. */
-function linkMedia(link) {
+export function linkMedia(link) {
   switch (link.media) {
     case "1":
     case "on":
@@ -33,6 +34,9 @@ export function mountDevices({ link, state, session, scene }, media) {
   const audios = new Map(); // mid -> <audio>
   const videoTiles = new Map(); // mid -> {figure, video, entry}
   let selfTile = null;
+  // Each voice from its speaker's head (HRTF), in a room that sounds the layout's size.
+  const voices = new SpatialVoices();
+  let voicesLayout = null;
 
   function renderButtons() {
     for (const [button, kind] of [
@@ -128,12 +132,13 @@ export function mountDevices({ link, state, session, scene }, media) {
 
   function unlockSound() {
     for (const audio of audios.values()) if (audio.dataset.blocked || audio.paused) playAudio(audio);
+    voices.resume();
     soundButton.hidden = true;
   }
 
   soundButton.addEventListener("click", unlockSound);
   document.addEventListener("pointerdown", () => {
-    if (!soundButton.hidden) unlockSound();
+    if (!soundButton.hidden || voices.state === "suspended") unlockSound();
   });
 
   function entityOf(entry) {
@@ -148,6 +153,7 @@ export function mountDevices({ link, state, session, scene }, media) {
       audio.srcObject = null;
       audio.remove();
       audios.delete(mid);
+      voices.detach(mid);
     }
     for (const [mid, tile] of videoTiles) {
       if (mids.has(mid)) continue;
@@ -156,6 +162,7 @@ export function mountDevices({ link, state, session, scene }, media) {
       videoTiles.delete(mid);
     }
     for (const entry of entries) {
+      if (entry.owner === "view") continue; // the thin view's own picture (room_thin.js)
       if (entry.kind === "audio") {
         let audio = audios.get(entry.mid);
         if (!audio) {
@@ -167,6 +174,9 @@ export function mountDevices({ link, state, session, scene }, media) {
           audio.srcObject = entry.stream;
           playAudio(audio);
         }
+        // The element still plays (muted): Chrome feeds Web Audio a remote stream only then.
+        voices.attach(entry, audio);
+        if (voices.state === "suspended") soundButton.hidden = false;
       } else {
         let tile = videoTiles.get(entry.mid);
         if (!tile) {
@@ -240,20 +250,35 @@ export function mountDevices({ link, state, session, scene }, media) {
 
   /** Everyone with an avatar, with the state of their microphone and camera. */
   function renderPeople() {
+    if (scene.layout && scene.layout !== voicesLayout) {
+      voicesLayout = scene.layout;
+      voices.setLayout(scene.layout);
+    }
+    voices.update(session.replica, session.member);
+    const speaking = voices.speakingEntities(session.replica);
+    scene.setSpeaking(speaking);
     state.people = [...session.replica.entities.values()]
       .filter((e) => e.k === "avatar")
-      .map((e) => ({ entity: e.i, member: e.m, name: e.n, role: e.r, mic: e.mic ?? "", cam: e.cam ?? "" }));
+      .map((e) => ({ entity: e.i, member: e.m, name: e.n, role: e.r, mic: e.mic ?? "", cam: e.cam ?? "", speaking: speaking.has(e.i) }));
+    for (const tile of videoTiles.values()) tile.figure.classList.toggle("speaking", speaking.has(entityOf(tile.entry)?.i));
+    for (const tag of document.querySelectorAll(".expert-tag")) tag.classList.toggle("speaking", speaking.has(Number(tag.dataset.entity)));
     if (videoTiles.size) renderVideos();
   }
 
-  return { renderButtons, renderPeople, rerenderVideos, startMedia };
+  // Who speaks changes between states (a still room sends none): levels are read on a timer.
+  setInterval(() => {
+    if (voices.voices.size) renderPeople();
+  }, 150);
+
+  return { renderButtons, renderPeople, rerenderVideos, startMedia, voices };
 }
 
 /** Joins with what the link asks for, once, at the first join; after that the buttons decide. */
 export function startLinkMedia({ link, session }, media, devices) {
   let done = false;
   session.on("status", ({ state: s }) => {
-    if (s !== "joined") return;
+    // A thin view starts media itself, with what the link asks to send.
+    if (s !== "joined" || link.view === "thin") return;
     const wanted = linkMedia(link);
     if (wanted && !media.running && !done) {
       done = true;

@@ -20,6 +20,8 @@ const DESKTOP_FPS = 30;
 const SCREEN_CANVAS = [1024, 576];
 /** The mouth's widest opening (mo = 15), metres; and how fast it follows, per second. */
 const MOUTH_OPEN_M = 0.032;
+/** A speaking member's name tag, tinted warm (brass) so that it stands out from the rest. */
+const SPEAKING_TINT = 0xffc46b;
 const MOUTH_RATE = 30;
 const MOUTH_LEVELS = 15;
 /** A person's camera: a 16:9 panel this wide, this far above the top of the head. */
@@ -56,6 +58,7 @@ export class RoomScene {
     this.charts = new Map(); // content id -> presented message
     this.videos = new Map(); // entity id -> {video, texture, mesh}
     this.member = null;
+    this.speaking = new Set(); // entity ids whose voices are speaking now
     this.viewMode = "room";
     this.look = { yaw: 0, pitch: 0 }; // the member's own gaze in "seat" view
     this.seatMarkers = [];
@@ -231,6 +234,26 @@ export class RoomScene {
     view.tag = makeNameTag(ent.n || "…", { label, role: ent.r, mic: ent.mic, cam: ent.cam });
     view.figure.root.add(view.tag);
     this.placeTag(view);
+    this.tintTag(view);
+  }
+
+  /** Light the name tags of the entities in `ids` (whose voices are speaking now). */
+  setSpeaking(ids) {
+    this.speaking = ids;
+    for (const view of this.views.values()) this.tintTag(view);
+  }
+
+  tintTag(view) {
+    if (!view.tag) return;
+    const on = this.speaking.has(view.id);
+    if (view.tag.userData.speaking === on) return;
+    view.tag.userData.speaking = on;
+    view.tag.material.color.set(on ? SPEAKING_TINT : 0xffffff);
+  }
+
+  /** Entities whose name tag is lit as speaking (for tests). */
+  speakingShown() {
+    return [...this.views.values()].filter((v) => v.tag?.userData.speaking).map((v) => v.id);
   }
 
   placeTag(view) {
@@ -512,6 +535,13 @@ export class RoomScene {
     const q = new THREE.Quaternion().setFromEuler(new THREE.Euler(this.look.pitch, this.look.yaw, 0, "YXZ"));
     // Whole millimetres, rounded as the server rounds them, so the pose sent is the one kept.
     return { p: head.pos.map((v) => metresToMm(v) / 1000), q: [q.x, q.y, q.z, q.w] };
+  }
+
+  /** Stop (or resume) drawing: in the thin view the server draws the room, and a weak device
+   * has no frame to spare for a picture nobody sees. States are still followed. */
+  setPaused(paused) {
+    this.paused = paused;
+    this.renderer.setAnimationLoop(paused ? null : (t) => this.frame(t));
   }
 
   /** Start looking the way the avatar faces (entering seat view). */

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { encode } from "../js/codec.js";
+import { decodePoseFrame, packPose } from "../js/pose.js";
 import {
   MAX_CANDIDATES,
   allowedSend,
@@ -344,7 +345,7 @@ describe("RoomMedia", async () => {
 
     // A guest asking for both gets the microphone only.
     await media.start({ send: ["audio", "video"] });
-    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d" }]);
+    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d", dc: true }]);
     assert.equal(devices.asked.at(-1).video, false);
 
     session.emit("direct", { t: "rtc_offer", n: 1, sdp: first, tracks });
@@ -401,7 +402,7 @@ describe("RoomMedia", async () => {
     assert.deepEqual(seenTracks.at(-1), []);
     session.joined = true;
     session.emit("status", { state: "joined" });
-    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d" }]);
+    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d", dc: true }]);
     assert.deepEqual(session.take("mute"), [{ t: "mute", mic: "off" }]);
     assert.deepEqual(session.take("seen"), [{ t: "seen", rec: "rec-1" }]);
     session.emit("direct", { t: "rtc_offer", n: 1, sdp: first, tracks });
@@ -411,10 +412,53 @@ describe("RoomMedia", async () => {
 
     // The server gave up on a peer that never connected: ask again.
     session.emit("error", { t: "error", code: 212, msg: "media did not connect", ref: "media" });
-    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d" }]);
+    assert.deepEqual(session.take("media"), [{ t: "media", send: ["audio"], view: "3d", dc: true }]);
 
     media.stop();
     assert.deepEqual(session.take("media"), [{ t: "media", send: [], view: "none" }]);
     assert.equal(media.running, false);
+  });
+
+  test("poses go on the peer's data channel while it is open, numbered, with the ack", async () => {
+    const session = new FakeSession("customer");
+    const media = new RoomMedia(session, { devices, Peer: FakePeer });
+    await media.start({ send: [], view: "thin" });
+    assert.deepEqual(session.take("media"), [{ t: "media", send: [], view: "thin", dc: true }]);
+    const packed = packPose({ p: [0, 1.2, 1.1], q: [0, 0, 0, 1] });
+    assert.equal(media.sendPose(packed, 7), false, "no peer yet: the WebSocket takes it");
+    session.emit("direct", { t: "rtc_offer", n: 0, sdp: first, tracks });
+    await settle();
+    const sent = [];
+    const listeners = new Map();
+    const channel = {
+      label: "poses",
+      readyState: "connecting",
+      send: (bytes) => sent.push(bytes),
+      addEventListener: (type, fn) => listeners.set(type, fn),
+    };
+    FakePeer.made.at(-1).listeners.get("datachannel")({ channel });
+    assert.equal(media.sendPose(packed, 7), false, "not open yet");
+    channel.readyState = "open";
+    assert.equal(media.sendPose(packed, 7), true);
+    assert.equal(media.sendPose(packed, null), true);
+    const frames = sent.map((b) => decodePoseFrame(b));
+    assert.deepEqual(frames.map((f) => [f.n, f.ack]), [[1, 7], [2, null]]);
+    assert.deepEqual([...frames[0].packed], [...packed]);
+    assert.equal(media.summary().channelPoses, 2);
+    // Closed: back to the WebSocket.
+    channel.readyState = "closed";
+    listeners.get("close")();
+    assert.equal(media.sendPose(packed, 7), false);
+    // The quality moves on the same session: one `media` with `q`.
+    assert.equal(media.setQuality("low"), true);
+    assert.deepEqual(session.take("media"), [{ t: "media", send: [], view: "thin", dc: true, q: "low" }]);
+    assert.equal(media.setQuality("low"), false, "already there");
+  });
+
+  test("an observer, who has no avatar, never asks for the pose channel", async () => {
+    const session = new FakeSession("observer");
+    const media = new RoomMedia(session, { devices, Peer: FakePeer });
+    await media.start({ send: [], dc: true });
+    assert.deepEqual(session.take("media"), [{ t: "media", send: [], view: "3d" }]);
   });
 });

@@ -236,6 +236,11 @@ class RoomMedia:
                     self.hub.set_quality(source_id, f"p{peer.member}", out.quality)
         if out.view == "thin":
             self._ensure_thin(out.member)
+        elif out.member in self._thin:
+            # Back to drawing the room itself: the render thread stops drawing for it.
+            self._thin.discard(out.member)
+            source = self.sid(f"t{out.member}.v")
+            self._chore(self.hub.remove_source(source), f"thin-stop:{out.member}")
         self.reconcile()
 
     def _wire(self, peer: Peer) -> None:
@@ -390,7 +395,7 @@ class RoomMedia:
                 if src.endswith(".v") and peer.view != "video":
                     continue
                 wanted[source_id] = (src, entity)
-            elif src == f"t{peer.member}.v":
+            elif src == f"t{peer.member}.v" and peer.view == "thin":
                 wanted[source_id] = ("view", None)
         return wanted
 

@@ -3,6 +3,8 @@ console errors and uncaught exceptions, and opening the customer's room or the c
 
 from __future__ import annotations
 
+from typing import Any
+
 from playwright.async_api import BrowserContext, ConsoleMessage, Page
 
 from avatars.specialties import Specialty
@@ -15,6 +17,9 @@ ARGS = [
     "--no-sandbox",
 ]
 VIEWPORT = {"width": 960, "height": 600}
+# WebRTC over loopback with DTLS in Python and software video decoding in the browser: give
+# the first frames time on a small machine.
+MEDIA_WAIT_MS = 45_000
 
 
 class Watch:
@@ -56,3 +61,41 @@ async def open_console(server: WealthroomServer, context: BrowserContext, watch:
     await console.goto(f"{server.base_url}/console.html#token={token}")
     await console.wait_for_function("() => window.wealthroomConsole.state.name === 'Ms Chan'")
     return console
+
+
+# Inbound statistics of the page's incoming tracks whose source matches `pattern`.
+INBOUND = """async (pattern) => {
+  const rows = await window.wealthroom.media.inbound();
+  return rows.filter((r) => new RegExp(pattern).test(r.src));
+}"""
+
+
+async def join_media(page: Page, button: str) -> None:
+    """Press "Join with microphone" or "Join with camera" and wait for the server's offer to
+    be answered and the peer connected."""
+    await page.click(button)
+    await page.wait_for_function(
+        "() => { const m = window.wealthroom.state.media;"
+        " return m && m.offers > 0 && m.connection === 'connected'; }",
+        timeout=MEDIA_WAIT_MS,
+    )
+
+
+async def inbound(page: Page, pattern: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await page.evaluate(INBOUND, pattern)
+    return rows
+
+
+async def wait_inbound(page: Page, pattern: str, condition: str) -> list[dict[str, Any]]:
+    """Wait until an incoming track whose source matches ``pattern`` has statistics ``s`` for
+    which ``condition`` (JavaScript) holds."""
+    await page.wait_for_function(
+        f"""async (pattern) => {{
+          const rows = await window.wealthroom.media.inbound();
+          return rows.some((s) => new RegExp(pattern).test(s.src) && ({condition}));
+        }}""",
+        arg=pattern,
+        timeout=MEDIA_WAIT_MS,
+        polling=250,
+    )
+    return await inbound(page, pattern)

@@ -12,30 +12,26 @@ from __future__ import annotations
 
 import base64
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import BrowserContext, Page
 
 from rooms.audit import MemoryAuditLog
 from rooms.roles import Role
 from server.app import WealthroomServer
 from tests.browser.pages import (
-    ARGS,
     CHROMIUM,
-    VIEWPORT,
+    MEDIA_WAIT_MS,
     Watch,
+    join_media,
     open_console,
     open_room,
     room_link,
+    wait_inbound,
 )
 from tests.conftest import Mint
-
-# WebRTC over loopback with DTLS in Python and software video decoding in the browser: give
-# the first frames time on a small machine.
-MEDIA_WAIT_MS = 45_000
 
 pytestmark = [
     pytest.mark.media,
@@ -46,56 +42,6 @@ pytestmark = [
 
 # Source of the advisor's camera as the customer's page received it, and its <video>.
 ADVISOR_VIDEO = "document.querySelector('[data-testid=advisor-video]')"
-
-# Inbound statistics of the page's incoming tracks whose source matches `pattern`.
-INBOUND = """async (pattern) => {
-  const rows = await window.wealthroom.media.inbound();
-  return rows.filter((r) => new RegExp(pattern).test(r.src));
-}"""
-
-
-@pytest.fixture
-async def media_context() -> AsyncIterator[BrowserContext]:
-    async with async_playwright() as pw:
-        browser: Browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        ctx = await browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
-        await ctx.grant_permissions(["microphone", "camera"])
-        ctx.set_default_timeout(MEDIA_WAIT_MS)
-        yield ctx
-        await ctx.close()
-        await browser.close()
-
-
-async def join_media(page: Page, button: str) -> None:
-    """Press "Join with microphone" or "Join with camera" and wait for the server's offer to
-    be answered and the peer connected."""
-    await page.click(button)
-    await page.wait_for_function(
-        "() => { const m = window.wealthroom.state.media;"
-        " return m && m.offers > 0 && m.connection === 'connected'; }",
-        timeout=MEDIA_WAIT_MS,
-    )
-
-
-async def inbound(page: Page, pattern: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await page.evaluate(INBOUND, pattern)
-    return rows
-
-
-async def wait_inbound(page: Page, pattern: str, condition: str) -> list[dict[str, Any]]:
-    """Wait until an incoming track whose source matches ``pattern`` has statistics ``s`` for
-    which ``condition`` (JavaScript) holds."""
-    await page.wait_for_function(
-        f"""async (pattern) => {{
-          const rows = await window.wealthroom.media.inbound();
-          return rows.some((s) => new RegExp(pattern).test(s.src) && ({condition}));
-        }}""",
-        arg=pattern,
-        timeout=MEDIA_WAIT_MS,
-        polling=250,
-    )
-    return await inbound(page, pattern)
-
 
 # Pixels of a screenshot of the 3D view (the page's own PNG, decoded by the page) that are
 # near black: the stage's background, which only shows where the compositor left the WebGL

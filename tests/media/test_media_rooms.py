@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from protocol import messages as m
 from protocol.codec import encode
 from protocol.codes import ErrorCode
 from protocol.pose import AvatarPose
+from protocol.pose_frame import PoseFrame
 from rooms.audit import MemoryAuditLog
 from rooms.roles import Role
 from server.app import WealthroomServer
@@ -390,6 +392,20 @@ async def test_a_flat_client_receives_each_expert_drawn_by_the_server(session: S
     assert offered[picture] == customer.of(m.ExpertCame)[-1].e
 
 
+def datagrams_in(server: WealthroomServer) -> float:
+    server.metrics.flush()
+    return server.metrics.registry.get_sample_value("wealthroom_datagrams_in_total") or 0.0
+
+
+async def until(condition: Callable[[], bool], message: str) -> None:
+    """Wait for a condition on the server's side, which no client message announces."""
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(message)
+        await asyncio.sleep(0.01)
+
+
 async def test_a_thin_client_receives_its_own_view_and_sends_poses_on_the_channel(
     session: Session,
 ) -> None:
@@ -400,6 +416,26 @@ async def test_a_thin_client_receives_its_own_view_and_sends_poses_on_the_channe
     assert customer.of(m.RtcOffer)[-1].tracks[-1].src == "view"
     # Others' cameras are not sent to a thin client: it draws nothing itself.
     assert all(not t.src.endswith(".v") for t in customer.of(m.RtcOffer)[-1].tracks)
+    # The poses it sends on the channel are counted apart from the WebSocket's frames.
+    await thin.wait_for(lambda p: p.channel_open, DEADLINE)
+    own = customer.replica.pose_of(customer.member)
+    assert own is not None
+    server = session.server
+    for _ in range(3):  # unreliable: one may be lost, not three on loopback
+        assert thin.send_pose(PoseFrame(own.pack()))
+    await until(lambda: datagrams_in(server) >= 1, "no pose counted from the channel")
+
+    # Back to a 3D view on the same peer: the picture leaves the offer and nobody draws it.
+    offers = len(customer.of(m.RtcOffer))
+    await customer.send(m.StartMedia([], "3d", True))
+    await customer.wait_for(lambda c: len(c.of(m.RtcOffer)) > offers, DEADLINE)
+    assert all(t.src != "view" for t in customer.of(m.RtcOffer)[-1].tracks)
+    assert server.media is not None
+    hub = server.media.hub
+    thin_source = f"demo/t{customer.member}.v"
+    await until(
+        lambda: all(s.source_id != thin_source for s in hub.sources()), "still drawn for it"
+    )
 
 
 async def test_an_observer_without_an_avatar_may_listen_but_not_send(session: Session) -> None:
