@@ -4,7 +4,8 @@ Everything a summary holds went out as a reliable message (experts' arrivals wit
 labels, questions, answers with their risk classes and sources, hand-offs and why, who joined,
 the recording notice), so it is read back from the room's reliable log: the summary cannot
 say anything the customer was not shown. Confirmed interest in a product, which the room
-does not broadcast by name, is handed in. Rendered as Markdown in English or Chinese; its
+does not broadcast by name, is handed in. Rendered as Markdown in English or Chinese
+(Simplified, or Traditional as in Hong Kong); its
 SHA-256 goes into the audit chain (``Room.session_summary``), so the bank and the customer
 hold the same bytes.
 """
@@ -16,12 +17,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from avatars.script import to_hk
 from protocol import messages as m
 from protocol.codec import decode
 from protocol.errors import ProtocolError
 from protocol.messages import Direction
 
-SUMMARY_LANGUAGES = ("en", "zh")
+SUMMARY_LANGUAGES = ("en", "zh", "zh-HK")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +171,13 @@ _WORDS: dict[str, dict[str, str]] = {
 }
 
 
+# Hong Kong's page reads Traditional characters: the same words, converted by OpenCC's tables.
+_WORDS["zh-HK"] = {key: to_hk(text) for key, text in _WORDS["zh"].items()}
+
+
 def render(summary: Summary, language: str) -> str:
-    """The summary as Markdown in ``language`` (``en`` or ``zh``). What people said stays in
-    the language they said it in; the labels around it are translated."""
+    """The summary as Markdown in ``language`` (one of :data:`SUMMARY_LANGUAGES`). What people
+    said stays in the language they said it in; the labels around it are translated."""
     w = _WORDS[language]
     made = datetime.fromtimestamp(summary.made_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
     lines = [f"# {w['title']}", "", f"- {w['room']}: {summary.room}", f"- {w['made']}: {made}", ""]

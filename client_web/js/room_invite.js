@@ -89,7 +89,7 @@ export function mountInvite({ link, state, session }) {
   /** Fetch the summary with the token as a header (never in a URL), save it as a file, and
    * keep its hash: the same the server filed in the audit chain. */
   async function downloadSummary() {
-    const lang = currentLang() === "en" ? "en" : "zh";
+    const lang = currentLang(); // en, zh or zh-HK, as the server writes the summary
     const reply = await fetch(`/summary/${encodeURIComponent(state.room)}?lang=${lang}`, {
       headers: { Authorization: `Bearer ${link.token}` },
       cache: "no-store",

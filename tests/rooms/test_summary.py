@@ -71,6 +71,16 @@ def test_in_chinese_the_labels_are_translated_and_what_was_said_is_kept() -> Non
     assert sha == digest(text)
 
 
+def test_hong_kong_reads_the_labels_in_traditional_characters() -> None:
+    h, grant = _session()
+    text, sha, _ = h.room.session_summary(grant, "zh-HK", h.now)
+    assert text.startswith("# 會談摘要")
+    assert "## 會見的專家" in text
+    assert "会" not in text.split("\n", 1)[0]
+    assert "What about US Treasury bonds?" in text  # what was said stays as said
+    assert sha == digest(text)
+
+
 def test_only_english_and_chinese() -> None:
     h, grant = _session()
     with pytest.raises(ValueError, match="summaries are in"):
