@@ -94,6 +94,7 @@ def _authority(settings: Settings) -> TokenAuthority:
         load_secret(settings),
         max_room_s=settings.max_room_token_s,
         max_console_s=settings.max_console_token_s,
+        max_booking_s=settings.max_booking_token_s,
     )
 
 

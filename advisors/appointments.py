@@ -107,7 +107,9 @@ def decide(book: Book, party: Party, msg: m.Message, new_id: str, now: float) ->
         case m.Cancel(slot):
             return cancel(book, party, slot, now)
         case m.Move(slot, to, start):
-            return move(book, party, slot, to=to, start=None if start is None else start / 1000, now=now)
+            return move(
+                book, party, slot, to=to, start=None if start is None else start / 1000, now=now
+            )
     who = "an advisor" if party.advisor else "a customer"
     raise Refused(ErrorCode.FORBIDDEN, f"{who} may not {msg.TYPE}")
 
@@ -202,10 +204,7 @@ def visible_to(book: Book, party: Party, now: float) -> list[Slot]:
             s
             for s in book.values()
             if s.end > now
-            and (
-                s.customer == party.subject
-                or (s.state is SlotState.FREE and s.start > now)
-            )
+            and (s.customer == party.subject or (s.state is SlotState.FREE and s.start > now))
         ]
     shown.sort(key=lambda s: (s.start, s.id))
     # A customer's own bookings first in the cut, so that many free slots never hide one.

@@ -10,7 +10,18 @@ room at once.
 from __future__ import annotations
 
 from advisors.grant import ConsoleGrant
-from advisors.outputs import Admit, Audit, Claim, Close, ConsoleOutput, PutPresence, Send, SendPages
+from advisors.outputs import (
+    Admit,
+    Appoint,
+    Audit,
+    Claim,
+    Close,
+    ConsoleOutput,
+    PutPresence,
+    Send,
+    SendPages,
+    SendSlots,
+)
 from advisors.pages import Page
 from advisors.presence import AdvisorState, AdvisorStatus
 from protocol import messages as m
@@ -77,7 +88,7 @@ class Console:
         welcome = m.ConsoleWelcome(
             g.name, self.state.value, sorted(s.value for s in g.skills), sorted(g.languages)
         )
-        return [PutPresence(self.status(now)), Send(welcome), SendPages()]
+        return [PutPresence(self.status(now)), Send(welcome), SendPages(), SendSlots()]
 
     def refresh(self, now: float) -> list[ConsoleOutput]:
         """Presence is written again before it lapses, while the console stays connected."""
@@ -101,6 +112,8 @@ class Console:
             return [PutPresence(self.status(now))]
         elif isinstance(msg, m.Accept):
             return [Claim(msg.page)]
+        elif isinstance(msg, m.Offer | m.Book | m.Cancel | m.Move):
+            return [Appoint(msg)]
         else:
             # Every other message a client may send belongs to a room: none is ignored.
             detail = f"{msg.TYPE!r} belongs to a room (/ws/<room>), not the console"
@@ -118,6 +131,10 @@ class Console:
             ]
         self.state = AdvisorState.BUSY
         return [self._audit(page.id, page.room, "ok", now), Admit(page)]
+
+    def refused(self, code: ErrorCode, detail: str, ref: str, now: float) -> list[ConsoleOutput]:
+        """An appointment message the rules refused: an error frame, counted as a strike."""
+        return self._error(code, detail, ref, now)
 
     def _audit(self, page: str, room: str, outcome: str, now: float) -> Audit:
         event = AuditEvent(

@@ -55,6 +55,30 @@ class Admit:
     page: Page
 
 
-ConsoleOutput = Send | Close | PutPresence | SendPages | Claim | Admit | Audit
+@dataclass(frozen=True, slots=True)
+class SendSlots:
+    """Send the appointment slots this party sees (``advisors.appointments.slots_message``)."""
 
-__all__ = ["Admit", "Audit", "Claim", "Close", "ConsoleOutput", "PutPresence", "Send", "SendPages"]
+
+@dataclass(frozen=True, slots=True)
+class Appoint:
+    """Apply an appointment message (offer, book, cancel, move) to the shared store by
+    ``advisors.appointments.decide``; a refusal goes back as ``refused``'s error frame."""
+
+    message: m.Offer | m.Book | m.Cancel | m.Move
+
+
+ConsoleOutput = Send | Close | PutPresence | SendPages | Claim | Admit | Audit | SendSlots | Appoint
+
+__all__ = [
+    "Admit",
+    "Appoint",
+    "Audit",
+    "Claim",
+    "Close",
+    "ConsoleOutput",
+    "PutPresence",
+    "Send",
+    "SendPages",
+    "SendSlots",
+]

@@ -36,6 +36,9 @@ class Page:
     # The room's briefing for the advisor, as its wire map (plain values: it travels as JSON).
     brief: dict[str, Any] | None = None
     node: str = "local"
+    # A booked appointment's advisor is asked first: until ``first_until`` only they see it.
+    first: str | None = None
+    first_until: float = 0.0
     state: PageState = PageState.OPEN
     advisor: str | None = None  # subject of the advisor who claimed it
     advisor_name: str | None = None

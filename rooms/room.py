@@ -717,6 +717,10 @@ class Room:
         detail = f"{msg.TYPE!r} belongs to the advisor console (/console), not a room"
         return self.reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, msg.TYPE)
 
+    def _on_appointment_message(self, member: Member, msg: m.Message, now: float) -> list[Output]:
+        detail = f"{msg.TYPE!r} is sent to /book (customers) or /console (advisors), not a room"
+        return self.reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, msg.TYPE)
+
     def _own_handlers(self) -> dict[type[m.Message], Handler]:
         return {
             m.Hello: self._on_hello,
@@ -732,6 +736,10 @@ class Room:
             m.Ping: self._on_ping,
             m.SetPresence: self._on_console_message,
             m.Accept: self._on_console_message,
+            m.Offer: self._on_appointment_message,
+            m.Book: self._on_appointment_message,
+            m.Cancel: self._on_appointment_message,
+            m.Move: self._on_appointment_message,
         }
 
     # --- what features use (rooms/context.py) --------------------------------------------------

@@ -59,7 +59,7 @@ class SqliteAppointments:
             return self._read()
 
     def _read(self) -> dict[str, Slot]:
-        rows = self._db.execute(f"SELECT {_COLUMNS} FROM slots").fetchall()  # noqa: S608
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM slots").fetchall()
         return {row[0]: _slot(row) for row in rows}
 
     def _apply(self, change: Change) -> Decision:
@@ -69,10 +69,12 @@ class SqliteAppointments:
                 decision = change(self._read())
                 for slot in decision.put:
                     self._db.execute(
-                        f"INSERT OR REPLACE INTO slots ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",  # noqa: S608
+                        f"INSERT OR REPLACE INTO slots ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
                         _row(slot),
                     )
-                self._db.executemany("DELETE FROM slots WHERE id = ?", [(i,) for i in decision.drop])
+                self._db.executemany(
+                    "DELETE FROM slots WHERE id = ?", [(i,) for i in decision.drop]
+                )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -102,7 +104,7 @@ def _slot(row: tuple[object, ...]) -> Slot:
         str(name),
         float(start),  # type: ignore[arg-type]
         float(end),  # type: ignore[arg-type]
-        SlotState(state),
+        SlotState(str(state)),
         None if customer is None else str(customer),
         None if customer_name is None else str(customer_name),
         None if room is None else str(room),

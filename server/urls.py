@@ -5,6 +5,7 @@ from __future__ import annotations
 
 WS_PREFIX = "/ws/"
 CONSOLE_PATH = "/console"
+BOOK_PATH = "/book"  # a customer's appointments: from the room page or a booking link
 # Query flag on a placement redirect: "you were chosen to host this room", so the chosen node
 # claims it instead of redirecting again on newer load figures.
 PLACED = "placed=1"

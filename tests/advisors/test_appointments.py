@@ -86,7 +86,8 @@ def test_a_booking_is_made_moved_cancelled_and_honoured_at_its_time() -> None:
     at = NOW + 5 * HOUR + 1
     assert [s.id for s in due(book.slots, at)] == [first.id]
     decision = honour(book.slots, first.id, at)
-    assert decision.slot is not None and decision.slot.state is SlotState.HONOURED
+    assert decision.slot is not None
+    assert decision.slot.state is SlotState.HONOURED
     book._write(decision)
     assert due(book.slots, at) == []
     assert honour(book.slots, first.id, at).slot is None  # a second node gets nothing

@@ -64,7 +64,9 @@ async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         yield open_redis
 
 
-def _do(party: Party, msg: m.Message, new_id: str = "x", now: float = NOW) -> Callable[[Book], Decision]:
+def _do(
+    party: Party, msg: m.Message, new_id: str = "x", now: float = NOW
+) -> Callable[[Book], Decision]:
     return lambda book: decide(book, party, msg, new_id, now)
 
 
@@ -77,7 +79,8 @@ async def test_a_booking_is_kept_moved_cancelled_and_honoured_once(open_store: O
     # Another process or node sees the same slots.
     other = open_store()
     slots = await other.slots()
-    assert slots["a"].state is SlotState.BOOKED and slots["a"].customer == "ann"
+    assert slots["a"].state is SlotState.BOOKED
+    assert slots["a"].customer == "ann"
     assert slots["a"].start == NOW + HOUR  # UTC seconds, exactly
     await other.apply(_do(ANN, m.Move("a", to="b")))
     await store.apply(_do(ANN, m.Cancel("b")))
@@ -126,7 +129,9 @@ async def test_of_two_customers_booking_one_slot_at_once_exactly_one_gets_it(
             return exc.code
         return None
 
-    outcomes = await asyncio.gather(*(attempt(s, c) for s, c in zip(stores, customers, strict=True)))
+    outcomes = await asyncio.gather(
+        *(attempt(s, c) for s, c in zip(stores, customers, strict=True))
+    )
     assert sorted(outcomes, key=str) == sorted([None] + [ErrorCode.SLOT_TAKEN] * 5, key=str)
     winner = customers[outcomes.index(None)]
     assert (await open_store().slots())["a"].customer == winner.subject

@@ -1,0 +1,315 @@
+"""Appointments on a node: the shell around :mod:`advisors.appointments`.
+
+It applies the consoles' and customers' appointment messages to the shared store, tells every
+console and customer connection on every node that the slots changed (over the bus), and
+honours bookings at their time: the node that wins :func:`~advisors.appointments.honour` opens
+the room, pages the booked advisor first (they alone see the page for
+``appointment_head_start_s`` if they are available; then, or at once if they are absent, any
+advisor may take it), and sends the customer an ``appointment`` reminder wherever they are
+connected to ``/book`` (the room page is, for customers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Protocol
+
+import msgpack
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from advisors.appointments import (
+    AppointmentStore,
+    Party,
+    Refused,
+    Slot,
+    decide,
+    due,
+    honour,
+    slot_from_json,
+    slot_to_json,
+    slots_message,
+)
+from advisors.booking import Booker
+from advisors.desk import PAGES_TOPIC, PageDesk, PageEvent
+from advisors.grant import BookingGrant
+from advisors.outputs import Appoint, Close, ConsoleOutput, Send, SendSlots
+from advisors.presence import AdvisorState
+from protocol import messages as m
+from protocol.codec import encode
+from rooms.audit import AuditEvent, AuditLog
+from rooms.outputs import PageRequest
+from rooms.roles import Role
+from server.auth import TokenAuthority
+from server.errors import Refused as NotHosted
+from server.health import Health
+
+log = logging.getLogger(__name__)
+
+TOPIC = "appointments"
+APPOINTMENT_REASON = "booked appointment"
+
+
+class Watcher(Protocol):
+    """A connection shown the slots: a console, or a customer's ``/book``."""
+
+    party: Party
+
+    async def send(self, msg: m.Message) -> None: ...
+
+
+class Appointments:
+    def __init__(  # noqa: PLR0913 - the node services appointments use
+        self,
+        store: AppointmentStore,
+        desk: PageDesk,
+        tokens: TokenAuthority,
+        audit: AuditLog,
+        health: Health,
+        *,
+        open_room: Callable[[str], Awaitable[object]],
+        room_url: Callable[[str], Awaitable[str]],
+        token_ttl_s: float,
+        head_start_s: float,
+        poll_s: float,
+    ) -> None:
+        self.store = store
+        self._desk = desk
+        self._bus = desk.bus
+        self._tokens = tokens
+        self._audit = audit
+        self._health = health
+        self._open_room = open_room
+        self._room_url = room_url
+        self._token_ttl = token_ttl_s
+        self._head_start = head_start_s
+        self._poll = poll_s
+        self.watchers: set[Watcher] = set()
+        self.stopping = False
+        self._releases: set[asyncio.Task[None]] = set()
+
+    # --- requests -------------------------------------------------------------------------------
+
+    async def request(self, party: Party, msg: m.Message, now: float) -> Slot | None:
+        """Apply one appointment message; raises :class:`Refused` with the rule's code."""
+        new_id = uuid.uuid4().hex[:16]
+        try:
+            decision = await self.store.apply(lambda book: decide(book, party, msg, new_id, now))
+        except Refused as exc:
+            self._record(party, msg, None, now, outcome=exc.code.name)
+            raise
+        self._record(party, msg, decision.slot, now, outcome="ok")
+        await self._bus.publish(TOPIC, msgpack.packb(["changed", None]))
+        return decision.slot
+
+    async def send_slots(self, watcher: Watcher) -> None:
+        book = await self.store.slots()
+        await watcher.send(slots_message(book, watcher.party, time.time()))
+
+    def _record(
+        self, party: Party, msg: m.Message, slot: Slot | None, now: float, *, outcome: str
+    ) -> None:
+        room = (slot.room if slot else None) or party.room or f"advisor:{party.subject}"
+        detail: dict[str, str | int | bool] = {"msg": msg.TYPE}
+        if slot is not None:
+            detail |= {"slot": slot.id, "start": round(slot.start), "advisor": slot.advisor}
+        role = "advisor" if party.advisor else "customer"
+        event = AuditEvent(
+            now, room, party.subject, role, f"appointment.{msg.TYPE}", outcome, detail
+        )
+        self._audit.append(event)
+
+    # --- a customer's /book connection ------------------------------------------------------------
+
+    async def serve_customer(
+        self, ws: ServerConnection, grant: BookingGrant, *, max_frame_bytes: int, strikes: float
+    ) -> None:
+        booker = Booker(grant, max_frame_bytes=max_frame_bytes, strikes=strikes, now=time.time())
+        watcher = _SocketWatcher(ws, booker.party)
+        self.watchers.add(watcher)
+        try:
+            await self.carry_out(watcher, booker.open(time.time()), booker.refused)
+            async for data in ws:
+                await self.carry_out(watcher, booker.receive(data, time.time()), booker.refused)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.watchers.discard(watcher)
+
+    async def carry_out(
+        self,
+        watcher: Watcher,
+        outputs: list[ConsoleOutput],
+        refused: Callable[..., list[ConsoleOutput]],
+    ) -> list[ConsoleOutput]:
+        """Do a booking connection's outputs; return those that are not appointments' own
+        (a console's) for its shell."""
+        rest: list[ConsoleOutput] = []
+        for out in outputs:
+            if isinstance(out, Appoint):
+                now = time.time()
+                try:
+                    await self.request(watcher.party, out.message, now)
+                except Refused as exc:
+                    more = refused(exc.code, exc.detail, out.message.TYPE, now)
+                    rest += await self.carry_out(watcher, more, refused)
+                    continue
+                await self.send_slots(watcher)  # at once: the bus's news may come later
+            elif isinstance(out, SendSlots):
+                await self.send_slots(watcher)
+            elif isinstance(out, Send) and isinstance(watcher, _SocketWatcher):
+                await watcher.send(out.message)
+            elif isinstance(out, Close) and isinstance(watcher, _SocketWatcher):
+                await watcher.ws.close(int(out.code), out.reason)
+            else:
+                rest.append(out)
+        return rest
+
+    # --- news from any node -----------------------------------------------------------------------
+
+    async def follow(self, ready: asyncio.Event) -> None:
+        """Slots changed anywhere: every connection here is shown them again; an appointment
+        due: its customer's connections here get the reminder. Resubscribes after the bus fails."""
+        while not self.stopping:
+            try:
+                async with self._bus.subscribe(TOPIC) as events:
+                    ready.set()
+                    await self._refresh_all()  # news may have been missed meanwhile
+                    async for data in events:
+                        await self._on_event(data)
+            except Exception:
+                log.exception("appointment events failed; subscribing again")
+                ready.set()
+                await asyncio.sleep(1.0)
+
+    async def _on_event(self, data: bytes) -> None:
+        try:
+            kind, body = msgpack.unpackb(data)
+            slot = None if body is None else slot_from_json(body)
+        except Exception:
+            log.warning("ignoring a malformed appointment event")
+            return
+        if kind == "due" and slot is not None:
+            await self._remind(slot)
+        await self._refresh_all()
+
+    async def _refresh_all(self) -> None:
+        if not self.watchers:
+            return
+        book = await self.store.slots()
+        now = time.time()
+        for watcher in list(self.watchers):
+            await watcher.send(slots_message(book, watcher.party, now))
+
+    async def _remind(self, slot: Slot) -> None:
+        mine = [
+            w for w in self.watchers if not w.party.advisor and w.party.subject == slot.customer
+        ]
+        if not mine or slot.room is None or slot.customer is None:
+            return
+        token = self._tokens.mint(
+            room=slot.room,
+            role=Role.CUSTOMER,
+            subject=slot.customer,
+            name=slot.customer_name,
+            ttl_s=self._token_ttl,
+        )
+        url = await self._room_url(slot.room)
+        msg = m.Appointment(
+            slot.id,
+            slot.room,
+            round(slot.start * 1000),
+            round(slot.end * 1000),
+            slot.advisor_name,
+            token,
+            url,
+        )
+        for watcher in mine:
+            await watcher.send(msg)
+
+    # --- the time comes -------------------------------------------------------------------------
+
+    async def keep_time(self) -> None:
+        """Look for bookings due every ``poll_s``; honour each on exactly one node."""
+        while not self.stopping:
+            try:
+                await self.honour_due(time.time())
+                self._health.recover("appointments")
+            except Exception as exc:
+                log.exception("appointments: looking for bookings due failed")
+                self._health.degrade("appointments", exc)
+            await asyncio.sleep(self._poll)
+
+    async def honour_due(self, now: float) -> list[Slot]:
+        honoured: list[Slot] = []
+        for slot in due(await self.store.slots(), now):
+            decision = await self.store.apply(partial(honour, slot_id=slot.id, now=now))
+            if decision.slot is not None:  # this node won it
+                honoured.append(decision.slot)
+                await self._honour(decision.slot, now)
+        return honoured
+
+    async def _honour(self, slot: Slot, now: float) -> None:
+        assert slot.room is not None
+        assert slot.customer is not None
+        try:
+            await self._open_room(slot.room)
+        except NotHosted as exc:
+            # Hosted by another node (it serves the customer), or shared services away: the
+            # page and the reminder still go out; the room opens when the first one comes.
+            log.info("appointment %s: room %s not opened here: %s", slot.id, slot.room, exc)
+        status = await self._desk.presence.get(slot.advisor)
+        present = status is not None and status.state is AdvisorState.AVAILABLE
+        head_start = self._head_start if present else 0.0
+        request = PageRequest(
+            f"appt-{slot.id}",
+            slot.room,
+            slot.customer,
+            slot.customer_name or "customer",
+            None,
+            "en",
+            None,
+            APPOINTMENT_REASON,
+            None,
+        )
+        await self._desk.post(request, first=slot.advisor, first_for_s=head_start)
+        detail: dict[str, str | int | bool] = {
+            "slot": slot.id,
+            "advisor": slot.advisor,
+            "head_start_s": round(head_start),
+        }
+        self._audit.append(
+            AuditEvent(now, slot.room, "server", "server", "appointment.due", "ok", detail)
+        )
+        await self._bus.publish(TOPIC, msgpack.packb(["due", slot_to_json(slot)]))
+        if head_start > 0:
+            task = asyncio.create_task(self._release(request.id, slot.room, head_start))
+            self._releases.add(task)
+            task.add_done_callback(self._releases.discard)
+
+    async def _release(self, page: str, room: str, after_s: float) -> None:
+        # The booked advisor's head start is over: every console looks at its queue again.
+        await asyncio.sleep(after_s)
+        await self._bus.publish(PAGES_TOPIC, PageEvent("opened", page, room).encode())
+
+    async def close(self) -> None:
+        self.stopping = True
+        for task in list(self._releases):
+            task.cancel()
+        await asyncio.gather(*self._releases, return_exceptions=True)
+
+
+class _SocketWatcher:
+    def __init__(self, ws: ServerConnection, party: Party) -> None:
+        self.ws = ws
+        self.party = party
+
+    async def send(self, msg: m.Message) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(encode(msg))
