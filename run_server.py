@@ -172,6 +172,16 @@ def _advisor_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _booking_link(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    token = _authority(settings).mint_booking(
+        subject=args.subject, name=args.name, room=args.room, ttl_s=args.days * 24 * 3600
+    )
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(f"{base.rstrip('/')}/book.html#token={token}")
+    return 0
+
+
 def _enrol(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.totp_path is None:
@@ -421,6 +431,12 @@ def _parser() -> argparse.ArgumentParser:
     adv.add_argument("--langs", default="en,zh,yue")
     adv.add_argument("--customers", help="comma-separated subjects of assigned customers")
 
+    link = sub.add_parser("booking-link", help="mint a customer's link to book appointments")
+    link.add_argument("--subject", required=True, help="the customer's id")
+    link.add_argument("--name", required=True, help="the customer's display name")
+    link.add_argument("--room", required=True, help="the room their appointments open in")
+    link.add_argument("--days", type=float, default=7.0, help="how long the link works (max 14)")
+
     enrol = sub.add_parser("enrol", help="enrol a customer's authenticator for step-up")
     enrol.add_argument("--subject", required=True)
 
@@ -510,6 +526,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token(args)
         if args.command == "advisor-token":
             return _advisor_token(args)
+        if args.command == "booking-link":
+            return _booking_link(args)
         if args.command == "enrol":
             return _enrol(args)
         if args.command == "ask":
