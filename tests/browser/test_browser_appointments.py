@@ -1,0 +1,107 @@
+"""Appointments in a real browser, in Hong Kong time: an advisor publishes a slot from the
+console in local wall time (sent in UTC), a customer books it from a booking link, moves the
+booking to a slot due in seconds, and at its time gets the reminder with the way into the room
+while the booked advisor's console shows the page. No sleeps: every wait is on page state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, async_playwright
+
+from avatars.specialties import Specialty
+from protocol import messages as m
+from server.app import WealthroomServer
+from simulator.client import RoomClient
+from tests.browser.pages import ARGS, CHROMIUM, VIEWPORT, Watch, open_console
+from tests.conftest import SECRET, make_settings
+
+WAIT_MS = 20_000
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (scripts/system-packages)"
+)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    ctx = await browser.new_context(
+        viewport=VIEWPORT,  # type: ignore[arg-type]
+        timezone_id="Asia/Hong_Kong",
+        locale="en-GB",
+    )
+    ctx.set_default_timeout(WAIT_MS)
+    yield ctx
+    await ctx.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[WealthroomServer]:
+    settings = make_settings(appointment_poll_s=0.05, appointment_head_start_s=60.0)
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        yield srv
+
+
+async def test_a_slot_published_in_local_time_is_booked_moved_and_honoured(
+    server: WealthroomServer, context: BrowserContext, watch: Watch
+) -> None:
+    console = await open_console(server, context, watch)
+    await console.fill("#slot-start", "2027-03-01T10:00")  # Hong Kong wall time
+    await console.fill("#slot-length", "30")
+    await console.click("#slot-publish")
+    await console.wait_for_function("() => window.wealthroomConsole.state.slots.length === 1")
+    start = await console.evaluate("() => window.wealthroomConsole.state.slots[0].start")
+    assert start == round(datetime(2027, 3, 1, 2, 0, tzinfo=UTC).timestamp() * 1000)
+    assert "10:00" in await console.inner_text("#slots")
+    assert "Asia/Hong_Kong" in await console.inner_text("#slot-zone")
+
+    link = server.tokens.mint_booking(subject="ann", name="Ann", room="ann-room")
+    book = watch.attach(await context.new_page(), "book")
+    await book.goto(f"{server.base_url}/book.html#token={link}")
+    await book.wait_for_function("() => window.wealthroomBooking.state.slots.length === 1")
+    assert "10:00" in await book.inner_text("#free")
+    await book.click("#free button.book")
+    await book.wait_for_function(
+        "() => window.wealthroomBooking.state.slots.some((s) => s.st === 'booked')"
+    )
+    await console.wait_for_function(
+        "() => window.wealthroomConsole.state.slots.some((s) => s.customer === 'Ann')"
+    )
+    assert "booked by Ann" in await console.inner_text("#slots")
+
+    # Another slot of Ms Chan's, due in seconds; Ann moves her booking there.
+    token = server.tokens.mint_console(
+        subject="adv-chan", name="Ms Chan", skills=list(Specialty), languages=["en", "zh"]
+    )
+    other = await RoomClient.open(server.ws_base + "/console", token)
+    soon = round(time.time() * 1000) + 5000
+    await other.send(m.Offer(soon, soon + 30 * 60_000))
+    await book.wait_for_function("() => window.wealthroomBooking.state.slots.length === 2")
+    await book.click("#mine button.move")
+    await book.click("#free li[data-slot] >> nth=0 >> button.book")
+    await book.wait_for_function(
+        f"() => window.wealthroomBooking.state.slots.some((s) => s.start === {soon} && s.st !== 'free')"
+    )
+    await book.wait_for_selector("#reminder a.open-room", timeout=WAIT_MS)
+    assert "Ms Chan" in await book.inner_text("#reminder")
+    href = await book.get_attribute("#reminder a.open-room", "href")
+    assert href is not None
+    assert href.startswith("/room.html#")
+    assert "room=ann-room" in href
+    await console.wait_for_function(
+        "() => window.wealthroomConsole.state.pages.some((p) => p.room === 'ann-room')"
+    )
+    await other.close()
+    watch.assert_clean()
