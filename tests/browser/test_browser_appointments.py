@@ -91,9 +91,8 @@ async def test_a_slot_published_in_local_time_is_booked_moved_and_honoured(
     await book.wait_for_function("() => window.wealthroomBooking.state.slots.length === 2")
     await book.click("#mine button.move")
     await book.click("#free li[data-slot] >> nth=0 >> button.book")
-    await book.wait_for_function(
-        f"() => window.wealthroomBooking.state.slots.some((s) => s.start === {soon} && s.st !== 'free')"
-    )
+    moved = f"s.start === {soon} && s.st !== 'free'"
+    await book.wait_for_function(f"() => window.wealthroomBooking.state.slots.some((s) => {moved})")
     await book.wait_for_selector("#reminder a.open-room", timeout=WAIT_MS)
     assert "Ms Chan" in await book.inner_text("#reminder")
     href = await book.get_attribute("#reminder a.open-room", "href")
