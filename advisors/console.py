@@ -17,6 +17,7 @@ from advisors.outputs import (
     Claim,
     Close,
     ConsoleOutput,
+    Pass,
     PutPresence,
     Send,
     SendPages,
@@ -36,8 +37,9 @@ MESSAGE_RATE = 20.0  # per second, with a burst of MESSAGE_BURST: a person click
 MESSAGE_BURST = 40.0
 
 
-def page_info(page: Page) -> m.PageInfo:
-    """A page as an advisor's console shows it."""
+def page_info(page: Page, viewer: str | None = None, now: float = 0.0) -> m.PageInfo:
+    """A page as an advisor's console shows it; ``first`` when it is offered to ``viewer``
+    alone for now (their booking's), which they may decline."""
     return m.PageInfo(
         page.id,
         page.room,
@@ -49,12 +51,13 @@ def page_info(page: Page) -> m.PageInfo:
         page.risk,
         page.product,
         m.BRIEFING.check(page.brief, "brief") if page.brief else None,
+        True if viewer is not None and page.first == viewer and now < page.first_until else None,
     )
 
 
-def pages_message(pages: list[Page]) -> m.Pages:
+def pages_message(pages: list[Page], viewer: str | None = None, now: float = 0.0) -> m.Pages:
     """The console's queue: the first ``MAX_PAGES`` of the pages its advisor can take."""
-    return m.Pages([page_info(p) for p in pages[:MAX_PAGES]])
+    return m.Pages([page_info(p, viewer, now) for p in pages[:MAX_PAGES]])
 
 
 class Console:
@@ -112,6 +115,8 @@ class Console:
             return [PutPresence(self.status(now))]
         elif isinstance(msg, m.Accept):
             return [Claim(msg.page)]
+        elif isinstance(msg, m.Decline):
+            return [Pass(msg.page)]
         elif isinstance(msg, m.Offer | m.Book | m.Cancel | m.Move):
             return [Appoint(msg)]
         else:
@@ -131,6 +136,22 @@ class Console:
             ]
         self.state = AdvisorState.BUSY
         return [self._audit(page.id, page.room, "ok", now), Admit(page)]
+
+    def passed(self, page_id: str, page: Page | None, now: float) -> list[ConsoleOutput]:
+        """The board's answer to :class:`~advisors.outputs.Pass`."""
+        if page is None:
+            detail = "that page is not open, or not one offered to you first"
+            return self._error(ErrorCode.NO_SUCH_PAGE, detail, "decline", now)
+        event = AuditEvent(
+            now,
+            page.room,
+            self.grant.subject,
+            "advisor",
+            "handoff.decline",
+            "ok",
+            {"page": page.id},
+        )
+        return [Audit(event), SendPages()]
 
     def refused(self, code: ErrorCode, detail: str, ref: str, now: float) -> list[ConsoleOutput]:
         """An appointment message the rules refused: an error frame, counted as a strike."""

@@ -118,6 +118,14 @@ class PageDesk:
         await self.bus.publish(PAGES_TOPIC, event.encode())
         return page
 
+    async def decline(self, page_id: str, grant: ConsoleGrant) -> Page | None:
+        """The booked advisor declines their head start: every console looks again."""
+        page = await self.board.decline(page_id, grant.subject)
+        if page is not None:
+            event = PageEvent("opened", page.id, page.room, grant.subject, grant.name)
+            await self.bus.publish(PAGES_TOPIC, event.encode())
+        return page
+
     async def open_for(self, grant: ConsoleGrant) -> list[Page]:
         now = self._clock()
         return [p for p in await self.board.open_pages() if can_take(grant, p, now)]

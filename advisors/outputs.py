@@ -48,6 +48,14 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class Pass:
+    """The advisor declines a page offered to them first (a booking's); give the board's
+    answer to ``Console.passed``."""
+
+    page: str
+
+
+@dataclass(frozen=True, slots=True)
 class Admit:
     """The advisor has the page: send them :class:`~protocol.messages.Accepted` with a token
     for the page's room and where to reach it (the shell holds the signing key)."""
@@ -68,7 +76,9 @@ class Appoint:
     message: m.Offer | m.Book | m.Cancel | m.Move
 
 
-ConsoleOutput = Send | Close | PutPresence | SendPages | Claim | Admit | Audit | SendSlots | Appoint
+ConsoleOutput = (
+    Send | Close | PutPresence | SendPages | Claim | Pass | Admit | Audit | SendSlots | Appoint
+)
 
 __all__ = [
     "Admit",
@@ -77,6 +87,7 @@ __all__ = [
     "Claim",
     "Close",
     "ConsoleOutput",
+    "Pass",
     "PutPresence",
     "Send",
     "SendPages",

@@ -384,6 +384,16 @@ class Accept(Message):
     page: str
 
 
+@_message(
+    "decline",
+    C,
+    Field("page", Str(limits.MAX_ID_CHARS, 1), doc="a page offered to you first: pass it on"),
+)
+@dataclass(frozen=True, slots=True)
+class Decline(Message):
+    page: str
+
+
 # --- client -> server: appointments (endpoints /console and /book) ----------------------------
 
 
@@ -950,6 +960,7 @@ class PageInfo:
     risk: int | None = None
     product: str | None = None
     brief: AdvisorBrief | None = None
+    first: bool | None = None
 
 
 PAGE = Struct(
@@ -966,6 +977,12 @@ PAGE = Struct(
         Field("risk", Int(1, 5), False, "customer's risk profile C1-C5"),
         Field("product", Str(limits.MAX_ID_CHARS, 1), False),
         Field("brief", BRIEFING, False, "the conversation so far, for the advisor"),
+        Field(
+            "first",
+            Bool(),
+            False,
+            "true: offered to you first (your booking); `decline` passes it on",
+        ),
     ),
 )
 
@@ -1214,6 +1231,7 @@ ClientMessage = (
     | Unpresent
     | SetPresence
     | Accept
+    | Decline
     | Verify
     | ViewPortfolio
     | ConfirmInterest

@@ -331,6 +331,7 @@ def sessions() -> list[Json]:
                 _step(m.StartMedia(["audio"]), [NOT_JOINED]),
                 _step(m.Accept("p1"), [_err(ErrorCode.WRONG_ENDPOINT)]),
                 _step(m.Book("s1"), [_err(ErrorCode.WRONG_ENDPOINT)]),
+                _step(m.Decline("p1"), [_err(ErrorCode.WRONG_ENDPOINT)]),
                 _step(m.Offer(1795435200000, 1795437000000), [_err(ErrorCode.WRONG_ENDPOINT)]),
                 _step(pack({"t": "chat"}), [_err(ErrorCode.MISSING_FIELD)]),
                 _step(m.Hello(2), [_err(ErrorCode.UNSUPPORTED_VERSION)]),

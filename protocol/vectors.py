@@ -128,6 +128,7 @@ VALID: list[tuple[str, m.Message]] = [
     ("interest", m.ConfirmInterest("fund-global-bond")),
     ("presence", m.SetPresence("busy")),
     ("accept", m.Accept("demo-1795430000123-1")),
+    ("decline", m.Decline("appt-5f0c2a9e41b7d308")),
     ("offer", m.Offer(1795435200000, 1795437000000)),
     ("book", m.Book("5f0c2a9e41b7d308")),
     ("cancel", m.Cancel("5f0c2a9e41b7d308")),
@@ -279,6 +280,23 @@ VALID: list[tuple[str, m.Message]] = [
                     2,
                     "fund-equity-asia",
                     _BRIEF,
+                )
+            ]
+        ),
+    ),
+    (
+        "pages-appointment-first",
+        m.Pages(
+            [
+                m.PageInfo(
+                    "appt-9a1e77c04d2b6f15",
+                    "ann-room",
+                    "",
+                    "en",
+                    "booked appointment",
+                    1795438800000,
+                    "Ann Lee",
+                    first=True,
                 )
             ]
         ),

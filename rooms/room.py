@@ -736,6 +736,7 @@ class Room:
             m.Ping: self._on_ping,
             m.SetPresence: self._on_console_message,
             m.Accept: self._on_console_message,
+            m.Decline: self._on_console_message,
             m.Offer: self._on_appointment_message,
             m.Book: self._on_appointment_message,
             m.Cancel: self._on_appointment_message,

@@ -28,6 +28,7 @@ from advisors.outputs import (
     Claim,
     Close,
     ConsoleOutput,
+    Pass,
     PutPresence,
     Send,
     SendPages,
@@ -118,6 +119,9 @@ class ConsoleSession:
             elif isinstance(out, Claim):
                 page = await self._desk.claim(out.page, self.grant)
                 await self._do(self.console.claimed(out.page, page, time.time()))
+            elif isinstance(out, Pass):
+                page = await self._desk.decline(out.page, self.grant)
+                await self._do(self.console.passed(out.page, page, time.time()))
             elif isinstance(out, Admit):
                 await self._admit(out)
             elif isinstance(out, Audit):
@@ -155,7 +159,8 @@ class ConsoleSession:
             await self._send_pages()
 
     async def _send_pages(self) -> None:
-        await self._send(pages_message(await self._desk.open_for(self.grant)))
+        pages = await self._desk.open_for(self.grant)
+        await self._send(pages_message(pages, self.grant.subject, time.time()))
 
     async def send(self, msg: m.Message) -> None:
         """The slots changed, or are asked for (``server/appointments.py``)."""

@@ -354,6 +354,11 @@ export class ConsoleSession extends Session {
     return this.send({ t: "accept", page });
   }
 
+  /** Pass on a page offered to this advisor first (their booking's): everyone sees it. */
+  decline(page) {
+    return this.send({ t: "decline", page });
+  }
+
   /** Publish a free appointment slot; times are Unix ms (UTC). */
   offer(start, end) {
     return this.send({ t: "offer", start, end });

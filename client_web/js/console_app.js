@@ -100,7 +100,7 @@ function renderPages() {
         { class: "page-card", dataset: { page: p.id, room: p.room } },
         el("span", { class: "title" }, `${p.customer} · ${specialty(p.sp)} · ${p.lang}`),
         el("span", { class: "profile" }, p.risk ? t("advisor.profile", { risk: p.risk }) : t("advisor.profile-unknown")),
-        el("span", {}, p.why),
+        el("span", {}, p.first ? t("console.first") : p.why),
         p.product ? el("span", { class: "muted" }, t("console.product", { product: p.product })) : null,
         p.brief ? briefing(p.brief) : null,
         el("span", { class: "muted" }, `${p.room} · ${t("console.waiting", { min: waited })}`),
@@ -108,6 +108,7 @@ function renderPages() {
           "div",
           { class: "row" },
           el("button", { type: "button", class: "primary accept", onclick: () => accept(p) }, t("console.accept")),
+          p.first ? el("button", { type: "button", class: "decline", onclick: () => session.decline(p.id) }, t("console.decline")) : null,
         ),
       );
     }),

@@ -217,6 +217,8 @@ const STRINGS = {
     "console.slot-honoured": "{customer}: paged",
     "console.slots-empty": "No slots published.",
     "console.slot-move": "Move to",
+    "console.first": "Your booked appointment: offered to you first",
+    "console.decline": "Pass to a colleague",
   },
   zh: {
     "app.title": "财富会客室",
@@ -430,6 +432,8 @@ const STRINGS = {
     "console.slot-honoured": "{customer}：已呼叫",
     "console.slots-empty": "尚未发布时段。",
     "console.slot-move": "改到",
+    "console.first": "您的预约：优先交给您",
+    "console.decline": "转给同事",
   },
 };
 

@@ -110,6 +110,7 @@ export const PAGE = new Struct("page", [
   field("risk", new Int(1, 5), false),
   field("product", new Str(L.MAX_ID_CHARS, 1), false),
   field("brief", BRIEFING, false),
+  field("first", new Bool(), false),
 ]);
 
 /** Messages a client sends, by `t`. */
@@ -188,6 +189,7 @@ client("portfolio");
 client("interest", field("product", new Str(L.MAX_ID_CHARS, 1)));
 client("presence", field("state", new OneOf(ADVISOR_STATES)));
 client("accept", field("page", new Str(L.MAX_ID_CHARS, 1)));
+client("decline", field("page", new Str(L.MAX_ID_CHARS, 1)));
 client("offer", field("start", U53), field("end", U53));
 client("book", field("slot", new Str(L.MAX_ID_CHARS, 1)));
 client("cancel", field("slot", new Str(L.MAX_ID_CHARS, 1)));

@@ -136,6 +136,33 @@ async def test_an_absent_booked_advisor_leaves_the_page_to_the_others(
         await client.close()
 
 
+async def test_the_booked_advisor_declines_and_the_others_are_paged(
+    server: WealthroomServer,
+) -> None:
+    chan = await _console(server, "adv-chan", "Ms Chan")
+    lee = await _console(server, "adv-lee", "Mr Lee")
+    bob = await _booker(server, "bob", "Bob", "bob-room")
+    soon = round(time.time() * 1000) + 3000
+    await chan.send(m.Offer(soon, soon + 30 * MIN))
+    await bob.wait_for(lambda c: bool(slots(c)))
+    await bob.send(m.Book(slots(bob)[0].id))
+    await chan.wait_for(
+        lambda c: any(p.room == "bob-room" and p.first for p in c.of(m.Pages)[-1].pages),
+        timeout=15,
+    )
+    (page,) = [p for p in chan.of(m.Pages)[-1].pages if p.room == "bob-room"]
+    assert await _refused(lee, m.Decline(page.id)) is ErrorCode.NO_SUCH_PAGE  # not his first
+    await chan.send(m.Decline(page.id))
+    await lee.wait_for(lambda c: any(p.room == "bob-room" for p in c.of(m.Pages)[-1].pages))
+    (passed,) = [p for p in lee.of(m.Pages)[-1].pages if p.room == "bob-room"]
+    assert passed.first is None
+    assert await _refused(chan, m.Decline(page.id)) is ErrorCode.NO_SUCH_PAGE  # once
+    await lee.send(m.Accept(page.id))
+    await lee.wait_for(lambda c: bool(c.of(m.Accepted)))
+    for client in (chan, lee, bob):
+        await client.close()
+
+
 async def test_the_booked_advisors_head_start_ends(server: WealthroomServer) -> None:
     settings = make_settings(
         port=0, demo_room=None, appointment_poll_s=0.05, appointment_head_start_s=0.5
