@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -242,3 +243,20 @@ async def test_book_admits_booking_links_and_customers_room_tokens_only(
         await client.wait_for(lambda c: c.ws.close_code is not None)
         assert client.ws.close_code == CloseCode.TOKEN_INVALID
         await client.close()
+
+
+async def test_slots_outlive_a_restart_in_the_sqlite_file_under_var(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "appointments.sqlite3"
+    settings = make_settings(port=0, demo_room=None, appointments_path=path)
+    start = round(time.time() * 1000) + 24 * 60 * MIN
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        chan = await _console(srv, "adv-chan", "Ms Chan")
+        await chan.send(m.Offer(start, start + 30 * MIN))
+        await chan.wait_for(lambda c: bool(slots(c)))
+        await chan.close()
+    assert path.exists()
+    assert path.parent.stat().st_mode & 0o077 == 0  # owner-only, as var/ always is
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        ann = await _booker(srv, "ann", "Ann", "ann-room")
+        assert [(s.start, s.adv, s.st) for s in slots(ann)] == [(start, "Ms Chan", "free")]
+        await ann.close()
