@@ -29,6 +29,7 @@ from advisors.appointments import (
     Party,
     Refused,
     Slot,
+    SlotState,
     decide,
     due,
     honour,
@@ -135,6 +136,7 @@ class Appointments:
         self.watchers.add(watcher)
         try:
             await self.carry_out(watcher, booker.open(time.time()), booker.refused)
+            await self._remind_late(watcher)
             async for data in ws:
                 await self.carry_out(watcher, booker.receive(data, time.time()), booker.refused)
         except ConnectionClosed:
@@ -207,8 +209,20 @@ class Appointments:
         for watcher in list(self.watchers):
             await watcher.send(slots_message(book, watcher.party, now))
 
-    async def _remind(self, slot: Slot) -> None:
-        mine = [
+    async def _remind_late(self, watcher: Watcher) -> None:
+        """A customer who comes after their appointment began, while it lasts, is reminded
+        too: the booking link's page is their way into the room."""
+        now = time.time()
+        for slot in (await self.store.slots()).values():
+            if (
+                slot.customer == watcher.party.subject
+                and slot.state is SlotState.HONOURED
+                and slot.start <= now < slot.end
+            ):
+                await self._remind(slot, [watcher])
+
+    async def _remind(self, slot: Slot, to: list[Watcher] | None = None) -> None:
+        mine = to or [
             w for w in self.watchers if not w.party.advisor and w.party.subject == slot.customer
         ]
         if not mine or slot.room is None or slot.customer is None:

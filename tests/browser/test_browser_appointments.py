@@ -15,9 +15,18 @@ from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from avatars.specialties import Specialty
 from protocol import messages as m
+from rooms.roles import Role
 from server.app import WealthroomServer
 from simulator.client import RoomClient
-from tests.browser.pages import ARGS, CHROMIUM, VIEWPORT, Watch, open_console
+from tests.browser.pages import (
+    ARGS,
+    CHROMIUM,
+    VIEWPORT,
+    Watch,
+    open_console,
+    open_room,
+    room_link,
+)
 from tests.conftest import SECRET, make_settings
 
 WAIT_MS = 20_000
@@ -103,4 +112,31 @@ async def test_a_slot_published_in_local_time_is_booked_moved_and_honoured(
         "() => window.wealthroomConsole.state.pages.some((p) => p.room === 'ann-room')"
     )
     await other.close()
+    watch.assert_clean()
+
+
+async def test_a_customer_in_the_room_is_reminded_in_the_page(
+    server: WealthroomServer, context: BrowserContext, watch: Watch
+) -> None:
+    token = server.tokens.mint_console(
+        subject="adv-chan", name="Ms Chan", skills=list(Specialty), languages=["en"]
+    )
+    chan = await RoomClient.open(server.ws_base + "/console", token)
+    link = server.tokens.mint_booking(subject="ann", name="Ann", room="ann-room")
+    booker = await RoomClient.open(server.ws_base + "/book", link)
+    soon = round(time.time() * 1000) + 6000
+    await chan.send(m.Offer(soon, soon + 30 * 60_000))
+    await booker.wait_for(lambda c: bool(c.of(m.Slots)) and bool(c.of(m.Slots)[-1].slots))
+    await booker.send(m.Book(booker.of(m.Slots)[-1].slots[0].id))
+    await chan.wait_for(lambda c: any(s.st == "booked" for s in c.of(m.Slots)[-1].slots))
+
+    room_token = server.tokens.mint(room="ann-room", role=Role.CUSTOMER, subject="ann", name="Ann")
+    room = await open_room(context, watch, room_link(server, room_token, "ann-room"), "room")
+    assert await room.is_visible("#appt-button")
+    await room.wait_for_selector("#appt-reminder:not([hidden])", timeout=WAIT_MS)
+    text = await room.inner_text("#appt-reminder")
+    assert "Ms Chan" in text
+    assert "GMT+8" in text  # shown in the customer's own time zone, named
+    for client in (chan, booker):
+        await client.close()
     watch.assert_clean()

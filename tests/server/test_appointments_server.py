@@ -113,7 +113,11 @@ async def test_a_booking_made_moved_cancelled_then_honoured_with_the_advisor_pag
     await chan.send(m.Accept(page.id))
     await chan.wait_for(lambda c: bool(c.of(m.Accepted)))
     assert chan.of(m.Accepted)[0].room == "ann-room"
-    for client in (chan, lee, ann):
+    # Ann opens her link again a little later: she is reminded as she comes.
+    again = await _booker(server, "ann", "Ann", "ann-room")
+    await again.wait_for(lambda c: bool(c.of(m.Appointment)))
+    assert again.of(m.Appointment)[0].slot == first
+    for client in (chan, lee, ann, again):
         await client.close()
 
 
