@@ -181,12 +181,13 @@ class Appointments:
         while not self.stopping:
             try:
                 async with self._bus.subscribe(TOPIC) as events:
+                    self._health.recover("appointment-events")
                     ready.set()
                     await self._refresh_all()  # news may have been missed meanwhile
                     async for data in events:
                         await self._on_event(data)
-            except Exception:
-                log.exception("appointment events failed; subscribing again")
+            except Exception as exc:
+                self._health.degrade("appointment-events", exc)  # logged once, not each retry
                 ready.set()
                 await asyncio.sleep(1.0)
 
@@ -256,8 +257,7 @@ class Appointments:
                 await self.honour_due(time.time())
                 self._health.recover("appointments")
             except Exception as exc:
-                log.exception("appointments: looking for bookings due failed")
-                self._health.degrade("appointments", exc)
+                self._health.degrade("appointments", exc)  # logged once, not every poll
             await asyncio.sleep(self._poll)
 
     async def honour_due(self, now: float) -> list[Slot]:

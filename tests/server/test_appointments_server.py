@@ -113,6 +113,19 @@ async def test_a_booking_made_moved_cancelled_then_honoured_with_the_advisor_pag
     await chan.send(m.Accept(page.id))
     await chan.wait_for(lambda c: bool(c.of(m.Accepted)))
     assert chan.of(m.Accepted)[0].room == "ann-room"
+    # Each request and the honouring are in the audit trail, refusals with their code.
+    trail = [
+        (e["action"], e["outcome"], e["actor"])
+        for e in server.audit.entries  # type: ignore[attr-defined]
+        if e["action"].startswith("appointment.")
+    ]
+    assert [t for t in trail if t[2] == "ann"] == [
+        ("appointment.book", "ok", "ann"),
+        ("appointment.move", "ok", "ann"),
+        ("appointment.cancel", "ok", "ann"),
+        ("appointment.book", "ok", "ann"),
+    ]
+    assert trail.count(("appointment.due", "ok", "server")) == 1
     # Ann opens her link again a little later: she is reminded as she comes.
     again = await _booker(server, "ann", "Ann", "ann-room")
     await again.wait_for(lambda c: bool(c.of(m.Appointment)))
@@ -205,6 +218,12 @@ async def test_bad_appointment_requests_get_an_error_with_a_code(
     await chan.wait_for(shows(id=slot, st="booked"))
 
     assert await _refused(bob, m.Book(slot)) is ErrorCode.SLOT_TAKEN
+    (refusal,) = [
+        e
+        for e in server.audit.entries  # type: ignore[attr-defined]
+        if e["action"] == "appointment.book" and e["actor"] == "bob"
+    ]
+    assert refusal["outcome"] == "SLOT_TAKEN"
     assert await _refused(bob, m.Cancel(slot)) is ErrorCode.NOT_YOUR_BOOKING
     assert await _refused(lee, m.Cancel(slot)) is ErrorCode.NOT_YOUR_BOOKING
     assert await _refused(bob, m.Book("no-such-slot")) is ErrorCode.NO_SUCH_SLOT
