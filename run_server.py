@@ -133,6 +133,10 @@ async def _serve(settings: Settings) -> int:
             print(f"    .venv/bin/python run_server.py visit --room {room} --name Ann --say hello")
             # Tokens ride in the fragment (after #): browsers never send it, so no log sees it.
             print(f"Advisor console (8 h): {server.base_url}/console.html#token={console}")
+            booking = server.tokens.mint_booking(
+                subject="demo-customer", name="Demo customer", room=room
+            )
+            print(f"Book an appointment (7 days): {server.base_url}/book.html#token={booking}")
         print("Press Ctrl-C to stop.")
         if room:
             print("Open the demo room in a browser:")

@@ -44,6 +44,7 @@ from advisors.outputs import Appoint, Close, ConsoleOutput, Send, SendSlots
 from advisors.presence import AdvisorState
 from protocol import messages as m
 from protocol.codec import encode
+from protocol.codes import ErrorCode
 from rooms.audit import AuditEvent, AuditLog
 from rooms.outputs import PageRequest
 from rooms.roles import Role
@@ -148,7 +149,7 @@ class Appointments:
         self,
         watcher: Watcher,
         outputs: list[ConsoleOutput],
-        refused: Callable[..., list[ConsoleOutput]],
+        refused: Callable[[ErrorCode, str, str, float], list[ConsoleOutput]],
     ) -> list[ConsoleOutput]:
         """Do a booking connection's outputs; return those that are not appointments' own
         (a console's) for its shell."""
@@ -207,8 +208,11 @@ class Appointments:
             return
         book = await self.store.slots()
         now = time.time()
-        for watcher in list(self.watchers):
-            await watcher.send(slots_message(book, watcher.party, now))
+        # Side by side: a connection slow to take its frame delays only itself.
+        await asyncio.gather(
+            *(w.send(slots_message(book, w.party, now)) for w in list(self.watchers)),
+            return_exceptions=True,
+        )
 
     async def _remind_late(self, watcher: Watcher) -> None:
         """A customer who comes after their appointment began, while it lasts, is reminded
