@@ -194,6 +194,16 @@ def honour(book: Book, slot_id: str, now: float) -> Decision:
     return Decision(put=(done,), slot=done)
 
 
+def unhonour(book: Book, slot_id: str, now: float) -> Decision:
+    """Honouring failed half way (the page board did not answer): the booking is due again,
+    for the next look, on whichever node, while its time lasts."""
+    slot = book.get(slot_id)
+    if slot is None or slot.state is not SlotState.HONOURED or now >= slot.end:
+        return Decision()
+    again = replace(slot, state=SlotState.BOOKED)
+    return Decision(put=(again,), slot=again)
+
+
 def visible_to(book: Book, party: Party, now: float) -> list[Slot]:
     """What a party is shown: an advisor, their own slots not over; a customer, the free slots
     ahead and their own bookings not over. By start, at most ``MAX_SLOTS``."""

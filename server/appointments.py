@@ -36,6 +36,7 @@ from advisors.appointments import (
     slot_from_json,
     slot_to_json,
     slots_message,
+    unhonour,
 )
 from advisors.booking import Booker
 from advisors.desk import PAGES_TOPIC, PageDesk, PageEvent
@@ -268,9 +269,15 @@ class Appointments:
         honoured: list[Slot] = []
         for slot in due(await self.store.slots(), now):
             decision = await self.store.apply(partial(honour, slot_id=slot.id, now=now))
-            if decision.slot is not None:  # this node won it
-                honoured.append(decision.slot)
+            if decision.slot is None:
+                continue  # another node won it, or it was cancelled meanwhile
+            try:
                 await self._honour(decision.slot, now)
+            except Exception:
+                # Due again at the next look (here or on another node), not lost.
+                await self.store.apply(partial(unhonour, slot_id=slot.id, now=now))
+                raise
+            honoured.append(decision.slot)
         return honoured
 
     async def _honour(self, slot: Slot, now: float) -> None:

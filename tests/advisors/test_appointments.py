@@ -16,6 +16,7 @@ from advisors.appointments import (
     decide,
     due,
     honour,
+    unhonour,
     visible_to,
 )
 from protocol import messages as m
@@ -91,6 +92,11 @@ def test_a_booking_is_made_moved_cancelled_and_honoured_at_its_time() -> None:
     book._write(decision)
     assert due(book.slots, at) == []
     assert honour(book.slots, first.id, at).slot is None  # a second node gets nothing
+    # Honouring failed half way: the booking is due again, once, while its time lasts.
+    assert unhonour(book.slots, first.id, later.end).slot is None
+    book._write(unhonour(book.slots, first.id, at))
+    assert [s.id for s in due(book.slots, at)] == [first.id]
+    assert unhonour(book.slots, first.id, at).slot is None
 
 
 def test_an_advisor_withdraws_a_slot_with_its_booking() -> None:

@@ -283,3 +283,39 @@ async def test_slots_outlive_a_restart_in_the_sqlite_file_under_var(tmp_path: Pa
         ann = await _booker(srv, "ann", "Ann", "ann-room")
         assert [(s.start, s.adv, s.st) for s in slots(ann)] == [(start, "Ms Chan", "free")]
         await ann.close()
+
+
+async def test_a_booking_whose_honouring_fails_is_due_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The node looks only when the test says (poll once a minute), at a time the test gives.
+    settings = make_settings(port=0, demo_room=None, appointment_poll_s=60.0)
+    async with WealthroomServer(settings, secret=SECRET) as srv:
+        chan = await _console(srv, "adv-chan", "Ms Chan")
+        ann = await _booker(srv, "ann", "Ann", "ann-room")
+        start = round(time.time() * 1000) + 60 * MIN
+        await chan.send(m.Offer(start, start + 30 * MIN))
+        await ann.wait_for(lambda c: bool(slots(c)))
+        await ann.send(m.Book(slots(ann)[0].id))
+        await chan.wait_for(shows(st="booked"))
+        post = srv.desk.post
+        failures = 0
+
+        async def board_away(*args: Any, **kw: Any) -> Any:
+            nonlocal failures
+            failures += 1
+            raise ConnectionError("page board unreachable")
+
+        monkeypatch.setattr(srv.desk, "post", board_away)
+        at = start / 1000 + 1
+        with pytest.raises(ConnectionError):
+            await srv.appointments.honour_due(at)
+        assert failures == 1
+        monkeypatch.setattr(srv.desk, "post", post)
+        (honoured,) = await srv.appointments.honour_due(at)
+        assert honoured.customer == "ann"
+        assert await srv.appointments.honour_due(at) == []  # once
+        await ann.wait_for(lambda c: bool(c.of(m.Appointment)))
+        await chan.wait_for(lambda c: any(p.room == "ann-room" for p in c.of(m.Pages)[-1].pages))
+        for client in (chan, ann):
+            await client.close()
