@@ -48,7 +48,24 @@ session.on("status", ({ state: s, code }) => {
   renderStatus();
 });
 
+// What the customer did themselves, so that a booking gone or moved otherwise is said aloud:
+// the advisor withdrew or moved it.
+const own = new Set();
+
+function noticeChanges(before, after) {
+  for (const old of before.filter((s) => s.st === "booked")) {
+    const now = after.find((s) => s.id === old.id);
+    const gone = !now || now.st === "free";
+    const moved = !gone && now.start !== old.start;
+    if (!gone && !moved) continue;
+    if (own.delete(old.id)) continue; // the customer's own doing
+    if (gone) showToast(t("appt.withdrawn", { adv: old.adv, at: when(old.start) }), false);
+    else showToast(t("appt.moved", { adv: old.adv, at: when(now.start) }), false);
+  }
+}
+
 session.on("slots", (msg) => {
+  noticeChanges(state.slots, msg.slots);
   state.slots = msg.slots;
   if (state.moving && !msg.slots.some((s) => s.id === state.moving && s.st === "booked")) state.moving = null;
   render();
@@ -77,7 +94,7 @@ function render() {
                 { type: "button", class: "move", onclick: () => startMove(s.id) },
                 state.moving === s.id ? t("appt.pick") : t("appt.move"),
               ),
-              el("button", { type: "button", class: "cancel", onclick: () => session.cancel(s.id) }, t("appt.cancel")),
+              el("button", { type: "button", class: "cancel", onclick: () => mine(s.id) && session.cancel(s.id) }, t("appt.cancel")),
             )
           : el("span", { class: "muted" }, t("appt.now")),
       ),
@@ -112,8 +129,15 @@ function startMove(slot) {
   render();
 }
 
+/** Note a change the customer makes to their own booking (not news to tell them). */
+function mine(slot) {
+  own.add(slot);
+  return true;
+}
+
 function choose(slot) {
   if (state.moving) {
+    mine(state.moving);
     session.move(state.moving, slot);
     state.moving = null;
   } else {
@@ -134,14 +158,15 @@ session.on("appointment", (msg) => {
 
 session.on("error", (err) => {
   state.errors.push(err);
-  showToast(refusalText(err));
+  own.clear();
+  showToast(refusalText(err), true);
 });
 
 let toastTimer = null;
-function showToast(text) {
+function showToast(text, isError) {
   const toast = byId("toast");
   toast.textContent = text;
-  toast.dataset.kind = "error";
+  toast.dataset.kind = isError ? "error" : "info";
   toast.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => (toast.hidden = true), 6000);

@@ -140,3 +140,35 @@ async def test_a_customer_in_the_room_is_reminded_in_the_page(
     for client in (chan, booker):
         await client.close()
     watch.assert_clean()
+
+
+async def test_the_customer_is_told_when_the_advisor_moves_or_withdraws_their_booking(
+    server: WealthroomServer, context: BrowserContext, watch: Watch
+) -> None:
+    console = await open_console(server, context, watch)
+    await console.fill("#slot-start", "2027-03-01T10:00")
+    await console.click("#slot-publish")
+    await console.wait_for_function("() => window.wealthroomConsole.state.slots.length === 1")
+    link = server.tokens.mint_booking(subject="ann", name="Ann", room="ann-room")
+    book = watch.attach(await context.new_page(), "book")
+    await book.goto(f"{server.base_url}/book.html#token={link}")
+    await book.wait_for_function("() => window.wealthroomBooking.state.slots.length === 1")
+    await book.click("#free button.book")
+    await console.wait_for_function(
+        "() => window.wealthroomConsole.state.slots.some((s) => s.st === 'booked')"
+    )
+
+    await console.fill("#slots .move-to", "2027-03-01T15:30")
+    await console.click("#slots button.move")
+    await book.wait_for_function(
+        "() => document.querySelector('#toast').textContent.includes('moved your appointment')"
+    )
+    assert "15:30" in await book.inner_text("#toast")
+    assert "15:30" in await book.inner_text("#mine")
+    await console.click("#slots button.cancel")
+    await book.wait_for_function(
+        "() => document.querySelector('#toast').textContent.includes('cancelled your appointment')"
+    )
+    await book.wait_for_function("() => window.wealthroomBooking.state.slots.length === 0")
+    assert await book.is_visible("#mine-empty")
+    watch.assert_clean()
