@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 TOPIC = "appointments"
 APPOINTMENT_REASON = "booked appointment"
+UNAVAILABLE = "appointments cannot be reached just now; please try again shortly"
 
 
 class Watcher(Protocol):
@@ -115,6 +116,12 @@ class Appointments:
         book = await self.store.slots()
         await watcher.send(slots_message(book, watcher.party, time.time()))
 
+    async def _send_slots_if_up(self, watcher: Watcher) -> None:
+        try:
+            await self.send_slots(watcher)
+        except Exception as exc:
+            self._health.degrade("appointments", exc)  # shown again when news next comes
+
     def _record(
         self, party: Party, msg: m.Message, slot: Slot | None, now: float, *, outcome: str
     ) -> None:
@@ -164,9 +171,16 @@ class Appointments:
                     more = refused(exc.code, exc.detail, out.message.TYPE, now)
                     rest += await self.carry_out(watcher, more, refused)
                     continue
-                await self.send_slots(watcher)  # at once: the bus's news may come later
+                except Exception as exc:
+                    # The store did not answer (Redis away, a disk that failed): the person
+                    # is told to try again, the connection stays, the node reports degraded.
+                    self._health.degrade("appointments", exc)
+                    more = refused(ErrorCode.INTERNAL, UNAVAILABLE, out.message.TYPE, now)
+                    rest += await self.carry_out(watcher, more, refused)
+                    continue
+                await self._send_slots_if_up(watcher)  # at once: the bus's news may come later
             elif isinstance(out, SendSlots):
-                await self.send_slots(watcher)
+                await self._send_slots_if_up(watcher)
             elif isinstance(out, Send) and isinstance(watcher, _SocketWatcher):
                 await watcher.send(out.message)
             elif isinstance(out, Close) and isinstance(watcher, _SocketWatcher):

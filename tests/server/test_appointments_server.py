@@ -319,3 +319,19 @@ async def test_a_booking_whose_honouring_fails_is_due_again(
         await chan.wait_for(lambda c: any(p.room == "ann-room" for p in c.of(m.Pages)[-1].pages))
         for client in (chan, ann):
             await client.close()
+
+
+async def test_a_store_that_does_not_answer_is_an_internal_error_and_the_connection_stays(
+    server: WealthroomServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann = await _booker(server, "ann", "Ann", "ann-room")
+
+    async def away(*args: Any, **kw: Any) -> Any:
+        raise ConnectionError("store unreachable")
+
+    monkeypatch.setattr(server.appointments.store, "apply", away)
+    assert await _refused(ann, m.Book("s1")) is ErrorCode.INTERNAL
+    assert "appointments" in server.health.degraded
+    await ann.send(m.Ping(9))
+    await ann.wait_for(lambda c: any(p.n == 9 for p in c.pongs))
+    await ann.close()
