@@ -161,6 +161,10 @@ def move(
         _check_times(start, end, now)
         _check_free_time(book, party.subject, start, end, besides=slot.id)
         moved = replace(slot, start=start, end=end)
+        if slot.customer is not None:
+            # The booking goes with the slot: not onto another appointment of the customer's.
+            customer = Party(slot.customer, slot.customer_name or "", advisor=False)
+            _check_no_other_booking(book, customer, moved, besides=slot.id)
         return _decided(book, now, put=(moved,), slot=moved)
     if to is None or start is not None:
         raise Refused(ErrorCode.BAD_VALUE, "a customer moves a booking with `to` (not `start`)")
@@ -306,6 +310,15 @@ def _check_bookable(
         raise Refused(ErrorCode.SLOT_PAST, "that slot has begun or is over")
     if slot.state is not SlotState.FREE:
         raise Refused(ErrorCode.SLOT_TAKEN, "that slot is booked")
+    mine = _check_no_other_booking(book, customer, slot, besides=besides)
+    if len(mine) >= MAX_BOOKINGS:
+        raise Refused(ErrorCode.BOOKING_LIMIT, f"at most {MAX_BOOKINGS} bookings ahead")
+
+
+def _check_no_other_booking(
+    book: Book, customer: Party, slot: Slot, *, besides: str | None
+) -> list[Slot]:
+    """The customer's other bookings, none of which may overlap ``slot``."""
     mine = [
         s
         for s in book.values()
@@ -313,9 +326,8 @@ def _check_bookable(
     ]
     for s in mine:
         if s.start < slot.end and slot.start < s.end:
-            raise Refused(ErrorCode.SLOT_OVERLAP, f"overlaps your booking {s.id}")
-    if len(mine) >= MAX_BOOKINGS:
-        raise Refused(ErrorCode.BOOKING_LIMIT, f"at most {MAX_BOOKINGS} bookings ahead")
+            raise Refused(ErrorCode.SLOT_OVERLAP, f"overlaps the customer's booking {s.id}")
+    return mine
 
 
 def _visible(book: Book, party: Party, slot_id: str) -> Slot:

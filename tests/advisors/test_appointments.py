@@ -189,6 +189,13 @@ def test_overlaps_are_slot_overlap() -> None:
     same_time = offer(book, NOW + HOUR, who=LEE)  # another advisor at the same time
     book.do(ANN, m.Book(slot.id))
     assert book.refused(ANN, m.Book(same_time.id)) is ErrorCode.SLOT_OVERLAP
+    # An advisor moving a booked slot cannot put it onto the customer's other appointment.
+    book.do(LEE, m.Cancel(same_time.id))
+    lees = offer(book, NOW + 5 * HOUR, who=LEE)
+    book.do(ANN, m.Book(lees.id))
+    with pytest.raises(Refused, match="the customer's booking") as info:
+        decide(book.slots, LEE, m.Move(lees.id, start=ms(NOW + HOUR)), "x", NOW)
+    assert info.value.code is ErrorCode.SLOT_OVERLAP
 
 
 def test_a_customer_holds_a_few_bookings_at_most() -> None:
