@@ -109,7 +109,12 @@ class Appointments:
             self._record(party, msg, None, now, outcome=exc.code.name)
             raise
         self._record(party, msg, decision.slot, now, outcome="ok")
-        await self._bus.publish(TOPIC, msgpack.packb(["changed", None]))
+        try:
+            await self._bus.publish(TOPIC, msgpack.packb(["changed", None]))
+        except Exception as exc:
+            # Done all the same: the asker is shown it at once, the others when news next
+            # comes (a resubscribing node shows every connection its slots again).
+            self._health.degrade("appointment-events", exc)
         return decision.slot
 
     async def send_slots(self, watcher: Watcher) -> None:
