@@ -40,6 +40,7 @@ from advisors.appointments import (
 )
 from advisors.booking import Booker
 from advisors.desk import PAGES_TOPIC, PageDesk, PageEvent
+from advisors.errors import PageExists
 from advisors.grant import BookingGrant
 from advisors.outputs import Appoint, Close, ConsoleOutput, Send, SendSlots
 from advisors.presence import AdvisorState
@@ -322,7 +323,10 @@ class Appointments:
             APPOINTMENT_REASON,
             None,
         )
-        await self._desk.post(request, first=slot.advisor, first_for_s=head_start)
+        try:
+            await self._desk.post(request, first=slot.advisor, first_for_s=head_start)
+        except PageExists:
+            pass  # posted by an earlier attempt whose reminder did not go out
         detail: dict[str, str | int | bool] = {
             "slot": slot.id,
             "advisor": slot.advisor,

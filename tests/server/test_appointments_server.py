@@ -312,11 +312,25 @@ async def test_a_booking_whose_honouring_fails_is_due_again(
             await srv.appointments.honour_due(at)
         assert failures == 1
         monkeypatch.setattr(srv.desk, "post", post)
+        # The page goes up, then the news of it fails: due again, and the page is not doubled.
+        publish = srv.desk.bus.publish
+
+        async def news_away(topic: str, payload: bytes) -> None:
+            if topic == "appointments":
+                raise ConnectionError("bus unreachable")
+            await publish(topic, payload)
+
+        monkeypatch.setattr(srv.desk.bus, "publish", news_away)
+        with pytest.raises(ConnectionError):
+            await srv.appointments.honour_due(at)
+        monkeypatch.setattr(srv.desk.bus, "publish", publish)
         (honoured,) = await srv.appointments.honour_due(at)
         assert honoured.customer == "ann"
         assert await srv.appointments.honour_due(at) == []  # once
         await ann.wait_for(lambda c: bool(c.of(m.Appointment)))
         await chan.wait_for(lambda c: any(p.room == "ann-room" for p in c.of(m.Pages)[-1].pages))
+        assert [p.room for p in await srv.desk.board.open_pages()] == ["ann-room"]
+        assert len(ann.of(m.Appointment)) == 1
         for client in (chan, ann):
             await client.close()
 
