@@ -323,10 +323,9 @@ class Appointments:
             APPOINTMENT_REASON,
             None,
         )
-        try:
+        # Posted already by an earlier attempt whose reminder did not go out: once is enough.
+        with contextlib.suppress(PageExists):
             await self._desk.post(request, first=slot.advisor, first_for_s=head_start)
-        except PageExists:
-            pass  # posted by an earlier attempt whose reminder did not go out
         detail: dict[str, str | int | bool] = {
             "slot": slot.id,
             "advisor": slot.advisor,
