@@ -1,6 +1,7 @@
 // A customer's appointments from the room page: the "Appointments" button opens the booking
 // page with this room's token (appointments booked there open this room), and a reminder
-// shows here when one is due, its time in the customer's own time zone.
+// shows here when one is due, its time in the customer's own time zone, until an advisor
+// walks in.
 
 import { when } from "./appointments.js";
 import { BookingSession } from "./connection.js";
@@ -9,7 +10,7 @@ import { t } from "./i18n.js";
 import { sameOriginSocket, tokenClaims } from "./link_params.js";
 import { showToast } from "./room_toast.js";
 
-export function mountAppointments({ link, state }) {
+export function mountAppointments({ link, state, session: room }) {
   const button = byId("appt-button");
   const reminder = byId("appt-reminder");
   state.appointments = [];
@@ -32,6 +33,13 @@ export function mountAppointments({ link, state }) {
     showToast(reminder.textContent);
   });
   session.start();
+  // The reminder has done its work once an advisor walks in.
+  room.on("reliable", (msg) => {
+    if (msg.t === "joined" && msg.role === "advisor" && last) {
+      last = null;
+      reminder.hidden = true;
+    }
+  });
   window.addEventListener("pagehide", () => session.stop());
   return { render, session };
 }

@@ -137,7 +137,15 @@ async def test_a_customer_in_the_room_is_reminded_in_the_page(
     text = await room.inner_text("#appt-reminder")
     assert "Ms Chan" in text
     assert "GMT+8" in text  # shown in the customer's own time zone, named
-    for client in (chan, booker):
+    # Ms Chan takes the page and walks in: the reminder has done its work.
+    await chan.wait_for(lambda c: any(p.room == "ann-room" for p in c.of(m.Pages)[-1].pages))
+    (page,) = [p for p in chan.of(m.Pages)[-1].pages if p.room == "ann-room"]
+    await chan.send(m.Accept(page.id))
+    await chan.wait_for(lambda c: bool(c.of(m.Accepted)))
+    accepted = chan.of(m.Accepted)[0]
+    advisor = await RoomClient.join(accepted.url, accepted.token, "Ms Chan")
+    await room.wait_for_selector("#appt-reminder", state="hidden", timeout=WAIT_MS)
+    for client in (chan, booker, advisor):
         await client.close()
     watch.assert_clean()
 
