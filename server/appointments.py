@@ -53,6 +53,7 @@ from rooms.roles import Role
 from server.auth import TokenAuthority
 from server.errors import Refused as NotHosted
 from server.health import Health
+from server.room_host import RoomHost
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class Appointments:
         audit: AuditLog,
         health: Health,
         *,
-        open_room: Callable[[str], Awaitable[object]],
+        open_room: Callable[[str], Awaitable[RoomHost]],
         room_url: Callable[[str], Awaitable[str]],
         token_ttl_s: float,
         head_start_s: float,
@@ -304,7 +305,8 @@ class Appointments:
         assert slot.room is not None
         assert slot.customer is not None
         try:
-            await self._open_room(slot.room)
+            host = await self._open_room(slot.room)
+            host.kept_until = max(host.kept_until, slot.end)
         except NotHosted as exc:
             # Hosted by another node (it serves the customer), or shared services away: the
             # page and the reminder still go out; the room opens when the first one comes.

@@ -104,6 +104,8 @@ async def test_a_booking_made_moved_cancelled_then_honoured_with_the_advisor_pag
     assert reminder.token is not None
     assert server.tokens.verify(reminder.token, room="ann-room").role is Role.CUSTOMER
     assert "ann-room" in server.rooms
+    # Kept open, empty or not, until the appointment's end: the customer may come late.
+    assert server.rooms["ann-room"].kept_until == (soon + 30 * MIN) / 1000
     await chan.wait_for(lambda c: any(p.room == "ann-room" for p in c.of(m.Pages)[-1].pages))
     await ann.wait_for(shows(id=first, st="honoured"))
     # The other advisor's queue was refreshed when the page went up, without it.
