@@ -14,6 +14,8 @@ run_server.py ask --audio FILE.wav [--json]
                                     the same, spoken: heard as a microphone is, hands-free
 run_server.py advisor-token --name "Ms Chan" --skills bonds,funds --langs en,zh
                                     mint an advisor console token
+run_server.py booking-link --subject cust-1 --name "Ann Lee" --room ann-room [--days 7]
+                                    a customer's link to book appointments (book.html)
 run_server.py enrol --subject demo-customer
                                     enrol a customer's authenticator (TOTP) for step-up
 run_server.py audit verify var/audit.jsonl

@@ -162,3 +162,12 @@ def test_a_customers_booking_connection_takes_appointment_messages_only() -> Non
     assert error_codes(out) == [ErrorCode.SLOT_TAKEN]
     assert isinstance(out[-1], Close)  # out of strikes
     assert out[-1].code is CloseCode.TOO_MANY_ERRORS
+
+
+def test_a_booking_connection_that_floods_is_limited_then_closed() -> None:
+    b = Booker(BookingGrant("ann", "Ann", "ann-room"), max_frame_bytes=4096, strikes=3, now=NOW)
+    outputs = [o for _ in range(40) for o in b.receive(encode(m.Book("s1")), NOW)]
+    assert ErrorCode.RATE_LIMITED in error_codes(outputs)
+    closes = [o for o in outputs if isinstance(o, Close)]
+    assert closes
+    assert closes[0].code is CloseCode.RATE_LIMITED
