@@ -48,6 +48,7 @@ from protocol import messages as m
 from protocol.codec import encode
 from protocol.codes import ErrorCode
 from rooms.audit import AuditEvent, AuditLog
+from rooms.handoff_words import BOOKED
 from rooms.outputs import PageRequest
 from rooms.roles import Role
 from server.auth import TokenAuthority
@@ -58,7 +59,7 @@ from server.room_host import RoomHost
 log = logging.getLogger(__name__)
 
 TOPIC = "appointments"
-APPOINTMENT_REASON = "booked appointment"
+APPOINTMENT_REASON = BOOKED
 UNAVAILABLE = "appointments cannot be reached just now; please try again shortly"
 
 
@@ -304,6 +305,7 @@ class Appointments:
     async def _honour(self, slot: Slot, now: float) -> None:
         assert slot.room is not None
         assert slot.customer is not None
+        host: RoomHost | None = None
         try:
             host = await self._open_room(slot.room)
             host.kept_until = max(host.kept_until, slot.end)
@@ -328,6 +330,8 @@ class Appointments:
         # Posted already by an earlier attempt whose reminder did not go out: once is enough.
         with contextlib.suppress(PageExists):
             await self._desk.post(request, first=slot.advisor, first_for_s=head_start)
+        if host is not None:
+            host.appointment_due(request.id, slot.advisor_name)
         detail: dict[str, str | int | bool] = {
             "slot": slot.id,
             "advisor": slot.advisor,

@@ -346,8 +346,39 @@ async def test_a_store_that_does_not_answer_is_an_internal_error_and_the_connect
         raise ConnectionError("store unreachable")
 
     monkeypatch.setattr(server.appointments.store, "apply", away)
+    monkeypatch.setattr(server.appointments.store, "slots", away)
     assert await _refused(ann, m.Book("s1")) is ErrorCode.INTERNAL
     assert "appointments" in server.health.degraded
     await ann.send(m.Ping(9))
     await ann.wait_for(lambda c: any(p.n == 9 for p in c.pongs))
     await ann.close()
+
+
+async def test_the_customer_in_the_room_follows_the_appointments_page_to_the_briefed_advisor(
+    server: WealthroomServer,
+) -> None:
+    chan = await _console(server, "adv-chan", "Ms Chan")
+    ann = await _booker(server, "ann", "Ann", "ann-room")
+    soon = round(time.time() * 1000) + 4000
+    await chan.send(m.Offer(soon, soon + 30 * MIN))
+    await ann.wait_for(lambda c: bool(slots(c)))
+    await ann.send(m.Book(slots(ann)[0].id))
+    await chan.wait_for(shows(st="booked"))
+    token = server.tokens.mint(room="ann-room", role=Role.CUSTOMER, subject="ann", name="Ann")
+    in_room = await RoomClient.join(server.room_url("ann-room"), token, "Ann")
+
+    def handoffs(c: RoomClient) -> list[tuple[str, str | None]]:
+        return [(h.st, h.advisor) for h in c.of(m.Handoff)]
+
+    await in_room.wait_for(lambda c: ("paging", "Ms Chan") in handoffs(c), timeout=15)
+    (page,) = [p for p in chan.of(m.Pages)[-1].pages if p.room == "ann-room"]
+    await chan.send(m.Accept(page.id))
+    await chan.wait_for(lambda c: bool(c.of(m.Accepted)))
+    await in_room.wait_for(lambda c: ("coming", "Ms Chan") in handoffs(c))
+    accepted = chan.of(m.Accepted)[0]
+    advisor = await RoomClient.join(accepted.url, accepted.token, "Ms Chan")
+    await advisor.wait_for(lambda c: bool(c.of(m.Briefing)))
+    assert advisor.of(m.Briefing)[0].brief.why == "booked appointment"
+    await in_room.wait_for(lambda c: ("arrived", "Ms Chan") in handoffs(c))
+    for client in (chan, ann, in_room, advisor):
+        await client.close()
