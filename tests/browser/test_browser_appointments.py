@@ -95,7 +95,7 @@ async def test_a_slot_published_in_local_time_is_booked_moved_and_honoured(
         subject="adv-chan", name="Ms Chan", skills=list(Specialty), languages=["en", "zh"]
     )
     other = await RoomClient.open(server.ws_base + "/console", token)
-    soon = round(time.time() * 1000) + 5000
+    soon = round(time.time() * 1000) + 8000
     await other.send(m.Offer(soon, soon + 30 * 60_000))
     await book.wait_for_function("() => window.wealthroomBooking.state.slots.length === 2")
     await book.click("#mine button.move")
@@ -124,7 +124,7 @@ async def test_a_customer_in_the_room_is_reminded_in_the_page(
     chan = await RoomClient.open(server.ws_base + "/console", token)
     link = server.tokens.mint_booking(subject="ann", name="Ann", room="ann-room")
     booker = await RoomClient.open(server.ws_base + "/book", link)
-    soon = round(time.time() * 1000) + 6000
+    soon = round(time.time() * 1000) + 8000
     await chan.send(m.Offer(soon, soon + 30 * 60_000))
     await booker.wait_for(lambda c: bool(c.of(m.Slots)) and bool(c.of(m.Slots)[-1].slots))
     await booker.send(m.Book(booker.of(m.Slots)[-1].slots[0].id))

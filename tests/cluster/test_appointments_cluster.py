@@ -57,13 +57,13 @@ async def test_booked_on_one_node_honoured_once_with_the_advisor_on_another(
         ann = await RoomClient.open(b.ws_base + "/book", link)
         await chan.wait_for(lambda c: bool(c.of(m.Slots)))
         await ann.wait_for(lambda c: bool(c.of(m.Slots)))
-        soon = round(time.time() * 1000) + 3000
+        soon = round(time.time() * 1000) + 6000
         await chan.send(m.Offer(soon, soon + 30 * MIN))
         await ann.wait_for(lambda c: [s.start for s in slots(c)] == [soon])  # news from node a
         await ann.send(m.Book(slots(ann)[0].id))
         await chan.wait_for(lambda c: [s.customer for s in slots(c)] == ["Ann"])  # from node b
 
-        await ann.wait_for(lambda c: bool(c.of(m.Appointment)), timeout=15)
+        await ann.wait_for(lambda c: bool(c.of(m.Appointment)), timeout=30)
         await chan.wait_for(lambda c: any(p.room == "ann-room" for p in c.of(m.Pages)[-1].pages))
         hosts = [n for n in (a, b) if "ann-room" in n.rooms]
         assert len(hosts) == 1

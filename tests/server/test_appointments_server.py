@@ -70,7 +70,7 @@ async def test_a_booking_made_moved_cancelled_then_honoured_with_the_advisor_pag
     chan = await _console(server, "adv-chan", "Ms Chan")
     lee = await _console(server, "adv-lee", "Mr Lee")
     ann = await _booker(server, "ann", "Ann", "ann-room")
-    soon = round(time.time() * 1000) + 4000  # the appointment: a few seconds from now
+    soon = round(time.time() * 1000) + 8000  # seconds from now, with room for a loaded machine
     later = soon + 60 * MIN
     await chan.send(m.Offer(soon, soon + 30 * MIN))
     await chan.send(m.Offer(later, later + 30 * MIN))
@@ -93,7 +93,7 @@ async def test_a_booking_made_moved_cancelled_then_honoured_with_the_advisor_pag
     await chan.wait_for(shows(id=first, st="booked", customer="Ann"))
 
     # Its time: the room opens, the customer is reminded, the booked advisor is paged.
-    await ann.wait_for(lambda c: bool(c.of(m.Appointment)), timeout=15)
+    await ann.wait_for(lambda c: bool(c.of(m.Appointment)), timeout=30)
     (reminder,) = ann.of(m.Appointment)
     assert (reminder.slot, reminder.room, reminder.start, reminder.adv) == (
         first,
@@ -142,14 +142,14 @@ async def test_an_absent_booked_advisor_leaves_the_page_to_the_others(
     chan = await _console(server, "adv-chan", "Ms Chan")
     lee = await _console(server, "adv-lee", "Mr Lee")
     bob = await _booker(server, "bob", "Bob", "bob-room")
-    soon = round(time.time() * 1000) + 3000
+    soon = round(time.time() * 1000) + 6000
     await chan.send(m.Offer(soon, soon + 30 * MIN))
     await bob.wait_for(lambda c: bool(slots(c)))
     await bob.send(m.Book(slots(bob)[0].id))
     await chan.wait_for(shows(st="booked"))
     await chan.close()  # Ms Chan is away when it is time
     await lee.wait_for(
-        lambda c: any(p.room == "bob-room" for p in c.of(m.Pages)[-1].pages), timeout=15
+        lambda c: any(p.room == "bob-room" for p in c.of(m.Pages)[-1].pages), timeout=30
     )
     await bob.wait_for(lambda c: bool(c.of(m.Appointment)))
     for client in (lee, bob):
@@ -162,13 +162,13 @@ async def test_the_booked_advisor_declines_and_the_others_are_paged(
     chan = await _console(server, "adv-chan", "Ms Chan")
     lee = await _console(server, "adv-lee", "Mr Lee")
     bob = await _booker(server, "bob", "Bob", "bob-room")
-    soon = round(time.time() * 1000) + 3000
+    soon = round(time.time() * 1000) + 6000
     await chan.send(m.Offer(soon, soon + 30 * MIN))
     await bob.wait_for(lambda c: bool(slots(c)))
     await bob.send(m.Book(slots(bob)[0].id))
     await chan.wait_for(
         lambda c: any(p.room == "bob-room" and p.first for p in c.of(m.Pages)[-1].pages),
-        timeout=15,
+        timeout=30,
     )
     (page,) = [p for p in chan.of(m.Pages)[-1].pages if p.room == "bob-room"]
     assert await _refused(lee, m.Decline(page.id)) is ErrorCode.NO_SUCH_PAGE  # not his first
@@ -191,12 +191,12 @@ async def test_the_booked_advisors_head_start_ends(server: WealthroomServer) -> 
         chan = await _console(srv, "adv-chan", "Ms Chan")
         lee = await _console(srv, "adv-lee", "Mr Lee")
         bob = await _booker(srv, "bob", "Bob", "bob-room")
-        soon = round(time.time() * 1000) + 3000
+        soon = round(time.time() * 1000) + 6000
         await chan.send(m.Offer(soon, soon + 30 * MIN))
         await bob.wait_for(lambda c: bool(slots(c)))
         await bob.send(m.Book(slots(bob)[0].id))
         await chan.wait_for(
-            lambda c: any(p.room == "bob-room" for p in c.of(m.Pages)[-1].pages), timeout=15
+            lambda c: any(p.room == "bob-room" for p in c.of(m.Pages)[-1].pages), timeout=30
         )
         # Ms Chan did not take it in her head start: Mr Lee is shown it.
         await lee.wait_for(lambda c: any(p.room == "bob-room" for p in c.of(m.Pages)[-1].pages))
@@ -359,7 +359,7 @@ async def test_the_customer_in_the_room_follows_the_appointments_page_to_the_bri
 ) -> None:
     chan = await _console(server, "adv-chan", "Ms Chan")
     ann = await _booker(server, "ann", "Ann", "ann-room")
-    soon = round(time.time() * 1000) + 4000
+    soon = round(time.time() * 1000) + 6000
     await chan.send(m.Offer(soon, soon + 30 * MIN))
     await ann.wait_for(lambda c: bool(slots(c)))
     await ann.send(m.Book(slots(ann)[0].id))
@@ -370,7 +370,7 @@ async def test_the_customer_in_the_room_follows_the_appointments_page_to_the_bri
     def handoffs(c: RoomClient) -> list[tuple[str, str | None]]:
         return [(h.st, h.advisor) for h in c.of(m.Handoff)]
 
-    await in_room.wait_for(lambda c: ("paging", "Ms Chan") in handoffs(c), timeout=15)
+    await in_room.wait_for(lambda c: ("paging", "Ms Chan") in handoffs(c), timeout=30)
     (page,) = [p for p in chan.of(m.Pages)[-1].pages if p.room == "ann-room"]
     await chan.send(m.Accept(page.id))
     await chan.wait_for(lambda c: bool(c.of(m.Accepted)))
