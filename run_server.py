@@ -181,7 +181,11 @@ def _advisor_token(args: argparse.Namespace) -> int:
 def _booking_link(args: argparse.Namespace) -> int:
     settings = _settings(args)
     token = _authority(settings).mint_booking(
-        subject=args.subject, name=args.name, room=args.room, ttl_s=args.days * 24 * 3600
+        subject=args.subject,
+        name=args.name,
+        room=args.room,
+        ttl_s=args.days * 24 * 3600,
+        language=args.lang,
     )
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"{base.rstrip('/')}/book.html#token={token}")
@@ -442,6 +446,7 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--name", required=True, help="the customer's display name")
     link.add_argument("--room", required=True, help="the room their appointments open in")
     link.add_argument("--days", type=float, default=7.0, help="how long the link works (max 14)")
+    link.add_argument("--lang", choices=["en", "zh", "yue"], help="the customer's language")
 
     enrol = sub.add_parser("enrol", help="enrol a customer's authenticator for step-up")
     enrol.add_argument("--subject", required=True)

@@ -47,6 +47,7 @@ class Slot:
     customer: str | None = None  # subject of the customer who booked it
     customer_name: str | None = None
     room: str | None = None  # the room that opens at its time
+    language: str = "en"  # the customer's: their room's notices, advisors asked after the first
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class Party:
     name: str
     advisor: bool
     room: str | None = None  # a customer's room: where a booking of theirs opens
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,7 @@ def book_slot(book: Book, customer: Party, slot_id: str, now: float) -> Decision
         customer=customer.subject,
         customer_name=customer.name,
         room=customer.room,
+        language=customer.language,
     )
     return _decided(book, now, put=(booked,), slot=booked)
 
@@ -178,6 +181,7 @@ def move(
         customer=slot.customer,
         customer_name=slot.customer_name,
         room=slot.room,
+        language=slot.language,
     )
     return _decided(book, now, put=(_freed(slot), booked), slot=booked)
 
@@ -256,6 +260,7 @@ def slot_to_json(slot: Slot) -> dict[str, Any]:
         "customer": slot.customer,
         "customer_name": slot.customer_name,
         "room": slot.room,
+        "language": slot.language,
     }
 
 
@@ -270,6 +275,7 @@ def slot_from_json(data: Mapping[str, Any]) -> Slot:
         data.get("customer"),
         data.get("customer_name"),
         data.get("room"),
+        str(data.get("language") or "en"),
     )
 
 
@@ -349,7 +355,9 @@ def _own(book: Book, party: Party, slot_id: str) -> Slot:
 
 
 def _freed(slot: Slot) -> Slot:
-    return replace(slot, state=SlotState.FREE, customer=None, customer_name=None, room=None)
+    return replace(
+        slot, state=SlotState.FREE, customer=None, customer_name=None, room=None, language="en"
+    )
 
 
 def _decided(

@@ -22,7 +22,9 @@ class Booker:
         self, grant: BookingGrant, *, max_frame_bytes: int, strikes: float, now: float
     ) -> None:
         self.grant = grant
-        self.party = Party(grant.subject, grant.name, advisor=False, room=grant.room)
+        self.party = Party(
+            grant.subject, grant.name, advisor=False, room=grant.room, language=grant.language
+        )
         self._max_frame = max_frame_bytes
         self._strikes = TokenBucket(1.0, strikes, now)
         self._messages = TokenBucket(MESSAGE_RATE, MESSAGE_BURST, now)

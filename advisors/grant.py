@@ -27,3 +27,4 @@ class BookingGrant:
     subject: str
     name: str
     room: str
+    language: str = "en"  # of the notices the customer reads, and asked of the advisors

@@ -196,10 +196,12 @@ class Room:
             page_id, state, now, advisor=advisor, advisor_name=advisor_name, eta_s=eta_s, why=why
         )
 
-    def appointment_due(self, page_id: str, advisor_name: str, now: float) -> list[Output]:
+    def appointment_due(
+        self, page_id: str, advisor_name: str, now: float, *, language: str = "en"
+    ) -> list[Output]:
         """A booked appointment's time came and the shell paged its advisor (``page_id``):
-        members follow that page as they follow one the room raised."""
-        return self.handoffs.expect(page_id, advisor_name, now)
+        members follow that page as they follow one the room raised, in ``language``."""
+        return self.handoffs.expect(page_id, advisor_name, now, language=language)
 
     def page_is_open(self, page_id: str) -> bool:
         """Is the room still waiting for the advisor of this page?"""

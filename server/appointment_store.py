@@ -27,10 +27,13 @@ CREATE TABLE IF NOT EXISTS slots (
     state TEXT NOT NULL,
     customer TEXT,
     customer_name TEXT,
-    room TEXT
+    room TEXT,
+    language TEXT NOT NULL DEFAULT 'en'
 )
 """
-_COLUMNS = "id, advisor, advisor_name, start_s, end_s, state, customer, customer_name, room"
+_COLUMNS = (
+    "id, advisor, advisor_name, start_s, end_s, state, customer, customer_name, room, language"
+)
 
 
 class SqliteAppointments:
@@ -69,7 +72,7 @@ class SqliteAppointments:
                 decision = change(self._read())
                 for slot in decision.put:
                     self._db.execute(
-                        f"INSERT OR REPLACE INTO slots ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                        f"INSERT OR REPLACE INTO slots ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         _row(slot),
                     )
                 self._db.executemany(
@@ -93,11 +96,12 @@ def _row(slot: Slot) -> tuple[object, ...]:
         slot.customer,
         slot.customer_name,
         slot.room,
+        slot.language,
     )
 
 
 def _slot(row: tuple[object, ...]) -> Slot:
-    sid, advisor, name, start, end, state, customer, customer_name, room = row
+    sid, advisor, name, start, end, state, customer, customer_name, room, language = row
     return Slot(
         str(sid),
         str(advisor),
@@ -108,4 +112,5 @@ def _slot(row: tuple[object, ...]) -> Slot:
         None if customer is None else str(customer),
         None if customer_name is None else str(customer_name),
         None if room is None else str(room),
+        str(language),
     )

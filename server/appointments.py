@@ -322,7 +322,7 @@ class Appointments:
             slot.customer,
             slot.customer_name or "customer",
             None,
-            "en",
+            slot.language,
             None,
             APPOINTMENT_REASON,
             None,
@@ -331,7 +331,7 @@ class Appointments:
         with contextlib.suppress(PageExists):
             await self._desk.post(request, first=slot.advisor, first_for_s=head_start)
         if host is not None:
-            host.appointment_due(request.id, slot.advisor_name)
+            host.appointment_due(request.id, slot.advisor_name, slot.language)
         detail: dict[str, str | int | bool] = {
             "slot": slot.id,
             "advisor": slot.advisor,

@@ -160,6 +160,7 @@ class TokenAuthority:
         room: str,
         ttl_s: float = 7 * 24 * 3600,
         now: float | None = None,
+        language: str | None = None,
     ) -> str:
         """A booking link's token: this customer may book, move and cancel appointments, which
         open in ``room``. It admits to ``/book`` only, never to a room."""
@@ -178,6 +179,10 @@ class TokenAuthority:
             "exp": issued + int(ttl_s),
             "jti": uuid.uuid4().hex,
         }
+        if language is not None:
+            if language not in LANGUAGES:
+                raise ValueError(f"language must be one of {sorted(LANGUAGES)}")
+            claims["lang"] = language
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify_booking(self, token: str) -> BookingGrant:
@@ -190,10 +195,14 @@ class TokenAuthority:
         claims = self._decode(token, audience)
         if audience == AUDIENCE and claims.get("role") != Role.CUSTOMER.value:
             raise TokenInvalid("only customers book appointments")
-        room, name = claims.get("room"), claims.get("name")
+        room, name, language = claims.get("room"), claims.get("name"), claims.get("lang", "en")
         if not isinstance(room, str) or not ROOM_ID.match(room):
             raise TokenInvalid("token names no room")
-        return BookingGrant(str(claims["sub"]), name if isinstance(name, str) else "customer", room)
+        if language not in LANGUAGES:
+            raise TokenInvalid("token's language is not supported")
+        return BookingGrant(
+            str(claims["sub"]), name if isinstance(name, str) else "customer", room, language
+        )
 
     def _check_life(self, audience: str, ttl_s: float) -> None:
         cap = self._max_life[audience]

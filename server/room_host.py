@@ -232,9 +232,10 @@ class RoomHost:
             )
         )
 
-    def appointment_due(self, page_id: str, advisor_name: str) -> None:
+    def appointment_due(self, page_id: str, advisor_name: str, language: str) -> None:
         """A booked appointment's page for this room went up (``server/appointments.py``)."""
-        self._dispatch(self.room.appointment_due(page_id, advisor_name, time.time()))
+        now = time.time()
+        self._dispatch(self.room.appointment_due(page_id, advisor_name, now, language=language))
 
     # --- output -----------------------------------------------------------------------------
 

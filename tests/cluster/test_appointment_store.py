@@ -36,7 +36,7 @@ OpenStore = Callable[[], AppointmentStore]
 NOW = 1_800_000_000.0
 HOUR = 3600.0
 CHAN = Party("chan", "Ms Chan", advisor=True)
-ANN = Party("ann", "Ann", advisor=False, room="ann-room")
+ANN = Party("ann", "Ann", advisor=False, room="ann-room", language="yue")
 BOB = Party("bob", "Bob", advisor=False, room="bob-room")
 
 
@@ -82,11 +82,13 @@ async def test_a_booking_is_kept_moved_cancelled_and_honoured_once(open_store: O
     assert slots["a"].state is SlotState.BOOKED
     assert slots["a"].customer == "ann"
     assert slots["a"].start == NOW + HOUR  # UTC seconds, exactly
+    assert slots["a"].language == "yue"
     await other.apply(_do(ANN, m.Move("a", to="b")))
     await store.apply(_do(ANN, m.Cancel("b")))
     await store.apply(_do(ANN, m.Book("a")))
     slots = await open_store().slots()
     assert (slots["a"].customer, slots["b"].customer) == ("ann", None)
+    assert (slots["a"].language, slots["b"].language) == ("yue", "en")
     at = NOW + HOUR + 5
     assert [s.id for s in due(await store.slots(), at)] == ["a"]
     results = await asyncio.gather(

@@ -358,7 +358,9 @@ async def test_the_customer_in_the_room_follows_the_appointments_page_to_the_bri
     server: WealthroomServer,
 ) -> None:
     chan = await _console(server, "adv-chan", "Ms Chan")
-    ann = await _booker(server, "ann", "Ann", "ann-room")
+    link = server.tokens.mint_booking(subject="ann", name="Ann", room="ann-room", language="yue")
+    ann = await RoomClient.open(server.ws_base + "/book", link)
+    await ann.wait_for(lambda c: bool(c.of(m.Slots)))
     soon = round(time.time() * 1000) + 6000
     await chan.send(m.Offer(soon, soon + 30 * MIN))
     await ann.wait_for(lambda c: bool(slots(c)))
@@ -371,6 +373,8 @@ async def test_the_customer_in_the_room_follows_the_appointments_page_to_the_bri
         return [(h.st, h.advisor) for h in c.of(m.Handoff)]
 
     await in_room.wait_for(lambda c: ("paging", "Ms Chan") in handoffs(c), timeout=30)
+    # In the language of the customer's booking (Cantonese reads the Chinese notices).
+    assert [h.why for h in in_room.of(m.Handoff)] == ["正在邀请 Ms Chan"]
     (page,) = [p for p in chan.of(m.Pages)[-1].pages if p.room == "ann-room"]
     await chan.send(m.Accept(page.id))
     await chan.wait_for(lambda c: bool(c.of(m.Accepted)))
