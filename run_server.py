@@ -14,6 +14,8 @@ run_server.py ask --audio FILE.wav [--json]
                                     the same, spoken: heard as a microphone is, hands-free
 run_server.py advisor-token --name "Ms Chan" --skills bonds,funds --langs en,zh
                                     mint an advisor console token
+run_server.py booking-link --subject cust-1 --name "Ann Lee" --room ann-room [--days 7]
+                                    a customer's link to book appointments (book.html)
 run_server.py enrol --subject demo-customer
                                     enrol a customer's authenticator (TOTP) for step-up
 run_server.py audit verify var/audit.jsonl
@@ -98,6 +100,7 @@ def _authority(settings: Settings) -> TokenAuthority:
         load_secret(settings),
         max_room_s=settings.max_room_token_s,
         max_console_s=settings.max_console_token_s,
+        max_booking_s=settings.max_booking_token_s,
     )
 
 
@@ -146,6 +149,10 @@ async def _serve(settings: Settings) -> int:
             print(f"    .venv/bin/python run_server.py visit --room {room} --name Ann --say hello")
             # Tokens ride in the fragment (after #): browsers never send it, so no log sees it.
             print(f"Advisor console (8 h): {server.base_url}/console.html#token={console}")
+            booking = server.tokens.mint_booking(
+                subject="demo-customer", name="Demo customer", room=room
+            )
+            print(f"Book an appointment (7 days): {server.base_url}/book.html#token={booking}")
         print("Press Ctrl-C to stop.")
         if room:
             print("Open the demo room in a browser:")
@@ -182,6 +189,20 @@ def _advisor_token(args: argparse.Namespace) -> int:
         customers=_csv(args.customers),
     )
     print(token)
+    return 0
+
+
+def _booking_link(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    token = _authority(settings).mint_booking(
+        subject=args.subject,
+        name=args.name,
+        room=args.room,
+        ttl_s=args.days * 24 * 3600,
+        language=args.lang,
+    )
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(f"{base.rstrip('/')}/book.html#token={token}")
     return 0
 
 
@@ -438,6 +459,13 @@ def _parser() -> argparse.ArgumentParser:
     adv.add_argument("--langs", default="en,zh,yue")
     adv.add_argument("--customers", help="comma-separated subjects of assigned customers")
 
+    link = sub.add_parser("booking-link", help="mint a customer's link to book appointments")
+    link.add_argument("--subject", required=True, help="the customer's id")
+    link.add_argument("--name", required=True, help="the customer's display name")
+    link.add_argument("--room", required=True, help="the room their appointments open in")
+    link.add_argument("--days", type=float, default=7.0, help="how long the link works (max 14)")
+    link.add_argument("--lang", choices=["en", "zh", "yue"], help="the customer's language")
+
     enrol = sub.add_parser("enrol", help="enrol a customer's authenticator for step-up")
     enrol.add_argument("--subject", required=True)
 
@@ -527,6 +555,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token(args)
         if args.command == "advisor-token":
             return _advisor_token(args)
+        if args.command == "booking-link":
+            return _booking_link(args)
         if args.command == "enrol":
             return _enrol(args)
         if args.command == "ask":

@@ -10,7 +10,19 @@ room at once.
 from __future__ import annotations
 
 from advisors.grant import ConsoleGrant
-from advisors.outputs import Admit, Audit, Claim, Close, ConsoleOutput, PutPresence, Send, SendPages
+from advisors.outputs import (
+    Admit,
+    Appoint,
+    Audit,
+    Claim,
+    Close,
+    ConsoleOutput,
+    Pass,
+    PutPresence,
+    Send,
+    SendPages,
+    SendSlots,
+)
 from advisors.pages import Page
 from advisors.presence import AdvisorState, AdvisorStatus
 from protocol import messages as m
@@ -25,8 +37,9 @@ MESSAGE_RATE = 20.0  # per second, with a burst of MESSAGE_BURST: a person click
 MESSAGE_BURST = 40.0
 
 
-def page_info(page: Page) -> m.PageInfo:
-    """A page as an advisor's console shows it."""
+def page_info(page: Page, viewer: str | None = None, now: float = 0.0) -> m.PageInfo:
+    """A page as an advisor's console shows it; ``first`` when it is offered to ``viewer``
+    alone for now (their booking's), which they may decline."""
     return m.PageInfo(
         page.id,
         page.room,
@@ -38,12 +51,13 @@ def page_info(page: Page) -> m.PageInfo:
         page.risk,
         page.product,
         m.BRIEFING.check(page.brief, "brief") if page.brief else None,
+        True if viewer is not None and page.first == viewer and now < page.first_until else None,
     )
 
 
-def pages_message(pages: list[Page]) -> m.Pages:
+def pages_message(pages: list[Page], viewer: str | None = None, now: float = 0.0) -> m.Pages:
     """The console's queue: the first ``MAX_PAGES`` of the pages its advisor can take."""
-    return m.Pages([page_info(p) for p in pages[:MAX_PAGES]])
+    return m.Pages([page_info(p, viewer, now) for p in pages[:MAX_PAGES]])
 
 
 class Console:
@@ -77,7 +91,7 @@ class Console:
         welcome = m.ConsoleWelcome(
             g.name, self.state.value, sorted(s.value for s in g.skills), sorted(g.languages)
         )
-        return [PutPresence(self.status(now)), Send(welcome), SendPages()]
+        return [PutPresence(self.status(now)), Send(welcome), SendPages(), SendSlots()]
 
     def refresh(self, now: float) -> list[ConsoleOutput]:
         """Presence is written again before it lapses, while the console stays connected."""
@@ -101,6 +115,10 @@ class Console:
             return [PutPresence(self.status(now))]
         elif isinstance(msg, m.Accept):
             return [Claim(msg.page)]
+        elif isinstance(msg, m.Decline):
+            return [Pass(msg.page)]
+        elif isinstance(msg, m.Offer | m.Book | m.Cancel | m.Move):
+            return [Appoint(msg)]
         else:
             # Every other message a client may send belongs to a room: none is ignored.
             detail = f"{msg.TYPE!r} belongs to a room (/ws/<room>), not the console"
@@ -118,6 +136,26 @@ class Console:
             ]
         self.state = AdvisorState.BUSY
         return [self._audit(page.id, page.room, "ok", now), Admit(page)]
+
+    def passed(self, page_id: str, page: Page | None, now: float) -> list[ConsoleOutput]:
+        """The board's answer to :class:`~advisors.outputs.Pass`."""
+        if page is None:
+            detail = "that page is not open, or not one offered to you first"
+            return self._error(ErrorCode.NO_SUCH_PAGE, detail, "decline", now)
+        event = AuditEvent(
+            now,
+            page.room,
+            self.grant.subject,
+            "advisor",
+            "handoff.decline",
+            "ok",
+            {"page": page.id},
+        )
+        return [Audit(event), SendPages()]
+
+    def refused(self, code: ErrorCode, detail: str, ref: str, now: float) -> list[ConsoleOutput]:
+        """An appointment message the rules refused: an error frame, counted as a strike."""
+        return self._error(code, detail, ref, now)
 
     def _audit(self, page: str, room: str, outcome: str, now: float) -> Audit:
         event = AuditEvent(

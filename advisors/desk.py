@@ -70,8 +70,12 @@ class PageDesk:
         self.node = node
         self._clock = clock
 
-    async def post(self, request: PageRequest) -> AdvisorStatus | None:
-        """Put the page on the board; return the advisor asked first, if any is free."""
+    async def post(
+        self, request: PageRequest, *, first: str | None = None, first_for_s: float = 0.0
+    ) -> AdvisorStatus | None:
+        """Put the page on the board; return the advisor asked first, if any is free.
+        ``first``: an advisor who alone sees the page for ``first_for_s`` (a booking's)."""
+        now = self._clock()
         page = Page(
             request.id,
             request.room,
@@ -80,15 +84,17 @@ class PageDesk:
             request.language,
             request.product,
             request.reason,
-            self._clock(),
+            now,
             node=self.node,
+            first=first,
+            first_until=now + first_for_s if first else 0.0,
             customer_name=request.customer_name,
             risk=request.risk,
             brief=struct_to_wire(m.BRIEFING, request.brief) if request.brief else None,
         )
         await self.board.post(page)
         await self.bus.publish(PAGES_TOPIC, PageEvent("posted", page.id, page.room).encode())
-        return choose_advisor(await self.presence.all(), page)
+        return choose_advisor(await self.presence.all(), page, now)
 
     async def cancel(self, page_id: str) -> None:
         page = await self.board.cancel(page_id)
@@ -99,7 +105,7 @@ class PageDesk:
     async def claim(self, page_id: str, grant: ConsoleGrant) -> Page | None:
         """The advisor accepts: theirs if nobody was faster, and they become busy."""
         page = await self.board.get(page_id)
-        if page is None or not can_take(grant, page):
+        if page is None or not can_take(grant, page, self._clock()):
             return None
         page = await self.board.claim(page_id, grant.subject, grant.name)
         if page is None:
@@ -112,8 +118,17 @@ class PageDesk:
         await self.bus.publish(PAGES_TOPIC, event.encode())
         return page
 
+    async def decline(self, page_id: str, grant: ConsoleGrant) -> Page | None:
+        """The booked advisor declines their head start: every console looks again."""
+        page = await self.board.decline(page_id, grant.subject)
+        if page is not None:
+            event = PageEvent("opened", page.id, page.room, grant.subject, grant.name)
+            await self.bus.publish(PAGES_TOPIC, event.encode())
+        return page
+
     async def open_for(self, grant: ConsoleGrant) -> list[Page]:
-        return [p for p in await self.board.open_pages() if can_take(grant, p)]
+        now = self._clock()
+        return [p for p in await self.board.open_pages() if can_take(grant, p, now)]
 
     def events(self) -> Subscription:
         return self.bus.subscribe(PAGES_TOPIC)

@@ -17,3 +17,14 @@ class ConsoleGrant:
     skills: frozenset[Specialty]
     languages: frozenset[str]
     customers: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class BookingGrant:
+    """What a booking link (or a customer's room token) proves: a customer, and the room their
+    appointments open in."""
+
+    subject: str
+    name: str
+    room: str
+    language: str = "en"  # of the notices the customer reads, and asked of the advisors

@@ -48,6 +48,14 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class Pass:
+    """The advisor declines a page offered to them first (a booking's); give the board's
+    answer to ``Console.passed``."""
+
+    page: str
+
+
+@dataclass(frozen=True, slots=True)
 class Admit:
     """The advisor has the page: send them :class:`~protocol.messages.Accepted` with a token
     for the page's room and where to reach it (the shell holds the signing key)."""
@@ -55,6 +63,33 @@ class Admit:
     page: Page
 
 
-ConsoleOutput = Send | Close | PutPresence | SendPages | Claim | Admit | Audit
+@dataclass(frozen=True, slots=True)
+class SendSlots:
+    """Send the appointment slots this party sees (``advisors.appointments.slots_message``)."""
 
-__all__ = ["Admit", "Audit", "Claim", "Close", "ConsoleOutput", "PutPresence", "Send", "SendPages"]
+
+@dataclass(frozen=True, slots=True)
+class Appoint:
+    """Apply an appointment message (offer, book, cancel, move) to the shared store by
+    ``advisors.appointments.decide``; a refusal goes back as ``refused``'s error frame."""
+
+    message: m.Offer | m.Book | m.Cancel | m.Move
+
+
+ConsoleOutput = (
+    Send | Close | PutPresence | SendPages | Claim | Pass | Admit | Audit | SendSlots | Appoint
+)
+
+__all__ = [
+    "Admit",
+    "Appoint",
+    "Audit",
+    "Claim",
+    "Close",
+    "ConsoleOutput",
+    "Pass",
+    "PutPresence",
+    "Send",
+    "SendPages",
+    "SendSlots",
+]

@@ -36,6 +36,9 @@ class Page:
     # The room's briefing for the advisor, as its wire map (plain values: it travels as JSON).
     brief: dict[str, Any] | None = None
     node: str = "local"
+    # A booked appointment's advisor is asked first: until ``first_until`` only they see it.
+    first: str | None = None
+    first_until: float = 0.0
     state: PageState = PageState.OPEN
     advisor: str | None = None  # subject of the advisor who claimed it
     advisor_name: str | None = None
@@ -51,6 +54,12 @@ class PageBoard(Protocol):
         ...
 
     async def cancel(self, page_id: str) -> Page | None: ...
+
+    async def decline(self, page_id: str, advisor: str) -> Page | None:
+        """The page's ``first`` advisor gives up their head start on an open page: every
+        advisor who can take it sees it now. ``None`` if the page is not open, not theirs
+        first, or the head start was given up already."""
+        ...
 
     async def open_pages(self) -> list[Page]:
         """Open pages, oldest first."""
@@ -82,6 +91,16 @@ class MemoryPageBoard:
         if page is None or page.state is not PageState.OPEN:
             return None
         page = replace(page, state=PageState.CANCELLED)
+        self._pages[page_id] = page
+        return page
+
+    async def decline(self, page_id: str, advisor: str) -> Page | None:
+        page = self._pages.get(page_id)
+        if page is None or page.state is not PageState.OPEN or page.first != advisor:
+            return None
+        if page.first_until == 0.0:
+            return None
+        page = replace(page, first_until=0.0)
         self._pages[page_id] = page
         return page
 

@@ -37,12 +37,18 @@ class ErrorCode(IntEnum):
     MEDIA_UNAVAILABLE = 213  # this server has no media (or no room left for another peer)
     NO_SUCH_INVITATION = 214  # revoke names no open invitation of this room
     TOO_MANY_INVITATIONS = 215  # the room has as many open invitations as it allows
+    NO_SUCH_SLOT = 216  # no appointment slot with that id (or not one you can see)
+    SLOT_TAKEN = 217  # the slot is booked by someone else
+    SLOT_PAST = 218  # the slot (or the new time) has begun or is over
+    SLOT_OVERLAP = 219  # overlaps another slot of the advisor, or another booking of yours
+    BOOKING_LIMIT = 220  # as many bookings ahead as a customer may hold
     # 300s: the member may not do this, or not this often.
     FORBIDDEN = 300
     RATE_LIMITED = 301
     STEP_UP_REQUIRED = 302  # verify with the second factor first
     NOT_VERIFIED = 303  # the verification failed; which factor is never said
     LOCKED_OUT = 304  # too many failed verifications; wait, or call the bank
+    NOT_YOUR_BOOKING = 305  # another customer's booking, or another advisor's slot
     # 500s: our fault; details stay in the server log.
     INTERNAL = 500
 

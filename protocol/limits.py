@@ -22,6 +22,7 @@ MAX_QUESTION_CHARS = 500
 MAX_ANSWER_CHARS = 2000
 MAX_CHART_ITEMS = 12
 MAX_PAGES = 200
+MAX_SLOTS = 200  # appointment slots in one `slots` list
 MAX_HOLDINGS = 100
 # An advisor's briefing: the last turns of the conversation, each text shortened, so a page
 # with its briefing stays a few kilobytes.

@@ -91,6 +91,7 @@ INVITE_STATES = frozenset({"open", "revoked"})
 NOTICE_KINDS = frozenset({"guest"})
 VIDEO_QUALITIES = frozenset({"high", "low"})
 MOUTH_LEVELS = 15
+SLOT_STATES = frozenset({"free", "booked", "honoured"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +384,67 @@ class SetPresence(Message):
 @dataclass(frozen=True, slots=True)
 class Accept(Message):
     page: str
+
+
+@_message(
+    "decline",
+    C,
+    Field("page", Str(limits.MAX_ID_CHARS, 1), doc="a page offered to you first: pass it on"),
+)
+@dataclass(frozen=True, slots=True)
+class Decline(Message):
+    page: str
+
+
+# --- client -> server: appointments (endpoints /console and /book) ----------------------------
+
+
+@_message(
+    "offer",
+    C,
+    Field("start", U53, doc="the slot's start, Unix milliseconds (UTC)"),
+    Field("end", U53, doc="the slot's end, Unix milliseconds (UTC)"),
+)
+@dataclass(frozen=True, slots=True)
+class Offer(Message):
+    """An advisor publishes a free slot (console only)."""
+
+    start: int
+    end: int
+
+
+@_message("book", C, Field("slot", Str(limits.MAX_ID_CHARS, 1), doc="id of a free slot"))
+@dataclass(frozen=True, slots=True)
+class Book(Message):
+    """A customer books a free slot (/book only)."""
+
+    slot: str
+
+
+@_message("cancel", C, Field("slot", Str(limits.MAX_ID_CHARS, 1)))
+@dataclass(frozen=True, slots=True)
+class Cancel(Message):
+    """A customer cancels their booking (the slot is free again); an advisor withdraws their
+    slot (and the booking in it)."""
+
+    slot: str
+
+
+@_message(
+    "move",
+    C,
+    Field("slot", Str(limits.MAX_ID_CHARS, 1)),
+    Field("to", Str(limits.MAX_ID_CHARS, 1), False, "customer: the free slot to move to"),
+    Field("start", U53, False, "advisor: the slot's new start, Unix ms (UTC); length kept"),
+)
+@dataclass(frozen=True, slots=True)
+class Move(Message):
+    """Reschedule: a customer moves their booking to another free slot; an advisor moves their
+    slot (with its booking) to another time."""
+
+    slot: str
+    to: str | None = None
+    start: int | None = None
 
 
 # --- client -> server: media (voice, video, recording) ---------------------------------------
@@ -925,6 +987,7 @@ class PageInfo:
     risk: int | None = None
     product: str | None = None
     brief: AdvisorBrief | None = None
+    first: bool | None = None
 
 
 PAGE = Struct(
@@ -941,6 +1004,12 @@ PAGE = Struct(
         Field("risk", Int(1, 5), False, "customer's risk profile C1-C5"),
         Field("product", Str(limits.MAX_ID_CHARS, 1), False),
         Field("brief", BRIEFING, False, "the conversation so far, for the advisor"),
+        Field(
+            "first",
+            Bool(),
+            False,
+            "true: offered to you first (your booking); `decline` passes it on",
+        ),
     ),
 )
 
@@ -983,6 +1052,71 @@ class Accepted(Message):
     room: str
     token: str
     url: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlotInfo:
+    id: str
+    start: int
+    end: int
+    adv: str
+    st: str
+    customer: str | None = None
+    room: str | None = None
+
+
+SLOT = Struct(
+    "slot",
+    SlotInfo,
+    (
+        Field("id", Str(limits.MAX_ID_CHARS, 1)),
+        Field("start", U53, doc="Unix milliseconds (UTC); shown in the viewer's time zone"),
+        Field("end", U53, doc="Unix milliseconds (UTC)"),
+        Field("adv", Str(limits.MAX_NAME_CHARS), doc="the advisor's display name"),
+        Field("st", OneOf(SLOT_STATES), doc="free, booked (for a customer: by them), honoured"),
+        Field("customer", Str(limits.MAX_NAME_CHARS), False, "who booked it (advisor's view)"),
+        Field("room", Str(limits.MAX_ROOM_ID_CHARS, 1), False, "the room it opens"),
+    ),
+)
+
+
+@_message(
+    "slots",
+    S,
+    Field(
+        "slots",
+        ListOf(SLOT, limits.MAX_SLOTS),
+        doc="console: the advisor's own slots; /book: free slots and the customer's bookings;"
+        " by start",
+    ),
+)
+@dataclass(frozen=True, slots=True)
+class Slots(Message):
+    slots: list[SlotInfo] = field(default_factory=list)
+
+
+@_message(
+    "appointment",
+    S,
+    Field("slot", Str(limits.MAX_ID_CHARS, 1)),
+    Field("room", Str(limits.MAX_ROOM_ID_CHARS, 1)),
+    Field("start", U53, doc="Unix milliseconds (UTC)"),
+    Field("end", U53, doc="Unix milliseconds (UTC)"),
+    Field("adv", Str(limits.MAX_NAME_CHARS), doc="the booked advisor's display name"),
+    Field("token", Str(4096, 1), False, "/book: a room token for the customer, short-lived"),
+    Field("url", Str(512, 1), False, "/book: WebSocket URL of the room"),
+)
+@dataclass(frozen=True, slots=True)
+class Appointment(Message):
+    """The reminder: the customer's appointment is now and its room is open."""
+
+    slot: str
+    room: str
+    start: int
+    end: int
+    adv: str
+    token: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1160,6 +1294,7 @@ ClientMessage = (
     | Unpresent
     | SetPresence
     | Accept
+    | Decline
     | Verify
     | ViewPortfolio
     | ConfirmInterest
@@ -1173,6 +1308,10 @@ ClientMessage = (
     | PushToTalk
     | Invite
     | Revoke
+    | Offer
+    | Book
+    | Cancel
+    | Move
 )
 ServerMessage = (
     Welcome
@@ -1200,4 +1339,6 @@ ServerMessage = (
     | Heard
     | Invitation
     | Notice
+    | Slots
+    | Appointment
 )

@@ -128,6 +128,12 @@ VALID: list[tuple[str, m.Message]] = [
     ("interest", m.ConfirmInterest("fund-global-bond")),
     ("presence", m.SetPresence("busy")),
     ("accept", m.Accept("demo-1795430000123-1")),
+    ("decline", m.Decline("appt-5f0c2a9e41b7d308")),
+    ("offer", m.Offer(1795435200000, 1795437000000)),
+    ("book", m.Book("5f0c2a9e41b7d308")),
+    ("cancel", m.Cancel("5f0c2a9e41b7d308")),
+    ("move-to-slot", m.Move("5f0c2a9e41b7d308", to="9a1e77c04d2b6f15")),
+    ("move-to-time", m.Move("5f0c2a9e41b7d308", start=1795438800000)),
     (
         "snapshot-expert-and-screen",
         m.Snapshot(
@@ -278,6 +284,23 @@ VALID: list[tuple[str, m.Message]] = [
             ]
         ),
     ),
+    (
+        "pages-appointment-first",
+        m.Pages(
+            [
+                m.PageInfo(
+                    "appt-9a1e77c04d2b6f15",
+                    "ann-room",
+                    "",
+                    "en",
+                    "booked appointment",
+                    1795438800000,
+                    "Ann Lee",
+                    first=True,
+                )
+            ]
+        ),
+    ),
     ("briefing", m.Briefing("demo-1795430000123-2", _BRIEF)),
     ("heard-asked", m.Heard("what are the fees of the asia equity fund", 0.82, "en", "asked")),
     ("heard-confirm", m.Heard("what is the bond yield", 0.31, "en", "confirm")),
@@ -302,6 +325,36 @@ VALID: list[tuple[str, m.Message]] = [
             "demo",
             "eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
             "wss://bank.example/ws/demo",
+        ),
+    ),
+    (
+        "slots-console",
+        m.Slots(
+            [
+                m.SlotInfo("5f0c2a9e41b7d308", 1795435200000, 1795437000000, "Ms Chan", "free"),
+                m.SlotInfo(
+                    "9a1e77c04d2b6f15",
+                    1795438800000,
+                    1795440600000,
+                    "Ms Chan",
+                    "booked",
+                    "Ann Lee",
+                    "ann-room",
+                ),
+            ]
+        ),
+    ),
+    ("slots-empty", m.Slots([])),
+    (
+        "appointment",
+        m.Appointment(
+            "9a1e77c04d2b6f15",
+            "ann-room",
+            1795438800000,
+            1795440600000,
+            "Ms Chan",
+            "eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
+            "wss://bank.example/ws/ann-room",
         ),
     ),
     (
@@ -406,6 +459,25 @@ def _invalid() -> list[tuple[str, str, bytes, ErrorCode]]:
             ErrorCode.UNKNOWN_FIELD,
         ),
         ("missing-field", "client", pack({"t": "chat"}), ErrorCode.MISSING_FIELD),
+        (
+            "offer-time-as-text",
+            "client",
+            pack({"t": "offer", "start": "2026-12-07T09:00", "end": 1795437000000}),
+            ErrorCode.WRONG_TYPE,
+        ),
+        (
+            "offer-negative-time",
+            "client",
+            pack({"t": "offer", "start": -1, "end": 1795437000000}),
+            ErrorCode.BAD_VALUE,
+        ),
+        (
+            "move-time-past-2-53",
+            "client",
+            pack({"t": "move", "slot": "a", "start": 2**53}),
+            ErrorCode.BAD_VALUE,
+        ),
+        ("book-empty-slot", "client", pack({"t": "book", "slot": ""}), ErrorCode.BAD_VALUE),
         ("wrong-type-str", "client", pack({"t": "chat", "text": 5}), ErrorCode.WRONG_TYPE),
         (
             "wrong-type-bool-as-int",

@@ -15,6 +15,7 @@ from avatars.script import to_hk
 
 ASKED = "the customer asked for a person"
 INTEREST = "the customer confirmed interest in a product"
+BOOKED = "booked appointment"  # the time of an appointment came (server/appointments.py)
 ACCEPTED = "an advisor accepted"
 LOOKING = "looking for an advisor"
 ASKING = "asking {name}"
@@ -26,6 +27,7 @@ RETRYING = "advisor paging is unavailable for a moment; retrying"  # from server
 _CHINESE = {
     ASKED: "客户希望与真人顾问交谈",
     INTEREST: "客户确认对产品感兴趣",
+    BOOKED: "预约的会面时间已到",
     ACCEPTED: "顾问已接受请求",
     LOOKING: "正在寻找顾问",
     ASKING: "正在邀请 {name}",

@@ -28,6 +28,7 @@ from rooms.handoff_words import (
     ACCEPTED,
     ASKED,
     ASKING,
+    BOOKED,
     HERE,
     INTEREST,
     LEFT,
@@ -49,6 +50,7 @@ class _Page:
     advisor: str | None = None  # subject, once one accepted
     brief: m.AdvisorBrief | None = None  # what the advisor is given to read
     language: str = "en"  # of the notices members read
+    booked: bool = False  # an appointment's: it outlives the customer stepping out
 
 
 # The conversation so far, as an advisor reads it: ``(why a person is called, language)``.
@@ -194,6 +196,25 @@ class Handoffs(Feature):
         out.append(room.audit(None, now, "handoff.update", state, detail))
         return out
 
+    def expect(
+        self, page_id: str, advisor_name: str, now: float, *, language: str = "en"
+    ) -> list[Output]:
+        """A booked appointment's page, raised by the shell at its time: members follow it as
+        any page, and the advisor who takes it is handed the briefing as they walk in."""
+        if page_id in self._pages:
+            return []
+        room = self._room
+        brief = self._briefing(BOOKED, language) if self._briefing is not None else None
+        page = _Page(page_id, None, "paging", brief=brief, language=language, booked=True)
+        self._pages[page_id] = page
+        why = said(ASKING, language, name=advisor_name)
+        out = room.broadcast_reliable(
+            lambda seq: m.Handoff(seq, page_id, "paging", why, _ms(now), None, advisor_name)
+        )
+        detail: Detail = {"page": page_id, "specialty": "any", "reason": BOOKED}
+        out.append(room.audit(None, now, "handoff.page", "ok", detail))
+        return out
+
     def is_open(self, page_id: str) -> bool:
         return page_id in self._pages
 
@@ -216,6 +237,8 @@ class Handoffs(Feature):
         room = self._room
         out: list[Output] = []
         for page in list(self._pages.values()):
+            if page.booked:
+                continue  # the appointment stands: its advisor comes, the customer may return
             del self._pages[page.id]
             sp = page.skill.value if page.skill else None
             why = said(LEFT, page.language)
@@ -239,6 +262,7 @@ class Handoffs(Feature):
                     p.advisor,
                     struct_to_wire(m.BRIEFING, p.brief) if p.brief else None,
                     p.language,
+                    p.booked,
                 ]
                 for p in self._pages.values()
             ],
@@ -255,8 +279,15 @@ class Handoffs(Feature):
             except ProtocolError as exc:
                 raise ValueError(f"page {page_id}: {exc}") from exc
             language = str(rest[1]) if len(rest) > 1 else "en"
+            booked = bool(rest[2]) if len(rest) > 2 else False  # saved before appointments
             self._pages[str(page_id)] = _Page(
-                str(page_id), Specialty(skill) if skill else None, str(st), advisor, brief, language
+                str(page_id),
+                Specialty(skill) if skill else None,
+                str(st),
+                advisor,
+                brief,
+                language,
+                booked,
             )
         self._paged = int(state["paged"])
         self.interests = [str(p) for p in state.get("interests", [])]  # absent before summaries

@@ -259,6 +259,13 @@ class Room:
         )
         return text, sha, [Audit(event)]
 
+    def appointment_due(
+        self, page_id: str, advisor_name: str, now: float, *, language: str = "en"
+    ) -> list[Output]:
+        """A booked appointment's time came and the shell paged its advisor (``page_id``):
+        members follow that page as they follow one the room raised, in ``language``."""
+        return self.handoffs.expect(page_id, advisor_name, now, language=language)
+
     def page_is_open(self, page_id: str) -> bool:
         """Is the room still waiting for the advisor of this page?"""
         return self.handoffs.is_open(page_id)
@@ -783,6 +790,10 @@ class Room:
         detail = f"{msg.TYPE!r} belongs to the advisor console (/console), not a room"
         return self.reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, msg.TYPE)
 
+    def _on_appointment_message(self, member: Member, msg: m.Message, now: float) -> list[Output]:
+        detail = f"{msg.TYPE!r} is sent to /book (customers) or /console (advisors), not a room"
+        return self.reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, msg.TYPE)
+
     def _own_handlers(self) -> dict[type[m.Message], Handler]:
         return {
             m.Hello: self._on_hello,
@@ -798,6 +809,11 @@ class Room:
             m.Ping: self._on_ping,
             m.SetPresence: self._on_console_message,
             m.Accept: self._on_console_message,
+            m.Decline: self._on_console_message,
+            m.Offer: self._on_appointment_message,
+            m.Book: self._on_appointment_message,
+            m.Cancel: self._on_appointment_message,
+            m.Move: self._on_appointment_message,
         }
 
     # --- what features use (rooms/context.py) --------------------------------------------------

@@ -17,6 +17,7 @@ from advisors.desk import PageDesk
 from protocol.limits import SUBPROTOCOL
 from rooms.audit import AuditLog
 from scenes.layout import load_layout
+from server.appointments import Appointments
 from server.auth import TokenAuthority
 from server.cluster.wiring import for_settings
 from server.config import Settings
@@ -45,6 +46,7 @@ class WealthroomServer:
             secret if secret is not None else load_secret(settings),
             max_room_s=settings.max_room_token_s,
             max_console_s=settings.max_console_token_s,
+            max_booking_s=settings.max_booking_token_s,
         )
         self.metrics = Metrics()
         self.layout = load_layout(settings.layout)
@@ -72,6 +74,18 @@ class WealthroomServer:
             connections=lambda: self.gateway.open_connections,
             background=self._background,
         )
+        self.appointments = Appointments(
+            self.cluster.appointments,
+            self.desk,
+            self.tokens,
+            self.audit,
+            self.health,
+            open_room=self.placement.host_for,
+            room_url=self.placement.room_url_for,
+            token_ttl_s=settings.token_ttl_s,
+            head_start_s=settings.appointment_head_start_s,
+            poll_s=settings.appointment_poll_s,
+        )
         self.consoles = Consoles(
             settings,
             self.desk,
@@ -79,6 +93,7 @@ class WealthroomServer:
             self.audit,
             self.metrics,
             self.health,
+            self.appointments,
             rooms=self.placement.rooms,
             room_url=self.placement.room_url_for,
         )
@@ -123,6 +138,12 @@ class WealthroomServer:
         follow = self.consoles.follow_pages(ready)
         self._background.append(asyncio.create_task(follow, name="page-events"))
         await ready.wait()
+        followed = asyncio.Event()
+        follow_slots = self.appointments.follow(followed)
+        self._background.append(asyncio.create_task(follow_slots, name="appointment-events"))
+        await followed.wait()
+        keep_time = self.appointments.keep_time()
+        self._background.append(asyncio.create_task(keep_time, name="appointments"))
         if self.cluster.distributed:
             await self.placement.keep_leases_once()
             leases = self.placement.keep_leases()
@@ -148,7 +169,7 @@ class WealthroomServer:
         )
 
     async def stop(self) -> None:
-        self.placement.stopping = self.consoles.stopping = True
+        self.placement.stopping = self.consoles.stopping = self.appointments.stopping = True
         for task in self._background:
             task.cancel()
         if self._background:
@@ -156,6 +177,7 @@ class WealthroomServer:
             _, stuck = await asyncio.wait(list(self._background), timeout=2.0)
             for task in stuck:
                 log.warning("background task %s did not stop", task.get_name())
+        await self.appointments.close()
         await self.placement.close()
         await self.services.close()
         if self._server is not None:

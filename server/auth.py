@@ -18,7 +18,7 @@ from typing import Any
 
 import jwt
 
-from advisors.grant import ConsoleGrant
+from advisors.grant import BookingGrant, ConsoleGrant
 from avatars.advice import LANGUAGES as _LANGUAGES
 from avatars.specialties import Specialty
 from protocol.limits import MAX_INVITE_S
@@ -31,6 +31,7 @@ ISSUER = "wealthroom"
 AUDIENCE = "wealthroom.room"
 CONSOLE_AUDIENCE = "wealthroom.console"
 INVITE_AUDIENCE = "wealthroom.invite"
+BOOKING_AUDIENCE = "wealthroom.booking"
 ALGORITHM = "HS256"
 ROOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MIN_SECRET_BYTES = 32
@@ -41,6 +42,7 @@ LAYOUTS = known_layouts()
 MAX_ROOM_TOKEN_S = 3600  # a room token is a visit, not a membership
 MAX_CONSOLE_TOKEN_S = 12 * 3600  # an advisor's working day
 MAX_INVITE_TOKEN_S = MAX_INVITE_S  # a guest link: a week at most, and revocable
+MAX_BOOKING_TOKEN_S = 14 * 24 * 3600  # a booking link the bank sends: good for two weeks
 
 
 class TokenAuthority:
@@ -51,6 +53,7 @@ class TokenAuthority:
         leeway_s: float = 5.0,
         max_room_s: int = MAX_ROOM_TOKEN_S,
         max_console_s: int = MAX_CONSOLE_TOKEN_S,
+        max_booking_s: int = MAX_BOOKING_TOKEN_S,
     ) -> None:
         if len(secret) < MIN_SECRET_BYTES:
             raise ValueError(f"token secret must be at least {MIN_SECRET_BYTES} bytes")
@@ -61,6 +64,7 @@ class TokenAuthority:
             AUDIENCE: max_room_s,
             CONSOLE_AUDIENCE: max_console_s,
             INVITE_AUDIENCE: MAX_INVITE_TOKEN_S,
+            BOOKING_AUDIENCE: max_booking_s,
         }
 
     def mint(  # noqa: PLR0913 - one keyword per claim
@@ -183,10 +187,68 @@ class TokenAuthority:
         except (KeyError, ValueError, TypeError) as exc:
             raise TokenInvalid("console token lacks skills or languages") from exc
 
+    def mint_booking(
+        self,
+        *,
+        subject: str,
+        name: str,
+        room: str,
+        ttl_s: float = 7 * 24 * 3600,
+        now: float | None = None,
+        language: str | None = None,
+    ) -> str:
+        """A booking link's token: this customer may book, move and cancel appointments, which
+        open in ``room``. It admits to ``/book`` only, never to a room."""
+        if not ROOM_ID.match(room):
+            raise ValueError(f"invalid room id {room!r}")
+        self._check_life(BOOKING_AUDIENCE, ttl_s)
+        issued = int(time.time() if now is None else now)
+        claims: dict[str, object] = {
+            "iss": ISSUER,
+            "aud": BOOKING_AUDIENCE,
+            "sub": subject,
+            "name": name,
+            "room": room,
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + int(ttl_s),
+            "jti": uuid.uuid4().hex,
+        }
+        if language is not None:
+            if language not in LANGUAGES:
+                raise ValueError(f"language must be one of {sorted(LANGUAGES)}")
+            claims["lang"] = language
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify_booking(self, token: str) -> BookingGrant:
+        """A booking link's token, or a customer's room token (booking from the room page)."""
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError as exc:
+            raise TokenInvalid(f"token rejected: {type(exc).__name__}") from exc
+        audience = AUDIENCE if unverified.get("aud") == AUDIENCE else BOOKING_AUDIENCE
+        claims = self._decode(token, audience)
+        if audience == AUDIENCE and claims.get("role") != Role.CUSTOMER.value:
+            raise TokenInvalid("only customers book appointments")
+        room, name, language = claims.get("room"), claims.get("name"), claims.get("lang", "en")
+        if not isinstance(room, str) or not ROOM_ID.match(room):
+            raise TokenInvalid("token names no room")
+        if language not in LANGUAGES:
+            raise TokenInvalid("token's language is not supported")
+        return BookingGrant(
+            str(claims["sub"]), name if isinstance(name, str) else "customer", room, language
+        )
+
     def _check_life(self, audience: str, ttl_s: float) -> None:
         cap = self._max_life[audience]
         if not 0 < ttl_s <= cap:
-            kind = {AUDIENCE: "room", CONSOLE_AUDIENCE: "console"}.get(audience, "invitation")
+            kinds = {
+                AUDIENCE: "room",
+                CONSOLE_AUDIENCE: "console",
+                INVITE_AUDIENCE: "invitation",
+                BOOKING_AUDIENCE: "booking",
+            }
+            kind = kinds[audience]
             raise ValueError(f"{kind} tokens live between 1 and {cap} seconds, not {ttl_s:g}")
 
     def _decode(self, token: str, audience: str) -> dict[str, Any]:

@@ -57,6 +57,19 @@ class Settings(BaseSettings):
         " it lacks are the package's; changes are picked up without a restart",
     )
     content_poll_s: float = Field(2.0, gt=0, description="how often content_dir is looked at")
+    appointments_path: Path | None = Field(
+        Path("var/appointments.sqlite3"),
+        description="appointment slots (SQLite); empty: in memory (distributed mode: Redis)",
+    )
+    appointment_head_start_s: float = Field(
+        120.0, ge=0, description="a booked advisor alone sees their appointment's page this long"
+    )
+    appointment_poll_s: float = Field(
+        1.0, gt=0, le=60, description="how often the node looks for appointments due"
+    )
+    max_booking_token_s: int = Field(
+        14 * 24 * 3600, ge=10, description="booking links living longer: refused"
+    )
     demo_room: str | None = "demo"
     layout: str = "private_room"  # for rooms whose opening token names no layout
     empty_room_ttl_s: float = Field(30.0, ge=0)
@@ -158,6 +171,7 @@ class Settings(BaseSettings):
         "totp_path",
         "factor_path",
         "content_dir",
+        "appointments_path",
         "tls_cert",
         "tls_key",
         "secret",

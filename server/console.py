@@ -17,24 +17,29 @@ from collections.abc import Awaitable, Callable
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from advisors.appointments import Party
 from advisors.console import Console, pages_message
 from advisors.desk import PageDesk
 from advisors.grant import ConsoleGrant
 from advisors.outputs import (
     Admit,
+    Appoint,
     Audit,
     Claim,
     Close,
     ConsoleOutput,
+    Pass,
     PutPresence,
     Send,
     SendPages,
+    SendSlots,
 )
 from advisors.presence import PRESENCE_TTL_S
 from protocol import messages as m
 from protocol.codec import encode
 from rooms.audit import AuditLog
 from rooms.roles import Role
+from server.appointments import Appointments
 from server.auth import TokenAuthority
 
 log = logging.getLogger(__name__)
@@ -48,6 +53,7 @@ class ConsoleSession:
         desk: PageDesk,
         tokens: TokenAuthority,
         audit: AuditLog,
+        appointments: Appointments,
         *,
         room_url: Callable[[str], Awaitable[str]],
         token_ttl_s: float,
@@ -59,6 +65,8 @@ class ConsoleSession:
         self._desk = desk
         self._tokens = tokens
         self._audit = audit
+        self._appointments = appointments
+        self.party = Party(grant.subject, grant.name, advisor=True)
         self._room_url = room_url
         self._token_ttl = token_ttl_s
         self.console = Console(
@@ -74,6 +82,13 @@ class ConsoleSession:
         self._refresh.set()
 
     async def run(self) -> None:
+        self._appointments.watchers.add(self)
+        try:
+            await self._run()
+        finally:
+            self._appointments.watchers.discard(self)
+
+    async def _run(self) -> None:
         await self._do(self.console.open(time.time()))
         g = self.grant
         tasks = [
@@ -104,12 +119,18 @@ class ConsoleSession:
             elif isinstance(out, Claim):
                 page = await self._desk.claim(out.page, self.grant)
                 await self._do(self.console.claimed(out.page, page, time.time()))
+            elif isinstance(out, Pass):
+                page = await self._desk.decline(out.page, self.grant)
+                await self._do(self.console.passed(out.page, page, time.time()))
             elif isinstance(out, Admit):
                 await self._admit(out)
             elif isinstance(out, Audit):
                 self._audit.append(out.event)
             elif isinstance(out, Close):
                 await self.ws.close(int(out.code), out.reason)
+            elif isinstance(out, Appoint | SendSlots):
+                rest = await self._appointments.carry_out(self, [out], self.console.refused)
+                await self._do(rest)
 
     async def _admit(self, out: Admit) -> None:
         page = out.page
@@ -138,7 +159,12 @@ class ConsoleSession:
             await self._send_pages()
 
     async def _send_pages(self) -> None:
-        await self._send(pages_message(await self._desk.open_for(self.grant)))
+        pages = await self._desk.open_for(self.grant)
+        await self._send(pages_message(pages, self.grant.subject, time.time()))
+
+    async def send(self, msg: m.Message) -> None:
+        """The slots changed, or are asked for (``server/appointments.py``)."""
+        await self._send(msg)
 
     async def _send(self, msg: m.Message) -> None:
         with contextlib.suppress(ConnectionClosed):

@@ -16,6 +16,7 @@ from websockets.asyncio.server import ServerConnection
 from advisors.desk import PageDesk, PageEvent
 from advisors.grant import ConsoleGrant
 from rooms.audit import AuditLog
+from server.appointments import Appointments
 from server.auth import TokenAuthority
 from server.config import Settings
 from server.console import ConsoleSession
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class Consoles:
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the node services the consoles are given
         self,
         settings: Settings,
         desk: PageDesk,
@@ -35,6 +36,7 @@ class Consoles:
         audit: AuditLog,
         metrics: Metrics,
         health: Health,
+        appointments: Appointments,
         *,
         rooms: Mapping[str, RoomHost],
         room_url: Callable[[str], Awaitable[str]],
@@ -45,6 +47,7 @@ class Consoles:
         self.audit = audit
         self.metrics = metrics
         self.health = health
+        self.appointments = appointments
         self._rooms = rooms  # this node's rooms, as placement keeps them
         self._room_url = room_url
         self.sessions: set[ConsoleSession] = set()
@@ -58,6 +61,7 @@ class Consoles:
             self.desk,
             self.tokens,
             self.audit,
+            self.appointments,
             room_url=self._room_url,
             token_ttl_s=s.token_ttl_s,
             max_frame_bytes=s.max_frame_bytes,

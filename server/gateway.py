@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
-from advisors.grant import ConsoleGrant
+from advisors.grant import BookingGrant, ConsoleGrant
 from protocol.codes import CloseCode
 from rooms.audit import AuditLog
 from rooms.invitations import Refusal
@@ -52,7 +52,7 @@ from server.placement import Placement
 from server.qa_probe import probe_response
 from server.refusals import HandshakeGuard
 from server.static import static_response
-from server.urls import CONSOLE_PATH, SUMMARY_PREFIX, WS_PREFIX, ws_base_of
+from server.urls import BOOK_PATH, CONSOLE_PATH, SUMMARY_PREFIX, WS_PREFIX, ws_base_of
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Gateway:
         self._base_url = base_url
         # Weak: a handshake that fails after process_request never reaches handle.
         self._admission: weakref.WeakKeyDictionary[
-            ServerConnection, Grant | ConsoleGrant | Refused
+            ServerConnection, Grant | ConsoleGrant | BookingGrant | Refused
         ] = weakref.WeakKeyDictionary()
         self.open_connections = 0
         self._per_subject: Counter[str] = Counter()
@@ -138,7 +138,7 @@ class Gateway:
             refused.headers["Allow"] = "GET, HEAD"
             return refused
         self.flush_refusals()
-        guarded = path == CONSOLE_PATH or path.startswith((WS_PREFIX, SUMMARY_PREFIX))
+        guarded = path in (CONSOLE_PATH, BOOK_PATH) or path.startswith((WS_PREFIX, SUMMARY_PREFIX))
         if guarded and not self.guard.admit(_source(conn), time.time()):
             self.metrics.handshake_rejects.labels(reason="rate").inc()
             return text_response(HTTPStatus.TOO_MANY_REQUESTS, "too many connections; retry later")
@@ -156,11 +156,12 @@ class Gateway:
             return text_response(HTTPStatus.OK, self.metrics.render().decode())
         if path == "/":
             return landing_page(len(rooms), ws_base_of(self._base_url()))
-        if path == CONSOLE_PATH:
+        if path in (CONSOLE_PATH, BOOK_PATH):
             if not self._allowed_origin(request.headers.get("Origin")):
                 self.metrics.handshake_rejects.labels(reason="origin").inc()
                 return text_response(HTTPStatus.FORBIDDEN, "origin not allowed")
-            self._admission[conn] = self._admit(request, url.query, None, _source(conn))
+            room_or_book = BOOK_PATH if path == BOOK_PATH else None
+            self._admission[conn] = self._admit(request, url.query, room_or_book, _source(conn))
             return None
         if path.startswith(SUMMARY_PREFIX):
             return self._summary(request, path[len(SUMMARY_PREFIX) :], url.query, _source(conn))
@@ -193,7 +194,7 @@ class Gateway:
         admission = self._admit(request, query, room, source)
         if isinstance(admission, Grant):
             return await self._place(admission, placed)
-        assert not isinstance(admission, ConsoleGrant)  # room is not None
+        assert not isinstance(admission, ConsoleGrant | BookingGrant)  # a room was named
         return admission
 
     def _summary(self, request: Request, room: str, query: str, source: str) -> Response:
@@ -246,8 +247,9 @@ class Gateway:
 
     def _admit(
         self, request: Request, query: str, room: str | None, source: str
-    ) -> Grant | ConsoleGrant | Refused:
-        """Check the token for a room, or (``room`` None) for the advisor console."""
+    ) -> Grant | ConsoleGrant | BookingGrant | Refused:
+        """Check the token for a room, for the advisor console (``room`` None) or for a
+        customer's appointments (``room`` is ``BOOK_PATH``)."""
         # Browsers cannot set headers on a WebSocket, so they pass the token in the query;
         # other clients should prefer the Authorization header. Neither is ever logged.
         token = None
@@ -263,6 +265,8 @@ class Gateway:
         try:
             if room is None:
                 return self.tokens.verify_console(token)
+            if room == BOOK_PATH:
+                return self.tokens.verify_booking(token)
             return self.tokens.verify(token, room=room)
         except AuthError as exc:
             self.metrics.handshake_rejects.labels(reason=type(exc).__name__).inc()
@@ -340,6 +344,13 @@ class Gateway:
         try:
             if isinstance(grant, ConsoleGrant):
                 await self.consoles.serve(ws, grant)
+            elif isinstance(grant, BookingGrant):
+                await self.consoles.appointments.serve_customer(
+                    ws,
+                    grant,
+                    max_frame_bytes=self.settings.max_frame_bytes,
+                    strikes=self.settings.strikes,
+                )
             else:
                 await self._room_member(ws, grant)
         finally:

@@ -102,6 +102,9 @@ class RoomHost:
         self._s = services
         self._metrics = services.metrics
         self._empty_ttl = empty_ttl_s  # None: never disposed while the server runs
+        # Wall time before which the room stays though empty: a booked appointment's end, so
+        # that the room opened at its time is there for the customer who comes late.
+        self.kept_until = 0.0
         self._attached: dict[int, Attachment] = {}
         self._task: asyncio.Task[None] | None = None
         self._on_dispose = on_dispose
@@ -234,6 +237,11 @@ class RoomHost:
                 eta_s=ADVISOR_ETA_S,
             )
         )
+
+    def appointment_due(self, page_id: str, advisor_name: str, language: str) -> None:
+        """A booked appointment's page for this room went up (``server/appointments.py``)."""
+        now = time.time()
+        self._dispatch(self.room.appointment_due(page_id, advisor_name, now, language=language))
 
     # --- output -----------------------------------------------------------------------------
 
@@ -488,7 +496,9 @@ class RoomHost:
                         empty_since = None
                     elif empty_since is None:
                         empty_since = started
-                    elif started - empty_since >= self._empty_ttl:
+                    elif (
+                        started - empty_since >= self._empty_ttl and time.time() >= self.kept_until
+                    ):
                         log.info("room %s empty for %.0f s: disposing", self.id, self._empty_ttl)
                         break
                 next_at += period

@@ -7,6 +7,7 @@ WS_PREFIX = "/ws/"
 CONSOLE_PATH = "/console"
 # The customer's record of a session: GET /summary/<room>?lang=en|zh, their token as Bearer.
 SUMMARY_PREFIX = "/summary/"
+BOOK_PATH = "/book"  # a customer's appointments: from the room page or a booking link
 # Query flag on a placement redirect: "you were chosen to host this room", so the chosen node
 # claims it instead of redirecting again on newer load figures.
 PLACED = "placed=1"

@@ -85,6 +85,7 @@ async def run_with_own_server(
         "WEALTHROOM_AUDIT_PATH": "",
         "WEALTHROOM_TOTP_PATH": "",
         "WEALTHROOM_FACTOR_PATH": "",
+        "WEALTHROOM_APPOINTMENTS_PATH": "",
         "WEALTHROOM_DEMO_ROOM": "",
     }
     server = ServerProcess(log_path, "WARNING", None, None, env=env)

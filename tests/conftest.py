@@ -58,6 +58,7 @@ def make_settings(**overrides: Any) -> Settings:
         "audit_key": AUDIT_KEY.decode(),
         "totp_path": None,
         "factor_path": None,
+        "appointments_path": None,
         # Tests open hundreds of connections from one address (tests/server/test_refusals.py
         # sets a rate of its own).
         "handshake_rate": 0,

@@ -380,4 +380,53 @@ export class ConsoleSession extends Session {
   accept(page) {
     return this.send({ t: "accept", page });
   }
+
+  /** Pass on a page offered to this advisor first (their booking's): everyone sees it. */
+  decline(page) {
+    return this.send({ t: "decline", page });
+  }
+
+  /** Publish a free appointment slot; times are Unix ms (UTC). */
+  offer(start, end) {
+    return this.send({ t: "offer", start, end });
+  }
+
+  /** Withdraw a slot, with any booking in it. */
+  cancelSlot(slot) {
+    return this.send({ t: "cancel", slot });
+  }
+
+  /** Move a slot (and its booking) to a new start, its length kept. */
+  moveSlot(slot, start) {
+    return this.send({ t: "move", slot, start });
+  }
+}
+
+/**
+ * A customer's appointments at /book, with a booking link's token or their room token.
+ * Events: "status", "slots", "appointment", "error".
+ */
+export class BookingSession extends Session {
+  opened() {
+    this.send({ t: "hello", v: PROTOCOL_VERSION, client: CLIENT_NAME });
+    this.attempt = 0;
+    this.setState("joined");
+  }
+
+  received(msg) {
+    if (msg.t === "pong") return;
+    this.emit(msg.t, msg);
+  }
+
+  book(slot) {
+    return this.send({ t: "book", slot });
+  }
+
+  cancel(slot) {
+    return this.send({ t: "cancel", slot });
+  }
+
+  move(slot, to) {
+    return this.send({ t: "move", slot, to });
+  }
 }

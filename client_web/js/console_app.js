@@ -2,7 +2,10 @@
 // asked for a person, and accepting one, which opens their room in a new tab with the
 // short-lived room token the server issued for it; the advisor joins it with camera and
 // microphone (unless they untick that), and records the session from the room's tools.
+// Appointments: the advisor publishes free slots, sees who booked them, and withdraws or
+// moves them; times are entered and shown in the advisor's own time zone, sent in UTC.
 
+import { fromLocalInput, refusalText, toLocalInput, until, when, zone } from "./appointments.js";
 import { ConsoleSession } from "./connection.js";
 import { CloseCode, ErrorCode } from "./codec.js";
 import { byId, el } from "./dom.js";
@@ -27,6 +30,7 @@ const state = {
   presence: null,
   pages: [],
   accepted: [],
+  slots: [],
   errors: [],
 };
 
@@ -96,7 +100,7 @@ function renderPages() {
         { class: "page-card", dataset: { page: p.id, room: p.room } },
         el("span", { class: "title" }, `${p.customer} · ${specialty(p.sp)} · ${p.lang}`),
         el("span", { class: "profile" }, p.risk ? t("advisor.profile", { risk: p.risk }) : t("advisor.profile-unknown")),
-        el("span", {}, p.why),
+        el("span", {}, p.first ? t("console.first") : p.why),
         p.product ? el("span", { class: "muted" }, t("console.product", { product: p.product })) : null,
         p.brief ? briefing(p.brief) : null,
         el("span", { class: "muted" }, `${p.room} · ${t("console.waiting", { min: waited })}`),
@@ -104,6 +108,7 @@ function renderPages() {
           "div",
           { class: "row" },
           el("button", { type: "button", class: "primary accept", onclick: () => accept(p) }, t("console.accept")),
+          p.first ? el("button", { type: "button", class: "decline", onclick: () => session.decline(p.id) }, t("console.decline")) : null,
         ),
       );
     }),
@@ -185,7 +190,57 @@ session.on("accepted", (msg) => {
 
 session.on("error", (err) => {
   state.errors.push(err);
-  showToast(err.code === ErrorCode.NO_SUCH_PAGE ? t("console.taken") : t("error.generic", { msg: err.msg }), true);
+  showToast(err.code === ErrorCode.NO_SUCH_PAGE ? t("console.taken") : refusalText(err), true);
+});
+
+// --- appointment slots -------------------------------------------------------------------------
+
+session.on("slots", (msg) => {
+  state.slots = msg.slots;
+  renderSlots();
+});
+
+function slotState(s) {
+  if (s.st === "free") return t("console.slot-free");
+  const key = s.st === "booked" ? "console.slot-booked" : "console.slot-honoured";
+  return t(key, { customer: s.customer ?? "" });
+}
+
+function renderSlots() {
+  byId("slots").replaceChildren(
+    ...state.slots.map((s) => {
+      const moveTo = el("input", { type: "datetime-local", class: "move-to", value: toLocalInput(s.start) });
+      const active = s.st !== "honoured";
+      return el(
+        "li",
+        { class: "page-card", dataset: { slot: s.id, st: s.st } },
+        el("span", { class: "title" }, `${when(s.start)} – ${until(s.end)}`),
+        el("span", {}, slotState(s)),
+        active
+          ? el(
+              "div",
+              { class: "row" },
+              el("label", {}, t("console.slot-move"), " ", moveTo),
+              el(
+                "button",
+                { type: "button", class: "move", onclick: () => session.moveSlot(s.id, fromLocalInput(moveTo.value)) },
+                t("appt.move"),
+              ),
+              el("button", { type: "button", class: "cancel", onclick: () => session.cancelSlot(s.id) }, t("appt.cancel")),
+            )
+          : null,
+      );
+    }),
+  );
+  byId("slots-empty").hidden = state.slots.length > 0;
+  byId("slot-zone").textContent = t("appt.zone", { zone: zone() });
+}
+
+byId("slot-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const start = fromLocalInput(byId("slot-start").value);
+  const minutes = Number(byId("slot-length").value);
+  session.offer(start, start + minutes * 60000);
 });
 
 // --- page chrome -----------------------------------------------------------------------------
@@ -212,6 +267,7 @@ mountLangChooser(byId("lang-choice"));
 onLangChange(() => {
   renderStatus();
   renderPages();
+  renderSlots();
 });
 
 applyStatic(document);

@@ -27,6 +27,7 @@ export const INVITE_STATES = ["open", "revoked"];
 export const NOTICE_KINDS = ["guest"];
 export const VIDEO_QUALITIES = ["high", "low"];
 export const MOUTH_LEVELS = 15;
+export const SLOT_STATES = ["free", "booked", "honoured"];
 
 export const LOOK = new Struct("look", [
   field("body", new OneOf(BODIES), false),
@@ -111,6 +112,7 @@ export const PAGE = new Struct("page", [
   field("risk", new Int(1, 5), false),
   field("product", new Str(L.MAX_ID_CHARS, 1), false),
   field("brief", BRIEFING, false),
+  field("first", new Bool(), false),
 ]);
 
 /** Messages a client sends, by `t`. */
@@ -189,6 +191,16 @@ client("portfolio");
 client("interest", field("product", new Str(L.MAX_ID_CHARS, 1)));
 client("presence", field("state", new OneOf(ADVISOR_STATES)));
 client("accept", field("page", new Str(L.MAX_ID_CHARS, 1)));
+client("decline", field("page", new Str(L.MAX_ID_CHARS, 1)));
+client("offer", field("start", U53), field("end", U53));
+client("book", field("slot", new Str(L.MAX_ID_CHARS, 1)));
+client("cancel", field("slot", new Str(L.MAX_ID_CHARS, 1)));
+client(
+  "move",
+  field("slot", new Str(L.MAX_ID_CHARS, 1)),
+  field("to", new Str(L.MAX_ID_CHARS, 1), false),
+  field("start", U53, false),
+);
 client(
   "media",
   field("send", new ListOf(new OneOf(MEDIA_KINDS), 2)),
@@ -349,6 +361,26 @@ server(
   field("room", new Str(L.MAX_ROOM_ID_CHARS, 1)),
   field("token", new Str(4096, 1)),
   field("url", new Str(512, 1)),
+);
+export const SLOT = new Struct("slot", [
+  field("id", new Str(L.MAX_ID_CHARS, 1)),
+  field("start", U53),
+  field("end", U53),
+  field("adv", new Str(L.MAX_NAME_CHARS)),
+  field("st", new OneOf(SLOT_STATES)),
+  field("customer", new Str(L.MAX_NAME_CHARS), false),
+  field("room", new Str(L.MAX_ROOM_ID_CHARS, 1), false),
+]);
+server("slots", field("slots", new ListOf(SLOT, L.MAX_SLOTS)));
+server(
+  "appointment",
+  field("slot", new Str(L.MAX_ID_CHARS, 1)),
+  field("room", new Str(L.MAX_ROOM_ID_CHARS, 1)),
+  field("start", U53),
+  field("end", U53),
+  field("adv", new Str(L.MAX_NAME_CHARS)),
+  field("token", new Str(4096, 1), false),
+  field("url", new Str(512, 1), false),
 );
 
 export const OFFERED_TRACK = new Struct("track", [

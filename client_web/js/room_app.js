@@ -1,7 +1,8 @@
 // The room page: joins the room named in the link, draws it, and carries the conversation
 // (chat, questions to the digital experts and their answers, the hand-off to a person), the
 // step-up before the portfolio, voice and video (the microphone and camera buttons, people's
-// cameras, experts' voices, the recording notice), questions by voice, and, for an advisor, the tools to present,
+// cameras, experts' voices, the recording notice), questions by voice, a customer's appointments
+// (the booking page, the reminder when one is due), and, for an advisor, the tools to present,
 // to call experts and to record. Each panel is a module (room_*.js); this one wires them, in
 // the order the listeners must run.
 // Everything it knows is also on `window.wealthroom`, for support staff and for tests.
@@ -16,6 +17,7 @@ import { unpackPose } from "./pose.js";
 import { accessibilityOn } from "./prefs.js";
 import { Limits } from "./protocol.js";
 import { mountAdvisorTools } from "./room_advisor.js";
+import { mountAppointments } from "./room_appointments.js";
 import { mountConversation } from "./room_conversation.js";
 import { mountDevices, startLinkMedia } from "./room_devices.js";
 import { mountExperts } from "./room_experts.js";
@@ -192,7 +194,9 @@ window.wealthroom.thin = thin;
 window.wealthroom.voices = () => devices.voices.summary(session.replica);
 
 const settings = mountSettings(page);
+const appointments = mountAppointments(page);
 onLangChange(() => {
+  appointments.render();
   status.render();
   conversation.rerender();
   handoff.render();

@@ -50,6 +50,16 @@ return redis.call('HGETALL', KEYS[1])
 """
 
 
+# KEYS: page. ARGV: advisor. The first advisor's head start ends: first_until becomes 0.
+_DECLINE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return false end
+if redis.call('HGET', KEYS[1], 'first') ~= ARGV[1] then return false end
+if redis.call('HGET', KEYS[1], 'first_until') == '0.0' then return false end
+redis.call('HSET', KEYS[1], 'first_until', '0.0')
+return redis.call('HGETALL', KEYS[1])
+"""
+
+
 class RedisPageBoard:
     """:class:`~advisors.pages.PageBoard` in Redis. ``client`` must return bytes (the
     default, ``decode_responses=False``)."""
@@ -61,6 +71,7 @@ class RedisPageBoard:
         self._ttl_ms = millis(ttl_s)
         self._post = client.register_script(_POST)
         self._settle = client.register_script(_SETTLE)
+        self._decline = client.register_script(_DECLINE)
 
     def _key(self, page_id: str) -> str:
         return f"{self._prefix}page:{page_id}"
@@ -82,6 +93,13 @@ class RedisPageBoard:
 
     async def cancel(self, page_id: str) -> Page | None:
         return await self._settle_page(page_id, PageState.CANCELLED, [])
+
+    async def decline(self, page_id: str, advisor: str) -> Page | None:
+        reply: object = await self._decline(keys=[self._key(page_id)], args=[advisor])
+        if reply is None:
+            return None
+        flat = reply_list(reply)
+        return _page_from_fields(dict(zip(flat[::2], flat[1::2], strict=True)))
 
     async def _settle_page(self, page_id: str, state: PageState, extra: list[str]) -> Page | None:
         keys = [self._key(page_id), self._open]
@@ -116,7 +134,7 @@ class RedisPageBoard:
 # What the scripts change lives in hash fields of its own; everything fixed when the page is raised
 # travels as one JSON body, so fields added to Page later need no change here unless they are
 # enums (which JSON carries as their value and Page must get back as members).
-_SETTLED = ("state", "advisor", "advisor_name")
+_SETTLED = ("state", "advisor", "advisor_name", "first", "first_until")
 
 
 def _page_fields(page: Page) -> dict[str, str]:
@@ -131,6 +149,9 @@ def _page_fields(page: Page) -> dict[str, str]:
         out["advisor"] = page.advisor
     if page.advisor_name is not None:
         out["advisor_name"] = page.advisor_name
+    if page.first is not None:
+        out["first"] = page.first
+    out["first_until"] = repr(float(page.first_until))
     return out
 
 
@@ -146,4 +167,6 @@ def _page_from_fields(raw: object) -> Page:
         state=PageState(hash_fields["state"]),
         advisor=hash_fields.get("advisor"),
         advisor_name=hash_fields.get("advisor_name"),
+        first=hash_fields.get("first"),
+        first_until=float(hash_fields.get("first_until", "0.0")),
     )

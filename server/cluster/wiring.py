@@ -5,15 +5,19 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from redis.asyncio import Redis
 
+from advisors.appointments import AppointmentStore
 from advisors.bus import Bus, MemoryBus
 from advisors.pages import MemoryPageBoard, PageBoard
 from advisors.presence import MemoryPresence, Presence
 from rooms.audit import AuditLog, MemoryAuditLog
+from server.appointment_store import SqliteAppointments
 from server.audit_file import FileAuditLog
 from server.cluster.directory import MemoryRoomDirectory, RoomDirectory
+from server.cluster.redis_appointments import RedisAppointments
 from server.cluster.redis_audit import BufferedAuditLog, RedisAuditLog
 from server.cluster.redis_bus import RedisBus
 from server.cluster.redis_directory import RedisRoomDirectory
@@ -41,6 +45,7 @@ class Cluster:
     store: RoomStore | None  # None: rooms are not kept beyond this process (embedded)
     factors: FactorStore  # step-up records, per customer, for every room
     invites: InviteStore  # guest links' use counts and revocations, for every room
+    appointments: AppointmentStore
     redis: Redis | None = None
 
     @property
@@ -56,6 +61,7 @@ class Cluster:
             await self.audit.aclose()
         elif isinstance(self.audit, FileAuditLog):
             self.audit.close()
+        await self.appointments.close()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -77,6 +83,7 @@ def embedded(settings: Settings) -> Cluster:
         None,
         FileFactorStore(settings.factor_path),
         MemoryInviteStore(time.time),
+        SqliteAppointments(settings.appointments_path or Path(":memory:")),
     )
 
 
@@ -97,6 +104,7 @@ def on_redis(settings: Settings, url: str) -> Cluster:
         RedisRoomStore(client, prefix=prefix),
         RedisFactorStore(client, prefix=prefix),
         RedisInviteStore(client, prefix=prefix),
+        RedisAppointments(client, prefix=prefix),
         client,
     )
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from advisors.booking import Booker
 from advisors.console import Console, pages_message
-from advisors.grant import ConsoleGrant
+from advisors.grant import BookingGrant, ConsoleGrant
 from advisors.outputs import (
     Admit,
+    Appoint,
     Audit,
     Claim,
     Close,
     ConsoleOutput,
+    Pass,
     PutPresence,
     Send,
     SendPages,
+    SendSlots,
 )
 from advisors.pages import Page
 from advisors.presence import AdvisorState
@@ -115,3 +121,53 @@ def test_the_queue_shows_at_most_max_pages() -> None:
     msg = pages_message([page(f"p{i}") for i in range(MAX_PAGES + 3)])
     assert len(msg.pages) == MAX_PAGES
     assert msg.pages[0].id == "p0"
+
+
+def test_appointment_messages_go_to_the_store_and_refusals_come_back_as_errors() -> None:
+    c = console()
+    assert isinstance(c.open(NOW)[-1], SendSlots)
+    for msg in (m.Offer(1, 2), m.Cancel("s1"), m.Move("s1", start=5), m.Book("s1")):
+        assert c.receive(encode(msg), NOW) == [Appoint(msg)]
+    out = c.refused(ErrorCode.SLOT_OVERLAP, "overlaps your slot s0", "offer", NOW)
+    assert error_codes(out) == [ErrorCode.SLOT_OVERLAP]
+
+
+def test_declining_a_page_offered_first_is_audited_and_refreshes_the_queue() -> None:
+    c = console()
+    assert c.receive(encode(m.Decline("appt-1")), NOW) == [Pass("appt-1")]
+    out = c.passed("appt-1", page("appt-1"), NOW)
+    assert isinstance(out[0], Audit)
+    assert (out[0].event.action, out[0].event.outcome) == ("handoff.decline", "ok")
+    assert out[1:] == [SendPages()]
+    assert error_codes(c.passed("appt-1", None, NOW)) == [ErrorCode.NO_SUCH_PAGE]
+
+
+def test_a_page_is_marked_first_for_its_booked_advisor_during_the_head_start() -> None:
+    booked = replace(page("appt-1"), first="adv-1", first_until=NOW + 60)
+    assert pages_message([booked], "adv-1", NOW).pages[0].first is True
+    assert pages_message([booked], "adv-2", NOW).pages[0].first is None
+    assert pages_message([booked], "adv-1", NOW + 61).pages[0].first is None
+
+
+def test_a_customers_booking_connection_takes_appointment_messages_only() -> None:
+    b = Booker(BookingGrant("ann", "Ann", "ann-room"), max_frame_bytes=4096, strikes=3, now=NOW)
+    assert b.open(NOW) == [SendSlots()]
+    assert b.party.room == "ann-room"
+    assert b.receive(encode(m.Book("s1")), NOW) == [Appoint(m.Book("s1"))]
+    assert b.receive(encode(m.Ping(3)), NOW) == [Send(m.Pong(3))]
+    assert error_codes(b.receive(encode(m.Chat("hi")), NOW)) == [ErrorCode.WRONG_ENDPOINT]
+    assert error_codes(b.receive(encode(m.Accept("p1")), NOW)) == [ErrorCode.WRONG_ENDPOINT]
+    assert error_codes(b.receive(b"\xc1", NOW)) == [ErrorCode.MALFORMED]
+    out = b.refused(ErrorCode.SLOT_TAKEN, "that slot is booked", "book", NOW)
+    assert error_codes(out) == [ErrorCode.SLOT_TAKEN]
+    assert isinstance(out[-1], Close)  # out of strikes
+    assert out[-1].code is CloseCode.TOO_MANY_ERRORS
+
+
+def test_a_booking_connection_that_floods_is_limited_then_closed() -> None:
+    b = Booker(BookingGrant("ann", "Ann", "ann-room"), max_frame_bytes=4096, strikes=3, now=NOW)
+    outputs = [o for _ in range(40) for o in b.receive(encode(m.Book("s1")), NOW)]
+    assert ErrorCode.RATE_LIMITED in error_codes(outputs)
+    closes = [o for o in outputs if isinstance(o, Close)]
+    assert closes
+    assert closes[0].code is CloseCode.RATE_LIMITED

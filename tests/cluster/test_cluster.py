@@ -713,3 +713,20 @@ async def test_directory_withdrawn_node_gets_no_rooms_or_redirects(backend: Back
     await a.withdraw("node-a")
     assert await b.least_loaded() == "node-b"
     assert await b.url_of("node-a") is None
+
+
+async def test_the_first_advisor_declines_a_head_start_once(backend: Backend) -> None:
+    board = backend.pages(0)
+    await board.post(page("p1", first="adv-chan", first_until=1_795_000_120.5))
+    assert await backend.pages(1).get("p1") == page(
+        "p1", first="adv-chan", first_until=1_795_000_120.5
+    )
+    assert await backend.pages(1).decline("p1", "adv-lee") is None  # not offered to them first
+    declined = await backend.pages(2).decline("p1", "adv-chan")
+    assert declined == page("p1", first="adv-chan", first_until=0.0)
+    assert await board.get("p1") == declined
+    assert await board.decline("p1", "adv-chan") is None  # once
+    await board.post(page("p2", first="adv-chan", first_until=1_795_000_120.5))
+    await board.claim("p2", "adv-chan", "Ms Chan")
+    assert await board.decline("p2", "adv-chan") is None  # no longer open
+    assert await board.decline("missing", "adv-chan") is None

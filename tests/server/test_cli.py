@@ -25,6 +25,7 @@ from rooms.room import Room
 from scenes.layout import load_layout
 from server.auth import TokenAuthority
 from server.config import Settings
+from server.errors import TokenInvalid
 from server.media.tts import EspeakSpeaker
 from tests.conftest import AUDIT_KEY, SECRET
 from tests.speech_audio import silence, speak_16k, write_wav
@@ -76,6 +77,21 @@ async def test_token_command_refuses_a_bad_room_id() -> None:
     code, _, err = await _run("token", "--room", "../etc", "--role", "guest")
     assert code == 2
     assert "invalid room id" in err
+
+
+async def test_booking_link_command_mints_a_link_for_book_only() -> None:
+    args = ("booking-link", "--subject", "cust-7", "--name", "Ann Lee", "--room", "ann-room")
+    code, out, _ = await _run(*args)
+    assert code == 0
+    url, token = out.strip().split("/book.html#token=")
+    assert url.startswith("http://")
+    grant = TokenAuthority(SECRET).verify_booking(token)
+    assert (grant.subject, grant.name, grant.room) == ("cust-7", "Ann Lee", "ann-room")
+    with pytest.raises(TokenInvalid):
+        TokenAuthority(SECRET).verify(token, room="ann-room")  # never a room's token
+    code, _, err = await _run(*args, "--days", "30")
+    assert code == 2
+    assert "booking tokens live between 1 and 1209600 seconds" in err
 
 
 async def test_serve_opens_the_demo_room_and_a_visitor_can_chat_in_it() -> None:
