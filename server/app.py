@@ -80,7 +80,9 @@ class WealthroomServer:
             self.tokens,
             self.audit,
             self.health,
-            open_room=self.placement.host_for,
+            # The node that won the appointment hosts its room (unless one already does): were
+            # it to pass it on by load, nobody would open it until the customer came.
+            open_room=lambda room: self.placement.host_for(room, placed=True),
             room_url=self.placement.room_url_for,
             token_ttl_s=settings.token_ttl_s,
             head_start_s=settings.appointment_head_start_s,

@@ -373,8 +373,8 @@ async def test_the_customer_in_the_room_follows_the_appointments_page_to_the_bri
         return [(h.st, h.advisor) for h in c.of(m.Handoff)]
 
     await in_room.wait_for(lambda c: ("paging", "Ms Chan") in handoffs(c), timeout=30)
-    # In the language of the customer's booking (Cantonese reads the Chinese notices).
-    assert [h.why for h in in_room.of(m.Handoff)] == ["正在邀请 Ms Chan"]
+    # In the language of the customer's booking (Cantonese reads them in Traditional characters).
+    assert [h.why for h in in_room.of(m.Handoff)] == ["正在邀請 Ms Chan"]
     (page,) = [p for p in chan.of(m.Pages)[-1].pages if p.room == "ann-room"]
     await chan.send(m.Accept(page.id))
     await chan.wait_for(lambda c: bool(c.of(m.Accepted)))
