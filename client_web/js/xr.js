@@ -2,15 +2,20 @@
 // both controllers sent as poses (hand mode 1) at the headset's frame rate within the
 // server's rate, teleporting by pointing at a seat and pulling the trigger (`sit`), and
 // push-to-talk for questions by voice: the trigger pulled anywhere but at a seat, or the grip
-// (squeeze), on either controller, held while speaking.
+// (squeeze), on either controller, held while speaking. Comfort (xr_comfort.js): seated by
+// default, 45-degree snap turns on either thumbstick, and no other motion of the view than
+// the person's own, a seat they chose and their turns.
 
 import * as THREE from "three";
 
 import { EYE_SEATED, EYE_STANDING } from "./figures.js";
+import { yawOf } from "./pose.js";
+import { SnapTurn, referenceSpaceFor, rigFor, turnAbout } from "./xr_comfort.js";
 
 const _pos = new THREE.Vector3();
 const _quat = new THREE.Quaternion();
 const _scale = new THREE.Vector3();
+const _up = new THREE.Vector3(0, 1, 0);
 
 /** Whether this browser can enter immersive VR (false without WebXR or a headset). */
 export async function vrSupported() {
@@ -30,40 +35,46 @@ export class VrMode {
   /**
    * `room`: the RoomScene; `session`: the RoomSession (poses, sit); `onChange(presenting)`;
    * `onTalk(source, on)`: push-to-talk pressed or let go (`source` names the controller and
-   * its button, so that two held at once let go only with the last).
+   * its button, so that two held at once let go only with the last); `standing`: the
+   * person's real height on the floor instead of the seated default.
    */
-  constructor(room, session, onChange, onTalk = null) {
+  constructor(room, session, onChange, onTalk = null, { standing = false } = {}) {
     this.room = room;
     this.session = session;
     this.onChange = onChange;
     this.onTalk = onTalk;
+    this.standing = standing;
     this.xrSession = null;
     this.controllers = [];
     this.seatPlaced = null;
+    this.turns = 0; // snap turns made: for tests
     const renderer = room.renderer;
     for (const i of [0, 1]) {
       const controller = renderer.xr.getController(i);
       const grip = renderer.xr.getControllerGrip(i);
-      const entry = { controller, grip, handedness: null, connected: false, seat: null, talking: new Set() };
+      const entry = { controller, grip, handedness: null, connected: false, source: null, seat: null, talking: new Set(), snap: new SnapTurn() };
       controller.addEventListener("connected", (e) => {
         entry.handedness = e.data.handedness;
+        entry.source = e.data;
         entry.connected = true;
       });
       controller.addEventListener("disconnected", () => {
         entry.connected = false;
+        entry.source = null;
         for (const button of [...entry.talking]) this.talk(entry, i, button, false);
       });
-      // The trigger sits at the seat it points at when pulled (on release: `select`); pulled
-      // anywhere else it talks while held, as the grip does.
+      // The trigger sits at the seat it points at when pulled (on release); pulled anywhere
+      // else it talks while held, as the grip does. Sitting goes on `selectend`, not `select`:
+      // runtimes disagree on whether `select` comes before `selectstart` or at the release.
       controller.addEventListener("selectstart", () => {
         entry.seat = this.seatAt(controller);
         if (!entry.seat) this.talk(entry, i, "trigger", true);
       });
-      controller.addEventListener("select", () => {
+      controller.addEventListener("selectend", () => {
         if (entry.seat) this.session.send({ t: "sit", seat: entry.seat });
         entry.seat = null;
+        this.talk(entry, i, "trigger", false);
       });
-      controller.addEventListener("selectend", () => this.talk(entry, i, "trigger", false));
       controller.addEventListener("squeezestart", () => this.talk(entry, i, "grip", true));
       controller.addEventListener("squeezeend", () => this.talk(entry, i, "grip", false));
       // A short ray shows where the controller points.
@@ -89,10 +100,11 @@ export class VrMode {
       await this.xrSession.end();
       return;
     }
-    const session = await navigator.xr.requestSession("immersive-vr", { optionalFeatures: ["local-floor"] });
+    const space = referenceSpaceFor({ standing: this.standing });
+    const session = await navigator.xr.requestSession("immersive-vr", { optionalFeatures: [space] });
     const renderer = this.room.renderer;
     renderer.xr.enabled = true;
-    renderer.xr.setReferenceSpaceType("local-floor");
+    renderer.xr.setReferenceSpaceType(space);
     await renderer.xr.setSession(session);
     this.xrSession = session;
     // Headset frames can come at 72-120 Hz; poses go at that rate, within the server's limit.
@@ -108,19 +120,42 @@ export class VrMode {
     });
   }
 
-  /** Put the rig at the member's place when it changes (arrival, a new seat). */
+  /**
+   * Put the rig at the member's place when it changes: arrival, and a seat taken or left.
+   * Nothing else moves it but snap turns: the server's echo of our own pose never does.
+   */
   placeRig() {
     const head = this.room.ownHead();
     const seat = this.room.ownSeat();
     if (!head || this.seatPlaced === seat) return;
     this.seatPlaced = seat;
     const eye = seat ? EYE_SEATED : EYE_STANDING;
-    const rig = this.room.rig;
-    rig.position.set(head.pos[0], Math.max(0, head.pos[1] - eye), head.pos[2]);
-    const yaw = Math.atan2(2 * (head.rot[3] * head.rot[1] + head.rot[0] * head.rot[2]), 1 - 2 * (head.rot[0] ** 2 + head.rot[1] ** 2));
-    rig.quaternion.setFromAxisAngle(new THREE.Vector3(0, 1, 0), yaw);
+    const at = rigFor(head.pos, yawOf(head.rot), { standing: this.standing, eye });
+    this.setRig(at);
     this.room.camera.position.set(0, 0, 0);
     this.room.camera.quaternion.identity();
+  }
+
+  setRig({ x, y, z, yaw }) {
+    const rig = this.room.rig;
+    rig.position.set(x, y, z);
+    rig.quaternion.setFromAxisAngle(_up, yaw);
+    rig.updateMatrixWorld(true);
+  }
+
+  /** A thumbstick pushed left or right turns the view by one step about the head. */
+  snapTurn(head) {
+    for (const entry of this.controllers) {
+      const axes = entry.connected ? entry.source?.gamepad?.axes : null;
+      // xr-standard puts the thumbstick on axes 2 and 3; a touchpad alone on 0 and 1.
+      const x = axes ? (axes.length > 2 ? axes[2] : axes[0]) : 0;
+      const angle = entry.snap.update(x);
+      if (!angle || this.seatPlaced === null) continue;
+      const rig = this.room.rig;
+      const from = { x: rig.position.x, y: rig.position.y, z: rig.position.z, yaw: yawOf(rig.quaternion.toArray()) };
+      this.setRig(turnAbout(from, head[0], head[2], angle));
+      this.turns++;
+    }
   }
 
   frame() {
@@ -136,6 +171,15 @@ export class VrMode {
       pose.rh = partOf(right.grip);
     }
     this.session.offerPose(pose);
+    // After the pose: this frame's camera was drawn from the rig before the turn.
+    this.snapTurn(head);
+  }
+
+  /** The rig and the headset's view in the room, and the snap turns made: for tests. */
+  view() {
+    const rig = this.room.rig;
+    const camera = this.xrSession ? partOf(this.room.renderer.xr.getCamera()) : null;
+    return { presenting: Boolean(this.xrSession), space: referenceSpaceFor({ standing: this.standing }), rig: [...rig.position.toArray(), ...rig.quaternion.toArray()], camera, turns: this.turns };
   }
 
   /** The seat a controller points at, or null. */
