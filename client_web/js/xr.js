@@ -16,6 +16,7 @@ const _pos = new THREE.Vector3();
 const _quat = new THREE.Quaternion();
 const _scale = new THREE.Vector3();
 const _up = new THREE.Vector3(0, 1, 0);
+const _head = new THREE.Matrix4();
 
 /** Whether this browser can enter immersive VR (false without WebXR or a headset). */
 export async function vrSupported() {
@@ -27,7 +28,11 @@ export async function vrSupported() {
 }
 
 function partOf(object) {
-  object.matrixWorld.decompose(_pos, _quat, _scale);
+  return partOfMatrix(object.matrixWorld);
+}
+
+function partOfMatrix(matrix) {
+  matrix.decompose(_pos, _quat, _scale);
   return [_pos.x, _pos.y, _pos.z, _quat.x, _quat.y, _quat.z, _quat.w].map((v) => Math.round(v * 10000) / 10000);
 }
 
@@ -48,6 +53,7 @@ export class VrMode {
     this.controllers = [];
     this.seatPlaced = null;
     this.turns = 0; // snap turns made: for tests
+    this.lastHead = null;
     const renderer = room.renderer;
     for (const i of [0, 1]) {
       const controller = renderer.xr.getController(i);
@@ -110,6 +116,7 @@ export class VrMode {
     // Headset frames can come at 72-120 Hz; poses go at that rate, within the server's limit.
     this.session.maxPoseHz = session.frameRate ?? 90;
     this.seatPlaced = null;
+    this.lastHead = null;
     this.onChange(true);
     session.addEventListener("end", () => {
       this.xrSession = null;
@@ -158,10 +165,21 @@ export class VrMode {
     }
   }
 
+  /**
+   * The head in the room: the viewer's pose (between the eyes) in the rig. The XR camera is
+   * not it: with a single view (a phone, a runtime showing one eye) it is that eye's.
+   */
+  headPart() {
+    const xr = this.room.renderer.xr;
+    const viewer = xr.getFrame()?.getViewerPose(xr.getReferenceSpace());
+    if (!viewer) return partOf(xr.getCamera());
+    this.room.rig.updateMatrixWorld();
+    return partOfMatrix(_head.fromArray(viewer.transform.matrix).premultiply(this.room.rig.matrixWorld));
+  }
+
   frame() {
     this.placeRig();
-    const xrCamera = this.room.renderer.xr.getCamera();
-    const head = partOf(xrCamera);
+    const head = this.headPart();
     const pose = { p: head.slice(0, 3), q: head.slice(3) };
     const left = this.controllers.find((c) => c.connected && c.handedness === "left");
     const right = this.controllers.find((c) => c.connected && c.handedness === "right");
@@ -171,6 +189,7 @@ export class VrMode {
       pose.rh = partOf(right.grip);
     }
     this.session.offerPose(pose);
+    this.lastHead = head;
     // After the pose: this frame's camera was drawn from the rig before the turn.
     this.snapTurn(head);
   }
@@ -178,8 +197,15 @@ export class VrMode {
   /** The rig and the headset's view in the room, and the snap turns made: for tests. */
   view() {
     const rig = this.room.rig;
-    const camera = this.xrSession ? partOf(this.room.renderer.xr.getCamera()) : null;
-    return { presenting: Boolean(this.xrSession), space: referenceSpaceFor({ standing: this.standing }), rig: [...rig.position.toArray(), ...rig.quaternion.toArray()], camera, turns: this.turns };
+    const presenting = Boolean(this.xrSession);
+    return {
+      presenting,
+      space: referenceSpaceFor({ standing: this.standing }),
+      rig: [...rig.position.toArray(), ...rig.quaternion.toArray()],
+      head: presenting ? this.lastHead : null, // as last sent
+      camera: presenting ? partOf(this.room.renderer.xr.getCamera()) : null, // as last drawn
+      turns: this.turns,
+    };
   }
 
   /** The seat a controller points at, or null. */
