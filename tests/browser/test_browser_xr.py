@@ -290,9 +290,9 @@ async def test_a_headset_session_seen_by_another_member(
         f" Bo {bo_frames / seconds:.1f}/s ({tick_hz} Hz ticks), with Ann's pose"
         f" {bo_updates / seconds:.1f}/s"
     )
-    # One pose per headset frame, up to the page's 60 a second (frames closer together than
-    # 1/60 s share one); the room forwards them at the lesser of that and its tick rate.
-    assert sent >= 0.8 * min(xr_frames, 60 * seconds)
+    # One pose per headset frame, up to the page's 60 a second on average; the room forwards
+    # them at the lesser of that and its tick rate.
+    assert sent >= 0.9 * min(xr_frames, 60 * seconds)
     assert at_server >= sent
     assert bo_frames <= tick_hz * seconds + 3
     assert bo_updates <= min(bo_frames, at_server)
