@@ -17,6 +17,8 @@ const _quat = new THREE.Quaternion();
 const _scale = new THREE.Vector3();
 const _up = new THREE.Vector3(0, 1, 0);
 const _head = new THREE.Matrix4();
+/** How long poses wait for the answer to a seat asked for; past it, it was refused. */
+const ASK_WAIT_MS = 2000;
 
 /** Whether this browser can enter immersive VR (false without WebXR or a headset). */
 export async function vrSupported() {
@@ -53,6 +55,7 @@ export class VrMode {
     this.controllers = [];
     this.seatPlaced = null;
     this.turns = 0; // snap turns made: for tests
+    this.asked = null; // {seat, until}: a seat (or "" to stand) asked for and not yet had
     this.lastHead = null;
     const renderer = room.renderer;
     for (const i of [0, 1]) {
@@ -77,7 +80,7 @@ export class VrMode {
         if (!entry.seat) this.talk(entry, i, "trigger", true);
       });
       controller.addEventListener("selectend", () => {
-        if (entry.seat) this.session.send({ t: "sit", seat: entry.seat });
+        if (entry.seat) this.ask({ t: "sit", seat: entry.seat });
         entry.seat = null;
         this.talk(entry, i, "trigger", false);
       });
@@ -130,17 +133,29 @@ export class VrMode {
   /**
    * Put the rig at the member's place when it changes: arrival, and a seat taken or left.
    * Nothing else moves it but snap turns: the server's echo of our own pose never does.
+   * `viewer`: the headset in the reference space, which lands at the avatar's eyes.
    */
-  placeRig() {
+  placeRig(viewer) {
     const head = this.room.ownHead();
     const seat = this.room.ownSeat();
     if (!head || this.seatPlaced === seat) return;
     this.seatPlaced = seat;
+    this.asked = null;
     const eye = seat ? EYE_SEATED : EYE_STANDING;
-    const at = rigFor(head.pos, yawOf(head.rot), { standing: this.standing, eye });
+    const at = rigFor(head.pos, yawOf(head.rot), { standing: this.standing, eye, viewer: viewer ?? undefined });
     this.setRig(at);
     this.room.camera.position.set(0, 0, 0);
     this.room.camera.quaternion.identity();
+  }
+
+  /**
+   * Ask the room for a seat (`sit`) or to stand (`stand`). Until the answer arrives no pose
+   * leaves: one drawn from the old place would reach the room after it moved us, and the
+   * view would be put back where it was.
+   */
+  ask(msg) {
+    if (!this.session.send(msg)) return;
+    this.asked = { seat: msg.t === "sit" ? msg.seat : "", until: performance.now() + ASK_WAIT_MS };
   }
 
   setRig({ x, y, z, yaw }) {
@@ -165,21 +180,37 @@ export class VrMode {
     }
   }
 
+  /** The headset in the reference space this frame, `{x, y, z, yaw, matrix}`, or null. */
+  viewerPose() {
+    const xr = this.room.renderer.xr;
+    const viewer = xr.getFrame()?.getViewerPose(xr.getReferenceSpace());
+    if (!viewer) return null;
+    const { position: p, orientation: o } = viewer.transform;
+    return { x: p.x, y: p.y, z: p.z, yaw: yawOf([o.x, o.y, o.z, o.w]), matrix: viewer.transform.matrix };
+  }
+
   /**
    * The head in the room: the viewer's pose (between the eyes) in the rig. The XR camera is
    * not it: with a single view (a phone, a runtime showing one eye) it is that eye's.
    */
-  headPart() {
-    const xr = this.room.renderer.xr;
-    const viewer = xr.getFrame()?.getViewerPose(xr.getReferenceSpace());
-    if (!viewer) return partOf(xr.getCamera());
+  headPart(viewer) {
+    if (!viewer) return partOf(this.room.renderer.xr.getCamera());
     this.room.rig.updateMatrixWorld();
-    return partOfMatrix(_head.fromArray(viewer.transform.matrix).premultiply(this.room.rig.matrixWorld));
+    return partOfMatrix(_head.fromArray(viewer.matrix).premultiply(this.room.rig.matrixWorld));
   }
 
   frame() {
-    this.placeRig();
-    const head = this.headPart();
+    const viewer = this.viewerPose();
+    this.placeRig(viewer);
+    const head = this.headPart(viewer);
+    this.lastHead = head;
+    if (this.asked && this.asked.until < performance.now()) this.asked = null; // refused
+    if (!this.asked) this.sendPose(head);
+    // After the pose: this frame's camera was drawn from the rig before the turn.
+    this.snapTurn(head);
+  }
+
+  sendPose(head) {
     const pose = { p: head.slice(0, 3), q: head.slice(3) };
     const left = this.controllers.find((c) => c.connected && c.handedness === "left");
     const right = this.controllers.find((c) => c.connected && c.handedness === "right");
@@ -189,9 +220,6 @@ export class VrMode {
       pose.rh = partOf(right.grip);
     }
     this.session.offerPose(pose);
-    this.lastHead = head;
-    // After the pose: this frame's camera was drawn from the rig before the turn.
-    this.snapTurn(head);
   }
 
   /** The rig and the headset's view in the room, and the snap turns made: for tests. */
@@ -202,7 +230,7 @@ export class VrMode {
       presenting,
       space: referenceSpaceFor({ standing: this.standing }),
       rig: [...rig.position.toArray(), ...rig.quaternion.toArray()],
-      head: presenting ? this.lastHead : null, // as last sent
+      head: presenting ? this.lastHead : null, // as last drawn (and sent, unless asking)
       camera: presenting ? partOf(this.room.renderer.xr.getCamera()) : null, // as last drawn
       turns: this.turns,
     };

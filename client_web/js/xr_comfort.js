@@ -48,15 +48,22 @@ export function turnAbout(rig, headX, headZ, angle) {
 }
 
 /**
- * Where the rig goes for an avatar whose eyes are at `pos` facing `yaw`. Seated (the default,
- * the `local` reference space, whose origin is the headset where the session began) the rig
- * is at the avatar's eyes, so the view starts there whatever the person's height or whether
- * they sit; standing (`local-floor`, the person's real height) it is on the floor under them,
- * the eye height of the avatar's posture (`eye`) below its eyes.
+ * Where the rig goes so that the headset, now at `viewer` in the rig (`{x, y, z, yaw}`: its
+ * position and heading in the reference space), is at the avatar's eyes `pos` facing `yaw`.
+ * Seated (the default, the `local` reference space, whose origin is the headset where the
+ * session began) the eyes land on the avatar's, whatever the person's height or whether they
+ * sit; standing (`local-floor`, the person's real height) the rig stays on the floor under
+ * them, the eye height of the avatar's posture (`eye`) below its eyes.
  */
-export function rigFor(pos, yaw, { standing = false, eye = 0 } = {}) {
-  if (!standing) return { x: pos[0], y: pos[1], z: pos[2], yaw };
-  return { x: pos[0], y: Math.max(0, pos[1] - eye), z: pos[2], yaw };
+export function rigFor(pos, yaw, { standing = false, eye = 0, viewer = { x: 0, y: 0, z: 0, yaw: 0 } } = {}) {
+  const turn = yaw - viewer.yaw;
+  const c = Math.cos(turn);
+  const s = Math.sin(turn);
+  // The viewer's offset in the rig, turned as the rig will be (about +Y).
+  const dx = viewer.x * c + viewer.z * s;
+  const dz = -viewer.x * s + viewer.z * c;
+  const y = standing ? Math.max(0, pos[1] - eye) : pos[1] - viewer.y;
+  return { x: pos[0] - dx, y, z: pos[2] - dz, yaw: turn };
 }
 
 /** The reference space a comfort mode asks the session for. */

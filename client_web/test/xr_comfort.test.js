@@ -78,6 +78,19 @@ describe("seated by default", () => {
     assert.deepEqual(rigFor([1, 1.2, -2], 0.5, { eye: 1.2 }), { x: 1, y: 1.2, z: -2, yaw: 0.5 });
   });
 
+  test("the headset, wherever the person moved it, lands at the avatar's eyes, facing its way", () => {
+    const viewer = { x: 0.2, y: 0.05, z: -0.1, yaw: 0.4 };
+    for (const yaw of [0, 1, -2.5]) {
+      const rig = rigFor([1, 1.2, -2], yaw, { viewer });
+      near(rig.yaw + viewer.yaw, yaw);
+      const c = Math.cos(rig.yaw);
+      const s = Math.sin(rig.yaw);
+      near(rig.x + viewer.x * c + viewer.z * s, 1);
+      near(rig.y + viewer.y, 1.2);
+      near(rig.z - viewer.x * s + viewer.z * c, -2);
+    }
+  });
+
   test("standing: the floor space, and the rig on the floor under the eyes", () => {
     assert.equal(referenceSpaceFor({ standing: true }), "local-floor");
     const rig = rigFor([1, 1.65, -2], 0.5, { standing: true, eye: 1.6 });

@@ -75,7 +75,25 @@ RECORD_SENT = """() => {
   };
 }"""
 
-XR_VIEWPORT = {"width": 480, "height": 300}
+XR_VIEWPORT = {"width": 320, "height": 200}
+# Point the right controller at the ring of a seat for her role that nobody holds (the ring,
+# not its empty middle); return the seat's id. The controller's rotation in the emulator is
+# its rotation in the rig: the seated space starts at the headset, which IWER does not turn.
+AIM_AT_FREE_SEAT = """async () => {
+  const THREE = await import("three");
+  const w = window.wealthroom;
+  const taken = new Set([...w.session.replica.entities.values()].map((e) => e.s).filter(Boolean));
+  const seat = w.scene.layout.seats.find((s) => !taken.has(s.id) && s.roles.includes(w.state.role));
+  const entry = w.vr.controllers.find((c) => c.handedness === "right");
+  entry.controller.updateMatrixWorld(true);
+  const from = new THREE.Vector3().setFromMatrixPosition(entry.controller.matrixWorld);
+  const to = new THREE.Vector3(seat.pos[0] + 0.245, seat.pos[1] + 0.015, seat.pos[2]);
+  const rigTurn = w.scene.rig.getWorldQuaternion(new THREE.Quaternion()).invert();
+  const dir = to.sub(from).normalize().applyQuaternion(rigTurn);
+  const q = new THREE.Quaternion().setFromUnitVectors(new THREE.Vector3(0, 0, -1), dir);
+  window.headset.controllers.right.quaternion.set(q.x, q.y, q.z, q.w);
+  return seat.id;
+}"""
 VIEW = "() => window.wealthroom.vr.view()"
 FRAMES = "() => window.wealthroom.scene.frames"
 
@@ -348,6 +366,29 @@ async def test_a_headset_session_seen_by_another_member(
         {"t": "ptt", "on": False},
     ]
     await bo.wait_for(lambda c: received.ptt() == [True, False], WAIT_S)
+
+    # Standing up puts the view where the room puts her;
+    # the trigger pointed at a free seat's ring takes her there on its release. These are the
+    # moves of the view she does not make with her head, and she asked for each.
+    await page.evaluate("() => window.wealthroom.vr.ask({ t: 'stand' })")
+    await page.wait_for_function("() => window.wealthroom.vr.seatPlaced === ''")
+    seat: str = await page.evaluate(AIM_AT_FREE_SEAT)
+    await frames_pass(page, 3)
+    await page.evaluate("() => window.headset.controllers.right.updateButtonValue('trigger', 1)")
+    await frames_pass(page, 3)
+    await page.evaluate("() => window.headset.controllers.right.updateButtonValue('trigger', 0)")
+    await page.wait_for_function(f"() => window.wealthroom.vr.seatPlaced === {seat!r}")
+    assert (await page.evaluate("() => window.xrSent"))[3:] == [{"t": "sit", "seat": seat}]
+    await bo.wait_for(lambda c: (e := c.replica.by_member(ann)) is not None and e.s == seat, WAIT_S)
+    assert received.ptt() == [True, False]  # pointed at a seat, the trigger does not talk
+    await frames_pass(page, 3)
+    at_seat = await page.evaluate(VIEW)
+    eyes = await page.evaluate("() => window.wealthroom.scene.ownHead().pos")
+    seat_pos = await page.evaluate(
+        f"() => window.wealthroom.scene.layout.seats.find((s) => s.id === {seat!r}).pos"
+    )
+    assert at_seat["head"][:3] == pytest.approx(eyes, abs=0.002)
+    assert [eyes[0], eyes[2]] == pytest.approx([seat_pos[0], seat_pos[2]], abs=0.05)
 
     # Leaving VR: the desktop's pose rate again.
     await page.evaluate("() => window.wealthroom.vr.toggle()")
