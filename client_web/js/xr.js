@@ -119,6 +119,7 @@ export class VrMode {
     // Headset frames can come at 72-120 Hz; poses go at that rate, within the server's limit.
     this.session.maxPoseHz = session.frameRate ?? 90;
     this.seatPlaced = null;
+    this.asked = null;
     this.lastHead = null;
     this.onChange(true);
     session.addEventListener("end", () => {

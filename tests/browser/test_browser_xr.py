@@ -6,7 +6,11 @@ protocol client, whose replica must see the headset's head and hands move.
 IWER is injected by the test alone (``add_init_script`` of its UMD build from
 ``client_web/node_modules``): the page never imports it, and the server does not serve it.
 The page finds WebXR as it would in a headset and its "Enter VR" button starts the session.
-What the server receives is read from the room's host; waiting is on conditions, never sleeps.
+One session goes through it all: seated at the avatar's eyes, a still view without input,
+the head and both hands moving at the other member, the rates, snap turns, the trigger as
+push-to-talk, standing up and taking a seat with the trigger, and leaving. What the server
+receives is read from the room's host; waiting is on conditions, never on sleeps (the rates
+are measured over a window of the page's clock).
 """
 
 from __future__ import annotations
