@@ -205,6 +205,9 @@ async def test_a_headset_session_seen_by_another_member(
     ann: int = await page.evaluate("() => window.wealthroom.state.member")
     received.member = ann
     assert await page.locator("#vr-button").is_visible()
+    # The emulator is the test's: the server has no URL for it.
+    for url in ("/node_modules/iwer/build/iwer.min.js", "/vendor/iwer/build/iwer.min.js"):
+        assert (await page.request.get(media_server.base_url + url)).status == 404
 
     # Enter VR: seated by default, the view begins at the avatar's eyes.
     eyes = await page.evaluate("() => window.wealthroom.scene.ownHead().pos")
