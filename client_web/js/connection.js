@@ -6,6 +6,7 @@
 // server's rate.
 
 import { CloseCode, Direction, FINAL_CLOSES, PROTOCOL_VERSION, RELIABLE, SUBPROTOCOL, decode, encode } from "./codec.js";
+import { Pacer } from "./pacing.js";
 import { encodePoseFrame, packPose } from "./pose.js";
 import { CLIENT_NAME } from "./protocol.js";
 import { Replica } from "./replica.js";
@@ -233,6 +234,7 @@ export class RoomSession extends Session {
     this.maxPoseHz = 30;
     this.pendingPose = null;
     this.lastPoseAt = -Infinity;
+    this.posePacer = new Pacer();
     this.pendingAck = null;
     this.ackTimer = null;
     this.sent = { pose: 0, ack: 0, dc: 0 };
@@ -331,7 +333,7 @@ export class RoomSession extends Session {
 
   flushPose(now = performance.now()) {
     if (!this.pendingPose || !this.joined) return;
-    if (now - this.lastPoseAt < 1000 / this.poseHz) return;
+    if (!this.posePacer.ready(now, this.poseHz)) return;
     // Sent as a binary pose frame: quantised here as the server would, so that it only checks
     // integers (SPEC.md, "Binary pose"); the ack rides along. On the data channel a lost or
     // late pose costs nothing (the next one replaces it) and never waits behind chat.
@@ -340,6 +342,7 @@ export class RoomSession extends Session {
     if (onChannel || this.sendBytes(encodePoseFrame(packed, { ack: this.pendingAck }))) {
       this.sent.pose++;
       if (onChannel) this.sent.dc++;
+      this.posePacer.spend();
       this.lastPoseAt = now;
       this.pendingPose = null;
       this.pendingAck = null;

@@ -81,6 +81,8 @@ export function mountStage({ session, scene }, { afterState, onTalk }) {
       },
       onTalk,
     );
+    // For support staff and tests, beside the rest of the page's state.
+    if (window.wealthroom) window.wealthroom.vr = vr;
     button.hidden = false;
     button.addEventListener("click", () => vr.toggle().catch((err) => showToast(String(err.message ?? err))));
   });
