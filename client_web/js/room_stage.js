@@ -4,7 +4,7 @@
 import { byId } from "./dom.js";
 import { t } from "./i18n.js";
 import { showToast } from "./room_toast.js";
-import { overlaps } from "./screen_clear.js";
+import { RAILS, RAIL_MARGIN, chooseRail, overlaps } from "./screen_clear.js";
 import { VrMode, vrSupported } from "./xr.js";
 
 /** `afterState` runs after each state is drawn (the panels that follow the entities);
@@ -94,24 +94,9 @@ export function mountStage({ session, scene }, { afterState, onTalk }) {
   });
 }
 
-// The camera tiles' column sits on a rail at a side of the 3D view: bottom right, else bottom
-// left, else top right (the experts' list holds the top left), whichever covers no wall screen;
-// where every side would, smaller tiles (a big screen seen from near, the seminar's). It moves
-// only when where it is covers a screen, so it does not hop about.
-const RAILS = ["right-bottom", "left-bottom", "right-top"];
-const RAIL_MARGIN = 16;
-const COMPACT = 176 / 288; // the compact tiles' width to the advisor's usual one (the style's)
+// The camera tiles' column moves off the wall screens (see chooseRail). It moves only when
+// where it is covers one, so it does not hop about.
 let bottomGap = null; // the gap the page's style gives the bottom rails (above the buttons)
-
-function covered(box, screens) {
-  let area = 0;
-  for (const s of screens) {
-    const w = Math.min(box.x + box.w, s.x + s.w) - Math.max(box.x, s.x);
-    const h = Math.min(box.y + box.h, s.y + s.h) - Math.max(box.y, s.y);
-    if (w > 0 && h > 0) area += w * h;
-  }
-  return area;
-}
 
 function keepTilesOffScreens(scene) {
   const tiles = byId("video-tiles");
@@ -120,30 +105,12 @@ function keepTilesOffScreens(scene) {
   const r = tiles.getBoundingClientRect();
   const here = { x: r.left, y: r.top, w: r.width, h: r.height };
   if (!screens.some((s) => overlaps(here, s))) return;
-  const stage = byId("stage").getBoundingClientRect();
+  const s = byId("stage").getBoundingClientRect();
   const rail = tiles.dataset.rail ?? RAILS[0];
-  if (rail.endsWith("bottom")) bottomGap = stage.bottom - r.bottom;
-  const gap = bottomGap ?? RAIL_MARGIN;
-  const compactNow = tiles.classList.contains("compact");
-  const full = compactNow ? { w: r.width / COMPACT, h: r.height / COMPACT } : { w: r.width, h: r.height };
-  const boxAt = (name, scale) => {
-    const w = full.w * scale;
-    const h = full.h * scale;
-    return {
-      x: name.startsWith("left") ? stage.left + RAIL_MARGIN : stage.right - RAIL_MARGIN - w,
-      y: name.endsWith("top") ? stage.top + RAIL_MARGIN : stage.bottom - gap - h,
-      w,
-      h,
-    };
-  };
-  let best = { rail, compact: compactNow, area: covered(here, screens) };
-  for (const compact of [false, true]) {
-    for (const name of RAILS) {
-      const area = covered(boxAt(name, compact ? COMPACT : 1), screens);
-      if (area < best.area) best = { rail: name, compact, area };
-    }
-    if (best.area === 0) break;
-  }
+  if (rail.endsWith("bottom")) bottomGap = s.bottom - r.bottom;
+  const stage = { x: s.left, y: s.top, w: s.width, h: s.height };
+  const compact = tiles.classList.contains("compact");
+  const best = chooseRail({ here, stage, rail, compact, bottomGap: bottomGap ?? RAIL_MARGIN }, screens);
   tiles.dataset.rail = best.rail;
   tiles.classList.toggle("compact", best.compact);
 }

@@ -37,3 +37,46 @@ export function boxAround(points) {
   const y = Math.min(...ys);
   return { x, y, w: Math.max(...xs) - x, h: Math.max(...ys) - y };
 }
+
+// The camera tiles' column over the view sits on a rail at one side of it: bottom right, else
+// bottom left, else top right (the experts' list holds the top left); where every side would
+// cover a screen (a big one seen from near, the seminar's), smaller tiles.
+export const RAILS = ["right-bottom", "left-bottom", "right-top"];
+export const RAIL_MARGIN = 16;
+export const COMPACT = 176 / 288; // the compact tiles' width to the advisor's usual one (the style's)
+
+/** How much of the screens `box` covers, in square pixels. */
+export function coveredArea(box, screens) {
+  let area = 0;
+  for (const s of screens) {
+    const w = Math.min(box.x + box.w, s.x + s.w) - Math.max(box.x, s.x);
+    const h = Math.min(box.y + box.h, s.y + s.h) - Math.max(box.y, s.y);
+    if (w > 0 && h > 0) area += w * h;
+  }
+  return area;
+}
+
+/**
+ * Where the tiles' column goes: `here` its box now (on `rail`, compact or not), `stage` the
+ * view's box, `bottomGap` the bottom rails' gap above the view's bottom edge. The first rail
+ * (full size first) that covers no screen, else the one covering least; {rail, compact}.
+ */
+export function chooseRail({ here, stage, rail, compact, bottomGap }, screens) {
+  const full = compact ? { w: here.w / COMPACT, h: here.h / COMPACT } : { w: here.w, h: here.h };
+  const boxAt = (name, scale) => {
+    const w = full.w * scale;
+    const h = full.h * scale;
+    const x = name.startsWith("left") ? stage.x + RAIL_MARGIN : stage.x + stage.w - RAIL_MARGIN - w;
+    const y = name.endsWith("top") ? stage.y + RAIL_MARGIN : stage.y + stage.h - bottomGap - h;
+    return { x, y, w, h };
+  };
+  let best = { rail, compact, area: coveredArea(here, screens) };
+  for (const small of [false, true]) {
+    for (const name of RAILS) {
+      const area = coveredArea(boxAt(name, small ? COMPACT : 1), screens);
+      if (area < best.area) best = { rail: name, compact: small, area };
+    }
+    if (best.area === 0) break;
+  }
+  return { rail: best.rail, compact: best.compact };
+}

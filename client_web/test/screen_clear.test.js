@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { boxAround, overlaps, sideStep } from "../js/screen_clear.js";
+import { COMPACT, boxAround, chooseRail, overlaps, sideStep } from "../js/screen_clear.js";
 
 const screen = { x: 300, y: 200, w: 360, h: 200 };
 
@@ -34,5 +34,31 @@ describe("keeping the wall screen clear", () => {
   test("the box around projected corners", () => {
     assert.deepEqual(boxAround([{ x: 3, y: 9 }, { x: 1, y: 4 }, { x: 7, y: 5 }]), { x: 1, y: 4, w: 6, h: 5 });
     assert.equal(boxAround([]), null);
+  });
+
+  const stage = { x: 0, y: 50, w: 600, h: 500 };
+  const tiles = { w: 292, h: 166 };
+  const at = (x, y) => ({ x, y, ...tiles });
+  const bottomRight = at(600 - 16 - 292, 50 + 500 - 92 - 166);
+
+  test("tiles clear of the screen stay on their rail", () => {
+    const screen = { x: 100, y: 60, w: 200, h: 100 };
+    const choice = chooseRail({ here: bottomRight, stage, rail: "right-bottom", compact: false, bottomGap: 92 }, [screen]);
+    assert.deepEqual(choice, { rail: "right-bottom", compact: false });
+  });
+
+  test("tiles over the screen at the bottom right go to the bottom left", () => {
+    const screen = { x: 320, y: 250, w: 250, h: 120 };
+    const choice = chooseRail({ here: bottomRight, stage, rail: "right-bottom", compact: false, bottomGap: 92 }, [screen]);
+    assert.deepEqual(choice, { rail: "left-bottom", compact: false });
+  });
+
+  test("a screen too big for any side makes the tiles compact, on a side they then clear", () => {
+    const screen = { x: 250, y: 150, w: 200, h: 300 };
+    const choice = chooseRail({ here: bottomRight, stage, rail: "right-bottom", compact: false, bottomGap: 92 }, [screen]);
+    assert.equal(choice.compact, true);
+    const w = tiles.w * COMPACT;
+    assert.ok(w + 16 < screen.x);
+    assert.equal(choice.rail, "left-bottom");
   });
 });
