@@ -1,8 +1,9 @@
 """Whether the people a layout places (members, the advisor, digital experts) stand clear of
 its furniture: nobody drawn inside a potted plant, a sofa or the lectern.
 
-A standing figure is a disc as wide as its hands hang (a broad jacket and both arms); a
-seated one is narrower, and is meant to be inside its own chair or sofa, so that piece is
+A standing figure is a disc as wide as its hands hang (the broadest, tallest figure a member
+may choose, both arms); a digital expert stands in a ring of light wider still; a seated
+figure is narrower, and is meant to be inside its own chair or sofa, so that piece is
 the one it may overlap. A piece counts only if it reaches the height a body fills above the
 ground the spot is on: a stage under the presenter's feet or a chandelier above her head
 does not.
@@ -15,7 +16,10 @@ from dataclasses import dataclass
 
 from scenes.layout import Furniture, Layout, SpawnPoint
 
-STANDING_RADIUS_M = 0.35
+# client_web/js/figures.js: a broad figure's hands hang 0.34 m out at 170 cm, 0.42 m at the
+# tallest (210 cm); an expert's ring is 0.42 m across its middle, 0.44 m at its edge.
+STANDING_RADIUS_M = 0.42
+EXPERT_RADIUS_M = 0.45
 SEATED_RADIUS_M = 0.25
 # Above the feet: a shoe's sole clears a rug or a threshold, a head fills up to here.
 BODY_BOTTOM_M = 0.05
@@ -59,6 +63,8 @@ def clashes(layout: Layout) -> list[Clash]:
     for kind, spot, seated in spots_to_check(layout):
         x, y, z = spot.pos
         radius = SEATED_RADIUS_M if seated else STANDING_RADIUS_M
+        if kind == "expert spot":
+            radius = EXPERT_RADIUS_M
         for piece in layout.furniture:
             if seated and spot.id in piece.seats:
                 continue
@@ -73,6 +79,7 @@ def clashes(layout: Layout) -> list[Clash]:
 __all__ = [
     "BODY_BOTTOM_M",
     "BODY_TOP_M",
+    "EXPERT_RADIUS_M",
     "SEATED_RADIUS_M",
     "STANDING_RADIUS_M",
     "Clash",

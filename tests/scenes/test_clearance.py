@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from scenes.clearance import STANDING_RADIUS_M, Clash, clashes, spots_to_check
+from scenes.clearance import EXPERT_RADIUS_M, Clash, clashes, spots_to_check
 from scenes.errors import LayoutError
 from scenes.layout import known_layouts, load_layout, parse_layout
 from tests.scenes.test_layouts import raw_layout
@@ -51,7 +51,7 @@ def test_a_plant_on_an_expert_spot_is_a_clash() -> None:
 def test_a_piece_just_beyond_the_body_is_clear() -> None:
     x, _, z = load_layout("private_room").expert_spots[0].pos
     # Towards the wall, away from everyone else's spot.
-    edge = x - STANDING_RADIUS_M - 0.001
+    edge = x - EXPERT_RADIUS_M - 0.001
     pot = {"id": "pot", "min": [edge - 0.4, z - 0.2], "max": [edge, z + 0.2], "y": [0, 1.6]}
     assert clashes(parse_layout(_with_piece(pot))) == []
 
