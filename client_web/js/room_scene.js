@@ -72,6 +72,7 @@ export class RoomScene {
     this.tagBoxes = []; // where the name tags were drawn last, in pixels (y up): for tests
     this.screenBoxes = []; // the wall screens, and the camera panels, as last drawn (the same)
     this.panelBoxes = [];
+    this.overlaysOfPage = () => []; // page boxes over the view (the experts' list): kept clear too
     this.showOwnFigure = false; // tests draw it to see where it would have been
     this.onFrame = null; // (nowMs) => void, after each drawn frame
     this.lastRender = 0;
@@ -501,7 +502,8 @@ export class RoomScene {
     const entities = [];
     const anchors = []; // where each tag's left edge is before it steps aside
     // Tags step aside from the screens and the camera panels first, then apart from each other.
-    const keepClear = [...this.screenBoxes, ...this.panelBoxes];
+    const keepClear = [...this.screenBoxes, ...this.panelBoxes, ...this.pageBoxes(w, h)];
+    const bounds = { x: 0, y: 0, w, h };
     for (const view of this.views.values()) {
       const tag = view.tag;
       if (!tag) continue;
@@ -513,7 +515,7 @@ export class RoomScene {
       const th = tag.scale.y * p[5] * (h / 2);
       const box = { x: ((at.x + 1) / 2) * w - tw / 2, y: ((at.y + 1) / 2) * h, w: tw, h: th };
       anchors.push(box.x);
-      box.x += sideStep(box, keepClear);
+      box.x += sideStep(box, keepClear, 4, bounds);
       tags.push(tag);
       boxes.push(box);
       entities.push(view.id);
@@ -522,7 +524,7 @@ export class RoomScene {
     this.tagBoxes = boxes.map((b, i) => {
       const lifted = { ...b, y: b.y + lifts[i] };
       // Lifted clear of another tag onto a screen: aside again.
-      lifted.x += sideStep(lifted, keepClear);
+      lifted.x += sideStep(lifted, keepClear, 4, bounds);
       // The sprite is drawn around its anchor: moving the anchor moves the tag the other way.
       tags[i].center.set(0.5 - (lifted.x - anchors[i]) / b.w, -lifts[i] / b.h);
       return { ...lifted, lift: lifts[i], entity: entities[i] };
@@ -576,12 +578,14 @@ export class RoomScene {
     this.panelBoxes = [];
     if (!w || !h) return;
     const p = this.camera.projectionMatrix.elements;
+    const keepClear = [...this.screenBoxes, ...this.pageBoxes(w, h)];
+    const bounds = { x: 0, y: 0, w, h };
     for (const [entity, panel] of this.videos) {
       const mesh = panel.mesh;
       if (!mesh.visible) continue;
       let box = this.panelBox(mesh, w, h);
       if (!box) continue;
-      const dx = sideStep(box, this.screenBoxes);
+      const dx = sideStep(box, keepClear, 4, bounds);
       if (dx !== 0) {
         // dx pixels at the panel's depth, along the camera's right.
         const depth = -_v.copy(mesh.position).applyMatrix4(this.camera.matrixWorldInverse).z;
@@ -592,6 +596,12 @@ export class RoomScene {
       }
       this.panelBoxes.push({ entity, ...box });
     }
+  }
+
+  /** The page's boxes over the view, in canvas pixels (y up). */
+  pageBoxes(w, h) {
+    const c = this.renderer.domElement.getBoundingClientRect();
+    return this.overlaysOfPage().map((r) => ({ x: r.left - c.left, y: h - (r.bottom - c.top), w: r.width, h: r.height }));
   }
 
   panelBox(mesh, w, h) {

@@ -16,6 +16,9 @@ export function mountStage({ session, scene }, { afterState, onTalk }) {
     byId("stand-button").hidden = !scene.ownSeat();
   });
 
+  // Names and camera panels keep off the experts' list over the view as off the screens.
+  const hud = document.querySelector("#stage .hud");
+  scene.overlaysOfPage = () => (hud && !hud.hidden ? [hud.getBoundingClientRect()] : []);
   scene.onFrame = () => {
     session.flushPose();
     keepTilesOffScreens(scene);

@@ -11,19 +11,26 @@ export function overlaps(a, b, gap = 0) {
 
 /**
  * How far along x to move `box` so that it covers none of `screens` (0 when it covers none):
- * past the nearer edge of the screen it covers, then past any other it then meets.
+ * past the nearer edge of the screen it covers, then past any other it then meets, going on
+ * the same way. With `bounds` (the view), a way that would leave them loses to one that does
+ * not, however much nearer.
  */
-export function sideStep(box, screens, gap = 4) {
+export function sideStep(box, screens, gap = 4, bounds = null) {
+  if (!screens.some((s) => overlaps(box, s, gap))) return 0;
+  const ways = [-1, 1].map((way) => stepWay(box, screens, gap, way));
+  const inside = (dx) => !bounds || (box.x + dx >= bounds.x && box.x + dx + box.w <= bounds.x + bounds.w);
+  const fits = ways.filter(inside);
+  const pool = fits.length ? fits : ways;
+  return pool.reduce((a, b) => (Math.abs(b) < Math.abs(a) ? b : a));
+}
+
+function stepWay(box, screens, gap, way) {
   let dx = 0;
-  let way = 0; // chosen at the first screen and kept: turning back would land on it again
   for (let moves = 0; moves <= screens.length; moves++) {
     const moved = { ...box, x: box.x + dx };
     const hit = screens.find((s) => overlaps(moved, s, gap));
     if (!hit) return dx;
-    const left = hit.x - gap - (moved.x + moved.w);
-    const right = hit.x + hit.w + gap - moved.x;
-    if (way === 0) way = -left <= right ? -1 : 1;
-    dx += way < 0 ? left : right;
+    dx += way < 0 ? hit.x - gap - (moved.x + moved.w) : hit.x + hit.w + gap - moved.x;
   }
   return dx;
 }

@@ -31,6 +31,16 @@ describe("keeping the wall screen clear", () => {
     for (const s of [screen, other]) assert.ok(!overlaps({ ...box, x: box.x + dx }, s, 4), dx);
   });
 
+  test("a way that leaves the view loses to one that stays in it", () => {
+    const hud = { x: 0, y: 200, w: 290, h: 120 };
+    const box = { x: 310, y: 250, w: 60, h: 40 };
+    const bounds = { x: 0, y: 0, w: 800, h: 500 };
+    // Left would be nearer, but past the list at the left edge it leaves the view.
+    const dx = sideStep(box, [screen, hud], 4, bounds);
+    assert.equal(dx, 660 + 4 - 310);
+    assert.equal(sideStep(box, [screen, hud], 4), 660 + 4 - 310);
+  });
+
   test("the box around projected corners", () => {
     assert.deepEqual(boxAround([{ x: 3, y: 9 }, { x: 1, y: 4 }, { x: 7, y: 5 }]), { x: 1, y: 4, w: 6, h: 5 });
     assert.equal(boxAround([]), null);
