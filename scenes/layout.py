@@ -49,6 +49,7 @@ _TOP_KEYS = frozenset(
         "walkable",
         "interest",
         "views",
+        "furniture",
     }
 )
 
@@ -134,6 +135,21 @@ class View:
 
 
 @dataclass(frozen=True, slots=True)
+class Furniture:
+    """A piece standing in the room, as the box it fills: a floor rectangle and a height span.
+
+    ``seats`` names the seats it holds (a chair its own, a sofa three): a sitter is meant to
+    be inside it, nobody else.
+    """
+
+    id: str
+    rect: Rect
+    bottom: float
+    top: float
+    seats: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Layout:
     name: str
     title: str
@@ -148,6 +164,7 @@ class Layout:
     walkable: tuple[Rect, ...] = ()  # empty: the whole floor within the bounds
     zones: tuple[Zone, ...] = ()
     views: tuple[View, ...] = ()
+    furniture: tuple[Furniture, ...] = ()
     asset: str | None = None  # relative to the scenes package
     _seat_index: Mapping[str, SpawnPoint] = field(init=False, repr=False, compare=False, hash=False)
     _floor: tuple[Rect, ...] = field(init=False, repr=False, compare=False, hash=False)
@@ -374,6 +391,19 @@ def _view(raw: Any, where: str) -> View:
     return View(ident, eye, target, fov)
 
 
+def _furniture(raw: Any, where: str) -> Furniture:
+    obj = _obj(raw, where, ("id", "min", "max", "y"), ("seats",))
+    ident = _ident(obj["id"], f"{where}.id")
+    where = f"{where} ({ident})"
+    bottom, top = _vec2(obj["y"], f"{where}.y")
+    if not bottom < top:
+        raise LayoutError(f"{where}.y: the bottom must be below the top")
+    seats = _list(obj.get("seats", []), f"{where}.seats", _ident)
+    return Furniture(
+        ident, _rect({"min": obj["min"], "max": obj["max"]}, where), bottom, top, frozenset(seats)
+    )
+
+
 def _zones(raw: Any, where: str) -> tuple[Zone, ...]:
     obj = _obj(raw, where, (), ("zones",))
     return _list(obj.get("zones", []), f"{where}.zones", _zone)
@@ -419,6 +449,7 @@ def parse_layout(raw: Any) -> Layout:
         walkable=_list(obj.get("walkable", []), f"{name}: walkable", _rect),
         zones=_zones(obj.get("interest", {}), f"{name}: interest"),
         views=_list(obj.get("views", []), f"{name}: views", _view),
+        furniture=_list(obj.get("furniture", []), f"{name}: furniture", _furniture),
         asset=None if "asset" not in obj else _asset(obj["asset"], f"{name}: asset"),
     )
     if "units" in obj:
@@ -484,6 +515,7 @@ def _check_ids(layout: Layout) -> None:
         ("screen", [s.id for s in layout.screens]),
         ("zone", [z.id for z in layout.zones]),
         ("view", [v.id for v in layout.views]),
+        ("furniture", [f.id for f in layout.furniture]),
     ):
         dupes = sorted({i for i in ids if ids.count(i) > 1 or (kind == "screen" and i in seen)})
         if dupes:
@@ -505,6 +537,15 @@ def _check_fixtures(layout: Layout) -> None:
     for screen in layout.screens:
         if layout.clamp(screen.center) != screen.center:
             raise LayoutError(f"{layout.name}: screen {screen.id} lies outside the bounds")
+    seat_ids = {s.id for s in layout.seats}
+    for piece in layout.furniture:
+        if not _inside_xz(layout, piece.rect):
+            raise LayoutError(f"{layout.name}: furniture {piece.id} reaches outside the bounds")
+        unknown = sorted(piece.seats - seat_ids)
+        if unknown:
+            raise LayoutError(
+                f"{layout.name}: furniture {piece.id} holds no seat {', '.join(unknown)}"
+            )
     for view in layout.views:
         if layout.clamp(view.eye) != view.eye:
             raise LayoutError(f"{layout.name}: view {view.id} has its eye outside the bounds")
@@ -538,6 +579,7 @@ def load_layout(name: str) -> Layout:
 
 __all__ = [
     "Door",
+    "Furniture",
     "Layout",
     "Rect",
     "Screen",

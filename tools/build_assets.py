@@ -34,6 +34,8 @@ import trimesh
 from trimesh.visual import TextureVisuals
 from trimesh.visual.material import PBRMaterial
 
+from scenes.clearance import STANDING_RADIUS_M, clashes
+from scenes.errors import LayoutError
 from scenes.layout import parse_layout
 
 Vec3 = tuple[float, float, float]
@@ -294,6 +296,7 @@ class Room:
     doors: list[dict[str, Any]] = field(default_factory=list)
     zones: list[dict[str, Any]] = field(default_factory=list)
     views: list[dict[str, Any]] = field(default_factory=list)
+    furniture: list[dict[str, Any]] = field(default_factory=list)
     _prefabs: dict[str, dict[str, trimesh.Trimesh]] = field(default_factory=dict)
     _nodes: set[str] = field(default_factory=set)
 
@@ -305,8 +308,12 @@ class Room:
         yaw_deg: float = 0.0,
         *,
         blocks: bool = False,
+        furniture: bool = False,
+        holds: Sequence[str] = (),
     ) -> None:
-        """Put ``piece`` in the room as node ``node``; ``blocks``: avatars walk around it."""
+        """Put ``piece`` in the room as node ``node``; ``blocks``: avatars walk around it;
+        ``furniture`` (implied by ``blocks``): nobody is placed inside it, except in the seats
+        it ``holds``."""
         shape = piece.shape if isinstance(piece, Prefab) else piece
         meshes, prefix = self._meshes(node, piece)
         for finish, mesh in meshes.items():
@@ -321,6 +328,12 @@ class Room:
                 self._link(node, f"{node}.{finish}", np.eye(4), f"{prefix}.{finish}")
         if blocks:
             self.obstacles.append(shape.footprint(at, yaw_deg))
+        if blocks or furniture or holds:
+            box = _furniture(node, shape, at, yaw_deg, holds)
+            # What a piece pushes into a wall (a sideboard's back) is not in the room.
+            box["min"] = [max(box["min"][0], self.lo[0]), max(box["min"][1], self.lo[2])]
+            box["max"] = [min(box["max"][0], self.hi[0]), min(box["max"][1], self.hi[2])]
+            self.furniture.append(box)
 
     def _link(self, parent: Hashable, node: str, matrix: FloatArray, geometry: str = "") -> None:
         if node in self._nodes:
@@ -344,7 +357,7 @@ class Room:
     def seat(
         self, node: str, piece: Shape | Prefab, at: Vec3, yaw_deg: float, roles: Sequence[str]
     ) -> None:
-        self.place(node, piece, at, yaw_deg)
+        self.place(node, piece, at, yaw_deg, holds=(node,))
         self.seats.append(_spot(node, at, yaw_deg, roles))
 
     def floor(self) -> list[Box2]:
@@ -374,6 +387,36 @@ class Room:
         lo, hi = self.lo, self.hi
         m = WALL_MARGIN
         return (lo[0] + m, lo[2] + m, hi[0] - m, hi[2] - m)
+
+
+def _furniture(
+    node: str, shape: Shape, at: Vec3, yaw_deg: float, holds: Sequence[str]
+) -> dict[str, Any]:
+    x0, z0, x1, z1 = shape.footprint(at, yaw_deg)
+    heights = np.vstack([v for parts in shape.parts.values() for v, _ in parts])[:, 1] + at[1]
+    piece: dict[str, Any] = {
+        "id": node,
+        "min": [_floor_r(x0), _floor_r(z0)],
+        "max": [_ceil_r(x1), _ceil_r(z1)],
+        "y": [_floor_r(float(heights.min())), _ceil_r(float(heights.max()))],
+    }
+    if holds:
+        piece["seats"] = list(holds)
+    return piece
+
+
+def _gap(piece: dict[str, Any], x: float, z: float) -> float:
+    (x0, z0), (x1, z1) = piece["min"], piece["max"]
+    return math.hypot(max(x0 - x, 0.0, x - x1), max(z0 - z, 0.0, z - z1))
+
+
+def _floor_r(v: float) -> float:
+    # Rounded outwards to the millimetre: a footprint never shrinks in the file.
+    return math.floor(round(v * 1000, 6)) / 1000 + 0.0
+
+
+def _ceil_r(v: float) -> float:
+    return math.ceil(round(v * 1000, 6)) / 1000 + 0.0
 
 
 def _step_back(center: Vec3, yaw_deg: float, depth: float) -> Vec3:
@@ -889,7 +932,7 @@ def _private_room_back_wall(room: Room) -> None:
     z = room.lo[2]
     room.screen("screen-main", (0.0, 1.72, z + 0.065), (2.6, 1.46), 180.0)
     room.place("credenza", credenza(3.0), (0.0, 0.0, z + 0.025), 180.0, blocks=True)
-    room.place("credenza-plant", small_plant(), (1.2, 0.75, z + 0.27))
+    room.place("credenza-plant", small_plant(), (1.2, 0.75, z + 0.27), furniture=True)
     pad = Prefab("expert-pad", expert_pad())
     for i, (x, pz) in enumerate(
         ((-3.3, -2.3), (-1.95, -2.55), (1.95, -2.55), (3.3, -2.3)), start=1
@@ -915,7 +958,7 @@ def _private_room_sides(room: Room) -> None:
         ("art-rust", -0.3, -0.3, 0.25, 0.2),
     )
     room.place("painting", painting(1.3, 0.9, art), (x1, 1.75, -0.7), 90.0)
-    room.place("sideboard-lamp", _table_lamp(), (x1 - 0.22, 0.83, -1.35))
+    room.place("sideboard-lamp", _table_lamp(), (x1 - 0.22, 0.83, -1.35), furniture=True)
     room.place("door", door(), (x1, 0.0, 2.55), 90.0)
     room.place("bookcase", bookcase(2.4), (-1.6, 0.0, z1), 0.0, blocks=True)
 
@@ -986,7 +1029,7 @@ def _lobby_reception(room: Room) -> None:
     room.place("reception-desk", reception_desk(5.0), (0.0, 0.0, -4.6), 180.0, blocks=True)
     chair = Prefab("office-chair", office_chair())
     for side, x in (("l", -1.5), ("r", 1.5)):
-        room.place(f"reception-chair-{side}", chair, (x, 0.0, -5.55), 180.0)
+        room.place(f"reception-chair-{side}", chair, (x, 0.0, -5.55), 180.0, furniture=True)
     for i, x in enumerate((-3.4, 3.4), start=3):
         at = (x, 0.0, -4.9)
         room.expert_spots.append(_spot(f"expert-{i}", at, 180.0))
@@ -1017,7 +1060,7 @@ def _lobby_waiting(room: Room) -> None:
     for g, cz in enumerate((-4.3, 0.0, 4.3), start=1):
         centre = (-6.8, 0.0, cz)
         room.place(f"lounge-{g}-table", table, centre, blocks=True)
-        room.place(f"lounge-{g}-plant", small_plant(), (centre[0], 0.43, cz))
+        room.place(f"lounge-{g}-plant", small_plant(), (centre[0], 0.43, cz), furniture=True)
         _lounge_group(room, g, centre, sofa3, chair)
 
 
@@ -1025,12 +1068,13 @@ def _lounge_group(room: Room, g: int, centre: Vec3, sofa3: Prefab, chair: Prefab
     cx, _, cz = centre
     for side, (dz, yaw) in enumerate(((-1.05, 180.0), (1.05, 0.0))):
         at = (cx, 0.0, cz + dz)
-        room.place(f"lounge-{g}-sofa-{side + 1}", sofa3, at, yaw)
-        for k in range(3):
+        idents = [f"lounge-{g}-{side * 3 + k + 1}" for k in range(3)]
+        room.place(f"lounge-{g}-sofa-{side + 1}", sofa3, at, yaw, holds=idents)
+        for k, ident in enumerate(idents):
             local = ((k - 1) * 0.68, 0.0, -0.02)
             rot = _rotation_y(yaw) @ np.asarray(local)
             pos = (cx + float(rot[0]), 0.0, cz + dz + float(rot[2]))
-            room.seats.append(_spot(f"lounge-{g}-{side * 3 + k + 1}", pos, yaw))
+            room.seats.append(_spot(ident, pos, yaw))
     for k, (dx, yaw) in enumerate(((-1.6, 270.0), (1.6, 90.0)), start=7):
         at = (cx + dx, 0.0, cz)
         room.seat(f"lounge-{g}-{k}", chair, at, yaw, ())
@@ -1081,6 +1125,8 @@ def _standing_grid(room: Room, area: Box2, step: float) -> None:
             x, z = x0 + i * step, z0 + j * step
             if not _on(floor, x, z) or any(math.hypot(x - p[0], z - p[2]) < 0.6 for p in taken):
                 continue
+            if any(_gap(piece, x, z) < STANDING_RADIUS_M for piece in room.furniture):
+                continue
             n += 1
             at = (x, 0.0, z)
             room.spawn_points.append(_spot(f"standing-{n}", at, facing(at, (0.0, 0.0, -4.6))))
@@ -1090,11 +1136,11 @@ def seminar_room() -> Room:
     room = Room("seminar_room", "Seminar room", (-8.0, 0.0, -6.0), (8.0, 5.0, 6.0))
     shell(room, "carpet-dark", wainscot=1.0, panel_every=1.6)
     stage_h = 0.45
-    room.place("stage", stage(12.0, 2.6, stage_h), (0.0, 0.0, -6.0 + 2.6), 180.0)
+    room.place("stage", stage(12.0, 2.6, stage_h), (0.0, 0.0, -6.0 + 2.6), 180.0, furniture=True)
     # In front of the stage wall's 6 cm panelling.
     room.screen("screen-main", (0.0, 2.75, -5.88), (6.4, 3.6), 180.0)
     room.place("lectern", lectern(), (4.6, stage_h, -4.3), 180.0, blocks=True)
-    presenter = (4.6, stage_h, -4.95)
+    presenter = (4.6, stage_h, -5.05)
     room.spawn_points.append(_spot("presenter", presenter, 180.0, ("advisor",)))
     room.advisor_spot = _spot("presenter", presenter, 180.0)
     pad = Prefab("expert-pad", expert_pad())
@@ -1174,6 +1220,7 @@ def metadata(room: Room) -> dict[str, Any]:
         "walkable": [{"min": [a, b], "max": [c, d]} for a, b, c, d in floor],
         "interest": {"zones": room.zones},
         "views": room.views,
+        "furniture": room.furniture,
     }
     return meta
 
@@ -1206,7 +1253,10 @@ def build(name: str) -> tuple[bytes, str]:
     """The ``.glb`` bytes and layout JSON text of room ``name``, checked."""
     room = ROOMS[name]()
     meta = metadata(room)
-    parse_layout(meta)  # raises LayoutError on any inconsistency, before anything is written
+    layout = parse_layout(meta)  # raises LayoutError on any inconsistency, before writing
+    crowded = clashes(layout)
+    if crowded:
+        raise LayoutError(f"{name}: " + "; ".join(map(str, crowded)))
     return export_glb(room), dump_json(meta)
 
 

@@ -12,6 +12,7 @@ import { PoseHistory, TickClock, historyTicks } from "./interpolation.js";
 import { aiLabel, onLangChange } from "./i18n.js";
 import { disposeNameTag, layoutTags, makeNameTag } from "./name_tags.js";
 import { metresToMm, unpackPose, yawOf } from "./pose.js";
+import { boxAround, overlaps, sideStep } from "./screen_clear.js";
 
 /** Seconds an expert takes to appear or leave (the server's expert_transition_s). */
 const EXPERT_FADE_S = 0.6;
@@ -33,6 +34,8 @@ const mouthGeometry = new THREE.BoxGeometry(1, 1, 1);
 const _q = new THREE.Quaternion();
 const _yawQ = new THREE.Quaternion();
 const _up = new THREE.Vector3(0, 1, 0);
+const _v = new THREE.Vector3();
+const _right = new THREE.Vector3();
 
 export class RoomScene {
   constructor(canvas) {
@@ -60,11 +63,20 @@ export class RoomScene {
     this.member = null;
     this.speaking = new Set(); // entity ids whose voices are speaking now
     this.viewMode = "room";
+    // A member enters through their own eyes, at their spawn facing the way it faces (the
+    // advisor at her place looking at the customer), once their avatar first arrives; the
+    // overview is for whoever has no avatar, or asks for it.
+    this.enteredOwnEyes = false;
+    this.onViewMode = null; // (mode) => void, when the scene itself changes the view
     this.look = { yaw: 0, pitch: 0 }; // the member's own gaze in "seat" view
     this.seatMarkers = [];
     this.labelScale = 1;
     this.tagPoint = new THREE.Vector3();
     this.tagBoxes = []; // where the name tags were drawn last, in pixels (y up): for tests
+    this.screenBoxes = []; // the wall screens, and the camera panels, as last drawn (the same)
+    this.panelBoxes = [];
+    this.overlaysOfPage = () => []; // page boxes over the view (the experts' list): kept clear too
+    this.showOwnFigure = false; // tests draw it to see where it would have been
     this.onFrame = null; // (nowMs) => void, after each drawn frame
     this.lastRender = 0;
     this.frames = 0;
@@ -100,6 +112,7 @@ export class RoomScene {
     this.scene.add(gltf.scene);
     this.addSeatMarkers();
     this.setViewMode(this.viewMode);
+    this.enterOwnEyes();
     return this.layout;
   }
 
@@ -183,6 +196,16 @@ export class RoomScene {
         this.views.delete(id);
       }
     }
+    this.enterOwnEyes();
+  }
+
+  /** The first time both the room and the member's avatar are there: look through its eyes. */
+  enterOwnEyes() {
+    if (this.enteredOwnEyes || !this.layout || !this.ownHead()) return;
+    this.enteredOwnEyes = true;
+    this.resetLook();
+    this.setViewMode("seat");
+    this.onViewMode?.("seat");
   }
 
   createView(ent) {
@@ -267,10 +290,63 @@ export class RoomScene {
 
   updateVisibility(view) {
     if (!view.figure) return;
-    // Through one's own eyes one's own body is in the way; one's own name, always.
-    const own = view.ent.m !== undefined && view.ent.m === this.member;
-    view.figure.root.visible = !(own && this.viewMode !== "room");
+    // Nobody is shown their own figure: through their own eyes it is in the way, and in the
+    // overview (from behind the customer's chair) the back of their own head filled the view.
+    const own = this.isOwn(view) && !this.showOwnFigure;
+    view.figure.root.visible = !own;
+    view.figure.head.visible = !own;
     if (view.tag) view.tag.visible = !own;
+  }
+
+  isOwn(view) {
+    return view.ent.m !== undefined && view.ent.m === this.member;
+  }
+
+  /** The member's own figure as drawn: for tests (null before it arrives). */
+  ownFigure() {
+    for (const view of this.views.values()) {
+      if (this.isOwn(view) && view.figure) {
+        return { entity: view.id, drawn: view.figure.root.visible, head: view.figure.head.visible };
+      }
+    }
+    return null;
+  }
+
+  /** Draw (or not) the member's own figure, whatever the rule: tests compare both pictures. */
+  forceOwnFigure(shown) {
+    this.showOwnFigure = shown;
+    for (const view of this.views.values()) this.updateVisibility(view);
+  }
+
+  /** A point of the room in canvas pixels from the top left, or null behind the viewer. */
+  pixelOf(point) {
+    this.camera.updateMatrixWorld();
+    const v = _v.set(...point);
+    if (v.clone().applyMatrix4(this.camera.matrixWorldInverse).z >= 0) return null;
+    v.project(this.camera);
+    const el = this.renderer.domElement;
+    return { x: ((v.x + 1) / 2) * el.clientWidth, y: ((1 - v.y) / 2) * el.clientHeight };
+  }
+
+  /** Where the camera is and which way it looks: for tests. */
+  cameraPose() {
+    this.camera.updateMatrixWorld();
+    const at = this.camera.getWorldPosition(new THREE.Vector3());
+    const dir = this.camera.getWorldDirection(new THREE.Vector3());
+    return { mode: this.viewMode, pos: at.toArray(), dir: dir.toArray() };
+  }
+
+  /** Screens, camera panels and name tags as last drawn, in page pixels ({x, y, w, h} with y
+   * down, as getBoundingClientRect gives them): for tests of the rule that none covers another. */
+  overlays() {
+    const rect = this.renderer.domElement.getBoundingClientRect();
+    const h = this.renderer.domElement.clientHeight;
+    const page = (b) => ({ x: rect.left + b.x, y: rect.top + h - b.y - b.h, w: b.w, h: b.h });
+    return {
+      screens: this.screenBoxes.map((b) => ({ id: b.id, ...page(b) })),
+      panels: this.panelBoxes.map((b) => ({ entity: b.entity, ...page(b) })),
+      tags: this.tagBoxes.map((b) => ({ entity: b.entity, ...page(b) })),
+    };
   }
 
   removeView(view) {
@@ -423,7 +499,11 @@ export class RoomScene {
     const renderTick = this.clock.renderTick(performance.now() / 1000);
     for (const view of this.views.values()) this.place(view, renderTick, dt);
     if (!xr && this.viewMode === "seat") this.placeOwnEyes();
-    if (!xr) this.spreadTags();
+    if (!xr) {
+      this.measureScreens();
+      this.clearPanels();
+      this.spreadTags();
+    }
     this.renderer.render(this.scene, this.camera);
     this.frames++;
     this.onFrame?.(timeMs);
@@ -442,21 +522,119 @@ export class RoomScene {
     const p = this.camera.projectionMatrix.elements; // p[0], p[5]: the projection's x and y scales
     const tags = [];
     const boxes = [];
+    const entities = [];
+    const anchors = []; // where each tag's left edge is before it steps aside
+    // Tags step aside from the screens and the camera panels first, then apart from each other.
+    const keepClear = [...this.screenBoxes, ...this.panelBoxes, ...this.pageBoxes(w, h)];
+    const bounds = { x: 0, y: 0, w, h };
     for (const view of this.views.values()) {
       const tag = view.tag;
       if (!tag) continue;
-      tag.center.y = 0;
+      tag.center.set(0.5, 0);
       if (!tag.visible || !view.figure.root.visible) continue;
       const at = tag.getWorldPosition(this.tagPoint).project(this.camera);
       if (at.z < -1 || at.z > 1) continue; // behind the viewer or beyond the far plane
       const tw = tag.scale.x * p[0] * (w / 2);
       const th = tag.scale.y * p[5] * (h / 2);
+      const box = { x: ((at.x + 1) / 2) * w - tw / 2, y: ((at.y + 1) / 2) * h, w: tw, h: th };
+      anchors.push(box.x);
+      box.x += sideStep(box, keepClear, 4, bounds);
       tags.push(tag);
-      boxes.push({ x: ((at.x + 1) / 2) * w - tw / 2, y: ((at.y + 1) / 2) * h, w: tw, h: th });
+      boxes.push(box);
+      entities.push(view.id);
     }
     const lifts = layoutTags(boxes);
-    tags.forEach((tag, i) => (tag.center.y = -lifts[i] / boxes[i].h));
-    this.tagBoxes = boxes.map((b, i) => ({ ...b, y: b.y + lifts[i], lift: lifts[i] }));
+    this.tagBoxes = boxes.map((b, i) => {
+      const lifted = { ...b, y: b.y + lifts[i] };
+      // Lifted clear of another tag onto a screen: aside again.
+      lifted.x += sideStep(lifted, keepClear, 4, bounds);
+      // The sprite is drawn around its anchor: moving the anchor moves the tag the other way.
+      tags[i].center.set(0.5 - (lifted.x - anchors[i]) / b.w, -lifts[i] / b.h);
+      return { ...lifted, lift: lifts[i], entity: entities[i] };
+    });
+  }
+
+  /** The wall screens' rectangles on the canvas (pixels, y up), for what must keep off them. */
+  measureScreens() {
+    const w = this.renderer.domElement.clientWidth;
+    const h = this.renderer.domElement.clientHeight;
+    this.camera.updateMatrixWorld();
+    this.screenBoxes = [];
+    if (!w || !h) return;
+    for (const s of this.layout?.screens ?? []) {
+      const yaw = (s.yaw_deg * Math.PI) / 180;
+      const [rx, rz] = [Math.cos(yaw), -Math.sin(yaw)]; // along the screen's width
+      const corners = [];
+      for (const sx of [-0.5, 0.5]) {
+        for (const sy of [-0.5, 0.5]) {
+          corners.push([s.center[0] + rx * sx * s.size[0], s.center[1] + sy * s.size[1], s.center[2] + rz * sx * s.size[0]]);
+        }
+      }
+      const box = this.canvasBox(corners, w, h);
+      if (box) this.screenBoxes.push({ id: s.id, ...box });
+    }
+  }
+
+  /** The box on the canvas (pixels, y up) around world points in front of the camera, cut to
+   * the canvas; null when none is in front or the box is off the canvas. */
+  canvasBox(points, w, h) {
+    const seen = [];
+    for (const pt of points) {
+      const v = _v.set(...pt);
+      if (v.clone().applyMatrix4(this.camera.matrixWorldInverse).z >= -this.camera.near) continue;
+      v.project(this.camera);
+      seen.push({ x: ((v.x + 1) / 2) * w, y: ((v.y + 1) / 2) * h });
+    }
+    const box = boxAround(seen);
+    if (!box) return null;
+    const canvas = { x: 0, y: 0, w, h };
+    if (!overlaps(box, canvas)) return null;
+    const x0 = Math.max(0, box.x);
+    const y0 = Math.max(0, box.y);
+    return { x: x0, y: y0, w: Math.min(w, box.x + box.w) - x0, h: Math.min(h, box.y + box.h) - y0 };
+  }
+
+  /** Camera panels that would cover a wall screen move aside, beside it. */
+  clearPanels() {
+    const w = this.renderer.domElement.clientWidth;
+    const h = this.renderer.domElement.clientHeight;
+    this.panelBoxes = [];
+    if (!w || !h) return;
+    const p = this.camera.projectionMatrix.elements;
+    const keepClear = [...this.screenBoxes, ...this.pageBoxes(w, h)];
+    const bounds = { x: 0, y: 0, w, h };
+    for (const [entity, panel] of this.videos) {
+      const mesh = panel.mesh;
+      if (!mesh.visible) continue;
+      let box = this.panelBox(mesh, w, h);
+      if (!box) continue;
+      const dx = sideStep(box, keepClear, 4, bounds);
+      if (dx !== 0) {
+        // dx pixels at the panel's depth, along the camera's right.
+        const depth = -_v.copy(mesh.position).applyMatrix4(this.camera.matrixWorldInverse).z;
+        const metres = ((dx / (w / 2)) * depth) / p[0];
+        _right.set(1, 0, 0).applyQuaternion(this.camera.getWorldQuaternion(_q));
+        mesh.position.addScaledVector(_right, metres);
+        box = this.panelBox(mesh, w, h) ?? box;
+      }
+      this.panelBoxes.push({ entity, ...box });
+    }
+  }
+
+  /** The page's boxes over the view, in canvas pixels (y up). */
+  pageBoxes(w, h) {
+    const c = this.renderer.domElement.getBoundingClientRect();
+    return this.overlaysOfPage().map((r) => ({ x: r.left - c.left, y: h - (r.bottom - c.top), w: r.width, h: r.height }));
+  }
+
+  panelBox(mesh, w, h) {
+    mesh.updateMatrixWorld();
+    const geo = mesh.geometry;
+    if (!geo.boundingBox) geo.computeBoundingBox();
+    const { min, max } = geo.boundingBox;
+    const corners = [];
+    for (const x of [min.x, max.x]) for (const y of [min.y, max.y]) corners.push(new THREE.Vector3(x, y, 0).applyMatrix4(mesh.matrixWorld).toArray());
+    return this.canvasBox(corners, w, h);
   }
 
   place(view, renderTick, dt) {

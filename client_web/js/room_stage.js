@@ -4,6 +4,7 @@
 import { byId } from "./dom.js";
 import { t } from "./i18n.js";
 import { showToast } from "./room_toast.js";
+import { RAILS, RAIL_MARGIN, chooseRail, overlaps } from "./screen_clear.js";
 import { VrMode, vrSupported } from "./xr.js";
 
 /** `afterState` runs after each state is drawn (the panels that follow the entities);
@@ -15,7 +16,13 @@ export function mountStage({ session, scene }, { afterState, onTalk }) {
     byId("stand-button").hidden = !scene.ownSeat();
   });
 
-  scene.onFrame = () => session.flushPose();
+  // Names and camera panels keep off the experts' list over the view as off the screens.
+  const hud = document.querySelector("#stage .hud");
+  scene.overlaysOfPage = () => (hud && !hud.hidden ? [hud.getBoundingClientRect()] : []);
+  scene.onFrame = () => {
+    session.flushPose();
+    keepTilesOffScreens(scene);
+  };
 
   // The room's layout comes with the welcome (one server hosts rooms of several layouts);
   // a server that does not name it serves its only one at /layout.json. Loaded once: a
@@ -31,12 +38,16 @@ export function mountStage({ session, scene }, { afterState, onTalk }) {
   });
 
   const viewToggle = byId("view-toggle");
+  const labelToggle = (mode) => {
+    viewToggle.dataset.i18n = mode === "room" ? "view.seat" : "view.room";
+    viewToggle.textContent = t(viewToggle.dataset.i18n);
+  };
+  scene.onViewMode = labelToggle;
   viewToggle.addEventListener("click", () => {
     const next = scene.viewMode === "room" ? "seat" : "room";
     if (next === "seat") scene.resetLook();
     scene.setViewMode(next);
-    viewToggle.dataset.i18n = next === "room" ? "view.seat" : "view.room";
-    viewToggle.textContent = t(viewToggle.dataset.i18n);
+    labelToggle(next);
   });
 
   byId("stand-button").addEventListener("click", () => session.send({ t: "stand" }));
@@ -86,4 +97,25 @@ export function mountStage({ session, scene }, { afterState, onTalk }) {
     button.hidden = false;
     button.addEventListener("click", () => vr.toggle().catch((err) => showToast(String(err.message ?? err))));
   });
+}
+
+// The camera tiles' column moves off the wall screens (see chooseRail). It moves only when
+// where it is covers one, so it does not hop about.
+let bottomGap = null; // the gap the page's style gives the bottom rails (above the buttons)
+
+function keepTilesOffScreens(scene) {
+  const tiles = byId("video-tiles");
+  if (!tiles.childElementCount) return;
+  const screens = scene.overlays().screens;
+  const r = tiles.getBoundingClientRect();
+  const here = { x: r.left, y: r.top, w: r.width, h: r.height };
+  if (!screens.some((s) => overlaps(here, s))) return;
+  const s = byId("stage").getBoundingClientRect();
+  const rail = tiles.dataset.rail ?? RAILS[0];
+  if (rail.endsWith("bottom")) bottomGap = s.bottom - r.bottom;
+  const stage = { x: s.left, y: s.top, w: s.width, h: s.height };
+  const compact = tiles.classList.contains("compact");
+  const best = chooseRail({ here, stage, rail, compact, bottomGap: bottomGap ?? RAIL_MARGIN }, screens);
+  tiles.dataset.rail = best.rail;
+  tiles.classList.toggle("compact", best.compact);
 }

@@ -99,8 +99,9 @@ async def test_a_customer_sees_the_room_asks_about_bonds_and_an_expert_answers(
     assert stats["sent"]["ack"] > 0
     assert stats["rate"] == 120
 
-    # Through the customer's own eyes, dragging turns the head: poses go out, paced.
-    await page.click("#view-toggle")
+    # Through the customer's own eyes (where she enters), dragging turns the head: poses go
+    # out, paced.
+    await page.wait_for_function("() => window.wealthroom.scene.viewMode === 'seat'")
     box = await page.locator("#scene").bounding_box()
     assert box is not None
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

@@ -64,7 +64,9 @@ async def test_with_large_text_the_newest_answer_stays_in_view_and_names_do_not_
     await page.wait_for_function(NEWEST_IN_VIEW)
 
     # Experts side by side behind the table (as many as the room holds), their names and AI
-    # labels in large text.
+    # labels in large text, seen in the overview (where they stand closest on the page).
+    await page.wait_for_function("() => window.wealthroom.scene.viewMode === 'seat'")
+    await page.click("#view-toggle")
     await page.fill("#message", "I want to talk to all of you")
     await page.click("#send-ask")
     await page.wait_for_function(
