@@ -36,6 +36,7 @@ from avatars.names import clean_display_name
 from avatars.personas import Persona
 from avatars.placement import place, place_packed, pose_at
 from avatars.pose import check_reach, quantise_pose
+from avatars.script import to_hk
 from protocol import messages as m
 from protocol.codec import TYPE_KEY, decode, encode, pack
 from protocol.codes import CloseCode, ErrorCode
@@ -242,7 +243,11 @@ class Room:
 
         def name_of(pid: str) -> str:
             product = products.get(pid)
-            return product.name.get(language) or product.name["en"] if product else pid
+            if product is None:
+                return pid
+            if language == "zh-HK" and "zh" in product.name:
+                return to_hk(product.name["zh"])  # the bank's Chinese names, as Hong Kong writes
+            return product.name.get(language) or product.name["en"]
 
         summary = build(
             self.id,

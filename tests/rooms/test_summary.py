@@ -9,6 +9,7 @@ import hashlib
 import pytest
 
 from avatars.expertise import default_expertise
+from avatars.script import to_hk
 from protocol import messages as m
 from rooms.members import Grant
 from rooms.roles import Role
@@ -78,6 +79,8 @@ def test_hong_kong_reads_the_labels_in_traditional_characters() -> None:
     assert "## 會見的專家" in text
     assert "会" not in text.split("\n", 1)[0]
     assert "What about US Treasury bonds?" in text  # what was said stays as said
+    product = default_expertise().knowledge.products["us-treasuries"]
+    assert to_hk(product.name["zh"]) in text  # the bank's product names in Traditional too
     assert sha == digest(text)
 
 
