@@ -244,8 +244,17 @@ export class SpatialVoices {
         listener: this.listenerAt,
         level: v.level,
         speaking: v.speaking,
+        heard: this.levelNow(v),
       };
     });
+  }
+
+  /** The level reaching the panner at this moment (the one kept in `level` is measured when
+   * states arrive); zero while the context is suspended, as nothing plays then. */
+  levelNow(voice) {
+    const buf = new Float32Array(voice.analyser.fftSize);
+    voice.analyser.getFloatTimeDomainData(buf);
+    return rms(buf);
   }
 
   /** Entity ids whose voice is speaking now. */

@@ -3,6 +3,7 @@ console errors and uncaught exceptions, and opening the customer's room or the c
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from playwright.async_api import BrowserContext, ConsoleMessage, Page
@@ -86,16 +87,47 @@ async def inbound(page: Page, pattern: str) -> list[dict[str, Any]]:
     return rows
 
 
+async def wait_async(
+    page: Page, expression: str, arg: Any = None, *, timeout_ms: int = MEDIA_WAIT_MS
+) -> Any:
+    """Wait until the async JavaScript function ``expression`` resolves to a truthy value, and
+    return that value. Playwright's ``wait_for_function`` does not await the promise an async
+    predicate returns: a promise is truthy, so it would return at once whatever the check."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_ms / 1000
+    while not (value := await page.evaluate(expression, arg)):
+        if loop.time() >= deadline:
+            raise TimeoutError(f"not true within {timeout_ms} ms: {expression}")
+        await page.wait_for_timeout(250)  # the statistics it reads change a few times a second
+    return value
+
+
+async def wait_heard(page: Page, pattern: str, above: float = 0.01) -> dict[str, Any]:
+    """Wait until the voice whose source matches ``pattern`` sounds in the page's Web Audio
+    (its level above ``above``), which is what the person hears: the ``<audio>`` elements are
+    muted, so the inbound statistics' audio energy stays zero."""
+    found = await page.wait_for_function(
+        """([pattern, above]) => window.wealthroom.voices()
+             .find((v) => new RegExp(pattern).test(v.src) && v.heard > above) ?? null""",
+        arg=[pattern, above],
+        timeout=MEDIA_WAIT_MS,
+    )
+    voice: dict[str, Any] = await found.json_value()
+    return voice
+
+
 async def wait_inbound(page: Page, pattern: str, condition: str) -> list[dict[str, Any]]:
     """Wait until an incoming track whose source matches ``pattern`` has statistics ``s`` for
     which ``condition`` (JavaScript) holds."""
-    await page.wait_for_function(
-        f"""async (pattern) => {{
-          const rows = await window.wealthroom.media.inbound();
-          return rows.some((s) => new RegExp(pattern).test(s.src) && ({condition}));
-        }}""",
-        arg=pattern,
-        timeout=MEDIA_WAIT_MS,
-        polling=250,
-    )
+    try:
+        await wait_async(
+            page,
+            f"""async (pattern) => {{
+              const rows = await window.wealthroom.media.inbound();
+              return rows.some((s) => new RegExp(pattern).test(s.src) && ({condition}));
+            }}""",
+            pattern,
+        )
+    except TimeoutError as exc:
+        raise TimeoutError(f"{condition} never held; {pattern}: {await inbound(page, '')}") from exc
     return await inbound(page, pattern)

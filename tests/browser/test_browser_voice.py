@@ -19,7 +19,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from server.app import WealthroomServer
 from server.speech.segmenter import SAMPLE_RATE
-from tests.browser.pages import ARGS, CHROMIUM, VIEWPORT, Watch, open_room, room_link
+from tests.browser.pages import ARGS, CHROMIUM, VIEWPORT, Watch, open_room, room_link, wait_async
 from tests.conftest import Mint
 from tests.speech_audio import silence, speak_16k, write_wav
 
@@ -214,11 +214,10 @@ async def test_a_spoken_question_brings_the_expert_who_answers_it(
     # second), so that two whole readings of the question fall inside the hold.
     seconds = 3 * (0.6 + len(speak_16k(QUESTION)) / SAMPLE_RATE + 1.2)
     start = await page.evaluate("async () => (await window.wealthroom.media.outbound()).audio ?? 0")
-    await page.wait_for_function(
+    await wait_async(
+        page,
         "async (n) => ((await window.wealthroom.media.outbound()).audio ?? 0) >= n",
-        arg=start + int(50 * seconds),
-        timeout=MEDIA_WAIT_MS,
-        polling=250,
+        start + int(50 * seconds),
     )
     await page.mouse.up()
     assert (await sent(page))[:2] == [{"t": "voice", "mode": "ptt"}, {"t": "ptt", "on": True}]
