@@ -261,6 +261,7 @@ def _print_stages(rows: list[tuple[str, float, float, float]]) -> None:
 
 # Buckets, first match wins: (bucket, substrings of a frame's "function (file:line)").
 BUCKETS: list[tuple[str, tuple[str, ...]]] = [
+    ("binary pose frame checks", ("protocol/pose_frame.py",)),
     ("msgpack decode", ("unpack (protocol/codec.py",)),
     ("schema check", ("protocol/schema.py", "decode (protocol/codec.py")),
     ("quantise + body checks", ("avatars/pose.py", "protocol/quantise.py", "protocol/pose.py")),
