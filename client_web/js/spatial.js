@@ -224,8 +224,7 @@ export class SpatialVoices {
         setParam(voice.panner.positionZ, z);
         voice.at = head.pos;
       }
-      voice.analyser.getFloatTimeDomainData(voice.buf);
-      voice.level = rms(voice.buf);
+      voice.level = this.measure(voice);
       voice.speaking = speakingNow(voice.level, voice.speaking);
     }
   }
@@ -244,17 +243,16 @@ export class SpatialVoices {
         listener: this.listenerAt,
         level: v.level,
         speaking: v.speaking,
-        heard: this.levelNow(v),
+        heard: this.measure(v),
       };
     });
   }
 
-  /** The level reaching the panner at this moment (the one kept in `level` is measured when
-   * states arrive); zero while the context is suspended, as nothing plays then. */
-  levelNow(voice) {
-    const buf = new Float32Array(voice.analyser.fftSize);
-    voice.analyser.getFloatTimeDomainData(buf);
-    return rms(buf);
+  /** The level reaching the panner at this moment (`level` keeps the one measured when states
+   * last arrived); zero while the context is suspended, as nothing plays then. */
+  measure(voice) {
+    voice.analyser.getFloatTimeDomainData(voice.buf);
+    return rms(voice.buf);
   }
 
   /** Entity ids whose voice is speaking now. */
