@@ -344,6 +344,7 @@ class Avatar:
         hair = figure.hair or HAIRS[pick // len(SKINS) % len(HAIRS)]
         colours = {"clothes": figure.rgb, "trousers": _trousers(figure.rgb), "skin": skin}
         colours["hair"] = hair
+        colours["eyes"] = EYES
         for shape, role, depth in _body(seated):
             # The shape is shared: its colour and squash go on a node of this figure's own.
             holder = self.root.attach_new_node(role)
@@ -396,6 +397,7 @@ def look(figure: Figure, *, seated: bool) -> Look:
 
 
 _HEAD_SEATED, _HEAD_STANDING = 1.2, 1.63
+EYES: RGB = (0.11, 0.086, 0.078)
 
 
 def _paint(node: NodePath, rgb: RGB) -> None:
@@ -447,6 +449,8 @@ def _body(seated: bool) -> tuple[tuple[GeomNode, str, float], ...]:
     parts += [(_sphere((0, head, 0.0), 0.115), "skin", 1.0)]
     # Hair at the back of the head: which way a figure faces shows even from afar.
     parts += [(_sphere((0, head + 0.03, 0.03), 0.118), "hair", 1.0)]
+    # Eyes on the face, as the browser draws them (client_web/js/figures.js).
+    parts += [(_sphere((sx, head, -0.102), 0.011), "eyes", 1.0) for sx in (-0.038, 0.038)]
     return tuple(parts)
 
 

@@ -31,7 +31,11 @@ const geometry = {
   bun: new THREE.SphereGeometry(0.055, 10, 8),
   curl: new THREE.SphereGeometry(0.05, 8, 6),
   ring: new THREE.TorusGeometry(0.42, 0.018, 8, 48),
+  eye: new THREE.SphereGeometry(0.011, 10, 8),
 };
+// Eyes on the face (the head faces -Z), and lids of skin that close over them in a blink.
+const EYE_AT = [0.038, 0.0, -0.1];
+const LID_SCALE = 1.2;
 
 function material(colour, { expert = false } = {}) {
   return new THREE.MeshLambertMaterial({
@@ -51,8 +55,8 @@ function part(geo, mat, [sx, sy, sz], [x, y, z]) {
 
 /**
  * A figure for `look` (fields missing take the defaults). Returns `{ root, head, hands,
- * materials }`: place `root` at the feet, turn `head` for the gaze; `hands` are drawn at
- * tracked positions by the caller in VR.
+ * materials, ... }`: place `root` at the feet, turn `head` for the gaze; `hands` are drawn at
+ * tracked positions by the caller in VR; `animateFigure` moves the rest.
  */
 export function buildFigure(look, { seated = false, expert = false } = {}) {
   const l = { ...DEFAULT_LOOK, ...(look ?? {}) };
@@ -83,24 +87,41 @@ export function buildFigure(look, { seated = false, expert = false } = {}) {
     }
   }
   const torsoH = 0.6;
-  body.add(part(geometry.torso, mats.top, [w, torsoH, 0.24], [0, hip + torsoH / 2, 0]));
+  const torso = part(geometry.torso, mats.top, [w, torsoH, 0.24], [0, hip + torsoH / 2, 0]);
+  body.add(torso);
   // The accent (tie, scarf): a strip down the front of the jacket.
   body.add(part(geometry.box, mats.accent, [0.06, torsoH * 0.55, 0.02], [0, hip + torsoH * 0.62, -0.125]));
   const shoulder = hip + torsoH - 0.04;
   const hands = [];
+  const arms = [];
   for (const side of [-1, 1]) {
-    const arm = part(geometry.limb, mats.top, [0.1, 0.56, 0.1], [side * (w / 2 + 0.05), shoulder - 0.28, seated ? -0.08 : 0]);
+    // Each arm hangs from a joint at the shoulder, which a gesture turns.
+    const joint = new THREE.Group();
+    joint.position.set(side * (w / 2 + 0.05), shoulder, 0);
+    const arm = part(geometry.limb, mats.top, [0.1, 0.56, 0.1], [0, -0.28, seated ? -0.08 : 0]);
     if (seated) arm.rotation.x = Math.PI / 7;
-    body.add(arm);
-    const hand = part(geometry.hand, mats.skin, [1, 1, 1], [side * (w / 2 + 0.05), shoulder - 0.58, seated ? -0.2 : 0]);
-    body.add(hand);
+    joint.add(arm);
+    const hand = part(geometry.hand, mats.skin, [1, 1, 1], [0, -0.58, seated ? -0.2 : 0]);
+    joint.add(hand);
+    body.add(joint);
     hands.push(hand);
+    arms.push(joint);
   }
   body.add(part(geometry.limb, mats.skin, [0.09, 0.1, 0.09], [0, hip + torsoH + 0.04, 0]));
 
   const head = new THREE.Group();
   head.position.set(0, hip + torsoH + 0.19, 0);
   head.add(new THREE.Mesh(geometry.head, mats.skin));
+  const eyeMat = material("#1c1614", { expert });
+  const lids = [];
+  for (const side of [-1, 1]) {
+    const [x, y, z] = EYE_AT;
+    head.add(part(geometry.eye, eyeMat, [1, 1, 1], [side * x, y, z]));
+    const lid = part(geometry.eye, mats.skin, [LID_SCALE, 0, LID_SCALE], [side * x, y, z - 0.001]);
+    lid.visible = false;
+    head.add(lid);
+    lids.push(lid);
+  }
   addHair(head, l.hair, mats.hair);
   body.add(head);
 
@@ -115,11 +136,31 @@ export function buildFigure(look, { seated = false, expert = false } = {}) {
     o.castShadow = false;
     o.receiveShadow = false;
   });
-  return { root, body, head, hands, materials: Object.values(mats), headHeight: head.position.y * scale };
+  const materials = [...Object.values(mats), eyeMat];
+  return { root, body, head, hands, materials, headHeight: head.position.y * scale, torso, arms, lids, chest: [w, 0.24] };
 }
 
+/** Breathing, blinking and a gesture (see figure_life.js) on a figure. */
+export function animateFigure(figure, { breath, lids, gesture }) {
+  const [w, depth] = figure.chest;
+  figure.torso.scale.x = w * (1 + 0.012 * breath);
+  figure.torso.scale.z = depth * (1 + 0.03 * breath);
+  for (const lid of figure.lids) {
+    lid.visible = lids > 0.05;
+    lid.scale.y = LID_SCALE * lids;
+  }
+  // The right hand (the figure faces -Z, so its right is -X) comes forward and a little out.
+  const joint = figure.arms[0];
+  joint.rotation.x = 0.9 * gesture;
+  joint.rotation.z = -0.25 * gesture;
+}
+
+// Caps of hair tilt back, so that the hairline sits above the eyes and the hair falls lower
+// at the back of the head.
+const HAIRLINE_TILT = 0.45;
+
 function addHair(head, style, mat) {
-  const add = (geo, s, p, r = [0, 0, 0]) => {
+  const add = (geo, s, p, r = [geo === geometry.cap ? HAIRLINE_TILT : 0, 0, 0]) => {
     const m = part(geo, mat, s, p);
     m.rotation.set(...r);
     head.add(m);

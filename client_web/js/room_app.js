@@ -102,6 +102,7 @@ window.wealthroom = {
   screens: () => scene.screensShown(),
   media: null, // set below
   mouths: () => scene.mouths(),
+  lives: () => scene.lives(),
   videos: () => scene.videosShown(),
   /** Where member `m`'s head is and looks, as this page's replica has it (null: nowhere). */
   head: (m) => {

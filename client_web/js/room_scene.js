@@ -7,7 +7,8 @@ import * as THREE from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 
 import { drawChart } from "./chart.js";
-import { EYE_SEATED, EYE_STANDING, buildFigure, buildHand, disposeFigure, setFigureOpacity } from "./figures.js";
+import { FigureLife } from "./figure_life.js";
+import { EYE_SEATED, EYE_STANDING, animateFigure, buildFigure, buildHand, disposeFigure, setFigureOpacity } from "./figures.js";
 import { PoseHistory, TickClock, historyTicks } from "./interpolation.js";
 import { aiLabel, onLangChange } from "./i18n.js";
 import { disposeNameTag, layoutTags, makeNameTag } from "./name_tags.js";
@@ -79,6 +80,7 @@ export class RoomScene {
     this.showOwnFigure = false; // tests draw it to see where it would have been
     this.onFrame = null; // (nowMs) => void, after each drawn frame
     this.lastRender = 0;
+    this.nowMs = 0; // the frame being drawn, on the animation clock
     this.frames = 0;
     this.raycaster = new THREE.Raycaster();
     this.resize();
@@ -209,7 +211,7 @@ export class RoomScene {
   }
 
   createView(ent) {
-    const view = { id: ent.i, kind: ent.k, ent: {}, history: new PoseHistory(), figure: null, tag: null, hands: [], fade: 0, screen: null, mouth: null, mouthOpen: 0 };
+    const view = { id: ent.i, kind: ent.k, ent: {}, history: new PoseHistory(), figure: null, tag: null, hands: [], fade: 0, screen: null, mouth: null, mouthOpen: 0, life: new FigureLife(ent.i) };
     if (ent.k === "screen") view.screen = this.createScreen(ent);
     return view;
   }
@@ -386,6 +388,14 @@ export class RoomScene {
     view.mouth.scale.x = 0.042 - 0.01 * view.mouthOpen; // a rounder mouth as it opens
   }
 
+  /** Each figure's breathing, lids and gesture as drawn now, and how many answers it began
+   * (speech after a silence): for the page's state and its tests. */
+  lives() {
+    return [...this.views.values()]
+      .filter((v) => v.figure)
+      .map((v) => ({ entity: v.id, kind: v.kind, answers: v.life.answers, ...v.life.at(this.nowMs) }));
+  }
+
   /** Experts' mouths as drawn now: for the page's state and its tests. */
   mouths() {
     return [...this.views.values()]
@@ -496,6 +506,7 @@ export class RoomScene {
     if (!xr && timeMs - this.lastRender < 1000 / DESKTOP_FPS - 2) return;
     const dt = Math.min(0.1, (timeMs - (this.lastRender || timeMs)) / 1000);
     this.lastRender = timeMs;
+    this.nowMs = timeMs;
     const renderTick = this.clock.renderTick(performance.now() / 1000);
     for (const view of this.views.values()) this.place(view, renderTick, dt);
     if (!xr && this.viewMode === "seat") this.placeOwnEyes();
@@ -666,6 +677,8 @@ export class RoomScene {
     for (const h of fig.hands) h.visible = !tracked;
     if (view.kind === "expert") this.animateExpert(view, dt);
     this.animateMouth(view, dt);
+    view.life.hear(view.ent.mo ?? 0, this.nowMs);
+    animateFigure(fig, view.life.at(this.nowMs));
     this.placeVideo(view);
   }
 

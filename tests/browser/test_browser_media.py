@@ -256,6 +256,14 @@ async def test_the_customer_hears_the_expert_answer_and_sees_its_mouth_move(
         arg=expert,
         timeout=MEDIA_WAIT_MS,
     )
+    # An answer begins with a small gesture; everyone breathes and blinks at their own pace,
+    # and nobody but the expert gestured.
+    await customer.wait_for_function(
+        "(e) => window.wealthroom.lives().some(f => f.entity === e && f.answers >= 1)", arg=expert
+    )
+    lives = await customer.evaluate("() => window.wealthroom.lives()")
+    assert all(f["answers"] == 0 for f in lives if f["kind"] != "expert"), lives
+    assert all(-1 <= f["breath"] <= 1 and 0 <= f["lids"] <= 1 for f in lives), lives
     print(f"expert voice at the customer: {rows[0]}, heard at level {voice['heard']:.3f}")
     watch.assert_clean()
 
