@@ -87,7 +87,8 @@ export function buildFigure(look, { seated = false, expert = false } = {}) {
     }
   }
   const torsoH = 0.6;
-  const torso = part(geometry.torso, mats.top, [w, torsoH, 0.24], [0, hip + torsoH / 2, 0]);
+  const chest = [w, 0.24]; // width and depth, which a breath widens
+  const torso = part(geometry.torso, mats.top, [chest[0], torsoH, chest[1]], [0, hip + torsoH / 2, 0]);
   body.add(torso);
   // The accent (tie, scarf): a strip down the front of the jacket.
   body.add(part(geometry.box, mats.accent, [0.06, torsoH * 0.55, 0.02], [0, hip + torsoH * 0.62, -0.125]));
@@ -137,7 +138,7 @@ export function buildFigure(look, { seated = false, expert = false } = {}) {
     o.receiveShadow = false;
   });
   const materials = [...Object.values(mats), eyeMat];
-  return { root, body, head, hands, materials, headHeight: head.position.y * scale, torso, arms, lids, chest: [w, 0.24] };
+  return { root, body, head, hands, materials, headHeight: head.position.y * scale, torso, arms, lids, chest };
 }
 
 /** Breathing, blinking and a gesture (see figure_life.js) on a figure. */
@@ -149,7 +150,7 @@ export function animateFigure(figure, { breath, lids, gesture }) {
     lid.visible = lids > 0.05;
     lid.scale.y = LID_SCALE * lids;
   }
-  // The right hand (the figure faces -Z, so its right is -X) comes forward and a little out.
+  // The left hand (the figure faces -Z, so its left is -X) comes forward and a little out.
   const joint = figure.arms[0];
   joint.rotation.x = 0.9 * gesture;
   joint.rotation.z = -0.25 * gesture;
