@@ -14,8 +14,8 @@ from scenes.render import RGB, Figure
 
 
 def figures_from_state(ents: Iterable[Ent]) -> list[Figure]:
-    """One figure per avatar in a snapshot's entities: feet, facing, jacket colour, name and,
-    for a digital expert, its AI label."""
+    """One figure per avatar in a snapshot's entities: feet, facing, its look (colours, hair,
+    build, height), name and, for a digital expert, its AI label."""
     figures = []
     for ent in ents:
         if ent.x is None:
@@ -34,8 +34,13 @@ def figures_from_state(ents: Iterable[Ent]) -> list[Figure]:
                 _rgb(look.top),
                 ent.n or "",
                 skin=_rgb(look.skin),
-                hair=_rgb(look.skin if look.hair == "none" else look.hair_color),
+                hair=_rgb(look.hair_color),
                 mouth=(ent.mo or 0) / MOUTH_LEVELS,
+                hairstyle=look.hair or "short",
+                build=look.body or "average",
+                height_cm=look.height or 170,
+                bottom=_rgb(look.bottom),
+                accent=_rgb(look.accent),
                 # As the browser: an expert's label goes with its figure, nobody else's.
                 ai_label=(ent.l or "") if ent.k == "expert" else "",
             )

@@ -10,8 +10,8 @@ shaders, so glTF's PBR materials are turned into classic lit materials (diffuse 
 base colour) and the room gets a fixed light rig: ambient, a warm key light, a cool fill and a
 bounce from below so that ceilings are not black.
 
-Positions are the wire's: metres, Y up, yaw 0 looking along -Z. Avatars are simple figures
-(body, head, hair at the back so that their facing shows), seated when placed on a seat.
+Positions are the wire's: metres, Y up, yaw 0 looking along -Z. Avatars are the rigged figure
+the browser draws too (``scenes/avatar_rig.py``), seated when placed on a seat.
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ from panda3d.core import (
     GraphicsPipeSelection,
     LColor,
     LVector3,
-    Material,
-    MaterialAttrib,
     NodePath,
     PerspectiveLens,
     PNMImage,
@@ -53,7 +51,9 @@ from panda3d.core import Quat as PandaQuat
 
 from protocol.quantise import Vec3, yaw_quat
 from scenes.assets import room_model
+from scenes.avatar_rig import Rig
 from scenes.layout import Layout, Screen, load_layout
+from scenes.materials import classic_material, replace_materials
 from scenes.name_tags import name_tag
 
 RGB = tuple[float, float, float]
@@ -74,8 +74,13 @@ class Figure(NamedTuple):
     label: str = ""
     skin: RGB | None = None  # None: picked from the label, the same every time
     hair: RGB | None = None
-    mouth: float = 0.0  # 0 closed (no mouth drawn) .. 1 wide open: a speaking expert's level
+    mouth: float = 0.0  # 0 closed .. 1 wide open: a speaking expert's level
     ai_label: str = ""  # a digital expert's AI label, drawn under its name at all times
+    hairstyle: str = "short"  # protocol.messages.HAIRSTYLES; "none" draws no hair
+    build: str = "average"  # slim, average, broad
+    height_cm: int = 170
+    bottom: RGB | None = None  # None: a darker shade of the jacket
+    accent: RGB | None = None
 
 
 SKINS: tuple[RGB, ...] = (
@@ -166,46 +171,8 @@ def stage(layout: Layout, *, charts: bool = False) -> tuple[NodePath, NodePath]:
 def _room(layout: Layout) -> NodePath:
     # A private copy: its materials are rewritten for the software renderer.
     room = room_model(layout.name).copy_to(NodePath(layout.name))
-    _classic_materials(room)
+    replace_materials(room, classic_material)
     return room
-
-
-def _srgb(c: float) -> float:
-    """Linear to sRGB: glTF factors are linear, tinydisplay writes what it computes."""
-    c = min(max(c, 0.0), 1.0)
-    return c * 12.92 if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
-
-
-def _classic(pbr: Any) -> Any:
-    """A fixed-function material that looks like the PBR one under plain lights."""
-    base = pbr.get_base_color() if pbr.has_base_color() else LColor(1, 1, 1, 1)
-    rgb = [_srgb(base[i]) for i in range(3)]
-    shiny = (1.0 - pbr.get_roughness()) * pbr.get_metallic()
-    material = Material(pbr.get_name())
-    material.set_diffuse(LColor(*rgb, base[3]))
-    material.set_ambient(LColor(*rgb, 1.0))
-    material.set_specular(LColor(*(0.03 + 0.6 * shiny * c for c in rgb), 1.0))
-    material.set_shininess(8.0 + 60.0 * shiny)
-    if pbr.has_emission():
-        emission = pbr.get_emission()
-        material.set_emission(LColor(*(_srgb(emission[i]) for i in range(3)), 1.0))
-    return material
-
-
-def _classic_materials(room: NodePath) -> None:
-    converted: dict[str, Any] = {}
-    for np_ in room.find_all_matches("**/+GeomNode"):
-        node = np_.node()
-        for i in range(node.get_num_geoms()):
-            state = node.get_geom_state(i)
-            attrib = state.get_attrib(MaterialAttrib)
-            if attrib is None or attrib.get_material() is None:
-                continue
-            pbr = attrib.get_material()
-            key = pbr.get_name()
-            if key not in converted:
-                converted[key] = _classic(pbr)
-            node.set_geom_state(i, state.set_attrib(MaterialAttrib.make(converted[key])))
 
 
 def _panda(v: Sequence[float]) -> Any:
@@ -325,13 +292,14 @@ def seat_at(layout: Layout, pos: Vec3) -> Any:
     return None
 
 
-Look = tuple[str, str, RGB, RGB | None, RGB | None, bool]
+Look = tuple[str, str, RGB, RGB | None, RGB | None, str, str, int, RGB | None, RGB | None, bool]
 
 
 class Avatar:
     """A figure's nodes, built once per look and then only re-posed, frame after frame.
 
-    Its geometry is shared by every figure (only colours differ), so building one is cheap.
+    The rigged figure (``scenes/avatar_rig.py``) the browser draws too, in the figure's colours,
+    hairstyle, build and height, standing or seated on its chair.
     """
 
     def __init__(self, figure: Figure, *, seated: bool) -> None:
@@ -340,19 +308,22 @@ class Avatar:
         self.root = NodePath(f"avatar:{figure.label or 'figure'}")
         # Skin and hair vary from figure to figure, but the same figure always looks the same.
         pick = zlib.crc32(f"{figure.label}{figure.rgb}".encode())
-        skin = figure.skin or SKINS[pick % len(SKINS)]
-        hair = figure.hair or HAIRS[pick // len(SKINS) % len(HAIRS)]
-        colours = {"clothes": figure.rgb, "trousers": _trousers(figure.rgb), "skin": skin}
-        colours["hair"] = hair
-        colours["eyes"] = EYES
-        for shape, role, depth in _body(seated):
-            # The shape is shared: its colour and squash go on a node of this figure's own.
-            holder = self.root.attach_new_node(role)
-            holder.attach_new_node(shape)
-            _paint(holder, colours[role])
-            holder.set_scale(1, 1, depth)
-        self.mouth = self._mouth()
-        self.top = (_HEAD_SEATED if seated else _HEAD_STANDING) + TAG_ABOVE_HEAD_M
+        colours = {
+            "top": figure.rgb,
+            "bottom": figure.bottom or _trousers(figure.rgb),
+            "accent": figure.accent or ACCENT,
+            "skin": figure.skin or SKINS[pick % len(SKINS)],
+            "hair": figure.hair or HAIRS[pick // len(SKINS) % len(HAIRS)],
+        }
+        self.rig = Rig(
+            colours,
+            hairstyle=figure.hairstyle,
+            build=figure.build,
+            height_cm=figure.height_cm,
+            seated=seated,
+        )
+        self.rig.root.reparent_to(self.root)
+        self.top = self.rig.eye_height(seated=seated) + TAG_ABOVE_HEAD_M
         self.label: NodePath | None = None
         if figure.label or figure.ai_label:
             self.label = name_tag(figure.label, figure.ai_label)
@@ -369,89 +340,31 @@ class Avatar:
             # Scaled with distance, so that near and far labels read the same size.
             distance = math.dist(eye, (x, y + self.top, z))
             self.label.set_scale(min(max(TAG_EM_PER_M * distance, TAG_EM_MIN_M), TAG_EM_MAX_M))
-        self._open_mouth(figure.mouth)
-
-    def _mouth(self) -> NodePath:
-        head = _HEAD_SEATED if self.seated else _HEAD_STANDING
-        mouth = self.root.attach_new_node("mouth")
-        mouth.attach_new_node(_unit_sphere())
-        # Its centre sits inside the head: only the front of the flat ellipsoid shows, on the
-        # face, at any opening, and it never sticks out in profile.
-        mouth.set_pos(0, head - 0.05, -0.094)
-        _paint(mouth, (0.32, 0.07, 0.08))
-        mouth.hide()
-        return mouth
-
-    def _open_mouth(self, level: float) -> None:
-        if not level > 0.0:  # also NaN: closed, as figures were drawn before mouths existed
-            self.mouth.hide()
-            return
-        level = min(level, 1.0)
-        self.mouth.set_scale(0.028, 0.003 + 0.019 * level, 0.02)
-        self.mouth.show()
+        self.rig.open_mouth(figure.mouth)
 
 
 def look(figure: Figure, *, seated: bool) -> Look:
     """What an :class:`Avatar` is built from; everything else about a figure is its pose."""
-    return (figure.label, figure.ai_label, figure.rgb, figure.skin, figure.hair, seated)
+    return (
+        figure.label,
+        figure.ai_label,
+        figure.rgb,
+        figure.skin,
+        figure.hair,
+        figure.hairstyle,
+        figure.build,
+        figure.height_cm,
+        figure.bottom,
+        figure.accent,
+        seated,
+    )
 
 
-_HEAD_SEATED, _HEAD_STANDING = 1.2, 1.63
-EYES: RGB = (0.11, 0.086, 0.078)
-
-
-def _paint(node: NodePath, rgb: RGB) -> None:
-    """Give ``node`` the colour ``rgb`` as it looks under the room's lights.
-
-    Through a material and a white scene colour: tinydisplay multiplies the lit result by the
-    scene colour once more, so a plain ``set_color`` came out squared (a dark suit, 0.23 grey,
-    as 0.03: near black).
-    """
-    material = Material("matte")
-    material.set_ambient(LColor(*rgb, 1))
-    material.set_diffuse(LColor(*rgb, 1))
-    node.set_material(material)
-    node.set_color(1, 1, 1, 1)
+ACCENT: RGB = (0.78, 0.66, 0.32)
 
 
 def _trousers(rgb: RGB) -> RGB:
     return (rgb[0] * 0.35 + 0.05, rgb[1] * 0.35 + 0.05, rgb[2] * 0.35 + 0.07)
-
-
-@cache
-def _unit_sphere() -> GeomNode:
-    return _sphere((0.0, 0.0, 0.0), 1.0)
-
-
-@cache
-def _body(seated: bool) -> tuple[tuple[GeomNode, str, float], ...]:
-    """A figure's shapes, the role of their colour and how much their depth (z) is squashed.
-
-    Shared by every avatar drawn in this process: building them costs milliseconds each.
-    """
-    # Segments (from, to) in the figure's frame; it faces -Z.
-    if seated:
-        hip, shoulder, head = 0.47, 1.0, _HEAD_SEATED
-        legs = [((sx, hip, 0.02), (sx, hip, -0.42)) for sx in (-0.1, 0.1)]
-        legs += [((sx, hip, -0.42), (sx, 0.0, -0.44)) for sx in (-0.1, 0.1)]
-        arms = [((sx, shoulder - 0.05, 0.04), (sx * 0.75, 0.8, -0.34)) for sx in (-0.26, 0.26)]
-    else:
-        hip, shoulder, head = 0.88, 1.42, _HEAD_STANDING
-        legs = [((sx, 0.0, 0.0), (sx, hip, 0.0)) for sx in (-0.1, 0.1)]
-        arms = [((sx, shoulder - 0.05, 0.0), (sx * 1.08, 0.88, -0.03)) for sx in (-0.27, 0.27)]
-    parts = [(_rod(a, b, 0.075), "trousers", 1.0) for a, b in legs]
-    # A torso is wider than deep.
-    parts += [(_rod((0, hip - 0.04, 0.03), (0, shoulder, 0.03), 0.2), "clothes", 0.62)]
-    parts += [(_sphere((0, shoulder, 0.03), 0.2), "clothes", 0.62)]
-    parts += [(_rod(a, b, 0.055), "clothes", 1.0) for a, b in arms]
-    parts += [(_sphere(b, 0.055), "skin", 1.0) for _, b in arms]
-    parts += [(_rod((0, shoulder, 0.02), (0, head - 0.08, 0.02), 0.055), "skin", 1.0)]
-    parts += [(_sphere((0, head, 0.0), 0.115), "skin", 1.0)]
-    # Hair at the back of the head: which way a figure faces shows even from afar.
-    parts += [(_sphere((0, head + 0.03, 0.03), 0.118), "hair", 1.0)]
-    # Eyes on the face, as the browser draws them (client_web/js/figures.js).
-    parts += [(_sphere((sx, head, -0.102), 0.011), "eyes", 1.0) for sx in (-0.038, 0.038)]
-    return tuple(parts)
 
 
 def _chart(screen: Screen) -> NodePath:
@@ -537,100 +450,41 @@ class _Mesh:
                 writer.add_data4(rgb[0], rgb[1], rgb[2], 1.0)
 
 
-def _sphere(center: Vec3, radius: float, rings: int = 10, segments: int = 16) -> GeomNode:
-    mesh = _Mesh("sphere")
-    for i in range(rings + 1):
-        polar = math.pi * i / rings
-        for j in range(segments + 1):
-            azimuth = 2 * math.pi * j / segments
-            n = (
-                math.sin(polar) * math.cos(azimuth),
-                math.cos(polar),
-                math.sin(polar) * math.sin(azimuth),
-            )
-            mesh.point([c + radius * d for c, d in zip(center, n, strict=True)], n)
-    for i in range(rings):
-        for j in range(segments):
-            a = i * (segments + 1) + j
-            b = a + segments + 1
-            mesh.triangles.add_vertices(a, a + 1, b)
-            mesh.triangles.add_vertices(a + 1, b + 1, b)
-    return mesh.node()
-
-
-def _rod(start: Vec3, end: Vec3, radius: float, segments: int = 12) -> GeomNode:
-    """A capped cylinder from ``start`` to ``end``."""
-    axis = [e - s for s, e in zip(start, end, strict=True)]
-    length = math.sqrt(sum(c * c for c in axis)) or 1e-6
-    w = [c / length for c in axis]
-    helper = (1.0, 0.0, 0.0) if abs(w[0]) < 0.9 else (0.0, 0.0, 1.0)
-    u = _unit(_cross(w, helper))
-    v = _cross(w, u)
-    mesh = _Mesh("rod")
-    for j in range(segments + 1):
-        t = 2 * math.pi * j / segments
-        n = [math.cos(t) * a + math.sin(t) * b for a, b in zip(u, v, strict=True)]
-        mesh.point([s + radius * c for s, c in zip(start, n, strict=True)], n)
-        mesh.point([e + radius * c for e, c in zip(end, n, strict=True)], n)
-    for j in range(segments):
-        a = 2 * j
-        mesh.triangles.add_vertices(a, a + 2, a + 1)
-        mesh.triangles.add_vertices(a + 1, a + 2, a + 3)
-    for centre, sign in ((start, -1.0), (end, 1.0)):
-        normal = [sign * c for c in w]
-        hub = mesh.point(centre, normal)
-        rim = [
-            mesh.point(
-                [
-                    c + radius * (math.cos(t) * a + math.sin(t) * b)
-                    for c, a, b in zip(centre, u, v, strict=True)
-                ],
-                normal,
-            )
-            for t in (2 * math.pi * k / segments for k in range(segments))
-        ]
-        for k in range(segments):
-            a, b = rim[k], rim[(k + 1) % segments]
-            mesh.triangles.add_vertices(*((hub, b, a) if sign < 0 else (hub, a, b)))
-    return mesh.node()
-
-
-def _cross(a: Sequence[float], b: Sequence[float]) -> list[float]:
-    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
-
-
-def _unit(a: Sequence[float]) -> list[float]:
-    n = math.sqrt(sum(c * c for c in a)) or 1.0
-    return [c / n for c in a]
-
-
 # --- command line ---------------------------------------------------------------------------------
 
 _EXPERTS = ("Equities expert", "Bonds expert", "Insurance expert", "Tax expert")
 _GUEST_COLOURS: tuple[RGB, ...] = ((0.55, 0.2, 0.25), (0.42, 0.52, 0.38), (0.6, 0.52, 0.38))
+_GUEST_HAIR = ("long", "curly", "ponytail", "short")
 
 
 def sample_figures(layout: Layout, crowd: int = 12) -> list[Figure]:
-    """People for a picture: customer, family, advisor, two experts, and some of a crowd."""
+    """People for a picture: customer, family, advisor, two experts, and some of a crowd, in
+    a variety of hairstyles and builds."""
     figures = []
     guests = 0
     unlabelled = [s for s in layout.seats if not s.roles][::3][:crowd]
     for seat in layout.seats:
         if "customer" in seat.roles:
-            figures.append(Figure(seat.pos, seat.yaw_deg, (0.18, 0.27, 0.45), "Customer"))
+            customer = Figure(seat.pos, seat.yaw_deg, (0.18, 0.27, 0.45), "Customer")
+            figures.append(customer._replace(hairstyle="short", build="broad"))
         elif "guest" in seat.roles:
             colour = _GUEST_COLOURS[guests % len(_GUEST_COLOURS)]
-            figures.append(Figure(seat.pos, seat.yaw_deg, colour, "Family"))
+            style = _GUEST_HAIR[guests % len(_GUEST_HAIR)]
+            figures.append(Figure(seat.pos, seat.yaw_deg, colour, "Family", hairstyle=style))
             guests += 1
     for i, seat in enumerate(unlabelled):
-        figures.append(Figure(seat.pos, seat.yaw_deg, _GUEST_COLOURS[i % len(_GUEST_COLOURS)]))
+        colour = _GUEST_COLOURS[i % len(_GUEST_COLOURS)]
+        style = _GUEST_HAIR[i % len(_GUEST_HAIR)]
+        figures.append(Figure(seat.pos, seat.yaw_deg, colour, hairstyle=style))
     if layout.advisor_spot is not None:
         spot = layout.advisor_spot
-        figures.append(Figure(spot.pos, spot.yaw_deg, (0.34, 0.37, 0.45), "Advisor"))
+        advisor = Figure(spot.pos, spot.yaw_deg, (0.34, 0.37, 0.45), "Advisor", hairstyle="bun")
+        figures.append(advisor._replace(build="slim"))
     experts = layout.expert_spots[1:3] if len(layout.expert_spots) >= 3 else layout.expert_spots
-    for spot, name in zip(experts, _EXPERTS, strict=False):
+    for spot, name, style in zip(experts, _EXPERTS, ("short", "bob"), strict=False):
         teal = (0.16, 0.5, 0.55)
-        figures.append(Figure(spot.pos, spot.yaw_deg, teal, name, ai_label="AI-generated"))
+        expert = Figure(spot.pos, spot.yaw_deg, teal, name, ai_label="AI-generated")
+        figures.append(expert._replace(hairstyle=style))
     return figures
 
 

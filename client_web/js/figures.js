@@ -1,8 +1,13 @@
-// Stylised people for the room: a few primitives coloured from the avatar's `look` (build,
-// height, skin, hair style and colour, outfit). Cheap on purpose: the room must draw on a
-// phone and in software WebGL, and a simple figure reads better than an uncanny face.
+// The people of the room: one rigged humanoid (scenes/assets/avatar.glb, written by
+// tools/build_avatars.py and shared with the server's renderer), cloned for each figure and
+// dressed from the avatar's `look`: the materials named by role take its colours, the
+// `broad`/`slim` morph targets its build, one `hair_<style>` mesh its hairstyle, a uniform scale
+// its height. A figure sits by turning its thighs and shins, turns its head on the neck, and
+// breathes, blinks, speaks and gestures with morph targets and one arm.
 
 import * as THREE from "three";
+import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
+import * as SkeletonUtils from "three/addons/utils/SkeletonUtils.js";
 
 export const DEFAULT_LOOK = Object.freeze({
   body: "average",
@@ -19,23 +24,70 @@ export const DEFAULT_LOOK = Object.freeze({
 export const EYE_SEATED = 1.2;
 export const EYE_STANDING = 1.6;
 
-const WIDTH = { slim: 0.34, average: 0.4, broad: 0.48 };
+export const FIGURE_URL = "/scenes/assets/avatar.glb";
 
-const geometry = {
-  box: new THREE.BoxGeometry(1, 1, 1),
-  head: new THREE.SphereGeometry(0.11, 16, 12),
-  hand: new THREE.SphereGeometry(0.045, 10, 8),
-  limb: new THREE.CylinderGeometry(0.5, 0.5, 1, 10),
-  torso: new THREE.CylinderGeometry(0.5, 0.42, 1, 14),
-  cap: new THREE.SphereGeometry(0.118, 16, 10, 0, Math.PI * 2, 0, Math.PI * 0.55),
-  bun: new THREE.SphereGeometry(0.055, 10, 8),
-  curl: new THREE.SphereGeometry(0.05, 8, 6),
-  ring: new THREE.TorusGeometry(0.42, 0.018, 8, 48),
-  eye: new THREE.SphereGeometry(0.011, 10, 8),
-};
-// Eyes on the face (the head faces -Z), and lids of skin that close over them in a blink.
-const EYE_AT = [0.038, 0.0, -0.1];
-const LID_SCALE = 1.2;
+/** The model's joints, its hairstyles ("none": no hair mesh) and morph targets. */
+export const JOINTS = Object.freeze([
+  "hips", "spine", "chest", "neck", "head",
+  "upper_arm_l", "forearm_l", "hand_l", "upper_arm_r", "forearm_r", "hand_r",
+  "thigh_l", "shin_l", "foot_l", "thigh_r", "shin_r", "foot_r",
+]);
+export const HAIRSTYLES = Object.freeze(["short", "bob", "long", "bun", "ponytail", "curly"]);
+const BODY_TARGETS = ["broad", "slim", "breath"];
+const FACE_TARGETS = ["mouth_open", "blink"];
+
+// The rest pose of the file: 170 cm, standing, eyes (the head's centre) at 1.61 m, hips at
+// 0.92 m. Seated, the hips come down until the eyes are where the server puts a seated head.
+const MODEL_HEIGHT_CM = 170;
+const REST_EYE = 1.61;
+const SEAT_DROP = REST_EYE - EYE_SEATED;
+// Seated, the arms come a little forward and the forearms forward and in, hands on the lap.
+// Radians: the upper arm forward and in, the forearm forward and in from the elbow.
+const SEATED_ARM = { upper: 0.15, inward: 0.05, fore: 0.95, foreInward: 0.3 };
+// A joint scaled to this is drawn as nothing (0 itself would leave no rotation to read back).
+const HIDDEN_SCALE = 1e-3;
+
+const handGeometry = new THREE.SphereGeometry(0.045, 10, 8);
+const ringGeometry = new THREE.TorusGeometry(0.42, 0.018, 8, 48);
+
+let model = null; // the loaded scene, which figures are cloned from
+let modelPromise = null;
+let modelUrl = null;
+
+/**
+ * Load the figure model (once: later calls share the first call's promise; a failed load may
+ * be tried again). Resolves to the model's scene, which `buildFigure` then clones.
+ */
+export function loadFigureModel(url = FIGURE_URL) {
+  if (!modelPromise) {
+    modelPromise = new GLTFLoader().loadAsync(url).then(
+      (gltf) => useFigureModel(gltf, url),
+      (err) => {
+        modelPromise = null;
+        throw new Error(`figures (${url}): ${err?.message ?? err}`);
+      },
+    );
+  }
+  return modelPromise;
+}
+
+/** Take an already parsed glTF (GLTFLoader's result) as the figure model. */
+export function useFigureModel(gltf, url = null) {
+  const scene = gltf.scene;
+  const names = new Set();
+  scene.traverse((o) => names.add(o.name));
+  const missing = [...JOINTS, "body", "face", ...HAIRSTYLES.map((s) => `hair_${s}`)].filter((n) => !names.has(n));
+  if (missing.length) throw new Error(`the figure model lacks ${missing.join(", ")}`);
+  model = scene;
+  modelUrl = url;
+  modelPromise = Promise.resolve(model);
+  return model;
+}
+
+/** Whether figures can be built now. */
+export function figureModelLoaded() {
+  return model !== null;
+}
 
 function material(colour, { expert = false } = {}) {
   return new THREE.MeshLambertMaterial({
@@ -46,163 +98,192 @@ function material(colour, { expert = false } = {}) {
   });
 }
 
-function part(geo, mat, [sx, sy, sz], [x, y, z]) {
-  const mesh = new THREE.Mesh(geo, mat);
-  mesh.scale.set(sx, sy, sz);
-  mesh.position.set(x, y, z);
-  return mesh;
+/** The meshes under `object` that have morph targets. */
+function morphed(object) {
+  const meshes = [];
+  object.traverse((o) => {
+    if (o.isMesh && o.morphTargetDictionary) meshes.push(o);
+  });
+  return meshes;
+}
+
+function setMorph(meshes, name, value) {
+  for (const mesh of meshes) {
+    const i = mesh.morphTargetDictionary[name];
+    if (i !== undefined) mesh.morphTargetInfluences[i] = value;
+  }
+}
+
+function morphOf(meshes, name) {
+  for (const mesh of meshes) {
+    const i = mesh.morphTargetDictionary[name];
+    if (i !== undefined) return mesh.morphTargetInfluences[i];
+  }
+  return null;
 }
 
 /**
- * A figure for `look` (fields missing take the defaults). Returns `{ root, head, hands,
- * materials, ... }`: place `root` at the feet, turn `head` for the gaze; `hands` are drawn at
- * tracked positions by the caller in VR; `animateFigure` moves the rest.
+ * A figure for `look` (fields missing take the defaults), cloned from the loaded model (see
+ * `loadFigureModel`). Returns `{ root, body, head, hands, materials, headHeight, ... }`: place
+ * `root` at the feet and turn it for the body's yaw; `head` is the head joint, to turn for the
+ * gaze on the body; `hands` the hand joints (`setHandsShown`); `headHeight` the eyes' height
+ * above `root`; `animateFigure` and `setMouth` move the rest.
  */
 export function buildFigure(look, { seated = false, expert = false } = {}) {
+  if (!model) throw new Error("the figure model is not loaded");
   const l = { ...DEFAULT_LOOK, ...(look ?? {}) };
-  const mats = {
-    skin: material(l.skin, { expert }),
-    hair: material(l.hair_color, { expert }),
-    top: material(l.top, { expert }),
-    bottom: material(l.bottom, { expert }),
-    accent: material(l.accent, { expert }),
-  };
-  const root = new THREE.Group();
-  const body = new THREE.Group();
-  const scale = l.height / 170;
+  const colours = { skin: l.skin, hair: l.hair_color, top: l.top, bottom: l.bottom, accent: l.accent };
+
+  const body = SkeletonUtils.clone(model);
+  const scale = (Number(l.height) || MODEL_HEIGHT_CM) / MODEL_HEIGHT_CM;
   body.scale.setScalar(scale);
+  const root = new THREE.Group();
   root.add(body);
-  const w = WIDTH[l.body] ?? WIDTH.average;
 
-  // Forward is -Z (yaw 0 looks along -Z). Seated: hips at chair height, thighs forward.
-  const hip = seated ? 0.48 : 0.88;
+  // Own materials (by role) for every figure: the look's colours, or the file's for the rest.
+  const mats = new Map();
+  let skeleton = null;
+  body.traverse((o) => {
+    if (!o.isMesh) return;
+    const role = o.material.name;
+    let m = mats.get(role);
+    if (!m) {
+      m = material(colours[role] ?? o.material.color, { expert });
+      m.name = role;
+      mats.set(role, m);
+    }
+    o.material = m;
+    // The bounds of a skinned mesh are those of its rest pose: a seated figure is not there.
+    o.frustumCulled = false;
+    o.castShadow = false;
+    o.receiveShadow = false;
+    // One skeleton for all the meshes of a figure: its bones are computed once a frame.
+    if (o.isSkinnedMesh) {
+      if (skeleton) o.bind(skeleton, o.bindMatrix);
+      else skeleton = o.skeleton;
+    }
+  });
+
+  const hair = HAIRSTYLES.includes(l.hair) ? l.hair : l.hair === "none" ? "none" : DEFAULT_LOOK.hair;
+  for (const style of HAIRSTYLES) body.getObjectByName(`hair_${style}`).visible = style === hair;
+
+  const bodyMeshes = morphed(body.getObjectByName("body"));
+  const faceMeshes = morphed(body.getObjectByName("face"));
+  setMorph(bodyMeshes, "broad", l.body === "broad" ? 1 : 0);
+  setMorph(bodyMeshes, "slim", l.body === "slim" ? 1 : 0);
+
+  const bones = {};
+  body.traverse((o) => {
+    if (o.isBone) bones[o.name] = o;
+  });
+  const arm = { x: 0, z: 0 }; // the gesturing (left) arm at rest
   if (seated) {
-    for (const side of [-1, 1]) {
-      body.add(part(geometry.limb, mats.bottom, [0.13, 0.42, 0.13], [side * w * 0.24, hip, -0.2]).rotateX(Math.PI / 2));
-      body.add(part(geometry.limb, mats.bottom, [0.12, 0.46, 0.12], [side * w * 0.24, 0.23, -0.41]));
+    // Forward is -Z: a thigh turned a quarter about +X points along -Z, its shin down again.
+    bones.hips.position.y -= SEAT_DROP;
+    for (const side of ["l", "r"]) {
+      const s = side === "l" ? 1 : -1; // the left arm is at -X: inward is +Z rotation
+      bones[`thigh_${side}`].rotation.x = Math.PI / 2;
+      bones[`shin_${side}`].rotation.x = -Math.PI / 2;
+      bones[`upper_arm_${side}`].rotation.set(SEATED_ARM.upper, 0, s * SEATED_ARM.inward);
+      bones[`forearm_${side}`].rotation.set(SEATED_ARM.fore, 0, s * SEATED_ARM.foreInward);
     }
-  } else {
-    for (const side of [-1, 1]) {
-      body.add(part(geometry.limb, mats.bottom, [0.13, hip, 0.13], [side * w * 0.24, hip / 2, 0]));
-    }
+    arm.x = SEATED_ARM.upper;
+    arm.z = SEATED_ARM.inward;
   }
-  const torsoH = 0.6;
-  const chest = [w, 0.24]; // width and depth, which a breath widens
-  const torso = part(geometry.torso, mats.top, [chest[0], torsoH, chest[1]], [0, hip + torsoH / 2, 0]);
-  body.add(torso);
-  // The accent (tie, scarf): a strip down the front of the jacket.
-  body.add(part(geometry.box, mats.accent, [0.06, torsoH * 0.55, 0.02], [0, hip + torsoH * 0.62, -0.125]));
-  const shoulder = hip + torsoH - 0.04;
-  const hands = [];
-  const arms = [];
-  for (const side of [-1, 1]) {
-    // Each arm hangs from a joint at the shoulder, which a gesture turns.
-    const joint = new THREE.Group();
-    joint.position.set(side * (w / 2 + 0.05), shoulder, 0);
-    const arm = part(geometry.limb, mats.top, [0.1, 0.56, 0.1], [0, -0.28, seated ? -0.08 : 0]);
-    if (seated) arm.rotation.x = Math.PI / 7;
-    joint.add(arm);
-    const hand = part(geometry.hand, mats.skin, [1, 1, 1], [0, -0.58, seated ? -0.2 : 0]);
-    joint.add(hand);
-    body.add(joint);
-    hands.push(hand);
-    arms.push(joint);
-  }
-  body.add(part(geometry.limb, mats.skin, [0.09, 0.1, 0.09], [0, hip + torsoH + 0.04, 0]));
 
-  const head = new THREE.Group();
-  head.position.set(0, hip + torsoH + 0.19, 0);
-  head.add(new THREE.Mesh(geometry.head, mats.skin));
-  const eyeMat = material("#1c1614", { expert });
-  const lids = [];
-  for (const side of [-1, 1]) {
-    const [x, y, z] = EYE_AT;
-    head.add(part(geometry.eye, eyeMat, [1, 1, 1], [side * x, y, z]));
-    const lid = part(geometry.eye, mats.skin, [LID_SCALE, 0, LID_SCALE], [side * x, y, z - 0.001]);
-    lid.visible = false;
-    head.add(lid);
-    lids.push(lid);
-  }
-  addHair(head, l.hair, mats.hair);
-  body.add(head);
-
+  const materials = [...mats.values()];
   if (expert) {
-    const ring = new THREE.Mesh(geometry.ring, new THREE.MeshBasicMaterial({ color: 0x7fd3ff, transparent: true }));
+    const ring = new THREE.Mesh(ringGeometry, new THREE.MeshBasicMaterial({ color: 0x7fd3ff, transparent: true }));
     ring.rotation.x = Math.PI / 2;
     ring.position.y = 0.02;
     root.add(ring);
-    mats.ring = ring.material;
+    materials.push(ring.material);
   }
-  root.traverse((o) => {
-    o.castShadow = false;
-    o.receiveShadow = false;
-  });
-  const materials = [...Object.values(mats), eyeMat];
-  return { root, body, head, hands, materials, headHeight: head.position.y * scale, torso, arms, lids, chest };
+  return {
+    root,
+    body,
+    skeleton,
+    head: bones.head,
+    hands: [bones.hand_l, bones.hand_r],
+    materials,
+    headHeight: (REST_EYE - (seated ? SEAT_DROP : 0)) * scale,
+    bones,
+    bodyMeshes,
+    faceMeshes,
+    hair,
+    seated,
+    arm,
+  };
 }
 
 /** Breathing, blinking and a gesture (see figure_life.js) on a figure. */
 export function animateFigure(figure, { breath, lids, gesture }) {
-  const [w, depth] = figure.chest;
-  figure.torso.scale.x = w * (1 + 0.012 * breath);
-  figure.torso.scale.z = depth * (1 + 0.03 * breath);
-  for (const lid of figure.lids) {
-    lid.visible = lids > 0.05;
-    lid.scale.y = LID_SCALE * lids;
-  }
+  setMorph(figure.bodyMeshes, "breath", breath);
+  setMorph(figure.faceMeshes, "blink", lids);
   // The left hand (the figure faces -Z, so its left is -X) comes forward and a little out.
-  const joint = figure.arms[0];
-  joint.rotation.x = 0.9 * gesture;
-  joint.rotation.z = -0.25 * gesture;
+  const arm = figure.bones.upper_arm_l;
+  arm.rotation.x = figure.arm.x + 0.9 * gesture;
+  arm.rotation.z = figure.arm.z - 0.25 * gesture;
 }
 
-// Caps of hair tilt back, so that the hairline sits above the eyes and the hair falls lower
-// at the back of the head.
-const HAIRLINE_TILT = 0.45;
+/** Open the mouth: 0 shut, 1 as wide as it goes. */
+export function setMouth(figure, open) {
+  setMorph(figure.faceMeshes, "mouth_open", open);
+}
 
-function addHair(head, style, mat) {
-  const add = (geo, s, p, r = [geo === geometry.cap ? HAIRLINE_TILT : 0, 0, 0]) => {
-    const m = part(geo, mat, s, p);
-    m.rotation.set(...r);
-    head.add(m);
+/** Draw the figure's own hands, or not (in VR the tracked hands are drawn instead). */
+export function setHandsShown(figure, shown) {
+  for (const hand of figure.hands) hand.scale.setScalar(shown ? 1 : HIDDEN_SCALE);
+}
+
+/** Draw the figure's head, or not (its owner's, in the way of their own eyes). */
+export function setHeadShown(figure, shown) {
+  figure.head.scale.setScalar(shown ? 1 : HIDDEN_SCALE);
+}
+
+export function headShown(figure) {
+  return figure.root.visible && figure.head.scale.x > HIDDEN_SCALE * 10;
+}
+
+const _a = new THREE.Vector3();
+const _b = new THREE.Vector3();
+const round = (v) => Math.round(v * 1000) / 1000;
+
+/** What a figure shows, as drawn now (for tests): where it comes from, its hairstyle, its
+ * morph weights, its thighs' direction and its facing in the room. */
+export function describeFigure(figure) {
+  figure.root.updateWorldMatrix(true, true);
+  const along = (from, to) => _b.setFromMatrixPosition(to.matrixWorld).sub(_a.setFromMatrixPosition(from.matrixWorld)).normalize().toArray().map(round);
+  const b = figure.bones;
+  const morphs = (meshes, names) => Object.fromEntries(names.map((n) => [n, round(morphOf(meshes, n) ?? NaN)]));
+  let skinned = 0;
+  figure.body.traverse((o) => {
+    if (o.isSkinnedMesh) skinned += 1;
+  });
+  const forward = _a.set(0, 0, -1).transformDirection(figure.root.matrixWorld).toArray().map(round);
+  return {
+    model: modelUrl,
+    skinned,
+    joints: JOINTS.filter((n) => b[n]?.isBone).length,
+    hair: figure.hair,
+    hairShown: HAIRSTYLES.filter((s) => figure.body.getObjectByName(`hair_${s}`).visible),
+    body: morphs(figure.bodyMeshes, BODY_TARGETS),
+    face: morphs(figure.faceMeshes, FACE_TARGETS),
+    seated: figure.seated,
+    thighs: [along(b.thigh_l, b.shin_l), along(b.thigh_r, b.shin_r)],
+    forward,
+    drawn: figure.root.visible,
+    head: headShown(figure),
+    hands: figure.hands.map((h) => h.scale.x > HIDDEN_SCALE * 10),
+    scale: round(figure.body.scale.x),
+    headHeight: round(figure.headHeight),
   };
-  switch (style) {
-    case "none":
-      return;
-    case "short":
-      add(geometry.cap, [1, 0.9, 1.02], [0, 0.01, 0.005]);
-      return;
-    case "bob":
-      add(geometry.cap, [1.08, 1.25, 1.08], [0, -0.02, 0.01]);
-      return;
-    case "long":
-      add(geometry.cap, [1.05, 1.1, 1.05], [0, 0, 0.005]);
-      add(geometry.box, [0.22, 0.3, 0.06], [0, -0.12, 0.09]);
-      return;
-    case "bun":
-      add(geometry.cap, [1, 0.95, 1.02], [0, 0.01, 0.005]);
-      add(geometry.bun, [1, 1, 1], [0, 0.08, 0.1]);
-      return;
-    case "ponytail":
-      add(geometry.cap, [1, 0.95, 1.02], [0, 0.01, 0.005]);
-      add(geometry.limb, [0.05, 0.22, 0.05], [0, -0.04, 0.14], [0.35, 0, 0]);
-      return;
-    case "curly":
-      for (let i = 0; i < 9; i++) {
-        const a = (i / 9) * Math.PI * 2;
-        add(geometry.curl, [1, 1, 1], [Math.cos(a) * 0.09, 0.06 + (i % 2) * 0.02, Math.sin(a) * 0.09]);
-      }
-      add(geometry.cap, [1.02, 0.9, 1.02], [0, 0.02, 0]);
-      return;
-    default:
-      add(geometry.cap, [1, 0.9, 1.02], [0, 0.01, 0.005]);
-  }
 }
 
 /** A loose hand drawn where a VR controller is. */
 export function buildHand(look) {
   const l = { ...DEFAULT_LOOK, ...(look ?? {}) };
-  return new THREE.Mesh(geometry.hand, material(l.skin));
+  return new THREE.Mesh(handGeometry, material(l.skin));
 }
 
 /** Fade a figure in or out (experts): 0 invisible, 1 solid. */
@@ -214,6 +295,8 @@ export function setFigureOpacity(figure, opacity) {
   figure.root.visible = opacity > 0.01;
 }
 
+/** Let go of a figure's own materials; the geometry is the model's, shared by every figure. */
 export function disposeFigure(figure) {
   for (const m of figure.materials) m.dispose();
+  figure.skeleton?.dispose(); // its bone texture, the figure's own
 }

@@ -103,6 +103,7 @@ window.wealthroom = {
   media: null, // set below
   mouths: () => scene.mouths(),
   lives: () => scene.lives(),
+  figures: () => scene.figures(),
   videos: () => scene.videosShown(),
   /** Where member `m`'s head is and looks, as this page's replica has it (null: nowhere). */
   head: (m) => {

@@ -2,13 +2,29 @@
 // the wall screen) drawn a little in the past between state frames, names above heads (with
 // their microphone and camera), experts' mouths while they speak, a person's camera on a
 // panel above their head, and the camera: the layout's overview, or the member's own eyes.
+// People are figures of the shared avatar model (figures.js), built once it has loaded.
 
 import * as THREE from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 
 import { drawChart } from "./chart.js";
 import { FigureLife } from "./figure_life.js";
-import { EYE_SEATED, EYE_STANDING, animateFigure, buildFigure, buildHand, disposeFigure, setFigureOpacity } from "./figures.js";
+import {
+  EYE_SEATED,
+  EYE_STANDING,
+  animateFigure,
+  buildFigure,
+  buildHand,
+  describeFigure,
+  disposeFigure,
+  figureModelLoaded,
+  headShown,
+  loadFigureModel,
+  setFigureOpacity,
+  setHandsShown,
+  setHeadShown,
+  setMouth,
+} from "./figures.js";
 import { PoseHistory, TickClock, historyTicks } from "./interpolation.js";
 import { aiLabel, onLangChange } from "./i18n.js";
 import { disposeNameTag, layoutTags, makeNameTag } from "./name_tags.js";
@@ -20,17 +36,14 @@ const EXPERT_FADE_S = 0.6;
 /** Frames a second outside VR: enough for people who move at walking pace, kind to laptops. */
 const DESKTOP_FPS = 30;
 const SCREEN_CANVAS = [1024, 576];
-/** The mouth's widest opening (mo = 15), metres; and how fast it follows, per second. */
-const MOUTH_OPEN_M = 0.032;
 /** A speaking member's name tag, tinted warm (brass) so that it stands out from the rest. */
 const SPEAKING_TINT = 0xffc46b;
+/** How fast a mouth follows the speech's level (mo, up to MOUTH_LEVELS), per second. */
 const MOUTH_RATE = 30;
 const MOUTH_LEVELS = 15;
 /** A person's camera: a 16:9 panel this wide, this far above the top of the head. */
 const VIDEO_PANEL_W = 0.56;
 const VIDEO_PANEL_ABOVE = 0.46;
-
-const mouthGeometry = new THREE.BoxGeometry(1, 1, 1);
 
 const _q = new THREE.Quaternion();
 const _yawQ = new THREE.Quaternion();
@@ -91,12 +104,22 @@ export class RoomScene {
     this.renderer.setAnimationLoop((t) => this.frame(t));
   }
 
-  /** Load the layout (metadata and glTF) the server's rooms use. */
+  /** Load the layout (metadata and glTF) the server's rooms use, and the people's model. A
+   * room whose people cannot be drawn still loads; the failure is thrown once it has. */
   async load(layoutUrl = "/layout.json") {
+    // States may come before the model does: their views wait for it, and get their figures
+    // as soon as it is there.
+    const figures = loadFigureModel().then(
+      () => {
+        for (const view of this.views.values()) if (!view.figure) this.buildView(view);
+        return null;
+      },
+      (err) => err,
+    );
     const response = await fetch(layoutUrl);
     if (!response.ok) throw new Error(`layout: HTTP ${response.status}`);
     this.layout = await response.json();
-    const gltf = await new GLTFLoader().loadAsync(`/scenes/${this.layout.asset}`);
+    const [gltf, figureError] = await Promise.all([new GLTFLoader().loadAsync(`/scenes/${this.layout.asset}`), figures]);
     gltf.scene.traverse((o) => {
       if (!o.isMesh) return;
       // Lambert instead of the file's PBR: the room is matte wood, leather and wall, and it
@@ -115,6 +138,7 @@ export class RoomScene {
     this.addSeatMarkers();
     this.setViewMode(this.viewMode);
     this.enterOwnEyes();
+    if (figureError) throw figureError;
     return this.layout;
   }
 
@@ -211,7 +235,7 @@ export class RoomScene {
   }
 
   createView(ent) {
-    const view = { id: ent.i, kind: ent.k, ent: {}, history: new PoseHistory(), figure: null, tag: null, hands: [], fade: 0, screen: null, mouth: null, mouthOpen: 0, life: new FigureLife(ent.i) };
+    const view = { id: ent.i, kind: ent.k, ent: {}, history: new PoseHistory(), figure: null, tag: null, hands: [], fade: 0, screen: null, mouthOpen: 0, life: new FigureLife(ent.i) };
     if (ent.k === "screen") view.screen = this.createScreen(ent);
     return view;
   }
@@ -229,22 +253,35 @@ export class RoomScene {
       if (old.c !== ent.c || !view.screen.drawn) this.drawScreen(view);
       return;
     }
-    const seated = Boolean(ent.s);
-    const rebuild = !view.figure || old.a !== ent.a || Boolean(old.s) !== seated;
-    if (rebuild) {
-      if (view.figure) {
-        this.scene.remove(view.figure.root);
-        disposeFigure(view.figure);
-      }
-      view.figure = buildFigure(ent.a, { seated, expert: view.kind === "expert" });
-      this.scene.add(view.figure.root);
-      view.mouth = this.addMouth(view.figure, view.kind === "expert");
-      for (const hand of view.hands) this.scene.remove(hand);
-      view.hands = [buildHand(ent.a), buildHand(ent.a)];
-      for (const hand of view.hands) this.scene.add(hand);
-    }
-    if (rebuild || old.n !== ent.n || old.l !== ent.l || old.mic !== ent.mic || old.cam !== ent.cam) this.retag(view);
+    const rebuild = !view.figure || old.a !== ent.a || Boolean(old.s) !== Boolean(ent.s);
     if (view.kind === "expert" && old.e !== ent.e && ent.e === "arriving") view.fade = 0;
+    // Until the people's model is there, views wait for their figures (load() builds them).
+    if (rebuild) this.buildView(view);
+    else if (old.n !== ent.n || old.l !== ent.l || old.mic !== ent.mic || old.cam !== ent.cam) this.retag(view);
+    this.updateVisibility(view);
+  }
+
+  /** (Re)build the figure of a person or expert from its entity, with its hands and name. */
+  buildView(view) {
+    if (view.kind === "screen" || !figureModelLoaded()) return;
+    const ent = view.ent;
+    if (view.tag) {
+      disposeNameTag(view.tag);
+      view.tag = null;
+    }
+    if (view.figure) {
+      this.scene.remove(view.figure.root);
+      disposeFigure(view.figure);
+    }
+    view.figure = buildFigure(ent.a, { seated: Boolean(ent.s), expert: view.kind === "expert" });
+    this.scene.add(view.figure.root);
+    for (const hand of view.hands) {
+      this.scene.remove(hand);
+      hand.material.dispose();
+    }
+    view.hands = [buildHand(ent.a), buildHand(ent.a)];
+    for (const hand of view.hands) this.scene.add(hand);
+    this.retag(view);
     this.updateVisibility(view);
   }
 
@@ -296,7 +333,7 @@ export class RoomScene {
     // overview (from behind the customer's chair) the back of their own head filled the view.
     const own = this.isOwn(view) && !this.showOwnFigure;
     view.figure.root.visible = !own;
-    view.figure.head.visible = !own;
+    setHeadShown(view.figure, !own);
     if (view.tag) view.tag.visible = !own;
   }
 
@@ -308,7 +345,7 @@ export class RoomScene {
   ownFigure() {
     for (const view of this.views.values()) {
       if (this.isOwn(view) && view.figure) {
-        return { entity: view.id, drawn: view.figure.root.visible, head: view.figure.head.visible };
+        return { entity: view.id, drawn: view.figure.root.visible, head: headShown(view.figure) };
       }
     }
     return null;
@@ -358,7 +395,10 @@ export class RoomScene {
       disposeFigure(view.figure);
     }
     if (view.tag) disposeNameTag(view.tag);
-    for (const hand of view.hands) this.scene.remove(hand);
+    for (const hand of view.hands) {
+      this.scene.remove(hand);
+      hand.material.dispose();
+    }
     if (view.screen) {
       this.scene.remove(view.screen.mesh);
       view.screen.texture.dispose();
@@ -368,24 +408,12 @@ export class RoomScene {
 
   // --- mouths and cameras ---------------------------------------------------------------------
 
-  /** A mouth on the front of the head: a dark slit that opens with `mo` while an expert speaks. */
-  addMouth(figure, expert) {
-    const material = new THREE.MeshBasicMaterial({ color: 0x4a1a14, transparent: expert });
-    const mouth = new THREE.Mesh(mouthGeometry, material);
-    mouth.position.set(0, -0.045, -0.103);
-    mouth.scale.set(0.042, 0.005, 0.012);
-    figure.head.add(mouth);
-    figure.materials.push(material);
-    return mouth;
-  }
-
+  /** The mouth opens with `mo` (the speech's level) while an expert speaks, a little behind it. */
   animateMouth(view, dt) {
-    if (!view.mouth) return;
     const target = Math.max(0, Math.min(MOUTH_LEVELS, view.ent.mo ?? 0)) / MOUTH_LEVELS;
     const step = Math.min(1, dt * MOUTH_RATE);
     view.mouthOpen += (target - view.mouthOpen) * step;
-    view.mouth.scale.y = 0.005 + MOUTH_OPEN_M * view.mouthOpen;
-    view.mouth.scale.x = 0.042 - 0.01 * view.mouthOpen; // a rounder mouth as it opens
+    setMouth(view.figure, view.mouthOpen);
   }
 
   /** Each figure's breathing, lids and gesture as drawn now, and how many answers it began
@@ -394,6 +422,14 @@ export class RoomScene {
     return [...this.views.values()]
       .filter((v) => v.figure)
       .map((v) => ({ entity: v.id, kind: v.kind, answers: v.life.answers, ...v.life.at(this.nowMs) }));
+  }
+
+  /** Each drawn figure as the model shows it (describeFigure), with its entity and whether the
+   * server has it seated: for tests. */
+  figures() {
+    return [...this.views.values()]
+      .filter((v) => v.figure)
+      .map((v) => ({ entity: v.id, kind: v.kind, sitting: Boolean(v.ent.s), ...describeFigure(v.figure) }));
   }
 
   /** Experts' mouths as drawn now: for the page's state and its tests. */
@@ -674,7 +710,7 @@ export class RoomScene {
       mesh.visible = tracked;
       if (tracked) mesh.position.set(...hand.pos);
     }
-    for (const h of fig.hands) h.visible = !tracked;
+    setHandsShown(fig, !tracked);
     if (view.kind === "expert") this.animateExpert(view, dt);
     this.animateMouth(view, dt);
     view.life.hear(view.ent.mo ?? 0, this.nowMs);

@@ -32,7 +32,7 @@ export function mountStage({ session, scene }, { afterState, onTalk }) {
     if (loading) return;
     const url = w.layout ? `/layouts/${encodeURIComponent(w.layout)}.json` : "/layout.json";
     loading = scene.load(url).catch((err) => {
-      console.error("could not load the room's layout", err);
+      console.error("could not load the room", err);
       showToast(String(err.message ?? err));
     });
   });

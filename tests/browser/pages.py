@@ -1,15 +1,19 @@
 """Shared by the browser tests: Debian's Chromium and its flags, a watch on each page for
-console errors and uncaught exceptions, and opening the customer's room or the console."""
+console errors and uncaught exceptions, opening the customer's room or the console, and what
+the page's figures are made of."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import BrowserContext, ConsoleMessage, Page
 
 from avatars.specialties import Specialty
 from server.app import WealthroomServer
+
+if TYPE_CHECKING:
+    from scenes.scene import Scene
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -131,3 +135,45 @@ async def wait_inbound(page: Page, pattern: str, condition: str) -> list[dict[st
     except TimeoutError as exc:
         raise TimeoutError(f"{condition} never held; {pattern}: {await inbound(page, '')}") from exc
     return await inbound(page, pattern)
+
+
+# The people of the room: one rigged glTF humanoid (tools/build_avatars.py), its joints.
+FIGURE_MODEL = "/scenes/assets/avatar.glb"
+FIGURE_JOINTS = 17
+
+
+async def figures(page: Page) -> list[dict[str, Any]]:
+    """Each figure the page draws, as the model shows it (``window.wealthroom.figures()``)."""
+    drawn: list[dict[str, Any]] = await page.evaluate("() => window.wealthroom.figures()")
+    return drawn
+
+
+def assert_dressed(drawn: list[dict[str, Any]], scene: Scene) -> int:
+    """Every figure in ``drawn`` (``figures()``) whose entity the server's ``scene`` still has is
+    the avatar model, dressed from that entity's look and posed as it sits or stands: only the
+    hair mesh of its style shown, the build's morph weights, the height's scale, and thighs
+    along the figure's forward when seated, down when standing. Returns how many it checked."""
+    checked = 0
+    for fig in drawn:
+        ent = scene.entities.get(fig["entity"])
+        if ent is None:  # gone from the room since the page drew it
+            continue
+        look, where = ent.look, (fig["entity"], fig["kind"])
+        assert fig["model"] == FIGURE_MODEL, where
+        assert (fig["joints"], fig["skinned"] >= 10) == (FIGURE_JOINTS, True), (where, fig)
+        assert fig["hairShown"] == ([] if look.hair == "none" else [look.hair]), (where, look)
+        weights = {"broad": float(look.body == "broad"), "slim": float(look.body == "slim")}
+        assert {k: fig["body"][k] for k in weights} == weights, (where, look, fig["body"])
+        assert abs(fig["scale"] - (look.height or 170) / 170) < 0.002, (where, look, fig)
+        seated = bool(ent.seat)
+        assert (fig["seated"], fig["sitting"]) == (seated, seated), (where, fig)
+        forward = fig["forward"]
+        for thigh in fig["thighs"]:
+            if seated:  # along the floor, the way the figure faces
+                along = sum(a * b for a, b in zip(thigh, forward, strict=True))
+                assert along > 0.95, (where, thigh, forward)
+                assert abs(thigh[1]) < 0.1, (where, thigh)
+            else:
+                assert thigh[1] < -0.95, (where, thigh)
+        checked += 1
+    return checked

@@ -15,7 +15,16 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from rooms.roles import Role
 from scenes.layout import known_layouts, load_layout
 from server.app import WealthroomServer
-from tests.browser.pages import ARGS, CHROMIUM, VIEWPORT, Watch, open_room, room_link
+from tests.browser.pages import (
+    ARGS,
+    CHROMIUM,
+    VIEWPORT,
+    Watch,
+    assert_dressed,
+    figures,
+    open_room,
+    room_link,
+)
 from tests.browser.test_browser import png_pixels
 from tests.conftest import Mint
 
@@ -78,7 +87,14 @@ async def test_the_customer_never_sees_her_own_head(
     await page.evaluate("() => window.wealthroom.scene.forceOwnFigure(true)")
     await _frames_after(page)
     with_head = _rows_down(await page.locator("#scene").screenshot())
+    # Drawn, her figure is the avatar model, seated in her chair, its head joint at full size;
+    # hidden again, the head joint is scaled to nothing.
+    (own,) = [f for f in await figures(page) if f["entity"] == figure["entity"]]
+    assert (own["drawn"], own["head"], own["seated"]) == (True, True, True), own
+    assert assert_dressed([own], server.rooms["demo"].room.scene) == 1
     await page.evaluate("() => window.wealthroom.scene.forceOwnFigure(false)")
+    (own,) = [f for f in await figures(page) if f["entity"] == figure["entity"]]
+    assert (own["drawn"], own["head"]) == (False, False), own
 
     # Around where her head projects, the picture with her figure differs from the page's own
     # (the head is what is in the way there), and the page's own shows the room's colours.
@@ -174,6 +190,12 @@ async def test_no_camera_panel_or_name_tag_covers_the_wall_screen(
     await customer.fill("#message", "I want to talk to all of you")
     await customer.click("#send-ask")
     await customer.wait_for_function("() => window.wealthroom.state.experts.length >= 2")
+    # The people and the experts are the avatar model, each dressed from its own look.
+    await customer.wait_for_function(
+        "() => window.wealthroom.figures().filter(f => f.kind === 'expert').length >= 2"
+    )
+    drawn = await figures(customer)
+    assert assert_dressed(drawn, server.rooms[room].room.scene) >= 4, drawn
     await customer.evaluate(SHOW_CAMERA, entity)
     await customer.wait_for_function("() => window.wealthroom.videos().some(v => v.drawn)")
     # Through her own eyes, and in the overview the layout gives (the screen in full view).
@@ -192,3 +214,28 @@ async def test_no_camera_panel_or_name_tag_covers_the_wall_screen(
             for box in seen["panels"] + seen["tags"] + tiles:
                 assert _apart(screen, box), (mode, screen, box)
     watch.assert_clean()
+
+
+async def test_the_room_loads_when_its_people_cannot_be_drawn(
+    server: WealthroomServer, mint: Mint, context: BrowserContext, watch: Watch
+) -> None:
+    """Without the people's model (tools/build_avatars.py) the room still loads: the member
+    enters through her own eyes, a note says what failed, and no figure is drawn."""
+    page = watch.attach(await context.new_page(), "Ann")
+    await page.route("**/scenes/assets/avatar.glb", lambda route: route.fulfill(status=404))
+    await page.goto(room_link(server, mint(name="Ann", risk=3)))
+    await page.wait_for_function("() => window.wealthroom && window.wealthroom.joined")
+    await page.wait_for_function("() => window.wealthroom.scene.viewMode === 'seat'")
+    toast = page.locator("#toast")
+    await toast.wait_for(state="visible")
+    assert "avatar.glb" in await toast.inner_text()
+    await _frames_after(page)
+    assert await figures(page) == []
+    assert (await page.evaluate("() => window.wealthroom.scene.ownFigure()")) is None
+    # The room is there, and the states are followed: her own avatar is in the scene.
+    assert await page.evaluate("() => window.wealthroom.scene.layout !== null")
+    assert (await page.evaluate("() => window.wealthroom.stats()"))["entities"] >= 1
+    # What the page reported: the missing file, and the room's note on it; nothing else.
+    assert any("could not load the room" in problem for problem in watch.problems)
+    for problem in watch.problems:
+        assert "404" in problem or "could not load the room" in problem, problem

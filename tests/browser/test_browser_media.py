@@ -25,6 +25,8 @@ from tests.browser.pages import (
     CHROMIUM,
     MEDIA_WAIT_MS,
     Watch,
+    assert_dressed,
+    figures,
     join_media,
     open_console,
     open_room,
@@ -250,12 +252,26 @@ async def test_the_customer_hears_the_expert_answer_and_sees_its_mouth_move(
     assert rows[0]["ent"] == expert
     voice = await wait_heard(customer, rf"^e{expert}\.a$")
     assert voice["entity"] == expert
-    # While it speaks, its mouth opens (mo from the server) and the figure's mouth follows.
+    # While it speaks, its mouth opens (mo from the server) and the figure's mouth follows:
+    # the face's mouth_open morph of the avatar model.
     await customer.wait_for_function(
         "(e) => window.wealthroom.mouths().some(m => m.entity === e && m.mo > 0 && m.open > 0)",
         arg=expert,
         timeout=MEDIA_WAIT_MS,
     )
+    await customer.wait_for_function(
+        "(e) => window.wealthroom.figures().some(f => f.entity === e && f.face.mouth_open > 0)",
+        arg=expert,
+        timeout=MEDIA_WAIT_MS,
+    )
+    # Every figure is the model dressed from its look (the expert's persona's, the customer's
+    # own, seated, hidden from herself), and nobody else's mouth moves.
+    drawn = await figures(customer)
+    scene = media_server.rooms["demo"].room.scene
+    assert assert_dressed(drawn, scene) >= 2, drawn
+    assert {f["kind"] for f in drawn} >= {"avatar", "expert"}, drawn
+    assert sorted({f["seated"] for f in drawn}) == [False, True], drawn
+    assert all(f["face"]["mouth_open"] == 0 for f in drawn if f["kind"] != "expert"), drawn
     # An answer begins with a small gesture; everyone breathes and blinks at their own pace,
     # and nobody but the expert gestured.
     await customer.wait_for_function(

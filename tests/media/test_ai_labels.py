@@ -147,12 +147,16 @@ def test_experts_are_drawn_lit_in_their_outfit_colours(
     figures, camera = thin_view_scene(room, CUSTOMER)()
     expert = _expert(list(figures), label)
     drawn = thin.draw(figures, camera)
-    # The torso, between hips and shoulders, a little narrower than the jacket.
-    corners = [_point(thin, _above(expert, h, dx)) for h in (0.95, 1.3) for dx in (-0.12, 0.12)]
-    cols, rows = zip(*corners, strict=True)
-    torso = drawn[round(min(rows)) : round(max(rows)), round(min(cols)) : round(max(cols))]
-    assert torso.size > 3 * 100
-    mean = torso.reshape(-1, 3).mean(axis=0)
+    # The jacket between hips and shoulders, on either side of the tie down its front.
+    sides = []
+    for x0, x1 in ((-0.13, -0.045), (0.045, 0.13)):
+        corners = [_point(thin, _above(expert, h, dx)) for h in (0.95, 1.3) for dx in (x0, x1)]
+        cols, rows = zip(*corners, strict=True)
+        side = drawn[round(min(rows)) : round(max(rows)), round(min(cols)) : round(max(cols))]
+        sides.append(side.reshape(-1, 3))
+    torso = np.concatenate(sides)
+    assert torso.size > 3 * 60
+    mean = torso.mean(axis=0)
     outfit = np.array(expert.rgb) * 255
     # Lit from the front by the room's ambient and key lights: most of the colour shows (a
     # jacket once came out at a seventh of its colour, near black).
