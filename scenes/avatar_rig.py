@@ -9,20 +9,18 @@ and a mouth that opens with the speech's level.
 from __future__ import annotations
 
 import math
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import gltf  # type: ignore[import-untyped]
 from panda3d.core import LColor, LMatrix3f, LMatrix4f, LVector3, NodePath, TransformState
 
+from scenes.assets import figure_model
 from scenes.materials import classic_material, matte, replace_materials
 
 RGB = tuple[float, float, float]
 
 # What the file holds (a test checks them against it).
 HAIRSTYLE_MESHES = ("short", "bob", "long", "bun", "ponytail", "curly")
-BUILDS = {"broad": ("broad", 1.0), "slim": ("slim", 1.0)}  # "average" is the rest shape
+BUILD_TARGETS = ("broad", "slim")  # "average" is the rest shape
 MOUTH_TARGET = "mouth_open"
 STANDING_EYE_M = 1.61  # the head's centre above the feet, standing, at 170 cm
 REST_HEIGHT_CM = 170
@@ -43,13 +41,6 @@ SEATED_TURNS = {
 }
 
 
-@cache
-def figure_model() -> NodePath:
-    """The figure as loaded (Z-up, as panda3d-gltf converts it): copy it, never pose it."""
-    path = resources.files("scenes") / "assets" / "avatar.glb"
-    return NodePath(gltf.load_model(str(path)))
-
-
 class Rig:
     """One figure's copy of the model, in the glTF frame (Y up, facing -Z) under ``root``."""
 
@@ -65,22 +56,20 @@ class Rig:
         self.root = NodePath("figure")
         model = figure_model().copy_to(self.root)
         model.set_p(-90)  # the file's Z-up back to the glTF frame its parent uses
-        model.set_scale(height_cm / REST_HEIGHT_CM)
         self.scale = height_cm / REST_HEIGHT_CM
+        model.set_scale(self.scale)
         for hair in model.find_all_matches("**/+Character/hair_*"):
             if hair.get_name() != f"hair_{hairstyle}":
                 hair.remove_node()
         _dress(model, colours)
         self._bundle: Any = model.find("**/+Character").node().get_bundle(0)
-        for name, (target, weight) in BUILDS.items():
-            self._bundle.freeze_joint(target, weight if build == name else 0.0)
+        for target in BUILD_TARGETS:
+            self._bundle.freeze_joint(target, 1.0 if build == target else 0.0)
         if seated:
             self._sit()
         # The mouth's slider follows the X of a node of its own, set each frame.
         self._mouth = NodePath("mouth-level")
         self._bundle.control_joint(MOUTH_TARGET, self._mouth.node())
-        self._bundle.freeze_joint("blink", 0.0)
-        self._bundle.freeze_joint("breath", 0.0)
 
     def _sit(self) -> None:
         hips = self._bundle.find_child("hips")

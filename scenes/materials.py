@@ -46,12 +46,6 @@ def matte(rgb: RGB, name: str = "matte") -> Any:
     return material
 
 
-def paint(node: NodePath, rgb: RGB) -> None:
-    """Give ``node`` the colour ``rgb`` as it looks under the room's lights."""
-    node.set_material(matte(rgb))
-    node.set_color(1, 1, 1, 1)
-
-
 def replace_materials(model: NodePath, make: Callable[[Any], Any]) -> None:
     """Swap every material under ``model`` for ``make(material)``, once per material name."""
     made: dict[str, Any] = {}
