@@ -44,6 +44,9 @@ const SEAT_DROP = REST_EYE - EYE_SEATED;
 // Seated, the arms come a little forward and the forearms forward and in, hands on the lap.
 // Radians: the upper arm forward and in, the forearm forward and in from the elbow.
 const SEATED_ARM = { upper: 0.15, inward: 0.05, fore: 0.95, foreInward: 0.3 };
+// Every pose of the figure in its own frame (metres, before the height's scale): standing to
+// the top of the hair, seated with the knees and feet forward, an arm raised forward.
+const FIGURE_BOUNDS = new THREE.Sphere(new THREE.Vector3(0, 0.9, -0.15), 1.1);
 // A joint scaled to this is drawn as nothing (0 itself would leave no rotation to read back).
 const HIDDEN_SCALE = 1e-3;
 
@@ -153,8 +156,10 @@ export function buildFigure(look, { seated = false, expert = false } = {}) {
       mats.set(role, m);
     }
     o.material = m;
-    // The bounds of a skinned mesh are those of its rest pose: a seated figure is not there.
-    o.frustumCulled = false;
+    // A skinned mesh's bounds are computed once, from its pose at that moment, and a figure
+    // sits and gestures after: each mesh gets a sphere that holds the whole figure in any pose
+    // it takes, so that figures out of view are culled and figures in view never are.
+    if (o.isSkinnedMesh) o.boundingSphere = FIGURE_BOUNDS.clone();
     o.castShadow = false;
     o.receiveShadow = false;
     // One skeleton for all the meshes of a figure: its bones are computed once a frame.

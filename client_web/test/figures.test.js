@@ -118,6 +118,29 @@ describe("figures from the avatar model", () => {
     }
   });
 
+  test("every pose stays inside the bounds that decide whether a figure is drawn", () => {
+    const v = new THREE.Vector3();
+    for (const seated of [false, true]) {
+      for (const body of ["slim", "average", "broad"]) {
+        for (const hair of [...HAIRSTYLES]) {
+          const f = buildFigure({ body, hair }, { seated });
+          animateFigure(f, { breath: 1, lids: 1, gesture: 1 });
+          setMouth(f, 1);
+          f.root.updateMatrixWorld(true);
+          f.skeleton.update();
+          f.body.traverse((o) => {
+            if (!o.isSkinnedMesh || !o.visible) return;
+            for (let i = 0; i < o.geometry.attributes.position.count; i++) {
+              o.getVertexPosition(i, v);
+              assert.ok(o.boundingSphere.containsPoint(v), `${o.name} ${v.toArray()} seated=${seated}`);
+            }
+          });
+          disposeFigure(f);
+        }
+      }
+    }
+  });
+
   test("the hair shown is the look's style; none shows no hair", () => {
     for (const style of [...HAIRSTYLES, "none"]) {
       const d = describeFigure(buildFigure({ hair: style }));
