@@ -128,8 +128,8 @@ def ellipsoid(
     radii: Vec3,
     joint: str,
     *,
-    rings: int = 10,
-    segments: int = 16,
+    rings: int = 6,
+    segments: int = 10,
     theta_max: float = math.pi,
     tilt_x: float = 0.0,
 ) -> Shape:
@@ -149,7 +149,7 @@ def tube(
     radius_b: float,
     joint: str,
     *,
-    segments: int = 12,
+    segments: int = 8,
     depth: float = 1.0,
 ) -> Shape:
     """A tapered, capless tube from ``a`` to ``b`` (its depth, along Z, squashed by ``depth``)."""
@@ -249,34 +249,35 @@ def _head_local(p: Vec3) -> Vec3:
 
 
 def face_parts() -> list[Part]:
-    head = ellipsoid(HEAD_CENTRE, (0.1, 0.118, 0.108), "head", rings=14, segments=20)
+    head = ellipsoid(HEAD_CENTRE, (0.1, 0.118, 0.108), "head", rings=9, segments=14)
     parts = [Part("skin", head)]
     for side in (-1, 1):
         eye_at = _head_local((side * 0.037, 0.005, -0.094))
         parts.append(
-            Part("eyes", ellipsoid(eye_at, (0.012, 0.012, 0.012), "head", rings=6, segments=10))
+            Part("eyes", ellipsoid(eye_at, (0.012, 0.012, 0.012), "head", rings=4, segments=8))
         )
         # A lid at rest is flattened through the eye's middle (drawn as nothing); a blink
         # grows it into a skin-coloured shell over the eye.
-        closed = ellipsoid(eye_at, (0.0145, 0.0145, 0.0145), "head", rings=6, segments=10)
-        lid = ellipsoid(eye_at, (0.0145, 0.0, 0.0145), "head", rings=6, segments=10)
+        closed = ellipsoid(eye_at, (0.0145, 0.0145, 0.0145), "head", rings=4, segments=8)
+        lid = ellipsoid(eye_at, (0.0145, 0.0, 0.0145), "head", rings=4, segments=8)
         parts.append(Part("skin", lid, {"blink": closed.positions - lid.positions}))
     mouth_at = _head_local((0.0, -0.047, -0.094))
-    shut = ellipsoid(mouth_at, (0.021, 0.0035, 0.01), "head", rings=6, segments=14)
-    wide = ellipsoid(mouth_at, (0.019, 0.022, 0.011), "head", rings=6, segments=14)
+    shut = ellipsoid(mouth_at, (0.021, 0.0035, 0.01), "head", rings=4, segments=12)
+    wide = ellipsoid(mouth_at, (0.019, 0.022, 0.011), "head", rings=4, segments=12)
     parts.append(Part("mouth", shut, {"mouth_open": wide.positions - shut.positions}))
     return parts
 
 
 def body_parts() -> list[Part]:
     torso = blend_by_height(
-        tube((0.0, 0.86, 0.01), (0.0, 1.43, 0.01), 0.17, 0.2, "hips", segments=18, depth=0.62),
+        tube((0.0, 0.86, 0.01), (0.0, 1.43, 0.01), 0.17, 0.2, "hips", segments=12, depth=0.62),
         ("hips", "spine", "chest"),
     )
     shoulders = ellipsoid(
-        (0.0, 1.42, 0.01), (0.2, 0.07, 0.125), "chest", rings=8, segments=18, theta_max=math.pi / 2
+        (0.0, 1.42, 0.01), (0.2, 0.07, 0.125), "chest", rings=6, segments=12, theta_max=math.pi / 2
     )
-    pelvis = ellipsoid((0.0, 0.88, 0.01), (0.17, 0.09, 0.11), "hips", rings=8, segments=18)
+    # Inside the jacket at its hem (a little narrower than it), trousers below.
+    pelvis = ellipsoid((0.0, 0.88, 0.01), (0.16, 0.1, 0.098), "hips", rings=6, segments=12)
     parts = [
         Part("top", torso, _build_targets(torso, arm=False)),
         Part("top", shoulders, _build_targets(shoulders, arm=False)),
@@ -294,11 +295,11 @@ def body_parts() -> list[Part]:
             (hand[0], hand[1] - 0.04, hand[2]),
             (0.035, 0.05, 0.022),
             f"hand_{side}",
-            rings=6,
-            segments=10,
+            rings=4,
+            segments=8,
         )
         shoulder = ellipsoid(
-            upper, (0.058, 0.058, 0.058), f"upper_arm_{side}", rings=6, segments=10
+            upper, (0.058, 0.058, 0.058), f"upper_arm_{side}", rings=5, segments=10
         )
         parts += [
             Part("top", sleeve, _build_targets(sleeve, arm=True, side=s)),
@@ -315,11 +316,11 @@ def body_parts() -> list[Part]:
         # The limbs are open tubes meeting end to end: a bent joint (a seated figure's hips
         # and knees, an elbow) would show their open ends. A ball of the limb's cloth, as wide
         # as the tubes where they meet, fills each joint; standing, it hides inside them.
-        elbow = ellipsoid(fore, (0.05, 0.05, 0.05), f"forearm_{side}", rings=6, segments=12)
+        elbow = ellipsoid(fore, (0.05, 0.05, 0.05), f"forearm_{side}", rings=4, segments=8)
         parts += [
             Part("top", elbow, _build_targets(elbow, arm=True, side=s)),
-            Part("bottom", ellipsoid(shin, (0.063,) * 3, f"shin_{side}", rings=6, segments=12)),
-            Part("bottom", ellipsoid(thigh, (0.08,) * 3, f"thigh_{side}", rings=6, segments=12)),
+            Part("bottom", ellipsoid(shin, (0.063,) * 3, f"shin_{side}", rings=4, segments=8)),
+            Part("bottom", ellipsoid(thigh, (0.08,) * 3, f"thigh_{side}", rings=4, segments=8)),
         ]
     return parts
 
@@ -354,8 +355,8 @@ def hair_parts(style: str) -> list[Part]:
             _head_local(offset),
             radii,
             "head",
-            rings=8,
-            segments=20,
+            rings=6,
+            segments=16,
             theta_max=math.pi * 0.55,
             tilt_x=HAIRLINE_TILT,
         )
@@ -384,7 +385,7 @@ def hair_parts(style: str) -> list[Part]:
         for i in range(9):
             a = i / 9 * 2 * math.pi
             at = _head_local((math.cos(a) * 0.09, 0.06 + (i % 2) * 0.02, math.sin(a) * 0.09))
-            shapes.append(ellipsoid(at, (0.05, 0.05, 0.05), "head", rings=6, segments=8))
+            shapes.append(ellipsoid(at, (0.05, 0.05, 0.05), "head", rings=4, segments=6))
     else:
         raise ValueError(f"no such hairstyle: {style}")
     return [Part("hair", s) for s in shapes]
