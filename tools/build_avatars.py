@@ -142,6 +142,14 @@ def ellipsoid(
     return _bound(positions, normals, _grid_triangles(rings, segments), joint)
 
 
+TUBE_SEGMENTS = 8
+
+
+def _inside(radius: float) -> float:
+    """A ball inside a tube of ``radius``: a little within the middle of its flat sides."""
+    return round(0.97 * radius * math.cos(math.pi / TUBE_SEGMENTS), 4)
+
+
 def tube(
     a: Vec3,
     b: Vec3,
@@ -149,7 +157,7 @@ def tube(
     radius_b: float,
     joint: str,
     *,
-    segments: int = 8,
+    segments: int = TUBE_SEGMENTS,
     depth: float = 1.0,
 ) -> Shape:
     """A tapered, capless tube from ``a`` to ``b`` (its depth, along Z, squashed by ``depth``)."""
@@ -315,12 +323,19 @@ def body_parts() -> list[Part]:
         ]
         # The limbs are open tubes meeting end to end: a bent joint (a seated figure's hips
         # and knees, an elbow) would show their open ends. A ball of the limb's cloth, as wide
-        # as the tubes where they meet, fills each joint; standing, it hides inside them.
-        elbow = ellipsoid(fore, (0.05, 0.05, 0.05), f"forearm_{side}", rings=4, segments=8)
+        # as the tubes' flat sides where they meet, fills each joint; standing, it hides inside
+        # them (a wider ball would show through those sides as a lump).
+        elbow = ellipsoid(fore, (_inside(0.05),) * 3, f"forearm_{side}", rings=4, segments=8)
         parts += [
             Part("top", elbow, _build_targets(elbow, arm=True, side=s)),
-            Part("bottom", ellipsoid(shin, (0.063,) * 3, f"shin_{side}", rings=4, segments=8)),
-            Part("bottom", ellipsoid(thigh, (0.08,) * 3, f"thigh_{side}", rings=4, segments=8)),
+            Part(
+                "bottom",
+                ellipsoid(shin, (_inside(0.062),) * 3, f"shin_{side}", rings=4, segments=8),
+            ),
+            Part(
+                "bottom",
+                ellipsoid(thigh, (_inside(0.08),) * 3, f"thigh_{side}", rings=4, segments=8),
+            ),
         ]
     return parts
 

@@ -133,3 +133,24 @@ def test_hair_covers_the_crown_of_the_head_in_every_style() -> None:
             nearest = int(np.argmax(cosine))
             assert cosine[nearest] > 0.98, (style, point)
             assert reach[nearest] > np.linalg.norm(point - centre), (style, point)
+
+
+@pytest.mark.parametrize(
+    ("joint", "tube_radius"), [("thigh", 0.08), ("shin", 0.062), ("forearm", 0.05)]
+)
+def test_the_balls_that_fill_bent_joints_stay_inside_a_standing_figures_limbs(
+    joint: str, tube_radius: float
+) -> None:
+    # Within the flat sides of the tubes they join, else they show through them as lumps.
+    flat = tube_radius * np.cos(np.pi / build_avatars.TUBE_SEGMENTS)
+    for side in ("l", "r"):
+        at = np.array(build_avatars.JOINT_AT[f"{joint}_{side}"])
+        balls = [
+            p.shape.positions
+            for p in build_avatars.body_parts()
+            if (np.linalg.norm(p.shape.positions - at, axis=1) < tube_radius + 0.01).all()
+        ]
+        assert len(balls) == 1, (joint, side)
+        off_axis = balls[0] - at
+        # Arms hang a little out of plumb; measure across the limb, not along it.
+        assert (np.hypot(off_axis[:, 0], off_axis[:, 2]) < flat).all(), (joint, side)
