@@ -16,6 +16,7 @@ DEFAULT_LOOK = Look(
     top="#1f3a5f",
     bottom="#2d2d2d",
     accent="#c8a951",
+    face="oval",
 )
 
 

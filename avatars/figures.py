@@ -41,6 +41,7 @@ def figures_from_state(ents: Iterable[Ent]) -> list[Figure]:
                 height_cm=look.height or 170,
                 bottom=_rgb(look.bottom),
                 accent=_rgb(look.accent),
+                face=look.face or "oval",
                 # As the browser: an expert's label goes with its figure, nobody else's.
                 ai_label=(ent.l or "") if ent.k == "expert" else "",
             )

@@ -21,13 +21,12 @@ from avatars.knowledge import DATA_DIR, DataRecord, field_path, parse_data
 from avatars.specialties import Specialty
 from protocol.codec import look_to_wire
 from protocol.errors import ProtocolError
-from protocol.messages import LOOK, Look
+from protocol.messages import FACES, LOOK, Look
 
 PERSONAS_FILE = DATA_DIR / "personas.json"
 
 GENDERS = ("female", "male")
 # Face shapes the clients model; a new one needs a client release before it goes in the data.
-FACES = ("oval", "round", "square", "heart", "long")
 MIN_AGE, MAX_AGE = 21, 80
 # espeak-ng voices for each language (``espeak-ng --voices=en`` etc.), and the variants that
 # may follow a ``+``. Checked here so a typo fails at load rather than as a mute expert.
@@ -137,6 +136,7 @@ def _persona(record: DataRecord) -> Persona:
         )
     )
     language = record.choice("language", LANGUAGES)
+    face = record.choice("face", FACES)
     # A persona greets in its own language as well as the two every room renders.
     greeting_languages = tuple(dict.fromkeys(("en", "zh", language)))
     return Persona(
@@ -148,8 +148,9 @@ def _persona(record: DataRecord) -> Persona:
         language=language,
         dialect=record.text("dialect", 60),
         voice=_voice(record, language),
-        look=_look(record),
-        face=record.choice("face", FACES),
+        # The face shape is the persona's own, and so its figure's.
+        look=replace(_look(record), face=face),
+        face=face,
         greeting=record.texts("greeting", greeting_languages, max_len=200),
     )
 

@@ -79,6 +79,7 @@ ADVISOR_STATES = frozenset({"available", "busy", "away"})
 HANDOFF_STATES = frozenset({"paging", "coming", "arrived", "unavailable", "cancelled"})
 VERDICTS = frozenset({"ok", "disclose", "handoff"})
 HAIRSTYLES = frozenset({"none", "short", "bob", "long", "bun", "curly", "ponytail"})
+FACES = frozenset({"oval", "round", "square", "heart", "long"})
 MEDIA_KINDS = frozenset({"audio", "video"})
 # 3d: the client draws the room and gets every member's audio and video and the experts'
 # voices; video: as 3d, plus each expert drawn by the server as a video (flat clients);
@@ -106,6 +107,7 @@ class Look:
     top: str | None = None
     bottom: str | None = None
     accent: str | None = None
+    face: str | None = None
 
 
 LOOK = Struct(
@@ -120,6 +122,7 @@ LOOK = Struct(
         Field("top", Colour(), False, "outfit: jacket or top"),
         Field("bottom", Colour(), False, "outfit: trousers or skirt"),
         Field("accent", Colour(), False, "outfit: tie, scarf or pocket square"),
+        Field("face", OneOf(FACES), False, "face shape"),
     ),
 )
 

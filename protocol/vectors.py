@@ -42,8 +42,9 @@ DEFAULT_LOOK = m.Look(
     top="#1f3a5f",
     bottom="#2d2d2d",
     accent="#c8a951",
+    face="oval",
 )
-_BO_LOOK = ("broad", 182, "#8d5524", "short", "#111111", "#222b3a", "#3a3a3a", "#9b1b30")
+_BO_LOOK = ("broad", 182, "#8d5524", "short", "#111111", "#222b3a", "#3a3a3a", "#9b1b30", "square")
 
 _BRIEF = m.AdvisorBrief(
     "risk class above the customer's profile",

@@ -2,8 +2,8 @@
 
 The browser loads the same file (``client_web/js/figures.js``), so a person looks the same in
 the server's pictures as in the page. A :class:`Rig` is one figure's own copy: dressed in its
-look's colours, with its hairstyle's mesh and its build's morph weights, standing or seated,
-and a mouth that opens with the speech's level.
+look's colours, with its hairstyle's mesh, its build's and face shape's morph weights,
+standing or seated, and a mouth that opens with the speech's level.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ RGB = tuple[float, float, float]
 # What the file holds (a test checks them against it).
 HAIRSTYLE_MESHES = ("short", "bob", "long", "bun", "ponytail", "curly")
 BUILD_TARGETS = ("broad", "slim")  # "average" is the rest shape
+FACE_SHAPES = ("round", "square", "heart", "long")  # "oval" is the rest shape
 MOUTH_TARGET = "mouth_open"
 STANDING_EYE_M = 1.61  # the head's centre above the feet, standing, at 170 cm
 REST_HEIGHT_CM = 170
@@ -52,6 +53,7 @@ class Rig:
         build: str,
         height_cm: float,
         seated: bool,
+        face: str = "oval",
     ) -> None:
         self.root = NodePath("figure")
         model = figure_model().copy_to(self.root)
@@ -65,6 +67,8 @@ class Rig:
         self._bundle: Any = model.find("**/+Character").node().get_bundle(0)
         for target in BUILD_TARGETS:
             self._bundle.freeze_joint(target, 1.0 if build == target else 0.0)
+        for target in FACE_SHAPES:
+            self._bundle.freeze_joint(target, 1.0 if face == target else 0.0)
         if seated:
             self._sit()
         # The mouth's slider follows the X of a node of its own, set each frame.

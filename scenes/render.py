@@ -81,6 +81,7 @@ class Figure(NamedTuple):
     height_cm: int = 170
     bottom: RGB | None = None  # None: a darker shade of the jacket
     accent: RGB | None = None
+    face: str = "oval"  # protocol.messages.FACES
 
 
 SKINS: tuple[RGB, ...] = (
@@ -292,7 +293,9 @@ def seat_at(layout: Layout, pos: Vec3) -> Any:
     return None
 
 
-Look = tuple[str, str, RGB, RGB | None, RGB | None, str, str, int, RGB | None, RGB | None, bool]
+Look = tuple[
+    str, str, RGB, RGB | None, RGB | None, str, str, int, RGB | None, RGB | None, str, bool
+]
 
 
 class Avatar:
@@ -321,6 +324,7 @@ class Avatar:
             build=figure.build,
             height_cm=figure.height_cm,
             seated=seated,
+            face=figure.face,
         )
         self.rig.root.reparent_to(self.root)
         self.top = self.rig.eye_height(seated=seated) + TAG_ABOVE_HEAD_M
@@ -356,6 +360,7 @@ def look(figure: Figure, *, seated: bool) -> Look:
         figure.height_cm,
         figure.bottom,
         figure.accent,
+        figure.face,
         seated,
     )
 

@@ -77,7 +77,8 @@ MATERIALS: dict[str, tuple[float, float, float]] = {
     "mouth": (0.32, 0.07, 0.08),
 }
 HAIRSTYLES = ("short", "bob", "long", "bun", "ponytail", "curly")  # and "none": no mesh
-FACE_TARGETS = ("mouth_open", "blink")
+FACE_TARGETS = ("mouth_open", "blink", "round", "square", "heart", "long")
+FACE_SHAPES = ("round", "square", "heart", "long")  # and "oval": the rest shape
 BODY_TARGETS = ("broad", "slim", "breath")
 # Caps of hair tilt back, so that the hairline sits above the eyes.
 HAIRLINE_TILT = 0.45
@@ -258,7 +259,7 @@ def _head_local(p: Vec3) -> Vec3:
 
 def face_parts() -> list[Part]:
     head = ellipsoid(HEAD_CENTRE, (0.1, 0.118, 0.108), "head", rings=9, segments=14)
-    parts = [Part("skin", head)]
+    parts = [Part("skin", head, _face_shapes(head.positions))]
     for side in (-1, 1):
         eye_at = _head_local((side * 0.037, 0.005, -0.094))
         parts.append(
@@ -274,6 +275,29 @@ def face_parts() -> list[Part]:
     wide = ellipsoid(mouth_at, (0.019, 0.022, 0.011), "head", rings=4, segments=12)
     parts.append(Part("mouth", shut, {"mouth_open": wide.positions - shut.positions}))
     return parts
+
+
+def _face_shapes(p: Floats) -> dict[str, Floats]:
+    """Shapes of the head beside the oval it rests as: each moves the cheeks, jaw and chin
+    (below the eyes), so that the hair's cap and the eyes stay where they are."""
+    rel = p - np.array(HEAD_CENTRE)
+    # 0 at the eyes' height, 1 at the chin: how much of a change a point takes.
+    low = np.clip(-rel[:, 1] / 0.118, 0.0, 1.0)[:, None]
+    zero = np.zeros_like(p)
+
+    def scaled(x: float, y: float) -> Floats:
+        moved: Floats = rel * np.array([x, y, 0.0]) * low
+        return moved
+
+    chin = zero.copy()
+    chin[:, 1] = -0.025 * low[:, 0] ** 2  # a longer chin, the jaw narrower towards it
+    long = scaled(-0.1, 0.0) + chin
+    return {
+        "round": scaled(0.16, -0.12),  # fuller cheeks, a shorter chin
+        "square": scaled(0.3, 0.0) * low,  # the jaw as wide as the cheeks
+        "heart": scaled(-0.3, 0.0) * low,  # a narrow chin under full cheeks
+        "long": long,
+    }
 
 
 def body_parts() -> list[Part]:

@@ -1,9 +1,10 @@
 // The people of the room: one rigged humanoid (scenes/assets/avatar.glb, written by
 // tools/build_avatars.py and shared with the server's renderer), cloned for each figure and
 // dressed from the avatar's `look`: the materials named by role take its colours, the
-// `broad`/`slim` morph targets its build, one `hair_<style>` mesh its hairstyle, a uniform scale
-// its height. A figure sits by turning its thighs and shins, turns its head on the neck, and
-// breathes, blinks, speaks and gestures with morph targets and one arm.
+// `broad`/`slim` morph targets its build, the face's its shape, one `hair_<style>` mesh its
+// hairstyle, a uniform scale its height. A figure sits by turning its thighs and shins, turns
+// its head on the neck, and breathes, blinks, speaks and gestures with morph targets and one
+// arm.
 
 import * as THREE from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
@@ -18,6 +19,7 @@ export const DEFAULT_LOOK = Object.freeze({
   top: "#1f3a5f",
   bottom: "#2d2d2d",
   accent: "#c8a951",
+  face: "oval",
 });
 
 /** Eye heights the server puts a head at (avatars/placement.py), metres. */
@@ -34,7 +36,8 @@ export const JOINTS = Object.freeze([
 ]);
 export const HAIRSTYLES = Object.freeze(["short", "bob", "long", "bun", "ponytail", "curly"]);
 const BODY_TARGETS = ["broad", "slim", "breath"];
-const FACE_TARGETS = ["mouth_open", "blink"];
+const FACE_SHAPES = ["round", "square", "heart", "long"]; // "oval" is the rest shape
+const FACE_TARGETS = ["mouth_open", "blink", ...FACE_SHAPES];
 
 // The rest pose of the file: 170 cm, standing, eyes (the head's centre) at 1.61 m, hips at
 // 0.92 m. Seated, the hips come down until the eyes are where the server puts a seated head.
@@ -176,6 +179,7 @@ export function buildFigure(look, { seated = false, expert = false } = {}) {
   const faceMeshes = morphed(body.getObjectByName("face"));
   setMorph(bodyMeshes, "broad", l.body === "broad" ? 1 : 0);
   setMorph(bodyMeshes, "slim", l.body === "slim" ? 1 : 0);
+  for (const shape of FACE_SHAPES) setMorph(faceMeshes, shape, l.face === shape ? 1 : 0);
 
   const bones = {};
   body.traverse((o) => {

@@ -18,6 +18,7 @@ export const ADVISOR_STATES = ["available", "busy", "away"];
 export const HANDOFF_STATES = ["paging", "coming", "arrived", "unavailable", "cancelled"];
 export const VERDICTS = ["ok", "disclose", "handoff"];
 export const HAIRSTYLES = ["none", "short", "bob", "long", "bun", "curly", "ponytail"];
+export const FACES = ["oval", "round", "square", "heart", "long"];
 export const MEDIA_KINDS = ["audio", "video"];
 export const MEDIA_VIEWS = ["3d", "video", "thin", "none"];
 export const DEVICE_STATES = ["on", "off"];
@@ -38,6 +39,7 @@ export const LOOK = new Struct("look", [
   field("top", new Colour(), false),
   field("bottom", new Colour(), false),
   field("accent", new Colour(), false),
+  field("face", new OneOf(FACES), false),
 ]);
 
 export const ENT = new Struct("ent", [

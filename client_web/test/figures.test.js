@@ -141,6 +141,23 @@ describe("figures from the avatar model", () => {
     }
   });
 
+  test("the face takes the look's shape; oval is the model's own", () => {
+    const shapes = ["round", "square", "heart", "long"];
+    for (const face of ["oval", ...shapes]) {
+      const d = describeFigure(buildFigure({ face }));
+      assert.deepEqual(
+        Object.fromEntries(shapes.map((s) => [s, d.face[s]])),
+        Object.fromEntries(shapes.map((s) => [s, s === face ? 1 : 0])),
+        face,
+      );
+    }
+    // A heart's chin is narrower than an oval's, a square jaw wider.
+    const jaw = (face) => drawn(buildFigure({ face }), "face", "skin");
+    const width = (box) => box.max.x - box.min.x;
+    assert.ok(width(jaw("heart")) <= width(jaw("oval")));
+    assert.ok(width(jaw("square")) > width(jaw("oval")));
+  });
+
   test("the hair shown is the look's style; none shows no hair", () => {
     for (const style of [...HAIRSTYLES, "none"]) {
       const d = describeFigure(buildFigure({ hair: style }));
@@ -196,7 +213,7 @@ describe("figures from the avatar model", () => {
     animateFigure(f, { breath: -0.5, lids: 1, gesture: 1 });
     setMouth(f, 0.75);
     const d = describeFigure(f);
-    assert.deepEqual(d.face, { mouth_open: 0.75, blink: 1 });
+    assert.deepEqual(d.face, { mouth_open: 0.75, blink: 1, round: 0, square: 0, heart: 0, long: 0 });
     assert.equal(d.body.breath, -0.5);
     const raised = hand();
     // The left hand (at -X) comes forward (-Z), up, and a little out.

@@ -15,7 +15,6 @@ from avatars.appearance import DEFAULT_LOOK
 from avatars.errors import AvatarDataError
 from avatars.guardrails import find_promise
 from avatars.personas import (
-    FACES,
     PERSONAS_FILE,
     VOICES,
     Persona,
@@ -27,7 +26,7 @@ from avatars.personas import (
 )
 from avatars.specialties import TITLES, Specialty
 from protocol.errors import ProtocolError
-from protocol.messages import Look
+from protocol.messages import FACES, Look
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +70,7 @@ def test_every_persona_is_complete_and_greets_in_its_own_language(personas: Pers
         assert {"en", "zh"} <= set(p.name), p.id
         assert {"en", "zh", p.language} <= set(p.greeting), p.id
         assert p.face in FACES
+        assert p.look.face == p.face, p.id  # the figure wears the persona's face
         assert p.voice.name.partition("+")[0] in VOICES[p.language]
         assert 0 <= p.voice.pitch <= 99
         for greeting in p.greeting.values():

@@ -151,8 +151,9 @@ async def figures(page: Page) -> list[dict[str, Any]]:
 def assert_dressed(drawn: list[dict[str, Any]], scene: Scene) -> int:
     """Every figure in ``drawn`` (``figures()``) whose entity the server's ``scene`` still has is
     the avatar model, dressed from that entity's look and posed as it sits or stands: only the
-    hair mesh of its style shown, the build's morph weights, the height's scale, and thighs
-    along the figure's forward when seated, down when standing. Returns how many it checked."""
+    hair mesh of its style shown, the build's and the face shape's morph weights, the height's
+    scale, and thighs along the figure's forward when seated, down when standing. Returns how
+    many it checked."""
     checked = 0
     for fig in drawn:
         ent = scene.entities.get(fig["entity"])
@@ -164,6 +165,8 @@ def assert_dressed(drawn: list[dict[str, Any]], scene: Scene) -> int:
         assert fig["hairShown"] == ([] if look.hair == "none" else [look.hair]), (where, look)
         weights = {"broad": float(look.body == "broad"), "slim": float(look.body == "slim")}
         assert {k: fig["body"][k] for k in weights} == weights, (where, look, fig["body"])
+        shapes = {k: float(look.face == k) for k in ("round", "square", "heart", "long")}
+        assert {k: fig["face"][k] for k in shapes} == shapes, (where, look, fig["face"])
         assert abs(fig["scale"] - (look.height or 170) / 170) < 0.002, (where, look, fig)
         seated = bool(ent.seat)
         assert (fig["seated"], fig["sitting"]) == (seated, seated), (where, fig)

@@ -119,6 +119,24 @@ def _width_at_chest(renderer: ViewRenderer, build: str) -> int:
     return int(rows.sum(axis=1).max())
 
 
+CLOSE = CameraView((0.0, 1.58, -0.9), (0.0, 1.58, -1.6), 30.0)
+
+
+def _jaw_width(renderer: ViewRenderer, face: str) -> int:
+    """Pixels across the head at the jaw, 7.5 cm below the eyes."""
+    figure = Figure((0.0, 0.0, -1.6), 180.0, (0.9, 0.1, 0.1), hairstyle="none", face=face)
+    empty = renderer.draw([], CLOSE)
+    moved = np.abs(renderer.draw([figure], CLOSE).astype(int) - empty) > 12
+    at = renderer.project((0.0, STANDING_EYE_M - 0.075, -1.6))
+    assert at is not None
+    return int(moved.any(axis=2)[round(at[1])].sum())
+
+
+def test_the_face_takes_the_looks_shape(renderer: ViewRenderer) -> None:
+    heart, oval, square = (_jaw_width(renderer, f) for f in ("heart", "oval", "square"))
+    assert heart < oval < square, (heart, oval, square)
+
+
 def test_a_broad_build_is_wider_than_a_slim_one_in_the_picture(renderer: ViewRenderer) -> None:
     slim, average, broad = (_width_at_chest(renderer, b) for b in ("slim", "average", "broad"))
     assert slim < average < broad, (slim, average, broad)

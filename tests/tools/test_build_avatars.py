@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from protocol.messages import HAIRSTYLES
+from protocol.messages import FACES, HAIRSTYLES
 from scenes import avatar_rig
 
 pytest.importorskip("pygltflib")
@@ -45,7 +45,9 @@ def test_it_has_the_joints_targets_meshes_and_materials_the_clients_use(doc: obj
     assert joints == {name for name, _, _ in build_avatars.JOINTS}
     assert set(avatar_rig.SEATED_TURNS) | {"hips", "head"} <= joints
     by_name = {m.name: m for m in meshes}
-    assert by_name["face"].extras["targetNames"] == ["mouth_open", "blink"]
+    assert by_name["face"].extras["targetNames"] == ["mouth_open", "blink", *avatar_rig.FACE_SHAPES]
+    # Every face shape the protocol allows but the oval the head rests as.
+    assert set(avatar_rig.FACE_SHAPES) == FACES - {"oval"}
     assert by_name["body"].extras["targetNames"] == ["broad", "slim", "breath"]
     assert avatar_rig.MOUTH_TARGET in by_name["face"].extras["targetNames"]
     # Every hairstyle the protocol allows has its mesh, but "none", which is no mesh.
