@@ -126,10 +126,10 @@ def _jaw_width(renderer: ViewRenderer, face: str) -> int:
     """Pixels across the head at the jaw, 7.5 cm below the eyes."""
     figure = Figure((0.0, 0.0, -1.6), 180.0, (0.9, 0.1, 0.1), hairstyle="none", face=face)
     empty = renderer.draw([], CLOSE)
-    moved = np.abs(renderer.draw([figure], CLOSE).astype(int) - empty) > 12
+    moved = np.asarray(np.abs(renderer.draw([figure], CLOSE).astype(int) - empty) > 12)
     at = renderer.project((0.0, STANDING_EYE_M - 0.075, -1.6))
     assert at is not None
-    return int(moved.any(axis=2)[round(at[1])].sum())
+    return int(moved[round(at[1])].any(axis=1).sum())
 
 
 def test_the_face_takes_the_looks_shape(renderer: ViewRenderer) -> None:
