@@ -30,15 +30,17 @@ REST_HEIGHT_CM = 170
 # in, the forearms forward and in from the elbow, hands on the lap. Radians about the glTF X
 # (forward) and Z (inward) axes, as client_web/js/figures.js turns the same joints.
 SEATED_HIP_DROP_M = 0.41
+_SEATED_LEFT = {
+    "thigh": (math.pi / 2, 0.0),
+    "shin": (-math.pi / 2, 0.0),
+    "upper_arm": (0.15, 0.05),
+    "forearm": (0.95, 0.3),
+}
+# The right side turns as the left does, inward being the other way about Z.
 SEATED_TURNS = {
-    "thigh_l": (math.pi / 2, 0.0),
-    "thigh_r": (math.pi / 2, 0.0),
-    "shin_l": (-math.pi / 2, 0.0),
-    "shin_r": (-math.pi / 2, 0.0),
-    "upper_arm_l": (0.15, 0.05),
-    "upper_arm_r": (0.15, -0.05),
-    "forearm_l": (0.95, 0.3),
-    "forearm_r": (0.95, -0.3),
+    f"{joint}_{side}": (forward, inward * sign)
+    for joint, (forward, inward) in _SEATED_LEFT.items()
+    for side, sign in (("l", 1.0), ("r", -1.0))
 }
 
 

@@ -293,9 +293,7 @@ def seat_at(layout: Layout, pos: Vec3) -> Any:
     return None
 
 
-Look = tuple[
-    str, str, RGB, RGB | None, RGB | None, str, str, int, RGB | None, RGB | None, str, bool
-]
+Look = tuple[Figure, bool]
 
 
 class Avatar:
@@ -348,21 +346,9 @@ class Avatar:
 
 
 def look(figure: Figure, *, seated: bool) -> Look:
-    """What an :class:`Avatar` is built from; everything else about a figure is its pose."""
-    return (
-        figure.label,
-        figure.ai_label,
-        figure.rgb,
-        figure.skin,
-        figure.hair,
-        figure.hairstyle,
-        figure.build,
-        figure.height_cm,
-        figure.bottom,
-        figure.accent,
-        figure.face,
-        seated,
-    )
+    """What an :class:`Avatar` is built from: the figure without its pose (where it stands,
+    which way it faces, how far its mouth is open), and whether it sits."""
+    return figure._replace(pos=(0.0, 0.0, 0.0), yaw_deg=0.0, mouth=0.0), seated
 
 
 ACCENT: RGB = (0.78, 0.66, 0.32)

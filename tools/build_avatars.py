@@ -38,26 +38,46 @@ Vec3 = tuple[float, float, float]
 SCENES_DIR = Path(__file__).resolve().parent.parent / "scenes"
 ASSET_NAME = "avatar.glb"
 
+Joint = tuple[str, str | None, Vec3]
+
 # Joints: name, parent, position in the rest pose (metres, Y up, the figure faces -Z; its left
 # is -X). Standing 170 cm: eyes at 1.61 m, hands hanging at the thighs.
-JOINTS: tuple[tuple[str, str | None, Vec3], ...] = (
+_TRUNK: tuple[Joint, ...] = (
     ("hips", None, (0.0, 0.92, 0.0)),
     ("spine", "hips", (0.0, 1.05, 0.0)),
     ("chest", "spine", (0.0, 1.22, 0.0)),
     ("neck", "chest", (0.0, 1.42, 0.0)),
     ("head", "neck", (0.0, 1.50, 0.0)),
-    ("upper_arm_l", "chest", (-0.21, 1.40, 0.0)),
-    ("forearm_l", "upper_arm_l", (-0.225, 1.12, 0.0)),
-    ("hand_l", "forearm_l", (-0.235, 0.87, 0.0)),
-    ("upper_arm_r", "chest", (0.21, 1.40, 0.0)),
-    ("forearm_r", "upper_arm_r", (0.225, 1.12, 0.0)),
-    ("hand_r", "forearm_r", (0.235, 0.87, 0.0)),
-    ("thigh_l", "hips", (-0.1, 0.9, 0.0)),
-    ("shin_l", "thigh_l", (-0.1, 0.49, 0.0)),
-    ("foot_l", "shin_l", (-0.1, 0.08, 0.0)),
-    ("thigh_r", "hips", (0.1, 0.9, 0.0)),
-    ("shin_r", "thigh_r", (0.1, 0.49, 0.0)),
-    ("foot_r", "shin_r", (0.1, 0.08, 0.0)),
+)
+# A left limb from the trunk out; the right one is its mirror image.
+_ARM: tuple[Joint, ...] = (
+    ("upper_arm", "chest", (-0.21, 1.40, 0.0)),
+    ("forearm", "upper_arm", (-0.225, 1.12, 0.0)),
+    ("hand", "forearm", (-0.235, 0.87, 0.0)),
+)
+_LEG: tuple[Joint, ...] = (
+    ("thigh", "hips", (-0.1, 0.9, 0.0)),
+    ("shin", "thigh", (-0.1, 0.49, 0.0)),
+    ("foot", "shin", (-0.1, 0.08, 0.0)),
+)
+
+
+def _limb(chain: tuple[Joint, ...], side: str) -> tuple[Joint, ...]:
+    """``chain`` on ``side`` ("l" as written, "r" mirrored), its joints named for the side."""
+    sign = -1.0 if side == "r" else 1.0
+    trunk = {name for name, _, _ in _TRUNK}
+    return tuple(
+        (f"{name}_{side}", parent if parent in trunk else f"{parent}_{side}", (sign * x, y, z))
+        for name, parent, (x, y, z) in chain
+    )
+
+
+JOINTS: tuple[Joint, ...] = (
+    *_TRUNK,
+    *_limb(_ARM, "l"),
+    *_limb(_ARM, "r"),
+    *_limb(_LEG, "l"),
+    *_limb(_LEG, "r"),
 )
 JOINT_INDEX = {name: i for i, (name, _, _) in enumerate(JOINTS)}
 JOINT_AT = {name: at for name, _, at in JOINTS}
