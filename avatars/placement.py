@@ -20,6 +20,8 @@ MAX_SPEED_MM_S = 3000
 STRIDE_BUDGET_MM = 1500
 # How far a seated member's head may lean from the seat (VR users lean over the table).
 SEATED_REACH_MM = 800
+# And between these heights above it: slumped low, or half risen.
+SEATED_LOW_MM, SEATED_HIGH_MM = 700, 1700
 
 
 def pose_at(spot: SpawnPoint, *, seated: bool) -> AvatarPose:
@@ -72,23 +74,37 @@ def correction(
 ) -> Vec3mm:
     """How far a head wanted at ``wanted`` is moved (onto the floor, near its seat), having
     spent the step on the walking budget; ``MovedTooFast`` when the budget cannot pay it."""
-    wx, wy, wz = wanted
-    if seat is not None:
-        sx, sy, sz = pos_to_mm(seat.pos)
-        dx, dz = wx - sx, wz - sz
-        lean = math.hypot(dx, dz)
-        if lean > SEATED_REACH_MM:
-            scale = SEATED_REACH_MM / lean
-            dx, dz = round(dx * scale), round(dz * scale)
-        target = (sx + dx, min(max(wy, sy + 700), sy + 1700), sz + dz)
-    else:
-        target = pos_to_mm(layout.constrain(mm_to_pos(wanted)))
-    # The step is charged where the avatar really goes: pressing against a wall costs nothing.
-    cx, _, cz = current
-    step = math.hypot(target[0] - cx, target[2] - cz)
+    target = target_of(layout, wanted, None if seat is None else pos_to_mm(seat.pos))
+    step = step_of(current, target)
     if not stride.take(now, step):
-        raise MovedTooFast(
-            f"pose: a {step / 1000:.1f} m step is faster than walking; sit to change place",
-            msg_type="pose",
-        )
-    return (target[0] - wx, target[1] - wy, target[2] - wz)
+        raise too_fast(step)
+    return (target[0] - wanted[0], target[1] - wanted[1], target[2] - wanted[2])
+
+
+def target_of(layout: Layout, wanted: Vec3mm, seat: Vec3mm | None) -> Vec3mm:
+    """Where a head wanted at ``wanted`` is put: within reach of its seat (``seat``, the
+    seat's floor point in millimetres) when seated, else on the nearest walkable floor."""
+    wx, wy, wz = wanted
+    if seat is None:
+        return pos_to_mm(layout.constrain(mm_to_pos(wanted)))
+    sx, sy, sz = seat
+    dx, dz = wx - sx, wz - sz
+    lean = math.hypot(dx, dz)
+    if lean > SEATED_REACH_MM:
+        scale = SEATED_REACH_MM / lean
+        dx, dz = round(dx * scale), round(dz * scale)
+    return (sx + dx, min(max(wy, sy + SEATED_LOW_MM), sy + SEATED_HIGH_MM), sz + dz)
+
+
+def step_of(current: Vec3mm, target: Vec3mm) -> float:
+    """What a move costs on the walking budget: the distance over the floor. It is charged
+    where the avatar really goes, so pressing against a wall costs nothing."""
+    return math.hypot(target[0] - current[0], target[2] - current[2])
+
+
+def too_fast(step: float) -> MovedTooFast:
+    """The refusal of a ``step`` (millimetres) the walking budget cannot pay."""
+    return MovedTooFast(
+        f"pose: a {step / 1000:.1f} m step is faster than walking; sit to change place",
+        msg_type="pose",
+    )

@@ -70,7 +70,8 @@ async def measure_ours(n: int, plan: LoadPlan, cpus: tuple[int, int] | None) -> 
     rooms = [LoadRoom(f"bench-{r}") for r in range(math.ceil(n / plan.room_size))]
     result = LevelResult(clients=n, rooms=len(rooms))
     log_path = plan.log_dir / f"server-{n}.log"
-    server = PatientServer(log_path, plan.server_log_level, None, cpus[0] if cpus else None)
+    cpu = cpus[0] if cpus else None
+    server = PatientServer(log_path, plan.server_log_level, None, cpu, tree=plan.server_tree)
     run = LoadRun(separate_acks=plan.separate_acks)
     try:
         await drive_level(n, plan, TokenAuthority, server, run, rooms, result, start=True)
@@ -197,6 +198,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the Colyseus room's patch rate (its default: 20; ours ticks at 30)",
     )
     p.add_argument("--no-pin", action="store_true", help="do not pin servers and clients")
+    p.add_argument(
+        "--server-tree",
+        type=Path,
+        default=REPO,
+        help="our server from another checkout (a git worktree of an older revision)",
+    )
     p.add_argument("--log-dir", default="/tmp", help="where the servers' log files go")
     p.add_argument("--json", help="also write the figures here")
     args = p.parse_args(argv)
@@ -226,6 +233,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         hz=args.hz,
         room_size=args.room_size,
         log_dir=log_dir,
+        server_tree=args.server_tree,
     )
     peer_plan = PeerPlan(
         seconds=args.seconds,

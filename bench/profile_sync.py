@@ -262,13 +262,21 @@ def _print_stages(rows: list[tuple[str, float, float, float]]) -> None:
 # Buckets, first match wins: (bucket, substrings of a frame's "function (file:line)").
 BUCKETS: list[tuple[str, tuple[str, ...]]] = [
     ("binary pose frame checks", ("protocol/pose_frame.py",)),
+    (
+        "poses judged at the tick",
+        ("avatars/pose_batch.py", "rooms/pose_desk.py", "Room.apply_poses", "Room.pose_inputs"),
+    ),
+    ("pose queue", ("rooms/pose_queue.py",)),
     ("msgpack decode", ("unpack (protocol/codec.py",)),
     ("schema check", ("protocol/schema.py", "decode (protocol/codec.py")),
     ("quantise + body checks", ("avatars/pose.py", "protocol/quantise.py", "protocol/pose.py")),
     ("placement + walking budget", ("avatars/placement.py", "protocol/limits.py")),
     ("scene move (Panda3D nodes)", ("Scene.move", "Scene._place")),
     ("tick: delta + encode", ("Room.tick", "Room._publish", "Scene.advance")),
-    ("room: receive + handlers", ("Room.receive", "Room._on_pose", "Room._take_ack")),
+    (
+        "room: receive + handlers",
+        ("Room.receive", "Room._on_pose", "Room._take_ack", "Room._queue_pose"),
+    ),
     ("outbox + websocket send", ("Outbox._run", "Connection.send", "send_data", "write (")),
     ("websocket receive + framing", ("websockets/",)),
     ("metrics (prometheus)", ("prometheus_client",)),

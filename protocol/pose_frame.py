@@ -35,9 +35,9 @@ _U32 = struct.Struct("<I")
 _PART_BYTES = _HEAD.size
 # A level past 1022 is never written, and three levels whose squares pass 1 leave no unit
 # quaternion to complete: in integers, sum((2v - 1022)^2) <= 2 * 1022^2 (see quantise.py).
-_LEVEL_MAX = 1022
-_UNIT2 = 2 * _LEVEL_MAX * _LEVEL_MAX
-_I16_MIN = -32768  # the packed pose clamps to +-32767; the one value outside is refused
+LEVEL_MAX = 1022
+UNIT2 = 2 * LEVEL_MAX * LEVEL_MAX
+I16_MIN = -32768  # the packed pose clamps to +-32767; the one value outside is refused
 _POSE = "pose"
 
 
@@ -64,8 +64,15 @@ def is_pose_frame(data: bytes | bytearray | memoryview | str) -> bool:
     return not isinstance(data, str) and len(data) > 0 and data[0] == POSE_TAG
 
 
-def decode_pose_frame(data: bytes | bytearray | memoryview) -> PoseFrame:
-    """Check one binary pose frame by itself; raises ``MalformedFrame`` or ``BadValue``."""
+FrameShape = tuple[int, int, int | None, int | None]
+
+
+def read_pose_frame(data: bytes | bytearray | memoryview) -> FrameShape:
+    """The frame's shape, checked: ``(hand mode, end of the parts, n, ack)``.
+
+    Raises ``MalformedFrame`` or ``BadValue`` for the checks that need no part's values; a room
+    that judges the values later (:func:`check_parts`) still answers every fault with its code.
+    """
     size = len(data)
     if size < 2:
         raise MalformedFrame("pose frame: no flags byte", msg_type=_POSE)
@@ -75,22 +82,10 @@ def decode_pose_frame(data: bytes | bytearray | memoryview) -> PoseFrame:
     mode = flags & _HAND_MODE
     if mode == 3:
         raise BadValue("pose frame: hand mode 3", msg_type=_POSE)
-    parts = 3 if mode else 1
-    end = 2 + parts * _PART_BYTES
+    end = 2 + (3 if mode else 1) * _PART_BYTES
     want = end + (4 if flags & HAS_N else 0) + (4 if flags & HAS_ACK else 0)
     if size != want:
         raise MalformedFrame(f"pose frame: {size} bytes, expected {want}", msg_type=_POSE)
-    values = _HANDS.unpack_from(data, 2) if mode else _HEAD.unpack_from(data, 2)
-    for i in range(0, len(values), 4):
-        x, y, z, rot = values[i : i + 4]
-        if x == _I16_MIN or y == _I16_MIN or z == _I16_MIN:
-            raise BadValue("pose frame: position outside +-32767 mm", msg_type=_POSE)
-        a, b, c = (rot >> 20) & 0x3FF, (rot >> 10) & 0x3FF, rot & 0x3FF
-        if a > _LEVEL_MAX or b > _LEVEL_MAX or c > _LEVEL_MAX:
-            raise BadValue("pose frame: rotation level 1023", msg_type=_POSE)
-        a, b, c = 2 * a - _LEVEL_MAX, 2 * b - _LEVEL_MAX, 2 * c - _LEVEL_MAX
-        if a * a + b * b + c * c > _UNIT2:
-            raise BadValue("rotation is not a unit quaternion", msg_type=_POSE)
     n = ack = None
     at = end
     if flags & HAS_N:
@@ -98,4 +93,27 @@ def decode_pose_frame(data: bytes | bytearray | memoryview) -> PoseFrame:
         at += 4
     if flags & HAS_ACK:
         (ack,) = _U32.unpack_from(data, at)
-    return PoseFrame(bytes((mode,)) + bytes(data[2:end]), n, ack)
+    return mode, end, n, ack
+
+
+def check_parts(packed: bytes) -> None:
+    """The checks of each part's values, in order, on a packed record; ``BadValue`` if one fails."""
+    values = _HANDS.unpack_from(packed, 1) if packed[0] else _HEAD.unpack_from(packed, 1)
+    for i in range(0, len(values), 4):
+        x, y, z, rot = values[i : i + 4]
+        if x == I16_MIN or y == I16_MIN or z == I16_MIN:
+            raise BadValue("pose frame: position outside +-32767 mm", msg_type=_POSE)
+        a, b, c = (rot >> 20) & 0x3FF, (rot >> 10) & 0x3FF, rot & 0x3FF
+        if a > LEVEL_MAX or b > LEVEL_MAX or c > LEVEL_MAX:
+            raise BadValue("pose frame: rotation level 1023", msg_type=_POSE)
+        a, b, c = 2 * a - LEVEL_MAX, 2 * b - LEVEL_MAX, 2 * c - LEVEL_MAX
+        if a * a + b * b + c * c > UNIT2:
+            raise BadValue("rotation is not a unit quaternion", msg_type=_POSE)
+
+
+def decode_pose_frame(data: bytes | bytearray | memoryview) -> PoseFrame:
+    """Check one binary pose frame by itself; raises ``MalformedFrame`` or ``BadValue``."""
+    mode, end, n, ack = read_pose_frame(data)
+    packed = bytes((mode,)) + bytes(data[2:end])
+    check_parts(packed)
+    return PoseFrame(packed, n, ack)

@@ -34,16 +34,24 @@ from avatars.errors import MovedTooFast
 from avatars.expertise import Expertise, default_expertise
 from avatars.names import clean_display_name
 from avatars.personas import Persona
-from avatars.placement import place, place_packed, pose_at
+from avatars.placement import place, place_packed, pose_at, too_fast
 from avatars.pose import check_reach, quantise_pose
+from avatars.pose_batch import Floor, Judged, judge
 from avatars.script import to_hk
 from protocol import messages as m
 from protocol.codec import TYPE_KEY, decode, encode, pack
 from protocol.codes import CloseCode, ErrorCode
 from protocol.errors import BadValue, FrameTooLarge, ProtocolError
 from protocol.limits import MAX_ERROR_CHARS, PROTOCOL_VERSION
-from protocol.pose import head_mm
-from protocol.pose_frame import PoseFrame, decode_pose_frame, is_pose_frame
+from protocol.pose import SIZE_HEAD_ONLY, head_mm
+from protocol.pose_frame import (
+    PoseFrame,
+    check_parts,
+    decode_pose_frame,
+    is_pose_frame,
+    read_pose_frame,
+)
+from protocol.quantise import pos_to_mm
 from rooms.audit import AuditEvent, Detail, text_digest
 from rooms.errors import UnknownMember
 from rooms.feature import Feature, Handler
@@ -63,6 +71,8 @@ from rooms.outputs import (
     Output,
     RevokeInvite,
 )
+from rooms.pose_desk import PoseDesk
+from rooms.pose_queue import PoseQueue, PoseRound
 from rooms.questions import Questions
 from rooms.roles import CUSTOMER_REMOVES, REMOVABLE, Action, Role, allowed
 from rooms.screens import Screens
@@ -94,6 +104,10 @@ class Room:
         self.tick_hz = tick_hz
         self.limits = limits or RoomLimits()
         self.scene = Scene(layout, history_ticks=max(1, round(history_s * tick_hz)))
+        self.floor = Floor(layout)
+        self._poses = PoseQueue()  # joined members' binary poses, judged at the tick
+        self._pose_out: list[Output] = []  # what judging them said, for the next tick
+        self._desk: PoseDesk | None = None
         self.members: dict[int, Member] = {}
         self.interest = interest
         self.seq = 0
@@ -153,6 +167,11 @@ class Room:
         self.members[mid] = Member(mid, grant, now, self.limits)
         return mid
 
+    def share_desk(self, desk: PoseDesk) -> None:
+        """Have this room's binary poses judged with those of the other rooms on ``desk``."""
+        self._desk = desk
+        desk.enrol(self)
+
     def disconnect(self, member_id: int, now: float, reason: str = "disconnected") -> list[Output]:
         member = self.members.get(member_id)
         if member is None:
@@ -167,6 +186,8 @@ class Room:
             out += self._depart(member, now, "room closed")
         for feature in self.features:
             out += feature.close(now)
+        if self._desk is not None:
+            self._desk.leave(self)
         return out
 
     def answered(self, ticket: int, draft: Reply, now: float) -> list[Output]:
@@ -430,11 +451,16 @@ class Room:
             return self.rate_limited(member, now)
         try:
             if is_pose_frame(data):
+                if self._moves(member):
+                    return self._queue_pose(member, data, now, quiet=False)
                 return self._on_pose_frame(member, self._pose_frame(data), now)
+            out = self._settle(member.id) if member.id in self._poses else []
+            if member.phase is Phase.GONE:
+                return out  # its waiting poses cost it the last strike
             message = decode(data, max_bytes=self.limits.max_frame_bytes)
             if type(message) not in _UPKEEP:
                 member.last_active = now
-            return self._handlers[type(message)](member, message, now)
+            return out + self._handlers[type(message)](member, message, now)
         except MovedTooFast as exc:
             # A correction, not an offence: fast VR locomotion must not get anyone closed.
             # The pose is dropped; the client sees where it really is in the next state.
@@ -457,6 +483,8 @@ class Room:
             return self.rate_limited(member, now)
         message: m.Message | PoseFrame
         try:
+            if is_pose_frame(data) and self._moves(member):
+                return self._queue_pose(member, data, now, quiet=True)
             if is_pose_frame(data):
                 message = self._pose_frame(data)
             else:
@@ -481,8 +509,11 @@ class Room:
         if message.n is not None and last is not None and not _newer(message.n, last):
             return []  # overtaken by a newer pose
         member.last_active = now
+        out = self._settle(member.id) if member.id in self._poses else []
+        if member.phase is Phase.GONE:
+            return out
         try:
-            return self._on_pose(member, message, now)
+            return out + self._on_pose(member, message, now)
         except MovedTooFast:
             return []  # corrected by the next state, as on the WebSocket
         except ProtocolError as exc:
@@ -491,7 +522,7 @@ class Room:
     # --- output --------------------------------------------------------------------------------
 
     def tick(self, now: float) -> list[Output]:
-        out: list[Output] = []
+        out = self._settle()
         deadline = now - self.limits.join_timeout_s
         idle_since = now - self.limits.idle_timeout_s
         for member in list(self.members.values()):
@@ -687,6 +718,106 @@ class Room:
         )
         self.scene.move_packed(member.entity, packed)
         return []
+
+    def _moves(self, member: Member) -> bool:
+        """Whether the member's binary poses may wait for the tick: joined and allowed to move
+        (others are refused at once, with the codes the frame's own checks come first for)."""
+        return member.phase is Phase.JOINED and allowed(member.role, Action.MOVE)
+
+    def _queue_pose(
+        self, member: Member, data: bytes | str, now: float, *, quiet: bool
+    ) -> list[Output]:
+        """A moving member's binary pose: the frame's shape, its ack and counter now; the
+        parts' values, the reach and the walk at the tick (:meth:`_settle`)."""
+        assert not isinstance(data, str)
+        if len(data) > self.limits.max_frame_bytes:
+            raise FrameTooLarge(
+                f"frame of {len(data)} bytes, at most {self.limits.max_frame_bytes}"
+            )
+        mode, end, n, ack = read_pose_frame(data)
+        if quiet and n is not None and member.pose_n is not None and not _newer(n, member.pose_n):
+            return []  # overtaken on the data channel by a newer pose
+        member.last_active = now
+        if ack is not None:
+            self._take_ack(member, ack)
+        if n is not None:
+            member.pose_n = n
+        if self._desk is not None and not self._poses:
+            self._desk.mark(self)
+        self._poses.add(member.id, mode, memoryview(data)[2:end], now, quiet)
+        return []
+
+    def _settle(self, only: int | None = None) -> list[Output]:
+        """Judge the waiting binary poses: one member's before its next message, or at the tick
+        all of them (with the other rooms on the desk, when the room has one)."""
+        if only is None and self._desk is not None:
+            self._desk.settle()
+        else:
+            for batch in self._poses.take(only):
+                live, current, seats = self.pose_inputs(batch)
+                if live.members:
+                    self.apply_poses(live, judge(self.floor, live.records, current, seats))
+        out, self._pose_out = self._pose_out, []
+        return out
+
+    # --- what the pose desk uses (rooms/pose_desk.py) -------------------------------------------
+
+    def waiting_poses(self) -> list[PoseRound]:
+        return self._poses.take()
+
+    def pose_inputs(
+        self, batch: PoseRound
+    ) -> tuple[PoseRound, list[tuple[int, int, int]], list[tuple[int, int, int] | None]]:
+        """The batch without the poses of members who left since, each remaining member's head
+        now and its seat (millimetres)."""
+        members, entities = self.members, self.scene.entities
+        movers = [
+            (i, mb)
+            for i, mid in enumerate(batch.members)
+            if (mb := members.get(mid)) is not None and mb.entity is not None
+        ]
+        if len(movers) < len(batch.members):
+            batch = PoseRound(
+                [batch.members[i] for i, _ in movers],
+                [batch.times[i] for i, _ in movers],
+                [batch.quiet[i] for i, _ in movers],
+                b"".join(batch.record(i) for i, _ in movers),
+            )
+        current = [head_mm(entities[mb.entity].packed) for _, mb in movers if mb.entity]
+        return batch, current, [self._seat_mm(mb) for _, mb in movers]
+
+    def apply_poses(self, batch: PoseRound, judged: Judged) -> None:
+        """Each judged pose: refused (its error waits for the tick), or charged on the walking
+        budget and placed in the scene."""
+        members, scene, out = self.members, self.scene, self._pose_out
+        for i, mid in enumerate(batch.members):
+            member = members.get(mid)
+            if member is None or member.entity is None:
+                continue  # refused out of the room by an earlier pose of this batch
+            now = batch.times[i]
+            if judged.bad[i]:
+                out += self._refuse_pose(member, batch.record(i), now)
+            elif not member.stride.take(now, judged.step[i]):
+                if not batch.quiet[i] and now - member.last_move_error >= 1.0:
+                    member.last_move_error = now
+                    why = too_fast(judged.step[i])
+                    out.append(self.direct(member, m.Error(int(why.code), why.detail, "pose")))
+            else:
+                scene.move_packed(member.entity, judged.record(i))
+
+    def _refuse_pose(self, member: Member, record: bytes, now: float) -> list[Output]:
+        """The error a pose judged bad in a batch gets: the one-pose checks say which."""
+        packed = record if record[0] else record[:SIZE_HEAD_ONLY]
+        try:
+            check_parts(packed)
+            check_reach(packed)
+        except ProtocolError as exc:
+            return self.reject(member, now, exc.code, exc.detail, exc.msg_type)
+        raise AssertionError("a pose the batch refused passes the one-pose checks")
+
+    def _seat_mm(self, member: Member) -> tuple[int, int, int] | None:
+        seat = _seat(self.scene.layout, member.seat) if member.seat else None
+        return None if seat is None else pos_to_mm(seat.pos)
 
     def _on_restyle(self, member: Member, msg: m.Restyle, now: float) -> list[Output]:
         if (denied := self.gate(member, now, Action.RESTYLE, "look")) is not None:

@@ -180,6 +180,11 @@ class Layout:
         # containment test in constrain() usually stops at the first or second one.
         object.__setattr__(self, "_floor", tuple(sorted(floor, key=lambda r: -r.area)))
 
+    @property
+    def floor_rects(self) -> tuple[Rect, ...]:
+        """The walkable rectangles in the order :meth:`constrain` tries them."""
+        return self._floor
+
     def spawn_for(self, role: str, taken: set[str]) -> SpawnPoint:
         """The first free point meant for ``role``, else any free point, else reuse one."""
         free = [sp for sp in self.spawn_points if sp.id not in taken]

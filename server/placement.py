@@ -24,6 +24,7 @@ from collections.abc import Callable
 from avatars.expertise import Expertise
 from rooms import persist
 from rooms.interest import POLICIES
+from rooms.pose_desk import PoseDesk
 from rooms.room import Room
 from rooms.voice import VoiceRules
 from scenes.layout import Layout
@@ -66,6 +67,8 @@ class Placement:
         self._connections = connections
         self._background = background  # the server's, cancelled when it stops
         self.rooms: dict[str, RoomHost] = {}
+        # The node's rooms' binary poses are judged together (rooms/pose_desk.py).
+        self.desk = PoseDesk()
         self._opening: dict[str, asyncio.Future[RoomHost]] = {}
         self.stopping = False
 
@@ -156,6 +159,7 @@ class Placement:
                 log.exception("room %s: saved state unusable; starting afresh", room_id)
                 # Or the fresh room's sequence would be appended to the old log.
                 await store.forget(room_id)
+        room.share_desk(self.desk)
         host = RoomHost(
             room,
             self.services,
@@ -267,6 +271,7 @@ class Placement:
                 await c.directory.release(host.id, node)
 
     def _forget_room(self, host: RoomHost) -> None:
+        self.desk.leave(host.room)
         if self.rooms.get(host.id) is host:
             del self.rooms[host.id]
             self.metrics.rooms.set(len(self.rooms))

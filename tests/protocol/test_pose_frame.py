@@ -61,11 +61,13 @@ def test_malformed_frame_gets_the_map_forms_code(vec: dict[str, Any]) -> None:
     assert _code(lambda: decode_pose_frame(bytes.fromhex(vec["hex"]))) is code
     if vec["map"] is not None:
         assert _code(lambda: decode(bytes.fromhex(vec["map"]))) is code
-    # A joined member gets that code in an error frame, and keeps its pose.
+    # A joined member gets that code in an error frame (the frame's shape on arrival, the
+    # parts' values at the tick that judges them), and keeps its pose.
     h = Harness()
     member = h.join(Role.ADVISOR)
     before = h.room.scene.entities[h.room.members[member].entity or 0].packed
     h.send(member, bytes.fromhex(vec["hex"]))
+    h.tick()
     assert [(e.code, e.ref) for e in h.inbox[member].errors] == [(int(code), "pose")]
     assert h.room.scene.entities[h.room.members[member].entity or 0].packed == before
 
@@ -91,6 +93,7 @@ def test_room_checks_give_both_forms_one_code(name: str, pose: m.Pose, code: Err
         h = Harness()
         member = h.join(Role.ADVISOR)
         h.send(member, data)
+        h.tick()  # the binary form's reach is judged at the tick
         assert [e.code for e in h.inbox[member].errors] == [int(code)], name
 
 
@@ -129,6 +132,7 @@ def test_a_binary_pose_moves_the_avatar_as_the_map_form_does() -> None:
                     n=1,
                 ),
             )
+        h.tick()  # the map form moves the avatar on arrival, the binary one at the tick
         assert h.inbox[member].errors == []
         ent = h.room.scene.entities[h.room.members[member].entity or 0]
         moved.append((ent.packed, ent.pose))
@@ -145,8 +149,8 @@ def test_walking_budget_holds_for_binary_poses() -> None:
     h.send(a, m.Stand())
     x0 = h.room.scene.entities[h.room.members[a].entity or 0].pos[0]
     for _ in range(30):
-        h.now += 1 / 30
         h.send(a, PoseFrame(_packed_at(h, a, -400, hands=False)).encode())
+        h.tick()
     assert x0 - h.room.scene.entities[h.room.members[a].entity or 0].pos[0] <= 1500 + 3000 + 1
     assert [e.code for e in h.inbox[a].errors] == [ErrorCode.MOVED_TOO_FAST]
     assert h.inbox[a].closed is None
@@ -160,6 +164,7 @@ def test_data_channel_carries_binary_poses_and_drops_older_ones() -> None:
     newer, older = _packed_at(h, member, 100), _packed_at(h, member, 50)
     h.deliver(h.room.receive_datagram(member, PoseFrame(newer, n=5).encode(), h.now))
     h.deliver(h.room.receive_datagram(member, PoseFrame(older, n=4).encode(), h.now))
+    h.tick()
     assert ent.packed == newer
     h.deliver(h.room.receive_datagram(member, bytes((POSE_TAG, 0x03)), h.now))
     assert [e.code for e in h.inbox[member].errors] == [int(ErrorCode.BAD_VALUE)]
