@@ -119,6 +119,20 @@ class MemberConnection(ServerConnection):
             self.transport.abort()
 
     def process_event(self, event: Event) -> None:
+        sink = self._sink
+        if (
+            sink is not None
+            and type(event) is Frame
+            and event.opcode is Opcode.BINARY
+            and event.fin
+            and self._fragments >= 0
+        ):
+            # A whole binary message in one frame to a member that is attached: every pose.
+            # Nothing to bound (no fragments) and nothing to join.
+            self._fragments = 1
+            data = event.data
+            self._call(sink, data if type(data) is bytes else bytes(data))
+            return
         if isinstance(event, Frame) and event.opcode in _DATA and not self._message_ok(event):
             return
         if not self._direct or not isinstance(event, Frame):

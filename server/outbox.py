@@ -7,7 +7,9 @@ bound, it is closed (4409) and resumes from its last sequence number on reconnec
 
 While a member keeps up (nothing queued, the writer idle and the socket's buffer under
 ``FAST_WRITE_BYTES``) a frame is written at once, without waking the writer task: that is
-almost every frame, and a task switch per frame was a large share of a busy node's CPU.
+almost every frame, and a task switch per frame was a large share of a busy node's CPU. Such a
+frame goes out as the bytes :func:`framed` made once for everyone it is addressed to (a room's
+state frame goes to a whole group), not framed again for each member.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections import deque
 
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from protocol.codes import CloseCode
@@ -29,6 +32,12 @@ log = logging.getLogger(__name__)
 # transport's high-water mark (64 KiB): a state frame written behind a backlog would be stale
 # by the time it left, so from here on the writer's latest-wins queue takes over.
 FAST_WRITE_BYTES = 16 * 1024
+
+
+def framed(data: bytes) -> bytes:
+    """``data`` as the binary WebSocket frame a server writes (unmasked, no extensions: the
+    server negotiates no compression), framed by the library once for all its recipients."""
+    return Frame(Opcode.BINARY, data).serialize(mask=False, extensions=[])
 
 
 class Outbox:
@@ -55,10 +64,11 @@ class Outbox:
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
 
-    def push(self, data: bytes, *, reliable: bool) -> None:
+    def push(self, data: bytes, *, reliable: bool, wire: bytes | None = None) -> None:
+        """Send ``data``; ``wire`` is :func:`framed` of it, when the caller made it already."""
         if self._close is not None:
             return
-        if self._write_now(data):
+        if self._write_now(data, wire):
             self._count(data, reliable=reliable)
             return
         if reliable:
@@ -80,7 +90,7 @@ class Outbox:
             tally.state_out += 1
         tally.bytes_out += len(data)
 
-    def _write_now(self, data: bytes) -> bool:
+    def _write_now(self, data: bytes, wire: bytes | None) -> bool:
         """Write ``data`` straight to the socket if nothing could be ahead of it."""
         ws = self._ws
         if (
@@ -89,10 +99,15 @@ class Outbox:
             or self._state is not None
             or self.task is None
             or ws.protocol.state is not State.OPEN
+            or ws.transport.is_closing()
             or ws.transport.get_write_buffer_size() > FAST_WRITE_BYTES
         ):
             return False
-        broadcast((ws,), data)
+        if wire is None:
+            broadcast((ws,), data)
+        else:
+            # What broadcast() writes for ``data``: the library's framing, done once.
+            ws.transport.write(wire)
         return True
 
     def close(self, code: CloseCode, reason: str) -> None:

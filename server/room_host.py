@@ -54,7 +54,7 @@ from server.cluster.room_store import LOG_LENGTH, RoomStore
 from server.invites import Inviter
 from server.media.room_media import MediaNode, RoomMedia
 from server.metrics import Metrics
-from server.outbox import Outbox
+from server.outbox import Outbox, framed
 from server.portfolios import Portfolios
 from server.second_factor import TotpChecker
 
@@ -349,10 +349,11 @@ class RoomHost:
     def _deliver(self, out: Frame | Close) -> None:
         attached = self._attached
         if isinstance(out, Frame):
+            wire = framed(out.data)
             for member in out.to:
                 att = attached.get(member)
                 if att is not None:
-                    att.outbox.push(out.data, reliable=out.reliable)
+                    att.outbox.push(out.data, reliable=out.reliable, wire=wire)
         else:
             att = attached.get(out.member)
             if att is not None:
