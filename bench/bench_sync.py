@@ -96,6 +96,8 @@ def table(results: list[LevelResult]) -> str:
                 f"N={r.clients}: server memory (RSS) {r.server_rss_start_mb} MB at the start "
                 f"of the window, {r.server_rss_mb} MB at its end ({growth:+.1f}%)"
             )
+        if r.server_pose_batch is not None:
+            lines.append(f"N={r.clients}: binary poses per judgement {r.server_pose_batch}")
     for r in results:
         notes = []
         if r.aborted:

@@ -277,8 +277,11 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
         "room: receive + handlers",
         ("Room.receive", "Room._on_pose", "Room._take_ack", "Room._queue_pose"),
     ),
-    ("outbox + websocket send", ("Outbox._run", "Connection.send", "send_data", "write (")),
-    ("websocket receive + framing", ("websockets/",)),
+    (
+        "outbox + websocket send",
+        ("Outbox.", "Connection.send", "send_data", "write (", "framed (", "RoomHost._deliver"),
+    ),
+    ("websocket receive + framing", ("websockets/", "MemberConnection.")),
     ("metrics (prometheus)", ("prometheus_client",)),
     ("asyncio event loop, sockets", ("asyncio/",)),
 ]

@@ -88,6 +88,12 @@ class Metrics:
             "wealthroom_degraded", "1 while shared services (Redis) are unreachable", registry=r
         )
         self.consoles = Gauge("wealthroom_consoles", "advisor consoles connected", registry=r)
+        # Whether rooms' ticks line up: one batch per wave holds every room's poses.
+        self.pose_batch = Gauge(
+            "wealthroom_pose_batch",
+            "binary poses per judgement, on average since the start (rooms/pose_desk.py)",
+            registry=r,
+        )
         self.tally = Tally()
         self._reliable_out = self.frames_out.labels(kind="reliable")
         self._state_out = self.frames_out.labels(kind="state")

@@ -69,6 +69,8 @@ class Placement:
         self.rooms: dict[str, RoomHost] = {}
         # The node's rooms' binary poses are judged together (rooms/pose_desk.py).
         self.desk = PoseDesk()
+        desk = self.desk
+        metrics.pose_batch.set_function(lambda: desk.judged / desk.batches if desk.batches else 0)
         self._opening: dict[str, asyncio.Future[RoomHost]] = {}
         self.stopping = False
 

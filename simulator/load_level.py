@@ -127,6 +127,7 @@ class LevelResult:
     server_ticks_per_room_s: float | None = None
     server_tick_overruns: float | None = None
     server_tick_cpu_share_pct: float | None = None
+    server_pose_batch: float | None = None  # binary poses per judgement (rooms/pose_desk.py)
     server_us_per_frame: float | None = None  # CPU per frame in or out, from the server's counters
     server_rss_start_mb: float | None = None  # after the warm-up, as the window opens
     server_rss_mb: float | None = None
@@ -471,6 +472,8 @@ def _server_figures(
     result.server_tick_overruns = delta("wealthroom_tick_overruns_total")
     if (d := delta("wealthroom_tick_seconds_sum")) is not None and cpu_s > 0:
         result.server_tick_cpu_share_pct = round(100 * d / cpu_s, 1)
+    if (batch := m1.get("wealthroom_pose_batch")) is not None:
+        result.server_pose_batch = round(batch, 1)
     frames_in, frames_out = delta("wealthroom_frames_in_total"), 0.0
     for kind in ("state", "reliable"):
         frames_out += delta(f'wealthroom_frames_out_total{{kind="{kind}"}}') or 0.0
