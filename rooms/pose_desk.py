@@ -13,11 +13,14 @@ are judged in the order they were sent (round k holds each member's k-th pose).
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 from avatars.pose_batch import Floor, Judged, judge
 from protocol.quantise import Vec3mm
 from rooms.pose_queue import PoseRound
+
+log = logging.getLogger(__name__)
 
 
 class DeskRoom(Protocol):
@@ -81,7 +84,11 @@ class PoseDesk:
         current: list[Vec3mm] = []
         seats: list[Vec3mm | None] = []
         for room, batch in parts:
-            live, heads, seated = room.pose_inputs(batch)
+            try:
+                live, heads, seated = room.pose_inputs(batch)
+            except Exception:
+                log.exception("a room's waiting poses could not be read; dropped")
+                continue
             if live.members:
                 batches.append((room, live))
                 current += heads
@@ -96,5 +103,9 @@ class PoseDesk:
         at = 0
         for room, batch in batches:
             n = len(batch.members)
-            room.apply_poses(batch, judged.part(at, at + n))
+            try:
+                room.apply_poses(batch, judged.part(at, at + n))
+            except Exception:
+                # Judged in another room's tick: a defect in this one must not stop that one.
+                log.exception("a room's poses could not be placed; dropped")
             at += n

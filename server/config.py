@@ -21,6 +21,13 @@ class Settings(BaseSettings):
         None, description="base URL clients use, if not http://host:port (behind a proxy)"
     )
     tick_hz: int = Field(30, ge=1, le=240)
+    tick_slots: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="phases of the tick rooms share: fewer judge more poses in one batch, "
+        "more spread the frames' writes over the period",
+    )
     event_loop: LoopChoice = Field(
         "auto", description="auto: uvloop where it is installed (a busy node's I/O is cheaper)"
     )

@@ -167,6 +167,7 @@ class Placement:
             self.services,
             empty_ttl_s=None if pinned else s.empty_room_ttl_s,
             on_dispose=self._forget_room,
+            tick_slots=s.tick_slots,
         )
         self.rooms[room_id] = host
         self.metrics.rooms.set(len(self.rooms))

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import math
 import time
+import zlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -98,8 +99,10 @@ class RoomHost:
         *,
         empty_ttl_s: float | None,
         on_dispose: Callable[[RoomHost], None],
+        tick_slots: int = 1,
     ) -> None:
         self.room = room
+        self._tick_slots = tick_slots
         self._s = services
         self._metrics = services.metrics
         self._empty_ttl = empty_ttl_s  # None: never disposed while the server runs
@@ -483,10 +486,12 @@ class RoomHost:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         period = 1.0 / self.room.tick_hz
-        # Every room ticks on the same grid of the loop's clock, so the first room of a wave
-        # judges the binary poses of all (rooms/pose_desk.py) and the rest find theirs done.
-        # The first tick runs now; the next one is on the grid.
-        next_at = _on_grid(loop.time(), period) - period
+        # Rooms tick on a few shared phases of the loop's clock (Settings.tick_slots), so the
+        # first room of a slot judges the binary poses waiting in all rooms
+        # (rooms/pose_desk.py) in one batch and the rest of the slot find theirs done, while
+        # the slots spread a period's writes. The first tick runs now, the next on its slot.
+        offset = tick_offset(self.id, period, self._tick_slots)
+        next_at = on_grid(loop.time(), period, offset) - period
         empty_since: float | None = None
         try:
             while True:
@@ -511,7 +516,7 @@ class RoomHost:
                 if delay < -period:
                     # Behind by more than a tick: skip ahead rather than burst to catch up.
                     self._metrics.tick_overruns.inc()
-                    next_at = _on_grid(loop.time(), period)
+                    next_at = on_grid(loop.time(), period, offset)
                     delay = next_at - loop.time()
                 await asyncio.sleep(delay)
         except Exception:
@@ -529,6 +534,11 @@ class RoomHost:
                 self._chore(self._close_media(), "media-close")
 
 
-def _on_grid(t: float, period: float) -> float:
-    """The first multiple of ``period`` at or after ``t``."""
-    return math.ceil(t / period) * period
+def tick_offset(room_id: str, period: float, slots: int) -> float:
+    """The phase of a room's ticks in the period: one of ``slots``, the same on every node."""
+    return period * (zlib.crc32(room_id.encode()) % slots) / slots
+
+
+def on_grid(t: float, period: float, offset: float) -> float:
+    """The first multiple of ``period``, plus ``offset``, at or after ``t``."""
+    return math.ceil((t - offset) / period) * period + offset

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from avatars.pose_batch import MIN_BATCH
 from protocol import messages as m
 from protocol.codes import ErrorCode
@@ -102,3 +104,22 @@ def test_a_closed_room_leaves_the_desk() -> None:
     h, _ = rooms[0]
     h.deliver(h.room.close(h.now))
     assert len(desk) == len(rooms) - 1
+
+
+def test_a_room_that_fails_to_place_its_poses_does_not_stop_another_rooms_tick(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = PoseDesk()
+    (a, a_members), (b, b_members) = _rooms(desk)[:2]
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(b.room, "apply_poses", broken)
+    rng = random.Random(3)
+    b.send(b_members[1], _pose(b, b_members[1], rng))
+    x, y, z = a.room.scene.entities[a.room.members[a_members[1]].entity or 0].pos
+    a.send(a_members[1], PoseFrame(AvatarPose(Part((x + 100, y, z), IDENT)).pack()).encode())
+    a.tick()
+    assert a.room.scene.entities[a.room.members[a_members[1]].entity or 0].pos == (x + 100, y, z)
+    assert "could not be placed" in caplog.text
