@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from websockets.frames import Frame
 from websockets.protocol import Protocol, Side, State
 
 from server.outbox import framed
@@ -18,4 +19,5 @@ def test_framed_is_what_the_library_writes_for_a_binary_message(size: int) -> No
     client = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
     client.receive_data(framed(data))
     (frame,) = client.events_received()
+    assert isinstance(frame, Frame)
     assert frame.data == data
