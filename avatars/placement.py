@@ -7,7 +7,7 @@ import math
 from avatars.errors import MovedTooFast
 from avatars.pose import moved_by
 from protocol.limits import TokenBucket
-from protocol.pose import AvatarPose, Part, head_mm, shift_packed
+from protocol.pose import AvatarPose, Part
 from protocol.quantise import Vec3mm, mm_to_pos, pack_quat, pos_to_mm
 from scenes.layout import Layout, SpawnPoint
 
@@ -47,20 +47,6 @@ def place(
     """The pose the room accepts for ``wanted``: corrected onto allowed ground, or refused."""
     delta = correction(layout, current.head.pos, wanted.head.pos, seat=seat, stride=stride, now=now)
     return wanted if delta == (0, 0, 0) else moved_by(wanted, delta)
-
-
-def place_packed(
-    layout: Layout,
-    current: Vec3mm,
-    wanted: bytes,
-    *,
-    seat: SpawnPoint | None,
-    stride: TokenBucket,
-    now: float,
-) -> bytes:
-    """:func:`place` for a packed pose (a binary pose frame), ``current`` being the head now."""
-    delta = correction(layout, current, head_mm(wanted), seat=seat, stride=stride, now=now)
-    return wanted if delta == (0, 0, 0) else shift_packed(wanted, delta)
 
 
 def correction(

@@ -34,7 +34,7 @@ from avatars.errors import MovedTooFast
 from avatars.expertise import Expertise, default_expertise
 from avatars.names import clean_display_name
 from avatars.personas import Persona
-from avatars.placement import place, place_packed, pose_at, too_fast
+from avatars.placement import place, pose_at, too_fast
 from avatars.pose import check_reach, quantise_pose
 from avatars.pose_batch import Floor, Judged, judge
 from avatars.script import to_hk
@@ -453,7 +453,7 @@ class Room:
             if is_pose_frame(data):
                 if self._moves(member):
                     return self._queue_pose(member, data, now, quiet=False)
-                return self._on_pose_frame(member, self._pose_frame(data), now)
+                return self._pose_refused(member, data, now)
             out = self._settle(member.id) if member.id in self._poses else []
             if member.phase is Phase.GONE:
                 return out  # its waiting poses cost it the last strike
@@ -481,27 +481,14 @@ class Room:
             raise UnknownMember(member_id)
         if not member.messages.take(now):
             return self.rate_limited(member, now)
-        message: m.Message | PoseFrame
         try:
-            if is_pose_frame(data) and self._moves(member):
-                return self._queue_pose(member, data, now, quiet=True)
             if is_pose_frame(data):
-                message = self._pose_frame(data)
-            else:
-                message = decode(data, max_bytes=self.limits.max_frame_bytes)
+                if self._moves(member):
+                    return self._queue_pose(member, data, now, quiet=True)
+                return self._pose_refused(member, data, now)
+            message = decode(data, max_bytes=self.limits.max_frame_bytes)
         except ProtocolError as exc:
             return self.reject(member, now, exc.code, exc.detail, exc.msg_type)
-        if isinstance(message, PoseFrame):
-            last = member.pose_n
-            if message.n is not None and last is not None and not _newer(message.n, last):
-                return []
-            member.last_active = now
-            try:
-                return self._on_pose_frame(member, message, now)
-            except MovedTooFast:
-                return []
-            except ProtocolError as exc:
-                return self.reject(member, now, exc.code, exc.detail, exc.msg_type)
         if not isinstance(message, m.Pose):
             detail = f"only pose goes on the data channel; send {message.TYPE} on the WebSocket"
             return self.reject(member, now, ErrorCode.WRONG_ENDPOINT, detail, message.TYPE)
@@ -695,29 +682,14 @@ class Room:
             )
         return decode_pose_frame(data)
 
-    def _on_pose_frame(self, member: Member, frame: PoseFrame, now: float) -> list[Output]:
-        """A binary pose: the checks of :meth:`_on_pose`, in its order, on integers."""
+    def _pose_refused(self, member: Member, data: bytes | str, now: float) -> list[Output]:
+        """A binary pose from a member who may not move (not joined, or a role that does not
+        move): the frame's own checks first, as the SPEC orders, then the refusal."""
+        self._pose_frame(data)
         member.last_active = now
-        if (denied := self.gate(member, now, Action.MOVE, "pose")) is not None:
-            return denied
-        assert member.entity is not None
-        if frame.ack is not None:
-            self._take_ack(member, frame.ack)
-        if frame.n is not None:
-            member.pose_n = frame.n
-        check_reach(frame.packed)
-        entity = self.scene.entities[member.entity]
-        seat = _seat(self.scene.layout, member.seat) if member.seat else None
-        packed = place_packed(
-            self.scene.layout,
-            head_mm(entity.packed),
-            frame.packed,
-            seat=seat,
-            stride=member.stride,
-            now=now,
-        )
-        self.scene.move_packed(member.entity, packed)
-        return []
+        denied = self.gate(member, now, Action.MOVE, "pose")
+        assert denied is not None  # as _moves() said
+        return denied
 
     def _moves(self, member: Member) -> bool:
         """Whether the member's binary poses may wait for the tick: joined and allowed to move

@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from avatars.errors import MovedTooFast
-from avatars.placement import SEATED_REACH_MM, correction, place_packed
+from avatars.placement import SEATED_REACH_MM, correction
 from avatars.pose import check_reach
 from avatars.pose_batch import (
     HAND_PAD,
@@ -22,7 +22,7 @@ from avatars.pose_batch import (
 )
 from protocol.errors import BadValue
 from protocol.limits import TokenBucket
-from protocol.pose import SIZE_HEAD_ONLY
+from protocol.pose import SIZE_HEAD_ONLY, head_mm, shift_packed
 from protocol.pose_frame import check_parts
 from protocol.quantise import Vec3mm, pos_to_mm
 from scenes.layout import load_layout
@@ -70,8 +70,10 @@ def _one_by_one(
     spot = None
     if seat is not None:
         spot = next(s for s in layout.seats if pos_to_mm(s.pos) == seat)
+    # The map form's placement (avatars.placement.place), on the packed record.
     budget = TokenBucket(0.0, 1e9, 0.0)
-    placed = place_packed(layout, current, packed, seat=spot, stride=budget, now=0.0)
+    delta = correction(layout, current, head_mm(packed), seat=spot, stride=budget, now=0.0)
+    placed = packed if delta == (0, 0, 0) else shift_packed(packed, delta)
     return False, 1e9 - budget._tokens, placed
 
 
