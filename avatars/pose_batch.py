@@ -55,8 +55,6 @@ _REACH2 = MAX_REACH_MM * MAX_REACH_MM
 MIN_BATCH = 24
 
 IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,6 @@ class MemberConnection(ServerConnection):
         ):
             # A whole binary message in one frame to a member that is attached: every pose.
             # Nothing to bound (no fragments) and nothing to join.
-            self._fragments = 1
             data = event.data
             self._call(sink, data if type(data) is bytes else bytes(data))
             return

@@ -9,7 +9,8 @@ While a member keeps up (nothing queued, the writer idle and the socket's buffer
 ``FAST_WRITE_BYTES``) a frame is written at once, without waking the writer task: that is
 almost every frame, and a task switch per frame was a large share of a busy node's CPU. Such a
 frame goes out as the bytes :func:`framed` made once for everyone it is addressed to (a room's
-state frame goes to a whole group), not framed again for each member.
+state frame goes to a whole group), not framed again for each member; a frame for one member
+is framed here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import asyncio
 import logging
 from collections import deque
 
-from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -103,11 +104,7 @@ class Outbox:
             or ws.transport.get_write_buffer_size() > FAST_WRITE_BYTES
         ):
             return False
-        if wire is None:
-            broadcast((ws,), data)
-        else:
-            # What broadcast() writes for ``data``: the library's framing, done once.
-            ws.transport.write(wire)
+        ws.transport.write(framed(data) if wire is None else wire)
         return True
 
     def close(self, code: CloseCode, reason: str) -> None:
